@@ -1,0 +1,155 @@
+#include "detector/detector_registry.hh"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <limits>
+#include <utility>
+
+namespace roster::detector {
+
+namespace {
+
+constexpr double never_heard = std::numeric_limits<double>::infinity();
+
+} // namespace
+
+std::optional<const char*> registry_config::validate() const {
+    if (auto bad = detector.validate()) {
+        return bad;
+    }
+    if (clear_threshold && (!(*clear_threshold >= 0.0) || *clear_threshold > detector.threshold)) {
+        return "clear threshold must be between 0 and the phi threshold";
+    }
+    if (silent_grace < 0ns) {
+        return "silent grace period must not be negative";
+    }
+    return std::nullopt;
+}
+
+detector_registry::detector_registry(const registry_config& config)
+    : _clear_threshold(config.clear_threshold.value_or(config.detector.threshold / 2))
+    , _silent_grace(config.silent_grace) {
+    if (auto bad = config.validate()) {
+        std::fprintf(stderr, "detector_registry: invalid configuration: %s\n", *bad);
+        std::abort();
+    }
+    _model = std::make_unique<phi_model>(config.detector);
+}
+
+std::size_t detector_registry::position(member_id member) const {
+    return static_cast<std::size_t>(std::lower_bound(_ids.begin(), _ids.end(), member) - _ids.begin());
+}
+
+const detector_registry::peer* detector_registry::lookup(member_id member) const {
+    const std::size_t at = position(member);
+    return at < _ids.size() && _ids[at] == member ? &_peers[at] : nullptr;
+}
+
+detector_registry::peer* detector_registry::lookup(member_id member) {
+    return const_cast<peer*>(std::as_const(*this).lookup(member));
+}
+
+bool detector_registry::add(member_id member, mono_time now) {
+    const std::size_t at = position(member);
+    if (at < _ids.size() && _ids[at] == member) {
+        return false;
+    }
+    const auto offset = static_cast<std::ptrdiff_t>(at);
+    _ids.insert(_ids.begin() + offset, member);
+    _peers.insert(_peers.begin() + offset, peer{member, now, phi_accrual_detector(*_model), false});
+    return true;
+}
+
+bool detector_registry::forget(member_id member) {
+    const std::size_t at = position(member);
+    if (at == _ids.size() || _ids[at] != member) {
+        return false;
+    }
+    const auto offset = static_cast<std::ptrdiff_t>(at);
+    _ids.erase(_ids.begin() + offset);
+    _peers.erase(_peers.begin() + offset);
+    return true;
+}
+
+bool detector_registry::heartbeat(member_id member, mono_time now) {
+    peer* p = lookup(member);
+    if (p == nullptr) {
+        return false;
+    }
+    p->detector.heartbeat(now);
+    return true;
+}
+
+bool detector_registry::contains(member_id member) const { return lookup(member) != nullptr; }
+
+double detector_registry::phi_of(const peer& p, mono_time now) const {
+    if (!p.detector.last_heartbeat()) {
+        return now - p.added >= _silent_grace ? never_heard : 0.0;
+    }
+    return p.detector.phi(now);
+}
+
+std::optional<double> detector_registry::phi(member_id member, mono_time now) const {
+    const peer* p = lookup(member);
+    if (p == nullptr) {
+        return std::nullopt;
+    }
+    return phi_of(*p, now);
+}
+
+bool detector_registry::is_suspected(member_id member) const {
+    const peer* p = lookup(member);
+    return p != nullptr && p->suspected;
+}
+
+std::vector<member_id> detector_registry::above_threshold(mono_time now) const {
+    std::vector<member_id> out;
+    for (const peer& p : _peers) {
+        const bool above = p.detector.last_heartbeat() ? p.detector.above_threshold(now)
+                                                       : now - p.added >= _silent_grace;
+        if (above) {
+            out.push_back(p.member);
+        }
+    }
+    return out;
+}
+
+std::vector<member_id> detector_registry::suspected() const {
+    std::vector<member_id> out;
+    for (const peer& p : _peers) {
+        if (p.suspected) {
+            out.push_back(p.member);
+        }
+    }
+    return out;
+}
+
+std::vector<transition> detector_registry::evaluate(mono_time now) {
+    std::vector<transition> out;
+    for (peer& p : _peers) {
+        if (!p.suspected) {
+            // The cheap comparison first; the logarithm only for the few that cross.
+            const bool above = p.detector.last_heartbeat() ? p.detector.above_threshold(now)
+                                                           : now - p.added >= _silent_grace;
+            if (above) {
+                p.suspected = true;
+                out.push_back({p.member, true, phi_of(p, now)});
+            }
+        } else {
+            const double phi = phi_of(p, now);
+            if (phi <= _clear_threshold) {
+                p.suspected = false;
+                out.push_back({p.member, false, phi});
+            }
+        }
+    }
+    return out;
+}
+
+const phi_accrual_detector* detector_registry::find(member_id member) const {
+    const peer* p = lookup(member);
+    return p == nullptr ? nullptr : &p->detector;
+}
+
+} // namespace roster::detector

@@ -1,0 +1,52 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "common/strong_value.hh"
+#include "views/view.hh"
+
+// The changes the membership state machine applies, as decided through consensus. Several
+// changes in one committed command make one view.
+namespace roster::membership {
+
+// Adds a member, or replaces the member of the same name with an older incarnation.
+struct join_op {
+    std::string name;               //
+    std::string address;            // its --listen endpoint
+    std::string publish_endpoint;   // its --publish endpoint
+    incarnation_number incarnation; //
+    std::vector<views::tag> tags;   //
+
+    bool operator==(const join_op&) const = default;
+};
+
+// A graceful departure; removes the member with reason `left`.
+struct leave_op {
+    member_id member;               //
+    incarnation_number incarnation; // must match the member's
+
+    bool operator==(const leave_op&) const = default;
+};
+
+// A removal decided by the leader (a majority of voters suspect the member).
+struct remove_op {
+    member_id member;                                          //
+    incarnation_number incarnation;                            // must match the member's
+    views::removal_reason reason = views::removal_reason::suspected; //
+
+    bool operator==(const remove_op&) const = default;
+};
+
+using op = std::variant<join_op, leave_op, remove_op>;
+
+// One Raft entry's worth of changes: applied together, they make one view.
+struct command {
+    std::vector<op> ops;
+
+    bool operator==(const command&) const = default;
+};
+
+} // namespace roster::membership

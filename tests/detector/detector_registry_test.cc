@@ -1,0 +1,158 @@
+#include "detector/detector_registry.hh"
+
+#include <cmath>
+
+#include <gtest/gtest.h>
+
+namespace roster::detector {
+namespace {
+
+mono_time at_ms(std::int64_t ms) { return mono_time(std::chrono::milliseconds(ms)); }
+
+registry_config lan_100ms() {
+    registry_config c;
+    c.detector = phi_accrual_config::for_heartbeat_interval(100ms);
+    c.silent_grace = 1s;
+    return c;
+}
+
+// Heartbeats every 100 ms from `from` to `to` (exclusive) for the given members.
+void beat(detector_registry& r, std::initializer_list<std::uint64_t> members, std::int64_t from_ms,
+          std::int64_t to_ms) {
+    for (std::int64_t t = from_ms; t < to_ms; t += 100) {
+        for (auto m : members) {
+            ASSERT_TRUE(r.heartbeat(member_id(m), at_ms(t)));
+        }
+    }
+}
+
+TEST(detector_registry, adds_forgets_and_lists_members_in_id_order) {
+    detector_registry r(lan_100ms());
+    EXPECT_TRUE(r.add(member_id(5), at_ms(0)));
+    EXPECT_TRUE(r.add(member_id(2), at_ms(0)));
+    EXPECT_TRUE(r.add(member_id(9), at_ms(0)));
+    EXPECT_FALSE(r.add(member_id(2), at_ms(0)));
+    EXPECT_EQ(r.size(), 3u);
+    EXPECT_TRUE(r.contains(member_id(9)));
+    EXPECT_TRUE(r.forget(member_id(9)));
+    EXPECT_FALSE(r.forget(member_id(9)));
+    EXPECT_FALSE(r.contains(member_id(9)));
+    EXPECT_FALSE(r.heartbeat(member_id(9), at_ms(10)));
+    EXPECT_FALSE(r.phi(member_id(9), at_ms(10)));
+    std::vector<member_id> seen;
+    r.for_each([&](member_id m, const phi_accrual_detector&, bool) { seen.push_back(m); });
+    EXPECT_EQ(seen, (std::vector<member_id>{member_id(2), member_id(5)}));
+}
+
+TEST(detector_registry, lists_who_is_above_the_threshold) {
+    detector_registry r(lan_100ms());
+    for (std::uint64_t m = 1; m <= 4; ++m) {
+        r.add(member_id(m), at_ms(0));
+    }
+    beat(r, {1, 2, 3, 4}, 0, 3000);
+    beat(r, {1, 3}, 3000, 4000); // 2 and 4 stop at 2900
+    EXPECT_EQ(r.above_threshold(at_ms(3950)), (std::vector<member_id>{member_id(2), member_id(4)}));
+    EXPECT_GE(*r.phi(member_id(2), at_ms(3950)), 8.0);
+    EXPECT_LT(*r.phi(member_id(1), at_ms(3950)), 1.0);
+}
+
+TEST(detector_registry, suspects_and_clears_with_hysteresis) {
+    registry_config cfg = lan_100ms();
+    cfg.clear_threshold = 3.0;
+    // Two registries see the very same heartbeats; only `watched` is evaluated during the gap.
+    detector_registry watched(cfg);
+    detector_registry unwatched(cfg);
+    for (auto* r : {&watched, &unwatched}) {
+        r->add(member_id(1), at_ms(0));
+        r->add(member_id(2), at_ms(0));
+        beat(*r, {1, 2}, 0, 2000); // last heartbeat of both at 1900
+    }
+    EXPECT_TRUE(watched.evaluate(at_ms(1900)).empty());
+
+    // Member 1 stops; just past its threshold delay it is suspected, once.
+    const mono_time crossing = at_ms(1900) + watched.find(member_id(1))->threshold_delay() + 1ms;
+    for (auto* r : {&watched, &unwatched}) {
+        r->heartbeat(member_id(2), at_ms(2000));
+        r->heartbeat(member_id(2), at_ms(2100));
+    }
+    auto changes = watched.evaluate(crossing);
+    ASSERT_EQ(changes.size(), 1u);
+    EXPECT_EQ(changes[0].member, member_id(1));
+    EXPECT_TRUE(changes[0].suspected);
+    EXPECT_GE(changes[0].phi, 8.0);
+    EXPECT_TRUE(watched.evaluate(crossing + 1ms).empty()) << "a transition is reported once";
+    EXPECT_TRUE(watched.is_suspected(member_id(1)));
+    EXPECT_EQ(watched.suspected(), std::vector<member_id>{member_id(1)});
+
+    // A late heartbeat; by the next evaluation phi has climbed back into the band between the
+    // clear threshold (3) and the suspect threshold (8).
+    const mono_time back = crossing + 50ms;
+    mono_time between = back;
+    for (auto* r : {&watched, &unwatched}) {
+        r->heartbeat(member_id(1), back);
+        r->heartbeat(member_id(2), back);
+    }
+    while (*watched.phi(member_id(1), between) <= 3.5) {
+        between += 1ms;
+    }
+    ASSERT_LT(*watched.phi(member_id(1), between), 8.0);
+    ASSERT_EQ(*watched.phi(member_id(1), between), *unwatched.phi(member_id(1), between));
+    // Same phi, different history: the suspected member stays suspected, the other stays alive.
+    EXPECT_TRUE(watched.evaluate(between).empty());
+    EXPECT_TRUE(watched.is_suspected(member_id(1)));
+    for (const auto& t : unwatched.evaluate(between)) {
+        EXPECT_NE(t.member, member_id(1)) << "an unsuspected member in the band must not change state";
+    }
+    EXPECT_FALSE(unwatched.is_suspected(member_id(1)));
+
+    // A fresh heartbeat takes phi below the clear threshold: alive again, once.
+    watched.heartbeat(member_id(1), between + 1ms);
+    watched.heartbeat(member_id(2), between + 1ms);
+    changes = watched.evaluate(between + 2ms);
+    ASSERT_EQ(changes.size(), 1u);
+    EXPECT_EQ(changes[0].member, member_id(1));
+    EXPECT_FALSE(changes[0].suspected);
+    EXPECT_LE(changes[0].phi, 3.0);
+    EXPECT_FALSE(watched.is_suspected(member_id(1)));
+}
+
+TEST(detector_registry, a_member_never_heard_from_is_suspected_after_the_grace_period) {
+    detector_registry r(lan_100ms()); // grace 1 s
+    r.add(member_id(7), at_ms(1000));
+    EXPECT_TRUE(r.evaluate(at_ms(1999)).empty());
+    EXPECT_EQ(*r.phi(member_id(7), at_ms(1999)), 0.0);
+    auto changes = r.evaluate(at_ms(2000));
+    ASSERT_EQ(changes.size(), 1u);
+    EXPECT_TRUE(changes[0].suspected);
+    EXPECT_TRUE(std::isinf(changes[0].phi));
+    // Its first heartbeat clears it.
+    r.heartbeat(member_id(7), at_ms(2050));
+    changes = r.evaluate(at_ms(2051));
+    ASSERT_EQ(changes.size(), 1u);
+    EXPECT_FALSE(changes[0].suspected);
+}
+
+TEST(detector_registry, transitions_come_in_id_order) {
+    detector_registry r(lan_100ms());
+    for (std::uint64_t m : {30u, 10u, 20u}) {
+        r.add(member_id(m), at_ms(0));
+    }
+    auto changes = r.evaluate(at_ms(5000)); // none ever heard from
+    ASSERT_EQ(changes.size(), 3u);
+    EXPECT_EQ(changes[0].member, member_id(10));
+    EXPECT_EQ(changes[1].member, member_id(20));
+    EXPECT_EQ(changes[2].member, member_id(30));
+}
+
+TEST(registry_config, validation) {
+    registry_config c = lan_100ms();
+    EXPECT_FALSE(c.validate());
+    c.clear_threshold = 9.0; // above the threshold of 8
+    EXPECT_TRUE(c.validate());
+    c = lan_100ms();
+    c.detector.window_size = 0;
+    EXPECT_TRUE(c.validate());
+}
+
+} // namespace
+} // namespace roster::detector

@@ -1,0 +1,51 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "common/bytes.hh"
+#include "common/result.hh"
+#include "node/messages.hh"
+
+// The edge between the plain message structs (node/messages.hh) and the bytes of
+// wire/roster.fbs. Nothing else in roster touches FlatBuffers.
+namespace roster::wire {
+
+// Messages larger than this are refused before any parsing (a snapshot of 10,000 members is
+// about 1 MiB).
+inline constexpr std::size_t max_message_size = 64u << 20;
+
+enum class decode_error_kind : std::uint8_t {
+    empty,               // zero bytes
+    too_large,           // more than max_message_size
+    not_roster,          // no "RSTR" identifier: not a roster message at all
+    truncated,           // fewer bytes than the size prefix announces
+    malformed,           // trailing bytes, or the FlatBuffers verifier refused it
+    unsupported_version, // a protocol version this build does not speak
+    missing_body,        // no body, or a body type this version does not know
+    invalid_field,       // a field out of range (an enum value, a missing view)
+};
+
+struct decode_error {
+    decode_error_kind kind;
+    std::string detail; // for the log line: what exactly was wrong
+
+    // "<kind>: <detail>", one line.
+    [[nodiscard]] std::string describe() const;
+};
+
+[[nodiscard]] const char* to_string(decode_error_kind kind) noexcept;
+
+// Encodes one envelope. Always succeeds for well-formed structs.
+[[nodiscard]] bytes encode(const node::envelope& message);
+
+// Encoding: a size-prefixed FlatBuffer (4-byte little-endian length, then the Envelope with the
+// "RSTR" identifier), one per ZeroMQ frame.
+//
+// Decodes one envelope: size, identifier, length prefix, the FlatBuffers verifier, the version,
+// then the conversion with range checks. Never throws and never reads outside `data`, whatever the
+// bytes; every refusal is a decode_error saying what was wrong.
+[[nodiscard]] result<node::envelope, decode_error> decode(bytes_view data);
+
+} // namespace roster::wire
