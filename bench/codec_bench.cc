@@ -11,7 +11,9 @@ using namespace roster;
 namespace {
 
 node::envelope heartbeat() {
-    return {node::protocol_version, "roster", {voter_id(0), member_id(7), "m7"},
+    return {node::protocol_version,
+            "roster",
+            {voter_id(0), member_id(7), "m7"},
             node::heartbeat{member_id(7), incarnation_number(1), 1234, view_id(55)}};
 }
 
@@ -19,8 +21,12 @@ node::envelope big_view(std::size_t n) {
     node::full_view v;
     v.view.id = view_id(1000);
     for (std::size_t i = 1; i <= n; ++i) {
-        v.view.members.push_back({member_id(i), "member-" + std::to_string(i), "10.1.2.3:7400", "10.1.2.3:7402",
-                                  incarnation_number(1), {}});
+        v.view.members.push_back({member_id(i),
+                                  "member-" + std::to_string(i),
+                                  "10.1.2.3:7400",
+                                  "10.1.2.3:7402",
+                                  incarnation_number(1),
+                                  {}});
     }
     v.view.leader = member_id(1);
     v.view.fencing_token = view_id(1);

@@ -66,7 +66,9 @@ using incarnation_number = strong_value<struct incarnation_tag, std::uint64_t>;
 
 template <typename Tag, typename Rep>
 struct std::hash<roster::strong_value<Tag, Rep>> {
-    std::size_t operator()(roster::strong_value<Tag, Rep> v) const noexcept { return std::hash<Rep>{}(v.value()); }
+    std::size_t operator()(roster::strong_value<Tag, Rep> v) const noexcept {
+        return std::hash<Rep>{}(v.value());
+    }
 };
 
 template <typename Tag, typename Rep>

@@ -26,10 +26,10 @@ struct entry {
 
 // RequestVote (Raft §5.2), and its pre-vote form (Raft thesis §9.6), which changes no term.
 struct vote_request {
-    raft_term term;          // candidate's term; for a pre-vote, the term it would campaign in
-    log_index last_index;    // index of the candidate's last entry
-    raft_term last_term;     // term of the candidate's last entry
-    bool pre_vote = false;   // a pre-vote: grant only what a real vote would grant
+    raft_term term;        // candidate's term; for a pre-vote, the term it would campaign in
+    log_index last_index;  // index of the candidate's last entry
+    raft_term last_term;   // term of the candidate's last entry
+    bool pre_vote = false; // a pre-vote: grant only what a real vote would grant
 
     bool operator==(const vote_request&) const = default;
 };

@@ -106,8 +106,8 @@ bool detector_registry::is_suspected(member_id member) const {
 std::vector<member_id> detector_registry::above_threshold(mono_time now) const {
     std::vector<member_id> out;
     for (const peer& p : _peers) {
-        const bool above = p.detector.last_heartbeat() ? p.detector.above_threshold(now)
-                                                       : now - p.added >= _silent_grace;
+        const bool above =
+            p.detector.last_heartbeat() ? p.detector.above_threshold(now) : now - p.added >= _silent_grace;
         if (above) {
             out.push_back(p.member);
         }

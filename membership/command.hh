@@ -33,8 +33,8 @@ struct leave_op {
 
 // A removal decided by the leader (a majority of voters suspect the member).
 struct remove_op {
-    member_id member;                                          //
-    incarnation_number incarnation;                            // must match the member's
+    member_id member;                                                //
+    incarnation_number incarnation;                                  // must match the member's
     views::removal_reason reason = views::removal_reason::suspected; //
 
     bool operator==(const remove_op&) const = default;

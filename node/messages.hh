@@ -48,24 +48,24 @@ struct heartbeat_reply {
 };
 
 struct join_request {
-    std::uint64_t request_id = 0;    // chosen by the requester, echoed in the reply
-    std::string name;                //
-    std::string address;             // its --listen endpoint
-    std::string publish_endpoint;    // its --publish endpoint
-    incarnation_number incarnation;  //
-    std::vector<views::tag> tags;    //
+    std::uint64_t request_id = 0;   // chosen by the requester, echoed in the reply
+    std::string name;               //
+    std::string address;            // its --listen endpoint
+    std::string publish_endpoint;   // its --publish endpoint
+    incarnation_number incarnation; //
+    std::vector<views::tag> tags;   //
 
     bool operator==(const join_request&) const = default;
 };
 
 struct join_reply {
-    std::uint64_t request_id = 0;                //
+    std::uint64_t request_id = 0;               //
     request_status status = request_status::ok; //
-    member_id member;                            // the id assigned
-    incarnation_number incarnation;              //
-    view_id view;                                // the view in which the join committed
-    std::string leader_hint;                     // leader's --listen endpoint, when known
-    std::string error;                           // why, when not ok
+    member_id member;                           // the id assigned
+    incarnation_number incarnation;             //
+    view_id view;                               // the view in which the join committed
+    std::string leader_hint;                    // leader's --listen endpoint, when known
+    std::string error;                          // why, when not ok
 
     bool operator==(const join_reply&) const = default;
 };
@@ -79,10 +79,10 @@ struct leave_request {
 };
 
 struct leave_reply {
-    std::uint64_t request_id = 0;                //
+    std::uint64_t request_id = 0;               //
     request_status status = request_status::ok; //
-    view_id view;                                // the view in which the leave committed
-    std::string error;                           //
+    view_id view;                               // the view in which the leave committed
+    std::string error;                          //
 
     bool operator==(const leave_reply&) const = default;
 };
@@ -98,8 +98,8 @@ struct suspicion {
 
 // Voter -> consensus leader.
 struct suspicion_report {
-    bool full = false;                  // the periodic repetition of every current suspicion
-    std::vector<suspicion> suspicions;  // by member id
+    bool full = false;                 // the periodic repetition of every current suspicion
+    std::vector<suspicion> suspicions; // by member id
 
     bool operator==(const suspicion_report&) const = default;
 };
@@ -120,10 +120,10 @@ struct sync_request {
 
 // Either `changes` (every view after `after`, in order) or `full`.
 struct sync_reply {
-    std::uint64_t request_id = 0;           //
-    view_id current;                        // the publisher's newest view
+    std::uint64_t request_id = 0;            //
+    view_id current;                         // the publisher's newest view
     std::vector<views::view_change> changes; //
-    std::optional<views::view> full;        //
+    std::optional<views::view> full;         //
 
     bool operator==(const sync_reply&) const = default;
 };
@@ -148,11 +148,11 @@ struct status_reply {
     bool operator==(const status_reply&) const = default;
 };
 
-using body = std::variant<heartbeat, heartbeat_reply, join_request, join_reply, leave_request, leave_reply,
-                          suspicion_report, consensus::vote_request, consensus::vote_reply,
-                          consensus::append_request, consensus::append_reply, consensus::snapshot_request,
-                          consensus::snapshot_reply, full_view, views::view_change, sync_request, sync_reply,
-                          status_request, status_reply>;
+using body =
+    std::variant<heartbeat, heartbeat_reply, join_request, join_reply, leave_request, leave_reply,
+                 suspicion_report, consensus::vote_request, consensus::vote_reply, consensus::append_request,
+                 consensus::append_reply, consensus::snapshot_request, consensus::snapshot_reply, full_view,
+                 views::view_change, sync_request, sync_reply, status_request, status_reply>;
 
 struct sender {
     voter_id voter;   // 0 unless a voter

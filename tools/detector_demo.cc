@@ -21,7 +21,8 @@ int main(int argc, char** argv) {
     double threshold = 8.0;
     unsigned seed = 1;
     app.add_option("--interval-ms", interval_ms, "heartbeat interval")->check(CLI::Range(10, 10'000));
-    app.add_option("--jitter-ms", jitter_ms, "uniform jitter on each interval (+-)")->check(CLI::Range(0, 1'000));
+    app.add_option("--jitter-ms", jitter_ms, "uniform jitter on each interval (+-)")
+        ->check(CLI::Range(0, 1'000));
     app.add_option("--threshold", threshold, "phi threshold")->check(CLI::Range(0.5, 100.0));
     app.add_option("--seed", seed, "random seed");
     CLI11_PARSE(app, argc, argv);
@@ -47,8 +48,8 @@ int main(int argc, char** argv) {
         next[i] = start + std::chrono::microseconds(jitter(rng) + jitter_ms * 1000);
     }
 
-    std::printf("phi-accrual detector: heartbeat every %d ms +- %d ms, threshold %.1f, seed %u\n", interval_ms,
-                jitter_ms, threshold, seed);
+    std::printf("phi-accrual detector: heartbeat every %d ms +- %d ms, threshold %.1f, seed %u\n",
+                interval_ms, jitter_ms, threshold, seed);
     std::printf("settings for this interval: deviation floor %.1f ms, acceptable pause %.1f ms\n",
                 to_ms(config.detector.min_std_deviation), to_ms(config.detector.acceptable_pause));
     std::printf("peer 2 stops heartbeating at t = %.0f ms\n\n", to_ms(stop_at - start));
@@ -85,17 +86,20 @@ int main(int argc, char** argv) {
         }
     }
 
-    std::printf("\npeer 2: last heartbeat at %.0f ms; predicted crossing %.1f ms after it; ", to_ms(last_of_2 - start),
-                to_ms(predicted));
+    std::printf("\npeer 2: last heartbeat at %.0f ms; predicted crossing %.1f ms after it; ",
+                to_ms(last_of_2 - start), to_ms(predicted));
     if (crossed) {
-        std::printf("crossed at %.0f ms (%.1f ms after it)\n", to_ms(*crossed - start), to_ms(*crossed - last_of_2));
+        std::printf("crossed at %.0f ms (%.1f ms after it)\n", to_ms(*crossed - start),
+                    to_ms(*crossed - last_of_2));
     } else {
         std::printf("never crossed\n");
     }
     std::printf("peers 1 and 3 suspected: %s\n",
                 registry.is_suspected(member_id(1)) || registry.is_suspected(member_id(3)) ? "yes" : "no");
 
-    node::envelope hb{node::protocol_version, "roster", {voter_id(0), member_id(1), "peer-1"},
+    node::envelope hb{node::protocol_version,
+                      "roster",
+                      {voter_id(0), member_id(1), "peer-1"},
                       node::heartbeat{member_id(1), incarnation_number(1), 42, view_id(7)}};
     const bytes encoded = wire::encode(hb);
     const auto decoded = wire::decode(encoded);

@@ -42,10 +42,10 @@ struct removal {
 
 // A numbered membership view.
 struct view {
-    view_id id;                   // every committed change makes id + 1
-    std::vector<member> members;  // sorted by id
-    member_id leader;             // lowest member id (0 when empty)
-    view_id fencing_token;        // the view id at which `leader` became leader
+    view_id id;                    // every committed change makes id + 1
+    std::vector<member> members;   // sorted by id
+    member_id leader;              // lowest member id (0 when empty)
+    view_id fencing_token;         // the view id at which `leader` became leader
     std::vector<member_id> joined; // ids that joined in this view (sorted)
     std::vector<removal> removed;  // ids removed in this view, with why (sorted by id)
 
@@ -54,11 +54,11 @@ struct view {
 
 // What turns view id - 1 into view id.
 struct view_change {
-    view_id id;                  // the view this change makes
-    std::vector<member> joined;  // sorted by id
+    view_id id;                   // the view this change makes
+    std::vector<member> joined;   // sorted by id
     std::vector<removal> removed; // sorted by id
-    member_id leader;            // leader of the resulting view
-    view_id fencing_token;       // its fencing token
+    member_id leader;             // leader of the resulting view
+    view_id fencing_token;        // its fencing token
 
     bool operator==(const view_change&) const = default;
 };

@@ -24,7 +24,8 @@ Offset<flatbuffers::String> opt_string(FlatBufferBuilder& b, const std::string& 
     return s.empty() ? Offset<flatbuffers::String>() : b.CreateString(s);
 }
 
-Offset<flatbuffers::Vector<Offset<fb::Tag>>> encode_tags(FlatBufferBuilder& b, const std::vector<views::tag>& tags) {
+Offset<flatbuffers::Vector<Offset<fb::Tag>>> encode_tags(FlatBufferBuilder& b,
+                                                         const std::vector<views::tag>& tags) {
     if (tags.empty()) {
         return {};
     }
@@ -45,7 +46,7 @@ Offset<fb::Member> encode_member(FlatBufferBuilder& b, const views::member& m) {
 }
 
 Offset<flatbuffers::Vector<Offset<fb::Member>>> encode_members(FlatBufferBuilder& b,
-                                                                const std::vector<views::member>& members) {
+                                                               const std::vector<views::member>& members) {
     std::vector<Offset<fb::Member>> out;
     out.reserve(members.size());
     for (const auto& m : members) {
@@ -55,7 +56,7 @@ Offset<flatbuffers::Vector<Offset<fb::Member>>> encode_members(FlatBufferBuilder
 }
 
 Offset<flatbuffers::Vector<const fb::Removal*>> encode_removals(FlatBufferBuilder& b,
-                                                                 const std::vector<views::removal>& removed) {
+                                                                const std::vector<views::removal>& removed) {
     std::vector<fb::Removal> out;
     out.reserve(removed.size());
     for (const auto& r : removed) {
@@ -73,7 +74,8 @@ Offset<fb::View> encode_view(FlatBufferBuilder& b, const views::view& v) {
     }
     const auto joined_off = b.CreateVector(joined);
     const auto removed = encode_removals(b, v.removed);
-    return fb::CreateView(b, v.id.value(), members, v.leader.value(), v.fencing_token.value(), joined_off, removed);
+    return fb::CreateView(b, v.id.value(), members, v.leader.value(), v.fencing_token.value(), joined_off,
+                          removed);
 }
 
 Offset<fb::ViewChange> encode_view_change(FlatBufferBuilder& b, const views::view_change& c) {
@@ -86,8 +88,8 @@ struct body_encoder {
     FlatBufferBuilder& b;
 
     std::pair<fb::Body, Offset<void>> operator()(const node::heartbeat& m) const {
-        return {fb::Body::Heartbeat, fb::CreateHeartbeat(b, m.member.value(), m.incarnation.value(), m.sequence,
-                                                         m.known_view.value())
+        return {fb::Body::Heartbeat, fb::CreateHeartbeat(b, m.member.value(), m.incarnation.value(),
+                                                         m.sequence, m.known_view.value())
                                          .Union()};
     }
     std::pair<fb::Body, Offset<void>> operator()(const node::heartbeat_reply& m) const {
@@ -102,14 +104,15 @@ struct body_encoder {
         const auto publish = opt_string(b, m.publish_endpoint);
         const auto tags = encode_tags(b, m.tags);
         return {fb::Body::JoinRequest,
-                fb::CreateJoinRequest(b, m.request_id, name, address, publish, m.incarnation.value(), tags).Union()};
+                fb::CreateJoinRequest(b, m.request_id, name, address, publish, m.incarnation.value(), tags)
+                    .Union()};
     }
     std::pair<fb::Body, Offset<void>> operator()(const node::join_reply& m) const {
         const auto hint = opt_string(b, m.leader_hint);
         const auto error = opt_string(b, m.error);
         return {fb::Body::JoinReply,
-                fb::CreateJoinReply(b, m.request_id, static_cast<fb::RequestStatus>(m.status), m.member.value(),
-                                    m.incarnation.value(), m.view.value(), hint, error)
+                fb::CreateJoinReply(b, m.request_id, static_cast<fb::RequestStatus>(m.status),
+                                    m.member.value(), m.incarnation.value(), m.view.value(), hint, error)
                     .Union()};
     }
     std::pair<fb::Body, Offset<void>> operator()(const node::leave_request& m) const {
@@ -118,9 +121,10 @@ struct body_encoder {
     }
     std::pair<fb::Body, Offset<void>> operator()(const node::leave_reply& m) const {
         const auto error = opt_string(b, m.error);
-        return {fb::Body::LeaveReply, fb::CreateLeaveReply(b, m.request_id, static_cast<fb::RequestStatus>(m.status),
-                                                           m.view.value(), error)
-                                          .Union()};
+        return {fb::Body::LeaveReply,
+                fb::CreateLeaveReply(b, m.request_id, static_cast<fb::RequestStatus>(m.status),
+                                     m.view.value(), error)
+                    .Union()};
     }
     std::pair<fb::Body, Offset<void>> operator()(const node::suspicion_report& m) const {
         std::vector<fb::Suspicion> items;
@@ -134,7 +138,8 @@ struct body_encoder {
     std::pair<fb::Body, Offset<void>> operator()(const consensus::vote_request& m) const {
         if (m.pre_vote) {
             return {fb::Body::PreVoteRequest,
-                    fb::CreatePreVoteRequest(b, m.term.value(), m.last_index.value(), m.last_term.value()).Union()};
+                    fb::CreatePreVoteRequest(b, m.term.value(), m.last_index.value(), m.last_term.value())
+                        .Union()};
         }
         return {fb::Body::VoteRequest,
                 fb::CreateVoteRequest(b, m.term.value(), m.last_index.value(), m.last_term.value()).Union()};
@@ -149,8 +154,8 @@ struct body_encoder {
         std::vector<Offset<fb::Entry>> entries;
         entries.reserve(m.entries.size());
         for (const auto& e : m.entries) {
-            entries.push_back(fb::CreateEntry(b, e.index.value(), e.term.value(), static_cast<fb::EntryKind>(e.kind),
-                                              b.CreateVector(e.data)));
+            entries.push_back(fb::CreateEntry(b, e.index.value(), e.term.value(),
+                                              static_cast<fb::EntryKind>(e.kind), b.CreateVector(e.data)));
         }
         const auto vec = b.CreateVector(entries);
         return {fb::Body::AppendEntries, fb::CreateAppendEntries(b, m.term.value(), m.prev_index.value(),
@@ -159,15 +164,15 @@ struct body_encoder {
     }
     std::pair<fb::Body, Offset<void>> operator()(const consensus::append_reply& m) const {
         return {fb::Body::AppendEntriesReply,
-                fb::CreateAppendEntriesReply(b, m.term.value(), m.success, m.index.value(), m.hint_index.value(),
-                                             m.hint_term.value())
+                fb::CreateAppendEntriesReply(b, m.term.value(), m.success, m.index.value(),
+                                             m.hint_index.value(), m.hint_term.value())
                     .Union()};
     }
     std::pair<fb::Body, Offset<void>> operator()(const consensus::snapshot_request& m) const {
         const auto data = b.CreateVector(m.data);
-        return {fb::Body::InstallSnapshot, fb::CreateInstallSnapshot(b, m.term.value(), m.last_index.value(),
-                                                                     m.last_term.value(), data)
-                                               .Union()};
+        return {fb::Body::InstallSnapshot,
+                fb::CreateInstallSnapshot(b, m.term.value(), m.last_index.value(), m.last_term.value(), data)
+                    .Union()};
     }
     std::pair<fb::Body, Offset<void>> operator()(const consensus::snapshot_reply& m) const {
         return {fb::Body::InstallSnapshotReply,
@@ -180,7 +185,8 @@ struct body_encoder {
         return {fb::Body::ViewChange, encode_view_change(b, m).Union()};
     }
     std::pair<fb::Body, Offset<void>> operator()(const node::sync_request& m) const {
-        return {fb::Body::SyncRequest, fb::CreateSyncRequest(b, m.request_id, m.after.value(), m.full).Union()};
+        return {fb::Body::SyncRequest,
+                fb::CreateSyncRequest(b, m.request_id, m.after.value(), m.full).Union()};
     }
     std::pair<fb::Body, Offset<void>> operator()(const node::sync_reply& m) const {
         std::vector<Offset<fb::ViewChange>> changes;
@@ -231,8 +237,12 @@ std::vector<views::tag> decode_tags(const flatbuffers::Vector<Offset<fb::Tag>>* 
 }
 
 views::member decode_member(const fb::Member& m) {
-    return {member_id(m.id()),          m.name()->str(), str(m.address()), str(m.publish_endpoint()),
-            incarnation_number(m.incarnation()), decode_tags(m.tags())};
+    return {member_id(m.id()),
+            m.name()->str(),
+            str(m.address()),
+            str(m.publish_endpoint()),
+            incarnation_number(m.incarnation()),
+            decode_tags(m.tags())};
 }
 
 std::optional<decode_error> decode_removals(const flatbuffers::Vector<const fb::Removal*>* in,
@@ -309,36 +319,41 @@ result<node::body, decode_error> decode_body(const fb::Envelope& env) {
     case fb::Body::HeartbeatReply: {
         const auto* m = env.body_as_HeartbeatReply();
         if (!enum_in_range(m->status(), fb::MemberStatus::MAX)) {
-            return invalid(fmt::format("heartbeat reply status {} is not known", static_cast<unsigned>(m->status())));
+            return invalid(
+                fmt::format("heartbeat reply status {} is not known", static_cast<unsigned>(m->status())));
         }
         return body(heartbeat_reply{member_id(m->member_id()), incarnation_number(m->incarnation()),
                                     static_cast<member_status>(m->status()), view_id(m->view_id())});
     }
     case fb::Body::JoinRequest: {
         const auto* m = env.body_as_JoinRequest();
-        return body(join_request{m->request_id(), m->name()->str(), str(m->address()), str(m->publish_endpoint()),
-                                 incarnation_number(m->incarnation()), decode_tags(m->tags())});
+        return body(join_request{m->request_id(), m->name()->str(), str(m->address()),
+                                 str(m->publish_endpoint()), incarnation_number(m->incarnation()),
+                                 decode_tags(m->tags())});
     }
     case fb::Body::JoinReply: {
         const auto* m = env.body_as_JoinReply();
         if (!enum_in_range(m->status(), fb::RequestStatus::MAX)) {
-            return invalid(fmt::format("join reply status {} is not known", static_cast<unsigned>(m->status())));
+            return invalid(
+                fmt::format("join reply status {} is not known", static_cast<unsigned>(m->status())));
         }
-        return body(join_reply{m->request_id(), static_cast<request_status>(m->status()), member_id(m->member_id()),
-                               incarnation_number(m->incarnation()), view_id(m->view_id()), str(m->leader_hint()),
-                               str(m->error())});
+        return body(join_reply{m->request_id(), static_cast<request_status>(m->status()),
+                               member_id(m->member_id()), incarnation_number(m->incarnation()),
+                               view_id(m->view_id()), str(m->leader_hint()), str(m->error())});
     }
     case fb::Body::Leave: {
         const auto* m = env.body_as_Leave();
-        return body(leave_request{m->request_id(), member_id(m->member_id()), incarnation_number(m->incarnation())});
+        return body(
+            leave_request{m->request_id(), member_id(m->member_id()), incarnation_number(m->incarnation())});
     }
     case fb::Body::LeaveReply: {
         const auto* m = env.body_as_LeaveReply();
         if (!enum_in_range(m->status(), fb::RequestStatus::MAX)) {
-            return invalid(fmt::format("leave reply status {} is not known", static_cast<unsigned>(m->status())));
+            return invalid(
+                fmt::format("leave reply status {} is not known", static_cast<unsigned>(m->status())));
         }
-        return body(leave_reply{m->request_id(), static_cast<request_status>(m->status()), view_id(m->view_id()),
-                                str(m->error())});
+        return body(leave_reply{m->request_id(), static_cast<request_status>(m->status()),
+                                view_id(m->view_id()), str(m->error())});
     }
     case fb::Body::SuspicionReport: {
         const auto* m = env.body_as_SuspicionReport();
@@ -347,10 +362,11 @@ result<node::body, decode_error> decode_body(const fb::Envelope& env) {
             out.suspicions.reserve(m->suspicions()->size());
             for (const fb::Suspicion* s : *m->suspicions()) {
                 if (!(s->phi() >= 0.0)) { // also refuses NaN
-                    return invalid(fmt::format("suspicion of member {} has phi {}", s->member_id(), s->phi()));
+                    return invalid(
+                        fmt::format("suspicion of member {} has phi {}", s->member_id(), s->phi()));
                 }
-                out.suspicions.push_back(
-                    {member_id(s->member_id()), incarnation_number(s->incarnation()), s->phi(), s->suspected()});
+                out.suspicions.push_back({member_id(s->member_id()), incarnation_number(s->incarnation()),
+                                          s->phi(), s->suspected()});
             }
         }
         return body(std::move(out));
@@ -375,13 +391,17 @@ result<node::body, decode_error> decode_body(const fb::Envelope& env) {
     }
     case fb::Body::AppendEntries: {
         const auto* m = env.body_as_AppendEntries();
-        consensus::append_request out{raft_term(m->term()), log_index(m->prev_log_index()),
-                                      raft_term(m->prev_log_term()), {}, log_index(m->leader_commit())};
+        consensus::append_request out{raft_term(m->term()),
+                                      log_index(m->prev_log_index()),
+                                      raft_term(m->prev_log_term()),
+                                      {},
+                                      log_index(m->leader_commit())};
         if (m->entries() != nullptr) {
             out.entries.reserve(m->entries()->size());
             for (const fb::Entry* e : *m->entries()) {
                 if (!enum_in_range(e->kind(), fb::EntryKind::MAX)) {
-                    return invalid(fmt::format("entry kind {} is not known", static_cast<unsigned>(e->kind())));
+                    return invalid(
+                        fmt::format("entry kind {} is not known", static_cast<unsigned>(e->kind())));
                 }
                 bytes data;
                 if (e->data() != nullptr) {
@@ -409,7 +429,8 @@ result<node::body, decode_error> decode_body(const fb::Envelope& env) {
     }
     case fb::Body::InstallSnapshotReply: {
         const auto* m = env.body_as_InstallSnapshotReply();
-        return body(consensus::snapshot_reply{raft_term(m->term()), m->accepted(), log_index(m->match_index())});
+        return body(
+            consensus::snapshot_reply{raft_term(m->term()), m->accepted(), log_index(m->match_index())});
     }
     case fb::Body::FullView: {
         auto v = decode_view(*env.body_as_FullView()->view());
@@ -460,7 +481,8 @@ result<node::body, decode_error> decode_body(const fb::Envelope& env) {
         }
         return body(status_reply{m->request_id(), str(m->name()), static_cast<node_role>(m->role()),
                                  raft_term(m->term()), log_index(m->commit_index()), view_id(m->view_id()),
-                                 voter_id(m->voter_id()), member_id(m->member_id()), voter_id(m->leader_voter_id())});
+                                 voter_id(m->voter_id()), member_id(m->member_id()),
+                                 voter_id(m->leader_voter_id())});
     }
     case fb::Body::NONE:
         return decode_error{decode_error_kind::missing_body, "the envelope has no body"};
@@ -527,9 +549,9 @@ result<node::envelope, decode_error> decode(bytes_view data) {
     // Layout: a 4-byte little-endian size of the rest, then the FlatBuffer, whose bytes 4..8
     // hold the identifier. The size makes any truncation, and any trailing garbage, visible.
     if (data.size() < 12 || !fb::SizePrefixedEnvelopeBufferHasIdentifier(buf)) {
-        return decode_error{decode_error_kind::not_roster,
-                            fmt::format("{} bytes without the \"{}\" identifier", data.size(),
-                                        fb::EnvelopeIdentifier())};
+        return decode_error{
+            decode_error_kind::not_roster,
+            fmt::format("{} bytes without the \"{}\" identifier", data.size(), fb::EnvelopeIdentifier())};
     }
     const std::size_t declared = flatbuffers::ReadScalar<flatbuffers::uoffset_t>(buf);
     if (declared + sizeof(flatbuffers::uoffset_t) > data.size()) {
@@ -548,16 +570,17 @@ result<node::envelope, decode_error> decode(bytes_view data) {
     options.max_tables = 4'000'000;
     flatbuffers::Verifier verifier(buf, data.size(), options);
     if (!fb::VerifySizePrefixedEnvelopeBuffer(verifier)) {
-        return decode_error{decode_error_kind::malformed,
-                            fmt::format("{} bytes refused by the FlatBuffers verifier (bad offsets or missing "
-                                        "required fields)",
-                                        data.size())};
+        return decode_error{
+            decode_error_kind::malformed,
+            fmt::format("{} bytes refused by the FlatBuffers verifier (bad offsets or missing "
+                        "required fields)",
+                        data.size())};
     }
     const fb::Envelope* env = fb::GetSizePrefixedEnvelope(buf);
     if (env->protocol_version() != node::protocol_version) {
-        return decode_error{decode_error_kind::unsupported_version,
-                            fmt::format("version {}, this build speaks {}", env->protocol_version(),
-                                        node::protocol_version)};
+        return decode_error{
+            decode_error_kind::unsupported_version,
+            fmt::format("version {}, this build speaks {}", env->protocol_version(), node::protocol_version)};
     }
     auto body = decode_body(*env);
     if (!body) {

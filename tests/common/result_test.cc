@@ -1,8 +1,8 @@
-#include "common/result.hh"
-
 #include <string>
 
 #include <gtest/gtest.h>
+
+#include "common/result.hh"
 
 namespace roster {
 namespace {

@@ -1,10 +1,10 @@
-#include "common/strong_value.hh"
-
 #include <type_traits>
 #include <unordered_set>
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+
+#include "common/strong_value.hh"
 
 namespace roster {
 namespace {

@@ -1,8 +1,8 @@
-#include "detector/detector_registry.hh"
-
 #include <cmath>
 
 #include <gtest/gtest.h>
+
+#include "detector/detector_registry.hh"
 
 namespace roster::detector {
 namespace {

@@ -1,9 +1,8 @@
-#include "detector/normal_tail.hh"
-
 #include <cmath>
 
 #include <gtest/gtest.h>
 
+#include "detector/normal_tail.hh"
 #include "tests/detector/reference_normal.hh"
 
 namespace roster::detector {

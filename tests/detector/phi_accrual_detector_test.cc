@@ -1,5 +1,3 @@
-#include "detector/phi_accrual_detector.hh"
-
 #include <cmath>
 #include <deque>
 #include <random>
@@ -7,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "detector/normal_tail.hh"
+#include "detector/phi_accrual_detector.hh"
 #include "tests/detector/reference_normal.hh"
 
 namespace roster::detector {
@@ -95,8 +94,9 @@ TEST(phi_accrual_detector, phi_matches_the_direct_formula) {
     struct point {
         double mean_ms, sd_ms, elapsed_ms;
     };
-    const point points[] = {{100, 10, 50},  {100, 10, 100}, {100, 10, 120}, {100, 10, 150},  {100, 5, 128},
-                            {50, 2, 60},    {1000, 100, 1500}, {1000, 250, 900}, {20, 1, 35}, {200, 40, 400}};
+    const point points[] = {{100, 10, 50}, {100, 10, 100}, {100, 10, 120},    {100, 10, 150},
+                            {100, 5, 128}, {50, 2, 60},    {1000, 100, 1500}, {1000, 250, 900},
+                            {20, 1, 35},   {200, 40, 400}};
     for (const point& p : points) {
         const phi_model model(bare(2));
         phi_accrual_detector d(model);
@@ -145,8 +145,8 @@ TEST(phi_accrual_detector, first_heartbeat_starts_from_the_estimate) {
 TEST(phi_accrual_detector, phi_grows_monotonically_with_elapsed_time) {
     std::mt19937_64 rng(7);
     for (int trial = 0; trial < 20; ++trial) {
-        const phi_model model(phi_accrual_config::for_heartbeat_interval(std::chrono::milliseconds(
-            std::uniform_int_distribution<int>(20, 1000)(rng))));
+        const phi_model model(phi_accrual_config::for_heartbeat_interval(
+            std::chrono::milliseconds(std::uniform_int_distribution<int>(20, 1000)(rng))));
         phi_accrual_detector d(model);
         double now = 0;
         std::normal_distribution<double> interval(model.config().first_heartbeat_estimate.count() / 1e6, 5.0);
@@ -211,8 +211,9 @@ TEST(phi_accrual_detector, stopped_stream_crosses_threshold_when_predicted) {
             }
         }
         const auto stats = direct(oracle);
-        const duration predicted = model.threshold_delay(
-            duration(static_cast<std::int64_t>(stats.mean * 1e6)), duration(static_cast<std::int64_t>(stats.sd * 1e6)));
+        const duration predicted =
+            model.threshold_delay(duration(static_cast<std::int64_t>(stats.mean * 1e6)),
+                                  duration(static_cast<std::int64_t>(stats.sd * 1e6)));
         EXPECT_NEAR(to_ms(d.threshold_delay()), to_ms(predicted), 0.01);
         // The stream stops: find the first 10-microsecond step at which phi reaches the threshold.
         double crossed = -1;

@@ -7,8 +7,8 @@
 //   ROSTER_FUZZ_ITERATIONS=10000000 build/bin/decode_fuzz_test
 #include <cstdio>
 #include <cstdlib>
-#include <map>
 #include <cstring>
+#include <map>
 #include <random>
 
 #include <gtest/gtest.h>

@@ -1,5 +1,3 @@
-#include "wire/codec.hh"
-
 #include <cstring>
 #include <set>
 
@@ -7,6 +5,7 @@
 
 #include "roster_generated.h"
 #include "tests/wire/samples.hh"
+#include "wire/codec.hh"
 
 namespace roster::wire {
 namespace {
@@ -108,7 +107,8 @@ TEST(codec, a_wrong_protocol_version_is_refused) {
     for (std::uint16_t version : {0, 2, 65535}) {
         flatbuffers::FlatBufferBuilder b;
         const auto hb = fbs::CreateHeartbeat(b, 1, 1, 1, 1);
-        const auto env = fbs::CreateEnvelope(b, version, b.CreateString("roster"), 0, fbs::Body::Heartbeat, hb.Union());
+        const auto env =
+            fbs::CreateEnvelope(b, version, b.CreateString("roster"), 0, fbs::Body::Heartbeat, hb.Union());
         const auto r = decode(finish(b, env));
         ASSERT_FALSE(r) << "version " << version;
         EXPECT_EQ(r.error().kind, decode_error_kind::unsupported_version);

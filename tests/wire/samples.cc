@@ -20,12 +20,17 @@ views::view sample_view() {
     v.leader = member_id(3);
     v.fencing_token = view_id(4);
     v.joined = {member_id(9)};
-    v.removed = {{member_id(5), views::removal_reason::suspected}, {member_id(7), views::removal_reason::replaced}};
+    v.removed = {{member_id(5), views::removal_reason::suspected},
+                 {member_id(7), views::removal_reason::replaced}};
     return v;
 }
 
 views::view_change sample_change(std::uint64_t id) {
-    return {view_id(id), {member(id + 20)}, {{member_id(id), views::removal_reason::left}}, member_id(3), view_id(4)};
+    return {view_id(id),
+            {member(id + 20)},
+            {{member_id(id), views::removal_reason::left}},
+            member_id(3),
+            view_id(4)};
 }
 
 } // namespace
@@ -36,14 +41,16 @@ std::vector<node::envelope> sample_envelopes() {
     const sender from_voter{voter_id(2), member_id(3), "v2"};
     consensus::append_request append{raft_term(7), log_index(100), raft_term(6), {}, log_index(98)};
     append.entries.push_back({log_index(101), raft_term(7), consensus::entry_kind::noop, {}});
-    append.entries.push_back({log_index(102), raft_term(7), consensus::entry_kind::normal, {1, 2, 3, 0, 255}});
+    append.entries.push_back(
+        {log_index(102), raft_term(7), consensus::entry_kind::normal, {1, 2, 3, 0, 255}});
 
     std::vector<body> bodies = {
         heartbeat{member_id(42), incarnation_number(5), 77, view_id(12)},
         heartbeat_reply{member_id(42), incarnation_number(5), member_status::removed, view_id(13)},
-        join_request{9, "member-42", "127.0.0.1:7500", "127.0.0.1:7502", incarnation_number(6), {{"role", "db"}}},
-        join_reply{9, request_status::not_leader, member_id(43), incarnation_number(6), view_id(14), "127.0.0.1:7410",
-                   "forward failed"},
+        join_request{
+            9, "member-42", "127.0.0.1:7500", "127.0.0.1:7502", incarnation_number(6), {{"role", "db"}}},
+        join_reply{9, request_status::not_leader, member_id(43), incarnation_number(6), view_id(14),
+                   "127.0.0.1:7410", "forward failed"},
         leave_request{10, member_id(43), incarnation_number(6)},
         leave_reply{10, request_status::unavailable, view_id(15), "no leader"},
         suspicion_report{true,
@@ -62,13 +69,14 @@ std::vector<node::envelope> sample_envelopes() {
         sync_request{11, view_id(10), true},
         sync_reply{12, view_id(13), {sample_change(11), sample_change(12)}, sample_view()},
         status_request{13},
-        status_reply{13, "v2", node_role::pre_candidate, raft_term(9), log_index(101), view_id(12), voter_id(2),
-                     member_id(3), voter_id(1)},
+        status_reply{13, "v2", node_role::pre_candidate, raft_term(9), log_index(101), view_id(12),
+                     voter_id(2), member_id(3), voter_id(1)},
     };
     std::vector<envelope> out;
     for (auto& b : bodies) {
         const bool from_voter_side = b.index() >= 7 && b.index() <= 12;
-        out.push_back({protocol_version, "prod-eu", from_voter_side ? from_voter : from_member, std::move(b)});
+        out.push_back(
+            {protocol_version, "prod-eu", from_voter_side ? from_voter : from_member, std::move(b)});
     }
     return out;
 }
