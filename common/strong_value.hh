@@ -3,6 +3,7 @@
 #include <compare>
 #include <cstdint>
 #include <functional>
+#include <ostream>
 #include <type_traits>
 
 #include <fmt/format.h>
@@ -43,6 +44,8 @@ public:
     }
 
     constexpr auto operator<=>(const strong_value&) const noexcept = default;
+
+    friend std::ostream& operator<<(std::ostream& os, strong_value v) { return os << v._v; }
 
 private:
     Rep _v{};

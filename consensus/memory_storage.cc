@@ -1,0 +1,53 @@
+#include "consensus/memory_storage.hh"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+
+namespace roster::consensus {
+
+void apply_to(persisted_state& state, const ready& r) {
+    if (r.persist_snapshot) {
+        const log_index upto = r.persist_snapshot->meta.index;
+        if (r.snapshot_replaces_log) {
+            state.entries.clear();
+        } else {
+            std::erase_if(state.entries, [&](const entry& e) { return e.index <= upto; });
+        }
+        state.snap = r.persist_snapshot;
+    }
+    if (!r.entries.empty()) {
+        const log_index from = r.entries.front().index;
+        const log_index base = state.snap ? state.snap->meta.index : log_index();
+        const log_index last = base + state.entries.size();
+        if (from > last.next() || from <= base) {
+            std::fprintf(stderr, "storage: entries from %llu do not follow the log (%llu, %llu]\n",
+                         static_cast<unsigned long long>(from.value()),
+                         static_cast<unsigned long long>(base.value()),
+                         static_cast<unsigned long long>(last.value()));
+            std::abort();
+        }
+        state.entries.resize(from - base - 1);
+        state.entries.insert(state.entries.end(), r.entries.begin(), r.entries.end());
+    }
+    if (r.hard) {
+        state.hard = *r.hard;
+    }
+}
+
+persisted_state memory_storage::recovered() const { return _state; }
+
+std::optional<storage_error> memory_storage::save(const ready& r) {
+    if (r.must_persist()) {
+        apply_to(_state, r);
+        ++_saves;
+    }
+    return std::nullopt;
+}
+
+log_index memory_storage::last_index() const noexcept {
+    const log_index base = _state.snap ? _state.snap->meta.index : log_index();
+    return base + _state.entries.size();
+}
+
+} // namespace roster::consensus

@@ -1,0 +1,175 @@
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
+#include <variant>
+#include <vector>
+
+#include "common/log_sink.hh"
+#include "common/prng.hh"
+#include "common/result.hh"
+#include "consensus/message.hh"
+#include "consensus/raft_log.hh"
+#include "consensus/state.hh"
+
+namespace roster::consensus {
+
+struct raft_config {
+    voter_id id;                  // this voter
+    std::vector<voter_id> voters; // every voter, this one included: 1, 3 or 5 of them
+    // Followers start an election after a random number of ticks in
+    // [election_ticks, 2 * election_ticks) without hearing from a leader (Raft §5.2).
+    int election_ticks = 10;
+    // The leader sends appends (heartbeats when there is nothing new) every heartbeat_ticks.
+    int heartbeat_ticks = 2;
+    // Raft thesis §9.6: a candidate first asks whether it would win, without raising its term,
+    // so a voter that was cut off cannot disrupt a working leader when it comes back.
+    bool pre_vote = true;
+    // Raft thesis §6.2: a leader that has not heard from a majority within an election timeout
+    // steps down; followers that heard from a leader within the timeout ignore vote requests.
+    bool check_quorum = true;
+    std::size_t max_append_entries = 64;     // entries per append message
+    std::size_t max_append_bytes = 1u << 20; // data bytes per append message (at least one entry)
+    std::size_t max_inflight = 64;           // unacknowledged append messages per follower
+
+    // Empty when valid, else what is wrong.
+    [[nodiscard]] std::optional<std::string> validate() const;
+};
+
+// Plain counters for the daemon's metrics; they only grow.
+struct raft_counters {
+    std::uint64_t dropped_unknown_voter = 0;  // from a voter not in the configuration (or to another)
+    std::uint64_t dropped_stale_term = 0;     // from an older term
+    std::uint64_t votes_ignored_in_lease = 0; // vote requests ignored: a leader was heard from recently
+    std::uint64_t pre_elections = 0;          // pre-vote rounds started
+    std::uint64_t elections = 0;              // real elections started (term raised)
+    std::uint64_t leader_changes = 0;         // times the known leader changed to a new voter
+    std::uint64_t check_quorum_step_downs = 0;
+    std::uint64_t proposals = 0;
+    std::uint64_t snapshots_sent = 0;
+    std::uint64_t snapshots_installed = 0;
+};
+
+enum class propose_error : std::uint8_t { not_leader };
+
+// Raft as a pure state machine, in the style of etcd-raft: inputs are tick(), step(message),
+// propose(bytes) and compact(); outputs accumulate until take_ready() hands them over as one
+// batch (see `ready` for the order the driver must follow). No clock, no I/O, no threads; the
+// randomness of election timeouts comes from the injected generator. One thread calls it.
+//
+// Guarantees (checked by tests/sim after every step): at most one leader per term; logs that
+// share an (index, term) are identical up to it; a committed entry is in the log of every later
+// leader; no two different entries are ever handed out as committed at the same index.
+class raft {
+public:
+    // Pre-condition: config.validate() is empty (checked; violating it aborts). `recovered` is
+    // what storage loaded (empty for a new voter). `log` may be null.
+    raft(const raft_config& config, prng random, persisted_state recovered, log_sink* log = nullptr);
+
+    // Advances logical time by one tick.
+    void tick();
+    // Handles a message from another voter. Messages from unknown voters are dropped and counted.
+    void step(const message& m);
+    // Appends a proposal to the log (leader only). Returns the index it will commit at, if it
+    // commits; a leader change may still drop it, so callers watch for it among committed entries.
+    result<log_index, propose_error> propose(bytes data);
+    // The state machine has a snapshot of everything up to `index`: drop the log up to there.
+    // Pre-condition: snapshot_point().index <= index <= applied_index().
+    void compact(log_index index, std::shared_ptr<const bytes> data);
+
+    // Hands over everything produced since the last call.
+    ready take_ready();
+    [[nodiscard]] bool has_ready() const;
+
+    [[nodiscard]] voter_id id() const noexcept { return _config.id; }
+    [[nodiscard]] consensus::role role() const noexcept { return _role; }
+    [[nodiscard]] voter_id leader() const noexcept { return _leader; }
+    [[nodiscard]] raft_term term() const noexcept { return _term; }
+    [[nodiscard]] voter_id vote() const noexcept { return _vote; }
+    [[nodiscard]] log_index commit_index() const noexcept { return _commit; }
+    [[nodiscard]] log_index applied_index() const noexcept { return _applied; }
+    [[nodiscard]] const raft_log& log() const noexcept { return _log; }
+    [[nodiscard]] const raft_counters& counters() const noexcept { return _counters; }
+    [[nodiscard]] const raft_config& config() const noexcept { return _config; }
+    [[nodiscard]] std::size_t quorum() const noexcept { return _config.voters.size() / 2 + 1; }
+
+    // What the leader knows of a follower's log (for tests and status). Leader only.
+    struct follower_progress {
+        enum class state : std::uint8_t { probe, replicate, snapshot };
+        log_index match;                // highest index known replicated there
+        log_index next;                 // next index to send
+        state mode = state::probe;      //
+        bool probe_sent = false;        // probe: one append is out, wait for its answer
+        bool recent_active = false;     // heard from since the last check-quorum
+        std::deque<log_index> inflight; // replicate: last index of each unacknowledged append
+        log_index pending_snapshot;     // snapshot: the index of the snapshot sent
+        int snapshot_ticks = 0;         // snapshot: ticks since it was sent
+    };
+    [[nodiscard]] const std::map<voter_id, follower_progress>* progress() const noexcept {
+        return _role == role::leader ? &_progress : nullptr;
+    }
+
+private:
+    bool is_voter(voter_id v) const;
+    void reset_election_timer();
+    void become_follower(raft_term term, voter_id leader);
+    void become_pre_candidate();
+    void become_candidate();
+    void become_leader();
+    void campaign(bool pre);
+    void set_leader(voter_id leader);
+    void tick_leader();
+    void send(voter_id to, message_body body);
+
+    void handle_vote_request(voter_id from, const vote_request& m);
+    void handle_vote_reply(voter_id from, const vote_reply& m);
+    void handle_append(voter_id from, const append_request& m);
+    void handle_append_reply(voter_id from, const append_reply& m);
+    void handle_snapshot(voter_id from, const snapshot_request& m);
+    void handle_snapshot_reply(voter_id from, const snapshot_reply& m);
+
+    // Sends what the follower is missing, as long as its flow control allows; with
+    // `heartbeat`, sends an (empty) append even when there is nothing new.
+    void send_append(voter_id to, bool heartbeat);
+    void broadcast_append(bool heartbeat);
+    bool maybe_commit();
+    bool quorum_active() const;
+    void mark_unstable(log_index from);
+
+    raft_config _config;
+    prng _random;
+    log_sink* _logger;
+    raft_counters _counters;
+
+    // Persistent state (Raft Figure 2) and the log.
+    raft_term _term;
+    voter_id _vote;
+    raft_log _log;
+    std::optional<snapshot> _snapshot; // the latest snapshot (sent to followers behind the log)
+
+    // Volatile state.
+    log_index _commit;
+    log_index _applied; // highest index handed out in ready.committed (or in a snapshot)
+    consensus::role _role = role::follower;
+    voter_id _leader;
+    voter_id _last_known_leader; // for counting leader changes
+    int _election_elapsed = 0;
+    int _randomized_timeout = 0;
+    int _heartbeat_elapsed = 0;
+    std::map<voter_id, bool> _votes;                 // candidate and pre-candidate: answers so far
+    std::map<voter_id, follower_progress> _progress; // leader only
+    bool _broadcast_pending = false;                 // leader: new entries not yet sent
+
+    // Output not yet handed over.
+    log_index _unstable_from;   // lowest log index changed since the last ready
+    hard_state _persisted_hard; // hard state as of the last ready
+    std::optional<snapshot> _pending_persist_snapshot;
+    bool _pending_snapshot_replaces_log = false;
+    std::optional<snapshot> _pending_apply_snapshot;
+    std::vector<message> _outbox;
+    soft_state _reported_soft;
+};
+
+} // namespace roster::consensus
