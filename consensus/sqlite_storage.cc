@@ -43,6 +43,11 @@ std::uint32_t snapshot_crc(std::uint64_t index, std::uint64_t term, const bytes&
     return entry_crc(index, term, 0xff, data);
 }
 
+// sqlite3_bind_blob binds NULL for a null pointer, which an empty vector may have.
+int bind_bytes(sqlite3_stmt* s, int col, const bytes& b) {
+    return b.empty() ? sqlite3_bind_zeroblob(s, col, 0) : sqlite3_bind_blob64(s, col, b.data(), b.size(), SQLITE_STATIC);
+}
+
 std::int64_t i64(std::uint64_t v) { return static_cast<std::int64_t>(v); }
 std::uint64_t u64(sqlite3_stmt* s, int col) {
     return static_cast<std::uint64_t>(sqlite3_column_int64(s, col));
@@ -406,7 +411,7 @@ std::optional<storage_error> sqlite_storage::save(const ready& r) {
         const bytes& data = *snap.data;
         sqlite3_bind_int64(_put_snapshot, 1, i64(snap.meta.index.value()));
         sqlite3_bind_int64(_put_snapshot, 2, i64(snap.meta.term.value()));
-        sqlite3_bind_blob64(_put_snapshot, 3, data.data(), data.size(), SQLITE_STATIC);
+        bind_bytes(_put_snapshot, 3, data);
         sqlite3_bind_int64(_put_snapshot, 4,
                            snapshot_crc(snap.meta.index.value(), snap.meta.term.value(), data));
         if (!run(_put_snapshot)) {
@@ -433,7 +438,7 @@ std::optional<storage_error> sqlite_storage::save(const ready& r) {
             sqlite3_bind_int64(_insert_entry, 1, i64(e.index.value()));
             sqlite3_bind_int64(_insert_entry, 2, i64(e.term.value()));
             sqlite3_bind_int(_insert_entry, 3, kind);
-            sqlite3_bind_blob64(_insert_entry, 4, e.data.data(), e.data.size(), SQLITE_STATIC);
+            bind_bytes(_insert_entry, 4, e.data);
             sqlite3_bind_int64(_insert_entry, 5, entry_crc(e.index.value(), e.term.value(), kind, e.data));
             if (!run(_insert_entry)) {
                 return abort_with(fmt::format("cannot write entry {}", e.index));
