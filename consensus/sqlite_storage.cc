@@ -45,7 +45,8 @@ std::uint32_t snapshot_crc(std::uint64_t index, std::uint64_t term, const bytes&
 
 // sqlite3_bind_blob binds NULL for a null pointer, which an empty vector may have.
 int bind_bytes(sqlite3_stmt* s, int col, const bytes& b) {
-    return b.empty() ? sqlite3_bind_zeroblob(s, col, 0) : sqlite3_bind_blob64(s, col, b.data(), b.size(), SQLITE_STATIC);
+    return b.empty() ? sqlite3_bind_zeroblob(s, col, 0)
+                     : sqlite3_bind_blob64(s, col, b.data(), b.size(), SQLITE_STATIC);
 }
 
 std::int64_t i64(std::uint64_t v) { return static_cast<std::int64_t>(v); }

@@ -1,20 +1,18 @@
-#include "consensus/sqlite_storage.hh"
-
+#include <chrono>
+#include <cstdio>
 #include <fcntl.h>
+#include <fstream>
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/wait.h>
-#include <unistd.h>
-
-#include <chrono>
-#include <cstdio>
-#include <fstream>
 #include <thread>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
 #include "consensus/memory_storage.hh"
+#include "consensus/sqlite_storage.hh"
 #include "tests/consensus/ready_generator.hh"
 
 namespace roster::consensus {
@@ -63,7 +61,8 @@ protected:
         fill(s, gen, batches, mirror);
     }
 
-    void fill(sqlite_storage& s, testing::ready_generator& gen, int batches, persisted_state* mirror = nullptr) {
+    void fill(sqlite_storage& s, testing::ready_generator& gen, int batches,
+              persisted_state* mirror = nullptr) {
         for (int i = 0; i < batches; ++i) {
             const ready r = gen.next();
             auto err = s.save(r);
@@ -134,7 +133,8 @@ TEST_F(sqlite_storage_test, a_file_of_another_cluster_or_voter_is_refused) {
 }
 
 TEST_F(sqlite_storage_test, a_file_that_is_not_a_database_is_refused) {
-    std::ofstream(_file) << "these are not the bytes you are looking for, and there are enough of them to matter";
+    std::ofstream(_file)
+        << "these are not the bytes you are looking for, and there are enough of them to matter";
     const auto msg = open_error();
     EXPECT_NE(msg.find(_file.string()), std::string::npos) << msg;
     EXPECT_NE(msg.find("not a database"), std::string::npos) << msg;
@@ -171,7 +171,8 @@ TEST_F(sqlite_storage_test, a_truncated_file_is_refused) {
     fs::resize_file(_file, size / 2);
     const auto msg = open_error();
     EXPECT_NE(msg.find(_file.string()), std::string::npos) << msg;
-    EXPECT_TRUE(msg.find("corrupt") != std::string::npos || msg.find("malformed") != std::string::npos) << msg;
+    EXPECT_TRUE(msg.find("corrupt") != std::string::npos || msg.find("malformed") != std::string::npos)
+        << msg;
 }
 
 TEST_F(sqlite_storage_test, an_entry_whose_bytes_changed_fails_its_checksum) {
@@ -310,7 +311,8 @@ TEST_F(sqlite_storage_test, a_writer_killed_with_sigkill_loses_nothing_it_report
         ::close(fds[1]);
         // Let it run for 50..300 ms, reading reports.
         prng rng(seed);
-        const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(rng.between(50, 300));
+        const auto deadline =
+            std::chrono::steady_clock::now() + std::chrono::milliseconds(rng.between(50, 300));
         std::uint32_t reported = 0;
         ::fcntl(fds[0], F_SETFL, O_NONBLOCK);
         while (std::chrono::steady_clock::now() < deadline) {
