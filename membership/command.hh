@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -47,6 +48,17 @@ struct command {
     std::vector<op> ops;
 
     bool operator==(const command&) const = default;
+};
+
+// Everything the state machine holds, for snapshots (Raft §7) and restarts.
+struct membership_snapshot {
+    views::view view;      // the current view (joined/removed: those of its own change)
+    member_id next_member; // the id the next join gets
+    // The highest incarnation ever seen per name, members and departed alike, so that a
+    // stale or replayed join of a departed instance cannot bring it back.
+    std::vector<std::pair<std::string, incarnation_number>> incarnations; // sorted by name
+
+    bool operator==(const membership_snapshot&) const = default;
 };
 
 } // namespace roster::membership

@@ -148,11 +148,23 @@ struct status_reply {
     bool operator==(const status_reply&) const = default;
 };
 
+// Member -> its local subscribers, on its PUB socket.
+struct node_event {
+    enum class kind : std::uint8_t { removed, rejoined };
+    kind what = kind::removed;                                       //
+    member_id member;                                                // the id that was removed
+    member_id new_member;                                            // rejoined: the new id
+    view_id view;                                                    // the view that removed or re-added it
+    views::removal_reason reason = views::removal_reason::suspected; // removed: why
+
+    bool operator==(const node_event&) const = default;
+};
+
 using body =
     std::variant<heartbeat, heartbeat_reply, join_request, join_reply, leave_request, leave_reply,
                  suspicion_report, consensus::vote_request, consensus::vote_reply, consensus::append_request,
                  consensus::append_reply, consensus::snapshot_request, consensus::snapshot_reply, full_view,
-                 views::view_change, sync_request, sync_reply, status_request, status_reply>;
+                 views::view_change, sync_request, sync_reply, status_request, status_reply, node_event>;
 
 struct sender {
     voter_id voter;   // 0 unless a voter

@@ -202,6 +202,13 @@ struct body_encoder {
     std::pair<fb::Body, Offset<void>> operator()(const node::status_request& m) const {
         return {fb::Body::StatusRequest, fb::CreateStatusRequest(b, m.request_id).Union()};
     }
+    std::pair<fb::Body, Offset<void>> operator()(const node::node_event& m) const {
+        return {fb::Body::NodeEvent,
+                fb::CreateNodeEvent(b, static_cast<fb::NodeEventKind>(m.what), m.member.value(),
+                                    m.new_member.value(), m.view.value(),
+                                    static_cast<fb::RemovalReason>(m.reason))
+                    .Union()};
+    }
     std::pair<fb::Body, Offset<void>> operator()(const node::status_reply& m) const {
         const auto name = opt_string(b, m.name);
         return {fb::Body::StatusReply,
@@ -484,6 +491,16 @@ result<node::body, decode_error> decode_body(const fb::Envelope& env) {
                                  voter_id(m->voter_id()), member_id(m->member_id()),
                                  voter_id(m->leader_voter_id())});
     }
+    case fb::Body::NodeEvent: {
+        const auto* m = env.body_as_NodeEvent();
+        if (!enum_in_range(m->kind(), fb::NodeEventKind::MAX) ||
+            !enum_in_range(m->reason(), fb::RemovalReason::MAX)) {
+            return invalid("node event kind or reason is not known");
+        }
+        return body(node_event{static_cast<node_event::kind>(m->kind()), member_id(m->member_id()),
+                               member_id(m->new_member_id()), view_id(m->view_id()),
+                               static_cast<views::removal_reason>(m->reason())});
+    }
     case fb::Body::NONE:
         return decode_error{decode_error_kind::missing_body, "the envelope has no body"};
     }
@@ -593,6 +610,151 @@ result<node::envelope, decode_error> decode(bytes_view data) {
         out.from = {voter_id(s->voter_id()), member_id(s->member_id()), str(s->name())};
     }
     out.msg = std::move(body).value();
+    return out;
+}
+
+// ---- the replicated log -------------------------------------------------------------------
+
+namespace {
+
+constexpr const char* command_identifier = "RCMD";
+constexpr const char* snapshot_identifier = "RSNP";
+
+// Verification common to log payloads: aligned copy, size, identifier, verifier.
+template <typename Table>
+result<const Table*, decode_error> verify_payload(bytes_view data, const char* identifier,
+                                                  std::vector<std::uint64_t>& aligned, const char* what) {
+    if (data.empty()) {
+        return decode_error{decode_error_kind::empty, fmt::format("empty {}", what)};
+    }
+    if (data.size() > max_message_size) {
+        return decode_error{decode_error_kind::too_large, fmt::format("{} of {} bytes", what, data.size())};
+    }
+    aligned.resize((data.size() + 7) / 8);
+    std::memcpy(aligned.data(), data.data(), data.size());
+    const auto* buf = reinterpret_cast<const std::uint8_t*>(aligned.data());
+    if (data.size() < 8 || !flatbuffers::BufferHasIdentifier(buf, identifier)) {
+        return decode_error{decode_error_kind::not_roster,
+                            fmt::format("{} without the \"{}\" identifier", what, identifier)};
+    }
+    flatbuffers::Verifier::Options options;
+    options.max_depth = 32;
+    options.max_tables = 4'000'000;
+    flatbuffers::Verifier verifier(buf, data.size(), options);
+    if (!verifier.VerifyBuffer<Table>(identifier)) {
+        return decode_error{decode_error_kind::malformed,
+                            fmt::format("{} refused by the FlatBuffers verifier", what)};
+    }
+    return flatbuffers::GetRoot<Table>(buf);
+}
+
+} // namespace
+
+bytes encode_command(const membership::command& c) {
+    FlatBufferBuilder b(256);
+    std::vector<Offset<fb::Change>> changes;
+    for (const auto& o : c.ops) {
+        if (const auto* j = std::get_if<membership::join_op>(&o)) {
+            const auto name = b.CreateString(j->name);
+            const auto address = opt_string(b, j->address);
+            const auto publish = opt_string(b, j->publish_endpoint);
+            const auto tags = encode_tags(b, j->tags);
+            const auto op = fb::CreateJoinOp(b, name, address, publish, j->incarnation.value(), tags);
+            changes.push_back(fb::CreateChange(b, fb::Op::JoinOp, op.Union()));
+        } else if (const auto* l = std::get_if<membership::leave_op>(&o)) {
+            const auto op = fb::CreateLeaveOp(b, l->member.value(), l->incarnation.value());
+            changes.push_back(fb::CreateChange(b, fb::Op::LeaveOp, op.Union()));
+        } else {
+            const auto& r = std::get<membership::remove_op>(o);
+            const auto op = fb::CreateRemoveOp(b, r.member.value(), r.incarnation.value(),
+                                               static_cast<fb::RemovalReason>(r.reason));
+            changes.push_back(fb::CreateChange(b, fb::Op::RemoveOp, op.Union()));
+        }
+    }
+    const auto vec = b.CreateVector(changes);
+    b.Finish(fb::CreateCommand(b, vec), command_identifier);
+    return bytes(b.GetBufferPointer(), b.GetBufferPointer() + b.GetSize());
+}
+
+result<membership::command, decode_error> decode_command(bytes_view data) {
+    std::vector<std::uint64_t> aligned;
+    auto root = verify_payload<fb::Command>(data, command_identifier, aligned, "membership command");
+    if (!root) {
+        return root.error();
+    }
+    membership::command out;
+    if (const auto* changes = root.value()->changes()) {
+        for (const fb::Change* ch : *changes) {
+            switch (ch->op_type()) {
+            case fb::Op::JoinOp: {
+                const auto* j = ch->op_as_JoinOp();
+                if (j == nullptr) {
+                    return invalid("join without its table");
+                }
+                out.ops.push_back(
+                    membership::join_op{j->name()->str(), str(j->address()), str(j->publish_endpoint()),
+                                        incarnation_number(j->incarnation()), decode_tags(j->tags())});
+                break;
+            }
+            case fb::Op::LeaveOp: {
+                const auto* l = ch->op_as_LeaveOp();
+                if (l == nullptr) {
+                    return invalid("leave without its table");
+                }
+                out.ops.push_back(
+                    membership::leave_op{member_id(l->member_id()), incarnation_number(l->incarnation())});
+                break;
+            }
+            case fb::Op::RemoveOp: {
+                const auto* r = ch->op_as_RemoveOp();
+                if (r == nullptr || !enum_in_range(r->reason(), fb::RemovalReason::MAX)) {
+                    return invalid("remove without its table, or with an unknown reason");
+                }
+                out.ops.push_back(membership::remove_op{member_id(r->member_id()),
+                                                        incarnation_number(r->incarnation()),
+                                                        static_cast<views::removal_reason>(r->reason())});
+                break;
+            }
+            default:
+                return invalid(
+                    fmt::format("membership op type {} is not known", static_cast<unsigned>(ch->op_type())));
+            }
+        }
+    }
+    return out;
+}
+
+bytes encode_snapshot(const membership::membership_snapshot& s) {
+    FlatBufferBuilder b(1024);
+    const auto view = encode_view(b, s.view);
+    std::vector<Offset<fb::NameIncarnation>> names;
+    names.reserve(s.incarnations.size());
+    for (const auto& [name, inc] : s.incarnations) {
+        names.push_back(fb::CreateNameIncarnation(b, b.CreateString(name), inc.value()));
+    }
+    const auto names_off = b.CreateVector(names);
+    b.Finish(fb::CreateMembershipSnapshot(b, view, s.next_member.value(), names_off), snapshot_identifier);
+    return bytes(b.GetBufferPointer(), b.GetBufferPointer() + b.GetSize());
+}
+
+result<membership::membership_snapshot, decode_error> decode_snapshot(bytes_view data) {
+    std::vector<std::uint64_t> aligned;
+    auto root =
+        verify_payload<fb::MembershipSnapshot>(data, snapshot_identifier, aligned, "membership snapshot");
+    if (!root) {
+        return root.error();
+    }
+    auto view = decode_view(*root.value()->view());
+    if (!view) {
+        return view.error();
+    }
+    membership::membership_snapshot out{
+        std::move(view).value(), member_id(root.value()->next_member_id()), {}};
+    if (const auto* names = root.value()->incarnations()) {
+        for (const fb::NameIncarnation* n : *names) {
+            out.incarnations.emplace_back(n->name()->str(), incarnation_number(n->incarnation()));
+        }
+    }
     return out;
 }
 

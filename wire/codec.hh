@@ -6,6 +6,7 @@
 
 #include "common/bytes.hh"
 #include "common/result.hh"
+#include "membership/command.hh"
 #include "node/messages.hh"
 
 // The edge between the plain message structs (node/messages.hh) and the bytes of
@@ -47,5 +48,16 @@ struct decode_error {
 // then the conversion with range checks. Never throws and never reads outside `data`, whatever the
 // bytes; every refusal is a decode_error saying what was wrong.
 [[nodiscard]] result<node::envelope, decode_error> decode(bytes_view data);
+
+} // namespace roster::wire
+
+namespace roster::wire {
+
+// Raft entry payloads: one membership command per entry ("RCMD"), and the state machine's
+// snapshot ("RSNP"). Same discipline as messages: verified before read, typed error on bad bytes.
+[[nodiscard]] bytes encode_command(const membership::command& c);
+[[nodiscard]] result<membership::command, decode_error> decode_command(bytes_view data);
+[[nodiscard]] bytes encode_snapshot(const membership::membership_snapshot& s);
+[[nodiscard]] result<membership::membership_snapshot, decode_error> decode_snapshot(bytes_view data);
 
 } // namespace roster::wire

@@ -69,6 +69,8 @@ std::vector<node::envelope> sample_envelopes() {
         sync_request{11, view_id(10), true},
         sync_reply{12, view_id(13), {sample_change(11), sample_change(12)}, sample_view()},
         status_request{13},
+        node_event{node_event::kind::rejoined, member_id(42), member_id(57), view_id(20),
+                   views::removal_reason::suspected},
         status_reply{13, "v2", node_role::pre_candidate, raft_term(9), log_index(101), view_id(12),
                      voter_id(2), member_id(3), voter_id(1)},
     };

@@ -1,0 +1,114 @@
+#include "membership/membership_state.hh"
+
+#include <algorithm>
+
+namespace roster::membership {
+
+membership_state::membership_state(membership_snapshot snapshot)
+    : _view(std::move(snapshot.view))
+    , _next(snapshot.next_member) {
+    for (auto& [name, inc] : snapshot.incarnations) {
+        _incarnations.emplace(std::move(name), inc);
+    }
+}
+
+const views::member* membership_state::find(member_id id) const {
+    auto it = std::lower_bound(_view.members.begin(), _view.members.end(), id,
+                               [](const views::member& m, member_id x) { return m.id < x; });
+    return it != _view.members.end() && it->id == id ? &*it : nullptr;
+}
+
+const views::member* membership_state::find_by_name(const std::string& name) const {
+    auto it = std::find_if(_view.members.begin(), _view.members.end(),
+                           [&](const views::member& m) { return m.name == name; });
+    return it != _view.members.end() ? &*it : nullptr;
+}
+
+membership_state::applied membership_state::apply(const command& c) {
+    applied out;
+    std::vector<views::member> joined;
+    std::vector<views::removal> removed;
+    auto remove = [&](member_id id, views::removal_reason why) {
+        auto it = std::lower_bound(_view.members.begin(), _view.members.end(), id,
+                                   [](const views::member& m, member_id x) { return m.id < x; });
+        _view.members.erase(it);
+        // A member that joins and goes in the same command leaves no trace in the change.
+        auto j =
+            std::find_if(joined.begin(), joined.end(), [&](const views::member& m) { return m.id == id; });
+        if (j != joined.end()) {
+            joined.erase(j);
+        } else {
+            removed.push_back({id, why});
+        }
+    };
+
+    for (const op& o : c.ops) {
+        if (const auto* join = std::get_if<join_op>(&o)) {
+            auto seen = _incarnations.find(join->name);
+            const views::member* present = find_by_name(join->name);
+            if (present != nullptr && present->incarnation == join->incarnation) {
+                out.outcomes.push_back({op_outcome::kind::already, present->id});
+                continue;
+            }
+            if (seen != _incarnations.end() && join->incarnation <= seen->second) {
+                out.outcomes.push_back({op_outcome::kind::stale, member_id()});
+                continue;
+            }
+            if (present != nullptr) {
+                remove(present->id, views::removal_reason::replaced);
+            }
+            views::member m{_next,     join->name, join->address, join->publish_endpoint, join->incarnation,
+                            join->tags};
+            _next = _next.next();
+            _incarnations[join->name] = join->incarnation;
+            // New ids are the largest yet: appending keeps the members sorted.
+            _view.members.push_back(m);
+            joined.push_back(std::move(m));
+            out.outcomes.push_back({op_outcome::kind::joined, _view.members.back().id});
+        } else {
+            const member_id id = std::holds_alternative<leave_op>(o) ? std::get<leave_op>(o).member
+                                                                     : std::get<remove_op>(o).member;
+            const incarnation_number inc = std::holds_alternative<leave_op>(o)
+                                               ? std::get<leave_op>(o).incarnation
+                                               : std::get<remove_op>(o).incarnation;
+            const auto why = std::holds_alternative<leave_op>(o) ? views::removal_reason::left
+                                                                 : std::get<remove_op>(o).reason;
+            const views::member* m = find(id);
+            if (m == nullptr || m->incarnation != inc) {
+                out.outcomes.push_back({op_outcome::kind::not_found, id});
+                continue;
+            }
+            remove(id, why);
+            out.outcomes.push_back({op_outcome::kind::removed, id});
+        }
+    }
+
+    if (joined.empty() && removed.empty()) {
+        return out;
+    }
+    std::sort(removed.begin(), removed.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+    _view.id = _view.id.next();
+    const member_id leader = _view.members.empty() ? member_id() : _view.members.front().id;
+    if (leader != _view.leader) {
+        _view.leader = leader;
+        _view.fencing_token = _view.id;
+    }
+    _view.joined.clear();
+    for (const auto& m : joined) {
+        _view.joined.push_back(m.id);
+    }
+    _view.removed = removed;
+    out.change = views::view_change{_view.id, std::move(joined), std::move(removed), _view.leader,
+                                    _view.fencing_token};
+    return out;
+}
+
+membership_snapshot membership_state::snapshot() const {
+    membership_snapshot s{_view, _next, {}};
+    for (const auto& [name, inc] : _incarnations) {
+        s.incarnations.emplace_back(name, inc);
+    }
+    return s;
+}
+
+} // namespace roster::membership

@@ -1,0 +1,53 @@
+#pragma once
+
+#include <cstddef>
+#include <map>
+#include <vector>
+
+#include "common/time.hh"
+#include "node/messages.hh"
+
+namespace roster::membership {
+
+// The consensus leader's picture of who suspects whom: every voter reports its detectors'
+// suspicions (changes as they happen, and the full set periodically); a member counts as
+// suspected by a voter only at the incarnation the voter reported, and only while the report is
+// fresh. Removal needs a majority of all voters (DESIGN guarantee 4: one flaky link between one
+// voter and a member cannot remove it).
+class suspicion_aggregator {
+public:
+    // `voters`: size of the voter group; `ttl`: a voter's suspicion that is not repeated (by a
+    // full report) within this long no longer counts (the voter may have crashed).
+    suspicion_aggregator(std::size_t voters, duration ttl);
+
+    // A report from `from` (the leader's own detector reports through here as well).
+    void report(voter_id from, const node::suspicion_report& r, mono_time now);
+
+    // How many voters currently suspect `member` at `incarnation`.
+    [[nodiscard]] std::size_t suspecters(member_id member, incarnation_number incarnation,
+                                         mono_time now) const;
+    [[nodiscard]] bool majority_suspects(member_id member, incarnation_number incarnation,
+                                         mono_time now) const {
+        return suspecters(member, incarnation, now) >= _quorum;
+    }
+    // Every member suspected by a majority at the incarnation they reported, sorted by id.
+    [[nodiscard]] std::vector<std::pair<member_id, incarnation_number>>
+    majority_suspected(mono_time now) const;
+
+    // The member left the view: its suspicions are done with.
+    void forget(member_id member) { _suspicions.erase(member); }
+    // A new leader starts from nothing and rebuilds from the periodic full reports.
+    void clear() { _suspicions.clear(); }
+
+private:
+    struct vote {
+        incarnation_number incarnation;
+        mono_time refreshed;
+    };
+
+    std::size_t _quorum;
+    duration _ttl;
+    std::map<member_id, std::map<voter_id, vote>> _suspicions;
+};
+
+} // namespace roster::membership

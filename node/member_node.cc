@@ -1,0 +1,237 @@
+#include "node/member_node.hh"
+
+#include <algorithm>
+
+#include "views/view_ops.hh"
+
+namespace roster::node {
+
+std::optional<std::string> member_config::validate() const {
+    if (name.empty()) {
+        return std::string("the member needs a name");
+    }
+    if (voters < 1) {
+        return std::string("the member needs at least one voter endpoint to join through");
+    }
+    if (heartbeat_interval <= 0ns || request_timeout <= 0ns) {
+        return std::string("heartbeat interval and request timeout must be positive");
+    }
+    return std::nullopt;
+}
+
+member_node::member_node(const member_config& config, mono_time now, log_sink* log)
+    : _config(config)
+    , _log(log)
+    , _now(now)
+    , _incarnation(config.incarnation)
+    , _subscriber({config.voters, config.sync_timeout, config.poll_interval})
+    , _publisher(config.publisher_ring) {
+    _subscriber.start(now);
+    take_subscriber_work();
+}
+
+status_reply member_node::status(std::uint64_t request_id) const {
+    return {request_id, _config.name, node_role::member, raft_term(), log_index(), _publisher.current().id,
+            voter_id(), _id,          voter_id()};
+}
+
+void member_node::tick(mono_time now) {
+    _now = now;
+    _subscriber.tick(now);
+    take_subscriber_work();
+    switch (_phase) {
+    case phase::joining:
+        if (_request && now >= _request_deadline) {
+            _request.reset();
+            _endpoint = (_endpoint + 1) % _config.voters;
+        }
+        if (!_request && now >= _next_attempt) {
+            send_join();
+        }
+        break;
+    case phase::active:
+        if (now >= _next_heartbeat) {
+            _next_heartbeat = now + _config.heartbeat_interval;
+            const heartbeat hb{_id, _incarnation, ++_sequence, _publisher.current().id};
+            for (std::size_t i = 0; i < _config.voters; ++i) {
+                _out.to_endpoints.emplace_back(i, hb);
+            }
+        }
+        break;
+    case phase::leaving:
+        if (_request && now >= _request_deadline) {
+            _request.reset();
+            _endpoint = (_endpoint + 1) % _config.voters;
+            if (++_leave_attempts >= static_cast<int>(2 * _config.voters + 1)) {
+                _phase = phase::left; // give up: the detectors will remove it
+                log_to(_log, log_level::warn, "member {}: leave not confirmed; stopping anyway",
+                       _config.name);
+                break;
+            }
+        }
+        if (!_request && now >= _next_attempt) {
+            send_leave();
+        }
+        break;
+    case phase::left:
+        break;
+    }
+}
+
+void member_node::send_join() {
+    const std::uint64_t id = _next_request++;
+    _request = id;
+    _request_deadline = _now + _config.request_timeout;
+    _out.to_endpoints.emplace_back(_endpoint,
+                                   join_request{id, _config.name, _config.address, _config.publish_endpoint,
+                                                _incarnation, _config.tags});
+}
+
+void member_node::send_leave() {
+    const std::uint64_t id = _next_request++;
+    _request = id;
+    _request_deadline = _now + _config.request_timeout;
+    _out.to_endpoints.emplace_back(_endpoint, leave_request{id, _id, _incarnation});
+}
+
+void member_node::leave(mono_time now) {
+    _now = now;
+    if (_phase == phase::active) {
+        _phase = phase::leaving;
+        _request.reset();
+        _next_attempt = now;
+        send_leave();
+    } else if (_phase == phase::joining) {
+        _phase = phase::left; // nothing to leave
+    }
+}
+
+void member_node::on_reply(std::size_t endpoint, const body& msg, mono_time now) {
+    _now = now;
+    if (const auto* jr = std::get_if<join_reply>(&msg)) {
+        const join_reply* r = jr;
+        if (_phase != phase::joining || !_request || r->request_id != *_request) {
+            return;
+        }
+        _request.reset();
+        switch (r->status) {
+        case request_status::ok:
+            _id = r->member;
+            _joined_in = r->view;
+            _phase = phase::active;
+            _next_heartbeat = now;
+            log_to(_log, log_level::info, "member {}: joined as {} in view {}", _config.name, _id, r->view);
+            if (_previous_id != member_id()) {
+                ++_rejoins;
+                _out.published.emplace_back(node_event{node_event::kind::rejoined, _previous_id, _id, r->view,
+                                                       views::removal_reason::suspected});
+            }
+            break;
+        case request_status::rejected:
+            // Most likely a stale incarnation (a restart faster than the clock moved): go past it.
+            _incarnation = _incarnation.next();
+            _next_attempt = now;
+            break;
+        default:
+            _endpoint = (endpoint + 1) % _config.voters;
+            _next_attempt = now + _config.retry_backoff;
+            break;
+        }
+    } else if (const auto* lr = std::get_if<leave_reply>(&msg)) {
+        const leave_reply* r = lr;
+        if (_phase != phase::leaving || !_request || r->request_id != *_request) {
+            return;
+        }
+        _request.reset();
+        if (r->status == request_status::ok || r->status == request_status::not_found) {
+            _phase = phase::left;
+            log_to(_log, log_level::info, "member {}: left in view {}", _config.name, r->view);
+        } else {
+            _endpoint = (endpoint + 1) % _config.voters;
+            _next_attempt = now + _config.retry_backoff;
+        }
+    } else if (const auto* hr = std::get_if<heartbeat_reply>(&msg)) {
+        const heartbeat_reply* r = hr;
+        if (_phase == phase::active && r->member == _id && r->incarnation == _incarnation &&
+            r->status == member_status::removed) {
+            removed(r->current_view, views::removal_reason::suspected);
+        }
+    } else if (const auto* sr = std::get_if<sync_reply>(&msg)) {
+        const sync_reply* r = sr;
+        _subscriber.on_sync_reply(endpoint, *r, now);
+        take_subscriber_work();
+    }
+}
+
+void member_node::on_published(const body& msg, mono_time now) {
+    _now = now;
+    if (const auto* c = std::get_if<views::view_change>(&msg)) {
+        _subscriber.on_change(*c, now);
+    } else if (const auto* f = std::get_if<full_view>(&msg)) {
+        _subscriber.on_full(f->view, now);
+    }
+    take_subscriber_work();
+}
+
+void member_node::on_request(route_id from, const body& msg, mono_time now) {
+    _now = now;
+    if (const auto* sync = std::get_if<sync_request>(&msg)) {
+        _out.replies.emplace_back(from, _publisher.answer(*sync));
+    } else if (const auto* st = std::get_if<status_request>(&msg)) {
+        _out.replies.emplace_back(from, status(st->request_id));
+    }
+}
+
+void member_node::take_subscriber_work() {
+    for (const auto& d : _subscriber.take_deliveries()) {
+        deliver(d);
+    }
+    if (auto q = _subscriber.take_request()) {
+        _out.to_endpoints.emplace_back(q->endpoint, q->msg);
+    }
+}
+
+void member_node::deliver(const views::delivery& d) {
+    if (!d.resync && d.current.id == _publisher.current().id.next()) {
+        const views::view_change c = views::change_of(d.current);
+        _publisher.publish(c);
+        _out.published.emplace_back(c);
+    } else {
+        _publisher.reset(d.current);
+        _out.published.emplace_back(full_view{d.current});
+    }
+    // A view at or after the one that added this instance, without it: it was removed.
+    if (_phase == phase::active && d.current.id >= _joined_in) {
+        const bool present = std::any_of(d.current.members.begin(), d.current.members.end(),
+                                         [&](const views::member& m) { return m.id == _id; });
+        if (!present) {
+            auto why = views::removal_reason::suspected;
+            for (const auto& r : d.current.removed) {
+                if (r.id == _id) {
+                    why = r.reason;
+                }
+            }
+            removed(d.current.id, why);
+        }
+    }
+}
+
+void member_node::removed(view_id in_view, views::removal_reason why) {
+    log_to(_log, log_level::warn, "member {}: removed from the view as {} ({}); joining again", _config.name,
+           _id, views::to_string(why));
+    _out.published.emplace_back(node_event{node_event::kind::removed, _id, member_id(), in_view, why});
+    _previous_id = _id;
+    _id = member_id();
+    _incarnation = _incarnation.next();
+    _phase = phase::joining;
+    _request.reset();
+    _next_attempt = _now;
+}
+
+output member_node::take_output() {
+    output out = std::move(_out);
+    _out = {};
+    return out;
+}
+
+} // namespace roster::node

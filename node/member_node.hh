@@ -1,0 +1,95 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/log_sink.hh"
+#include "node/output.hh"
+#include "views/view_publisher.hh"
+#include "views/view_subscriber.hh"
+
+namespace roster::node {
+
+struct member_config {
+    std::string cluster = "roster";
+    std::string name;
+    std::string address;          // own --listen endpoint
+    std::string publish_endpoint; // own --publish endpoint
+    std::vector<views::tag> tags;
+    std::size_t voters = 1;            // voter --listen endpoints, by index (the driver knows them)
+    incarnation_number incarnation{1}; // of this process; each rejoin uses the next one
+    duration heartbeat_interval = 100ms;
+    duration request_timeout = 1s;  // a join or leave unanswered this long goes to the next voter
+    duration retry_backoff = 100ms; // after a refusal (no leader yet), wait this long
+    duration sync_timeout = 1s;
+    duration poll_interval = 1s;
+    std::size_t publisher_ring = 1024;
+
+    [[nodiscard]] std::optional<std::string> validate() const;
+};
+
+// A member: joins through any voter, heartbeats to every voter, follows the views (the
+// subscriber core over the voters' PUB streams and sync endpoints) and re-publishes them to its
+// local subscribers, learns when it was removed and joins again under a new incarnation, and
+// leaves gracefully when asked. Deterministic and I/O-free like the voter.
+//
+// Inputs: tick(now); on_reply (a reply from voter endpoint i); on_published (from a voter's PUB
+// stream); on_request (from its own local clients). Output: take_output() (to_endpoints,
+// replies, published).
+class member_node {
+public:
+    enum class phase : std::uint8_t { joining, active, leaving, left };
+
+    member_node(const member_config& config, mono_time now, log_sink* log = nullptr);
+
+    void tick(mono_time now);
+    void on_reply(std::size_t endpoint, const body& msg, mono_time now);
+    void on_published(const body& msg, mono_time now);
+    void on_request(route_id from, const body& msg, mono_time now);
+    // Starts a graceful leave; phase() becomes `left` once it committed (or after a few tries).
+    void leave(mono_time now);
+    output take_output();
+
+    [[nodiscard]] phase current_phase() const noexcept { return _phase; }
+    [[nodiscard]] member_id id() const noexcept { return _id; }
+    [[nodiscard]] incarnation_number incarnation() const noexcept { return _incarnation; }
+    [[nodiscard]] const views::view& view() const noexcept { return _publisher.current(); }
+    [[nodiscard]] std::uint64_t rejoins() const noexcept { return _rejoins; }
+    [[nodiscard]] status_reply status(std::uint64_t request_id) const;
+    [[nodiscard]] const views::view_subscriber& subscriber() const noexcept { return _subscriber; }
+
+private:
+    void send_join();
+    void send_leave();
+    void removed(view_id in_view, views::removal_reason why);
+    void take_subscriber_work();
+    void deliver(const views::delivery& d);
+
+    member_config _config;
+    log_sink* _log;
+    mono_time _now;
+    phase _phase = phase::joining;
+    incarnation_number _incarnation;
+    member_id _id;
+    member_id _previous_id; // before a removal, for the "rejoined" event
+    view_id _joined_in;     // the view that added this instance
+    std::uint64_t _rejoins = 0;
+
+    std::size_t _endpoint = 0; // where joins and leaves go (rotates on timeout)
+    std::uint64_t _next_request = 1;
+    std::optional<std::uint64_t> _request; // join or leave in flight
+    mono_time _request_deadline{};
+    mono_time _next_attempt{};
+    int _leave_attempts = 0;
+
+    mono_time _next_heartbeat{};
+    std::uint64_t _sequence = 0;
+
+    views::view_subscriber _subscriber;
+    views::view_publisher _publisher;
+    output _out;
+};
+
+} // namespace roster::node

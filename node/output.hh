@@ -1,0 +1,39 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "consensus/state.hh"
+#include "node/messages.hh"
+
+namespace roster::node {
+
+// The driver's handle for where a request came from (a ZeroMQ routing id, a simulated
+// endpoint); a reply goes back to it. Opaque to the nodes.
+using route_id = std::uint64_t;
+
+// One batch of a node's effects. The driver carries it out in this order:
+//   1. `persist`: save each ready (their persist parts) to storage, in order, each atomically;
+//      if a save fails the voter must stop (it could not keep what it may have promised);
+//   2. send `to_voters` (peer sockets), `replies` (the listen socket, to the request's route)
+//      and `to_endpoints` (a member's requests to voter listen endpoints, by index);
+//   3. publish `published` on the PUB socket.
+// Nothing in steps 2 and 3 may leave before step 1 is done: replies and views can depend on
+// entries persisted in step 1.
+struct output {
+    std::vector<consensus::ready> persist;
+    std::vector<std::pair<voter_id, body>> to_voters;
+    std::vector<std::pair<route_id, body>> replies;
+    std::vector<std::pair<std::size_t, body>> to_endpoints;
+    std::vector<body> published;
+
+    [[nodiscard]] bool empty() const {
+        return persist.empty() && to_voters.empty() && replies.empty() && to_endpoints.empty() &&
+               published.empty();
+    }
+};
+
+} // namespace roster::node
