@@ -88,7 +88,7 @@ TEST(cluster_scenario, a_crashed_member_is_removed_within_the_detection_bound) {
     form(c);
     std::vector<double> took_ms;
     double worst_margin_ms = 1e9;
-    for (int round = 0; round < 20; ++round) {
+    for (int round = 0; round < 50; ++round) {
         ASSERT_TRUE(c.run_for(duration(c.random().between(500'000'000, 1'500'000'000))));
         const std::size_t m = 10 + static_cast<std::size_t>(c.random().below(40));
         const member_id id = c.id_in_view(m);
@@ -115,10 +115,11 @@ TEST(cluster_scenario, a_crashed_member_is_removed_within_the_detection_bound) {
         ASSERT_TRUE(c.run_until([&] { return c.id_in_view(m) != member_id(); }, 5s));
     }
     std::sort(took_ms.begin(), took_ms.end());
-    std::printf("crash to removal at every subscriber over %zu crashes: min %.0f, median %.0f, max %.0f ms "
-                "(bound %.0f ms at D = 228 ms; closest to the bound: %.0f ms under)\n",
-                took_ms.size(), took_ms.front(), took_ms[took_ms.size() / 2], took_ms.back(),
-                228.0 + 20 + 10 + 12, worst_margin_ms);
+    std::printf(
+        "crash to removal at every subscriber over %zu crashes: min %.0f, median %.0f, p90 %.0f, max %.0f ms "
+        "(bound %.0f ms at D = 228 ms; closest to the bound: %.0f ms under)\n",
+        took_ms.size(), took_ms.front(), took_ms[took_ms.size() / 2], took_ms[took_ms.size() * 9 / 10],
+        took_ms.back(), 228.0 + 20 + 10 + 12, worst_margin_ms);
 }
 
 TEST(cluster_scenario, a_member_with_a_flaky_link_to_one_voter_is_never_removed) {

@@ -1,0 +1,183 @@
+#include <set>
+
+#include <gtest/gtest.h>
+
+#include "common/prng.hh"
+#include "membership/membership_state.hh"
+
+namespace roster::membership {
+namespace {
+
+join_op join(std::string name, std::uint64_t inc) {
+    return {std::move(name), "10.0.0.1:7400", "10.0.0.1:7402", incarnation_number(inc), {}};
+}
+
+command one(op o) { return command{{std::move(o)}}; }
+
+TEST(membership_state, a_join_assigns_the_next_id_and_makes_a_view) {
+    membership_state s;
+    auto r = s.apply(one(join("a", 1)));
+    ASSERT_TRUE(r.change);
+    EXPECT_EQ(r.change->id, view_id(1));
+    EXPECT_EQ(r.outcomes[0].what, op_outcome::kind::joined);
+    EXPECT_EQ(r.outcomes[0].member, member_id(1));
+    r = s.apply(one(join("b", 1)));
+    EXPECT_EQ(r.outcomes[0].member, member_id(2));
+    EXPECT_EQ(s.id(), view_id(2));
+    EXPECT_EQ(s.current().joined, std::vector<member_id>{member_id(2)});
+}
+
+TEST(membership_state, ids_are_never_reused) {
+    membership_state s;
+    s.apply(one(join("a", 1)));
+    s.apply(one(remove_op{member_id(1), incarnation_number(1), views::removal_reason::suspected}));
+    auto r = s.apply(one(join("a", 2)));
+    EXPECT_EQ(r.outcomes[0].member, member_id(2));
+    EXPECT_TRUE(s.departed(member_id(1)));
+    EXPECT_FALSE(s.departed(member_id(3)));
+}
+
+TEST(membership_state, a_newer_incarnation_replaces_the_old_instance_in_the_same_view) {
+    membership_state s;
+    s.apply(one(join("a", 1)));
+    s.apply(one(join("b", 1)));
+    auto r = s.apply(one(join("a", 2)));
+    ASSERT_TRUE(r.change);
+    EXPECT_EQ(r.change->id, view_id(3));
+    ASSERT_EQ(r.change->removed.size(), 1u);
+    EXPECT_EQ(r.change->removed[0].id, member_id(1));
+    EXPECT_EQ(r.change->removed[0].reason, views::removal_reason::replaced);
+    ASSERT_EQ(r.change->joined.size(), 1u);
+    EXPECT_EQ(r.change->joined[0].id, member_id(3));
+    EXPECT_EQ(s.current().members.size(), 2u);
+}
+
+TEST(membership_state, a_retried_join_changes_nothing_and_returns_the_same_id) {
+    membership_state s;
+    s.apply(one(join("a", 5)));
+    auto r = s.apply(one(join("a", 5)));
+    EXPECT_FALSE(r.change);
+    EXPECT_EQ(r.outcomes[0].what, op_outcome::kind::already);
+    EXPECT_EQ(r.outcomes[0].member, member_id(1));
+    EXPECT_EQ(s.id(), view_id(1));
+}
+
+TEST(membership_state, a_stale_incarnation_cannot_come_back) {
+    membership_state s;
+    s.apply(one(join("a", 5)));
+    EXPECT_EQ(s.apply(one(join("a", 4))).outcomes[0].what, op_outcome::kind::stale);
+    s.apply(one(leave_op{member_id(1), incarnation_number(5)}));
+    // A replayed join of the departed instance (a late forward, a retry) is refused.
+    EXPECT_EQ(s.apply(one(join("a", 5))).outcomes[0].what, op_outcome::kind::stale);
+    EXPECT_TRUE(s.current().members.empty());
+    EXPECT_EQ(s.apply(one(join("a", 6))).outcomes[0].what, op_outcome::kind::joined);
+}
+
+TEST(membership_state, leave_and_remove_need_the_right_incarnation) {
+    membership_state s;
+    s.apply(one(join("a", 3)));
+    auto r = s.apply(one(leave_op{member_id(1), incarnation_number(2)}));
+    EXPECT_FALSE(r.change);
+    EXPECT_EQ(r.outcomes[0].what, op_outcome::kind::not_found);
+    r = s.apply(one(leave_op{member_id(1), incarnation_number(3)}));
+    ASSERT_TRUE(r.change);
+    EXPECT_EQ(r.change->removed[0].reason, views::removal_reason::left);
+    EXPECT_EQ(s.apply(one(leave_op{member_id(1), incarnation_number(3)})).outcomes[0].what,
+              op_outcome::kind::not_found);
+}
+
+TEST(membership_state, several_changes_in_one_command_make_one_view) {
+    membership_state s;
+    s.apply(command{{join("a", 1), join("b", 1), join("c", 1)}});
+    EXPECT_EQ(s.id(), view_id(1));
+    auto r = s.apply(command{
+        {remove_op{member_id(1), incarnation_number(1), views::removal_reason::suspected},
+         remove_op{member_id(3), incarnation_number(1), views::removal_reason::suspected}, join("d", 1)}});
+    ASSERT_TRUE(r.change);
+    EXPECT_EQ(r.change->id, view_id(2));
+    EXPECT_EQ(r.change->removed.size(), 2u);
+    EXPECT_EQ(r.change->joined.size(), 1u);
+    EXPECT_EQ(s.current().members.size(), 2u);
+}
+
+TEST(membership_state, the_leader_is_the_lowest_id_and_its_token_the_view_it_took_over) {
+    membership_state s;
+    s.apply(one(join("a", 1))); // view 1: a(1) leads, token 1
+    s.apply(one(join("b", 1))); // view 2: a still leads
+    EXPECT_EQ(s.current().leader, member_id(1));
+    EXPECT_EQ(s.current().fencing_token, view_id(1));
+    s.apply(one(leave_op{member_id(1), incarnation_number(1)})); // view 3: b(2) takes over
+    EXPECT_EQ(s.current().leader, member_id(2));
+    EXPECT_EQ(s.current().fencing_token, view_id(3));
+    s.apply(one(join("a", 2))); // view 4: a returns as 3; b keeps leading
+    EXPECT_EQ(s.current().leader, member_id(2));
+    EXPECT_EQ(s.current().fencing_token, view_id(3));
+}
+
+TEST(membership_state, snapshot_and_restore_give_the_same_state) {
+    membership_state s;
+    s.apply(command{{join("a", 1), join("b", 2)}});
+    s.apply(one(leave_op{member_id(1), incarnation_number(1)}));
+    membership_state restored(s.snapshot());
+    EXPECT_EQ(restored.snapshot(), s.snapshot());
+    // And both go on identically.
+    const command next{{join("a", 1), join("c", 1)}};
+    auto r1 = s.apply(next);
+    auto r2 = restored.apply(next);
+    EXPECT_EQ(r1.change, r2.change);
+    EXPECT_EQ(r1.outcomes[0].what, op_outcome::kind::stale); // a@1 departed before the snapshot
+}
+
+// Property test: random commands; after every apply the view is well-formed and moves by
+// exactly one id exactly when something changed.
+TEST(membership_state, random_commands_keep_the_view_well_formed) {
+    prng rng(5);
+    for (int run = 0; run < 50; ++run) {
+        membership_state s;
+        view_id last_token;
+        for (int step = 0; step < 300; ++step) {
+            command c;
+            const std::size_t n = 1 + rng.below(4);
+            for (std::size_t i = 0; i < n; ++i) {
+                const auto& members = s.current().members;
+                const std::string name = "n" + std::to_string(rng.below(12));
+                switch (rng.below(3)) {
+                case 0:
+                    c.ops.push_back(join(name, 1 + rng.below(6)));
+                    break;
+                case 1:
+                    if (!members.empty()) {
+                        const auto& m = members[rng.below(members.size())];
+                        c.ops.push_back(leave_op{m.id, m.incarnation});
+                    }
+                    break;
+                default:
+                    if (!members.empty()) {
+                        const auto& m = members[rng.below(members.size())];
+                        c.ops.push_back(remove_op{m.id,
+                                                  rng.chance(0.8) ? m.incarnation : m.incarnation.next(),
+                                                  views::removal_reason::suspected});
+                    }
+                    break;
+                }
+            }
+            const view_id before = s.id();
+            const auto r = s.apply(c);
+            const auto& v = s.current();
+            ASSERT_EQ(v.id, r.change ? before.next() : before);
+            std::set<std::string> names;
+            for (std::size_t i = 0; i < v.members.size(); ++i) {
+                ASSERT_TRUE(i == 0 || v.members[i - 1].id < v.members[i].id);
+                ASSERT_LT(v.members[i].id, s.next_member());
+                ASSERT_TRUE(names.insert(v.members[i].name).second)
+                    << "two members named " << v.members[i].name;
+            }
+            ASSERT_EQ(v.leader, v.members.empty() ? member_id() : v.members.front().id);
+            ASSERT_GE(v.fencing_token, last_token);
+            last_token = v.fencing_token;
+        }
+    }
+}
+
+} // namespace
+} // namespace roster::membership

@@ -1,0 +1,159 @@
+#include <gtest/gtest.h>
+
+#include "node/member_node.hh"
+
+namespace roster::node {
+namespace {
+
+mono_time at(int ms) { return mono_time(std::chrono::milliseconds(ms)); }
+
+member_config three_voters() {
+    member_config c;
+    c.name = "m1";
+    c.address = "10.0.0.5:7400";
+    c.publish_endpoint = "10.0.0.5:7402";
+    c.voters = 3;
+    c.incarnation = incarnation_number(100);
+    return c;
+}
+
+template <typename T>
+std::vector<std::pair<std::size_t, T>> sent(const output& out) {
+    std::vector<std::pair<std::size_t, T>> r;
+    for (const auto& [e, b] : out.to_endpoints) {
+        if (const auto* x = std::get_if<T>(&b)) {
+            r.emplace_back(e, *x);
+        }
+    }
+    return r;
+}
+
+TEST(member_node, joins_through_a_voter_and_moves_on_when_it_does_not_answer) {
+    member_node m(three_voters(), at(0));
+    m.tick(at(0));
+    auto out = m.take_output();
+    auto joins = sent<join_request>(out);
+    ASSERT_EQ(joins.size(), 1u);
+    EXPECT_EQ(joins[0].first, 0u);
+    EXPECT_EQ(joins[0].second.name, "m1");
+    EXPECT_EQ(joins[0].second.incarnation, incarnation_number(100));
+    m.tick(at(1001)); // unanswered: the next voter
+    joins = sent<join_request>(m.take_output());
+    ASSERT_EQ(joins.size(), 1u);
+    EXPECT_EQ(joins[0].first, 1u);
+    m.on_reply(1,
+               join_reply{joins[0].second.request_id, request_status::ok, member_id(9),
+                          incarnation_number(100), view_id(4), "", ""},
+               at(1002));
+    EXPECT_EQ(m.current_phase(), member_node::phase::active);
+    EXPECT_EQ(m.id(), member_id(9));
+}
+
+TEST(member_node, heartbeats_every_voter_at_the_interval) {
+    member_node m(three_voters(), at(0));
+    m.tick(at(0));
+    auto q = sent<join_request>(m.take_output()).at(0).second;
+    m.on_reply(0,
+               join_reply{q.request_id, request_status::ok, member_id(9), incarnation_number(100), view_id(1),
+                          "", ""},
+               at(1));
+    int heartbeats = 0;
+    for (int t = 1; t <= 1000; t += 5) {
+        m.tick(at(t));
+        const auto hb = sent<heartbeat>(m.take_output());
+        for (const auto& [e, h] : hb) {
+            EXPECT_EQ(h.member, member_id(9));
+            EXPECT_EQ(h.incarnation, incarnation_number(100));
+        }
+        heartbeats += static_cast<int>(hb.size());
+    }
+    EXPECT_EQ(heartbeats, 3 * 10) << "ten rounds of three in a second at 100 ms";
+}
+
+TEST(member_node, learns_of_its_removal_and_rejoins_with_a_new_incarnation) {
+    member_node m(three_voters(), at(0));
+    m.tick(at(0));
+    auto q = sent<join_request>(m.take_output()).at(0).second;
+    m.on_reply(0,
+               join_reply{q.request_id, request_status::ok, member_id(9), incarnation_number(100), view_id(1),
+                          "", ""},
+               at(1));
+    (void)m.take_output();
+    m.on_reply(2, heartbeat_reply{member_id(9), incarnation_number(100), member_status::removed, view_id(7)},
+               at(50));
+    EXPECT_EQ(m.current_phase(), member_node::phase::joining);
+    auto out = m.take_output();
+    ASSERT_EQ(out.published.size(), 1u);
+    const auto& removed = std::get<node_event>(out.published[0]);
+    EXPECT_EQ(removed.what, node_event::kind::removed);
+    EXPECT_EQ(removed.member, member_id(9));
+    m.tick(at(51));
+    q = sent<join_request>(m.take_output()).at(0).second;
+    EXPECT_EQ(q.incarnation, incarnation_number(101));
+    m.on_reply(0,
+               join_reply{q.request_id, request_status::ok, member_id(12), incarnation_number(101),
+                          view_id(8), "", ""},
+               at(52));
+    out = m.take_output();
+    ASSERT_EQ(out.published.size(), 1u);
+    const auto& rejoined = std::get<node_event>(out.published[0]);
+    EXPECT_EQ(rejoined.what, node_event::kind::rejoined);
+    EXPECT_EQ(rejoined.member, member_id(9));
+    EXPECT_EQ(rejoined.new_member, member_id(12));
+    EXPECT_EQ(m.rejoins(), 1u);
+}
+
+TEST(member_node, a_removal_reply_for_an_old_incarnation_is_ignored) {
+    member_node m(three_voters(), at(0));
+    m.tick(at(0));
+    auto q = sent<join_request>(m.take_output()).at(0).second;
+    m.on_reply(0,
+               join_reply{q.request_id, request_status::ok, member_id(9), incarnation_number(100), view_id(1),
+                          "", ""},
+               at(1));
+    m.on_reply(1, heartbeat_reply{member_id(9), incarnation_number(99), member_status::removed, view_id(2)},
+               at(2));
+    EXPECT_EQ(m.current_phase(), member_node::phase::active);
+}
+
+TEST(member_node, leaves_gracefully) {
+    member_node m(three_voters(), at(0));
+    m.tick(at(0));
+    auto q = sent<join_request>(m.take_output()).at(0).second;
+    m.on_reply(0,
+               join_reply{q.request_id, request_status::ok, member_id(9), incarnation_number(100), view_id(1),
+                          "", ""},
+               at(1));
+    (void)m.take_output();
+    m.leave(at(10));
+    auto leaves = sent<leave_request>(m.take_output());
+    ASSERT_EQ(leaves.size(), 1u);
+    EXPECT_EQ(leaves[0].second.member, member_id(9));
+    m.on_reply(leaves[0].first, leave_reply{leaves[0].second.request_id, request_status::ok, view_id(2), ""},
+               at(12));
+    EXPECT_EQ(m.current_phase(), member_node::phase::left);
+}
+
+TEST(member_node, republishes_the_views_it_follows_and_answers_local_syncs) {
+    member_node m(three_voters(), at(0));
+    auto out = m.take_output();
+    const auto syncs = sent<sync_request>(out);
+    ASSERT_EQ(syncs.size(), 1u);
+    views::view v;
+    v.id = view_id(3);
+    v.members = {{member_id(1), "v1", "", "", incarnation_number(1), {}}};
+    v.leader = member_id(1);
+    v.fencing_token = view_id(1);
+    m.on_reply(syncs[0].first, sync_reply{syncs[0].second.request_id, view_id(3), {}, v}, at(1));
+    out = m.take_output();
+    ASSERT_EQ(out.published.size(), 1u);
+    EXPECT_EQ(std::get<full_view>(out.published[0]).view, v);
+    m.on_request(77, sync_request{5, view_id(), true}, at(2));
+    out = m.take_output();
+    ASSERT_EQ(out.replies.size(), 1u);
+    EXPECT_EQ(out.replies[0].first, 77u);
+    EXPECT_EQ(*std::get<sync_reply>(out.replies[0].second).full, v);
+}
+
+} // namespace
+} // namespace roster::node
