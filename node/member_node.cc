@@ -32,7 +32,7 @@ member_node::member_node(const member_config& config, mono_time now, log_sink* l
 
 status_reply member_node::status(std::uint64_t request_id) const {
     return {request_id, _config.name, node_role::member, raft_term(), log_index(), _publisher.current().id,
-            voter_id(), _id,          voter_id()};
+            voter_id(), _id,          voter_id(),                _config.publish_endpoint};
 }
 
 void member_node::tick(mono_time now) {

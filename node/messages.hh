@@ -144,6 +144,7 @@ struct status_reply {
     voter_id voter;                     // 0 for members
     member_id member;                   // 0 before joining
     voter_id leader;                    // consensus leader as known (0: unknown)
+    std::string publish_endpoint;       // where it publishes views
 
     bool operator==(const status_reply&) const = default;
 };

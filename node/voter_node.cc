@@ -85,7 +85,7 @@ status_reply voter_node::status(std::uint64_t request_id) const {
         break;
     }
     return {request_id,          _config.name, r,     _raft->term(),  _raft->commit_index(),
-            _state.current().id, _config.id,   _self, _raft->leader()};
+            _state.current().id, _config.id,   _self, _raft->leader(), _config.publish_endpoint};
 }
 
 // ---- inputs ------------------------------------------------------------------------------
@@ -119,6 +119,22 @@ void voter_node::tick(mono_time now) {
     voter_heartbeats();
     leader_decide();
     drain();
+}
+
+void voter_node::leave(mono_time now) {
+    _now = now;
+    _leaving = true;
+    if (_self == member_id() || !_state.find(_self)) {
+        _left = true;
+        return;
+    }
+    send_self_leave();
+    drain();
+}
+
+void voter_node::send_self_leave() {
+    _leave_sent = _now;
+    handle_leave(leave_request{0, _self, _self_incarnation}, origin{std::monostate{}, 0});
 }
 
 void voter_node::on_peer(voter_id from, const body& msg, mono_time now) {
@@ -376,7 +392,10 @@ void voter_node::on_view_change(const views::view_change& c, bool replay) {
         }
         _registry.forget(r.id);
         _aggregator.forget(r.id);
-        if (r.id == _self) {
+        if (r.id == _self && _leaving) {
+            _left = true;
+            _self = member_id();
+        } else if (r.id == _self) {
             log_to(_log, log_level::warn, "voter {}: its member {} was removed ({})", _config.id, r.id,
                    views::to_string(r.reason));
             _self = member_id();
@@ -503,13 +522,16 @@ void voter_node::handle_leave(const leave_request& q, origin from) {
         return;
     }
     const voter_id leader = _raft->leader();
-    if (leader == voter_id() || !std::holds_alternative<route_id>(from.to)) {
+    if (leader == voter_id() || std::holds_alternative<std::pair<voter_id, std::uint64_t>>(from.to)) {
         answer_leave(from, request_status::unavailable, _state.id(), "no consensus leader right now");
         return;
     }
     const std::uint64_t id = _next_forward++;
-    _forwards.emplace(
-        id, forwarded{std::get<route_id>(from.to), from.request_id, _now + _config.forward_timeout});
+    forwarded f{std::monostate{}, from.request_id, _now + _config.forward_timeout};
+    if (std::holds_alternative<route_id>(from.to)) {
+        f.to = std::get<route_id>(from.to);
+    }
+    _forwards.emplace(id, f);
     leave_request fwd = q;
     fwd.request_id = id;
     _out.to_voters.emplace_back(leader, fwd);
@@ -709,6 +731,12 @@ void voter_node::self_membership() {
         }
         _in_flight.reset();
         _join_open = _now;
+    }
+    if (_leaving) {
+        if (!_left && _self != member_id() && (!_leave_sent || _now - *_leave_sent >= 1s)) {
+            send_self_leave();
+        }
+        return;
     }
     if (_self != member_id() && _state.find(_self)) {
         return;

@@ -88,6 +88,10 @@ public:
     ~voter_node();
 
     void tick(mono_time now);
+    // Graceful shutdown: this voter's member entry leaves the view (committed as `left`); left()
+    // turns true once that view is applied here. The voter keeps voting until the process exits.
+    void leave(mono_time now);
+    [[nodiscard]] bool left() const noexcept { return _left; }
     void on_peer(voter_id from, const body& msg, mono_time now);
     void on_request(route_id from, const body& msg, mono_time now);
     output take_output();
@@ -143,6 +147,7 @@ private:
     bool late_members_besides(const std::vector<member_id>& due) const;
     void lost_leadership();
     void self_membership();
+    void send_self_leave();
     void voter_heartbeats();
 
     voter_config _config;
@@ -169,6 +174,9 @@ private:
     incarnation_number _self_incarnation;
     std::uint64_t _heartbeat_seq = 0;
     std::optional<mono_time> _self_join_sent;
+    bool _leaving = false;
+    bool _left = false;
+    std::optional<mono_time> _leave_sent;
 
     // Leader side.
     std::vector<pending_join> _joins;

@@ -211,10 +211,11 @@ struct body_encoder {
     }
     std::pair<fb::Body, Offset<void>> operator()(const node::status_reply& m) const {
         const auto name = opt_string(b, m.name);
+        const auto publish = opt_string(b, m.publish_endpoint);
         return {fb::Body::StatusReply,
                 fb::CreateStatusReply(b, m.request_id, name, static_cast<fb::Role>(m.role), m.term.value(),
                                       m.commit.value(), m.view.value(), m.voter.value(), m.member.value(),
-                                      m.leader.value())
+                                      m.leader.value(), publish)
                     .Union()};
     }
 };
@@ -489,7 +490,7 @@ result<node::body, decode_error> decode_body(const fb::Envelope& env) {
         return body(status_reply{m->request_id(), str(m->name()), static_cast<node_role>(m->role()),
                                  raft_term(m->term()), log_index(m->commit_index()), view_id(m->view_id()),
                                  voter_id(m->voter_id()), member_id(m->member_id()),
-                                 voter_id(m->leader_voter_id())});
+                                 voter_id(m->leader_voter_id()), str(m->publish_endpoint())});
     }
     case fb::Body::NodeEvent: {
         const auto* m = env.body_as_NodeEvent();

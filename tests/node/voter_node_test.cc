@@ -212,3 +212,24 @@ TEST(voter_config, validation_names_what_is_wrong) {
 
 } // namespace
 } // namespace roster::node
+
+namespace roster::node {
+namespace {
+
+TEST(voter_node, a_graceful_leave_of_the_voter_commits_its_member_as_left) {
+    harness h;
+    h.run(300);
+    const member_id self = h.node->self();
+    ASSERT_NE(self, member_id());
+    h.node->leave(at(h.now_ms));
+    h.collect();
+    h.run(200);
+    EXPECT_TRUE(h.node->left());
+    EXPECT_EQ(h.node->state().find(self), nullptr);
+    EXPECT_EQ(h.node->view().removed.at(0).reason, views::removal_reason::left);
+    h.run(2000);
+    EXPECT_TRUE(h.node->view().members.empty()) << "a leaving voter does not join again";
+}
+
+} // namespace
+} // namespace roster::node

@@ -72,7 +72,7 @@ std::vector<node::envelope> sample_envelopes() {
         node_event{node_event::kind::rejoined, member_id(42), member_id(57), view_id(20),
                    views::removal_reason::suspected},
         status_reply{13, "v2", node_role::pre_candidate, raft_term(9), log_index(101), view_id(12),
-                     voter_id(2), member_id(3), voter_id(1)},
+                     voter_id(2), member_id(3), voter_id(1), "10.0.0.2:7402"},
     };
     std::vector<envelope> out;
     for (auto& b : bodies) {
