@@ -141,7 +141,7 @@ void raft::become_candidate() {
     _votes = {{_config.id, true}};
     reset_election_timer();
     ++_counters.elections;
-    log_to(_logger, log_level::info, "raft {}: campaigning at term {}", _config.id, _term);
+    log_to(_logger, log_level::debug, "raft {}: campaigning at term {}", _config.id, _term);
 }
 
 void raft::become_leader() {
@@ -162,7 +162,7 @@ void raft::become_leader() {
     // Raft §5.4.2 and §8: entries of earlier terms commit only through an entry of this term.
     _log.append({_log.last_index().next(), _term, entry_kind::noop, {}});
     mark_unstable(_log.last_index());
-    log_to(_logger, log_level::info, "raft {}: leader at term {}", _config.id, _term);
+    log_to(_logger, log_level::debug, "raft {}: leader at term {}", _config.id, _term);
     maybe_commit();
     broadcast_append(false);
 }

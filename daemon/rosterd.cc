@@ -1,14 +1,40 @@
-// rosterd: the membership daemon. This build only answers --version and --help; the daemon
-// itself (sockets, consensus, views) is built by the issues that follow the foundations.
+// rosterd: the membership daemon. See README.md ("Flags") and `rosterd --help`.
 #include <cstdio>
+#include <filesystem>
 
-#include <CLI/CLI.hpp>
+#include "daemon/logging.hh"
+#include "daemon/options.hh"
+#include "daemon/runtime.hh"
 
 int main(int argc, char** argv) {
-    CLI::App app{"rosterd: membership and failure-detection daemon with consensus-backed views"};
-    app.set_version_flag("--version", std::string("rosterd ") + ROSTER_VERSION);
-    CLI11_PARSE(app, argc, argv);
-    std::fprintf(stderr, "rosterd %s: the daemon is not built yet in this version; see README.md\n",
-                 ROSTER_VERSION);
-    return 2;
+    using namespace roster::daemon;
+    auto parsed = parse_options(argc, argv);
+    if (!parsed) {
+        if (!parsed.error().message.empty()) {
+            std::fprintf(stderr, "%s\n", parsed.error().message.c_str());
+        }
+        return parsed.error().code;
+    }
+    const options& o = parsed.value();
+    auto logger = make_logger(o.log_format, o.log_level);
+    if (o.dev) {
+        logger->info("--dev: a single-voter cluster '{}' on loopback, data in {}{}", o.cluster, o.data_dir,
+                     o.dev_temporary_dir ? " (removed at exit)" : "");
+    }
+    int code = 0;
+    {
+        auto rt = runtime::create(o, logger);
+        if (!rt) {
+            std::fprintf(stderr, "rosterd: %s\n", rt.error().c_str());
+            code = 1;
+        } else {
+            code = rt.value()->run();
+        }
+    }
+    if (o.dev_temporary_dir) {
+        std::error_code ec;
+        std::filesystem::remove_all(o.data_dir, ec);
+    }
+    logger->flush();
+    return code;
 }

@@ -237,7 +237,6 @@ void voter_node::drain() {
         if (rd.soft) {
             if (rd.soft->role == role::leader && !_was_leader) {
                 _aggregator.clear();
-                log_to(_log, log_level::info, "voter {}: leader at term {}", _config.id, _raft->term());
             } else if (rd.soft->role != role::leader && _was_leader) {
                 lost_leadership();
             }

@@ -1,0 +1,32 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/result.hh"
+#include "common/strong_value.hh"
+
+namespace roster::daemon {
+
+// A TCP endpoint given as HOST:PORT on the command line (IPv4 address or host name).
+struct endpoint {
+    std::string host;
+    std::uint16_t port = 0;
+
+    [[nodiscard]] std::string text() const { return host + ":" + std::to_string(port); }
+    // For zmq bind/connect.
+    [[nodiscard]] std::string zmq() const { return "tcp://" + text(); }
+    bool operator==(const endpoint&) const = default;
+};
+
+// "HOST:PORT" -> endpoint, or a message saying what is wrong with it.
+result<endpoint, std::string> parse_endpoint(std::string_view text);
+// "HOST:PORT,HOST:PORT,..." (at least one).
+result<std::vector<endpoint>, std::string> parse_endpoints(std::string_view text);
+// "1@HOST:PORT,2@HOST:PORT,..." -> voters sorted by id; ids unique and at least 1.
+result<std::vector<std::pair<voter_id, endpoint>>, std::string> parse_voters(std::string_view text);
+
+} // namespace roster::daemon

@@ -1,0 +1,165 @@
+#include "daemon/options.hh"
+
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+namespace roster::daemon {
+
+namespace {
+
+std::string host_name() {
+    char buf[256] = {};
+    if (::gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') {
+        return "rosterd";
+    }
+    return buf;
+}
+
+} // namespace
+
+result<options, exit_now> parse_options(int argc, char** argv) {
+    options o;
+    CLI::App app{"rosterd: membership and failure-detection daemon with consensus-backed views.\n"
+                 "A voter: --voter-id N --voters 1@H:P,2@H:P,3@H:P --data-dir DIR.\n"
+                 "A member: --join H:P,H:P,H:P (the --listen endpoints of the voters).\n"
+                 "Trying it out: --dev (a single voter on the default loopback ports)."};
+    app.set_version_flag("--version", std::string("rosterd ") + ROSTER_VERSION);
+    app.set_config("--config", "", "read flags from this TOML file (keys are the flag names)");
+    std::string name, listen, publish, metrics, peer_listen, voters, join;
+    unsigned voter = 0;
+    app.add_option("--name", name, "name of this node in the views (default: host name)");
+    app.add_option("--data-dir", o.data_dir, "directory for the voter's durable log");
+    app.add_option("--cluster", o.cluster, "cluster name; messages of another cluster are refused")
+        ->capture_default_str();
+    app.add_option("--listen", listen, "HOST:PORT for members and clients (default 127.0.0.1:7400)");
+    app.add_option("--publish", publish, "HOST:PORT where views are published (default 127.0.0.1:7402)");
+    app.add_option("--metrics-listen", metrics, "HOST:PORT of the Prometheus /metrics endpoint (default 127.0.0.1:7403)");
+    app.add_option("--voter-id", voter, "this voter's id, as in --voters");
+    app.add_option("--peer-listen", peer_listen, "HOST:PORT for consensus traffic (default: this voter's --voters entry)");
+    app.add_option("--voters", voters, "the peer endpoints of all voters: 1@HOST:PORT,2@HOST:PORT,3@HOST:PORT");
+    app.add_option("--join", join, "the --listen endpoints of the voters, to join as a member: HOST:PORT,...");
+    app.add_option("--heartbeat-interval-ms", o.heartbeat_interval_ms, "heartbeat interval")
+        ->check(CLI::Range(10, 60'000))
+        ->capture_default_str();
+    app.add_option("--phi-threshold", o.phi_threshold, "phi at which a member is suspected")
+        ->check(CLI::Range(0.5, 100.0))
+        ->capture_default_str();
+    app.add_option("--log-level", o.log_level, "trace, debug, info, warn, error")
+        ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
+        ->capture_default_str();
+    app.add_option("--log-format", o.log_format, "text or json")
+        ->check(CLI::IsMember({"text", "json"}))
+        ->capture_default_str();
+    app.add_option("--metrics-member-limit", o.metrics_member_limit,
+                   "above this many members, per-member metrics give way to aggregates")
+        ->capture_default_str();
+    app.add_flag("--dev", o.dev, "a single-voter cluster on the default loopback ports with a temporary data dir");
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        const int code = app.exit(e);
+        return exit_now{code, ""};
+    }
+
+    auto bad = [](std::string why) { return exit_now{2, "rosterd: " + why}; };
+    auto endpoint_flag = [&](const std::string& flag, const std::string& text, endpoint& out) -> std::optional<exit_now> {
+        if (text.empty()) {
+            return std::nullopt;
+        }
+        auto e = parse_endpoint(text);
+        if (!e) {
+            return bad(flag + ": " + e.error());
+        }
+        out = e.value();
+        return std::nullopt;
+    };
+    if (auto err = endpoint_flag("--listen", listen, o.listen)) {
+        return *err;
+    }
+    if (auto err = endpoint_flag("--publish", publish, o.publish)) {
+        return *err;
+    }
+    if (auto err = endpoint_flag("--metrics-listen", metrics, o.metrics_listen)) {
+        return *err;
+    }
+    if (!voters.empty()) {
+        auto v = parse_voters(voters);
+        if (!v) {
+            return bad("--voters: " + v.error());
+        }
+        o.voters = v.value();
+    }
+    if (!join.empty()) {
+        auto j = parse_endpoints(join);
+        if (!j) {
+            return bad("--join: " + j.error());
+        }
+        o.join = j.value();
+    }
+    if (voter != 0) {
+        o.voter = voter_id(voter);
+    }
+
+    if (o.dev) {
+        if (!o.voter) {
+            o.voter = voter_id(1);
+        }
+        if (o.voters.empty()) {
+            o.voters = {{*o.voter, peer_listen.empty() ? endpoint{"127.0.0.1", 7401} : parse_endpoint(peer_listen).value()}};
+        }
+        if (name.empty()) {
+            name = "dev";
+        }
+        if (o.data_dir.empty()) {
+            char tmpl[] = "/tmp/rosterd-dev-XXXXXX";
+            if (::mkdtemp(tmpl) == nullptr) {
+                return bad("--dev: cannot create a temporary data directory");
+            }
+            o.data_dir = tmpl;
+            o.dev_temporary_dir = true;
+        }
+    }
+    o.name = name.empty() ? host_name() : name;
+
+    if (o.voter && !o.join.empty()) {
+        return bad("a node is either a voter (--voter-id) or a member (--join), not both");
+    }
+    if (o.voter) {
+        if (o.voters.empty()) {
+            return bad("--voter-id needs --voters (the peer endpoints of all voters: 1@HOST:PORT,...)");
+        }
+        if (o.voters.size() != 1 && o.voters.size() != 3 && o.voters.size() != 5) {
+            return bad(fmt::format("--voters lists {} voters; there must be 1, 3 or 5", o.voters.size()));
+        }
+        auto mine = std::find_if(o.voters.begin(), o.voters.end(), [&](const auto& v) { return v.first == *o.voter; });
+        if (mine == o.voters.end()) {
+            std::string ids;
+            for (const auto& v : o.voters) {
+                ids += (ids.empty() ? "" : ", ") + std::to_string(v.first.value());
+            }
+            return bad(fmt::format("--voter-id {} is not in --voters ({})", *o.voter, ids));
+        }
+        if (peer_listen.empty()) {
+            o.peer_listen = mine->second;
+        } else if (auto err = endpoint_flag("--peer-listen", peer_listen, o.peer_listen)) {
+            return *err;
+        }
+        if (o.data_dir.empty()) {
+            return bad("a voter needs --data-dir (where its log is kept)");
+        }
+    } else if (o.join.empty()) {
+        return bad("give --voter-id and --voters (a voter), --join (a member), or --dev (try it out); see --help");
+    } else if (!voters.empty() || !peer_listen.empty()) {
+        return bad("--voters and --peer-listen are for voters; a member only needs --join");
+    }
+    if (o.cluster.empty()) {
+        return bad("--cluster must not be empty");
+    }
+    return o;
+}
+
+} // namespace roster::daemon

@@ -1,0 +1,261 @@
+"""Integration tests: real rosterd processes on loopback, killed with SIGKILL, restarted.
+
+Run by ctest (label `integration`); alone: /usr/bin/python3 -m unittest tests/integration/test_cluster.py
+ROSTER_KEEP_LOGS=1 keeps the daemons' logs of a run (their directory is printed on failure).
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from roster_cluster import BIN, Cluster, free_ports, wait_for  # noqa: E402
+
+VOTERS = ["v1", "v2", "v3"]
+
+
+def ids(view):
+    return [m["id"] for m in view["members"]]
+
+
+class ClusterTestCase(unittest.TestCase):
+    members = ["a", "b", "c"]
+
+    def setUp(self):
+        self.c = Cluster()
+        self.c.start_voters()
+        for m in self.members:
+            self.c.add_member(m)
+        self.c.wait_formed(VOTERS + self.members)
+
+    def tearDown(self):
+        if not getattr(self._outcome, "success", True):
+            print(f"\nlogs in {self.c.dir}:")
+            for n in self.c.voter_nodes + list(self.c.members.values()):
+                print(f"--- {n.name}\n" + "\n".join(n.log_text().splitlines()[-15:]))
+            os.environ["ROSTER_KEEP_LOGS"] = "1"
+        self.c.cleanup()
+
+
+class Formation(ClusterTestCase):
+    def test_the_cluster_forms_with_one_leader(self):
+        view = self.c.members_of(self.c.voter_nodes[0])
+        self.assertEqual(sorted(m["name"] for m in view["members"]), sorted(VOTERS + self.members))
+        self.assertEqual(ids(view), sorted(ids(view)), "members sorted by id")
+        self.assertEqual(view["leader"]["id"], ids(view)[0], "the leader is the lowest id")
+        roles = [self.c.ctl(v, "status")["role"] for v in self.c.voter_nodes]
+        self.assertEqual(roles.count("leader"), 1, roles)
+        self.assertEqual(self.c.ctl(self.c.members["a"], "status")["role"], "member")
+        leader = self.c.ctl(self.c.members["b"], "leader")
+        self.assertEqual(leader["id"], view["leader"]["id"])
+        self.assertEqual(leader["fencing_token"], view["leader"]["fencing_token"])
+
+
+class MemberCrash(ClusterTestCase):
+    def test_a_killed_member_is_removed_and_three_watchers_see_the_same_views(self):
+        watchers = [self.c.watch(self.c.voter_nodes[0]), self.c.watch(self.c.members["a"]),
+                    self.c.watch(self.c.members["b"])]
+        wait_for("every watcher to deliver its first view", lambda: all(w.last() for w in watchers))
+        victim = self.c.members_of(self.c.voter_nodes[0])
+        victim_id = next(m["id"] for m in victim["members"] if m["name"] == "c")
+        killed_at = time.monotonic()
+        self.c.members["c"].kill(signal.SIGKILL)
+        wait_for("every watcher to see member c removed",
+                 lambda: all(w.last() and victim_id not in ids(w.last()) for w in watchers), timeout=10)
+        took = [next(v["_arrived"] for v in w.snapshot() if victim_id not in ids(v)) - killed_at for w in watchers]
+        print(f"\nkill -9 to removal at each watcher: {', '.join(f'{t * 1000:.0f} ms' for t in took)}")
+        wait_for("the watchers to agree on their last view",
+                 lambda: len({w.last()["view_id"] for w in watchers}) == 1)
+        history = "\n".join(f"watcher {i}: " + ", ".join(f"{v['view_id']}:{ids(v)}{v['removed']}" for v in w.snapshot())
+                            for i, w in enumerate(watchers))
+        removal = next(v for v in watchers[0].snapshot() if victim_id not in ids(v))
+        self.assertEqual(removal["removed"], [{"id": victim_id, "reason": "suspected"}], history)
+        last = watchers[0].last()
+        # Identical sequences over the views they all saw, and no gaps.
+        seqs = [{v["view_id"]: (ids(v), v["leader"]) for v in w.snapshot()} for w in watchers]
+        common = set(seqs[0]) & set(seqs[1]) & set(seqs[2])
+        self.assertIn(last["view_id"], common, history)
+        for vid in common:
+            self.assertEqual(seqs[0][vid], seqs[1][vid], f"view {vid}\n{history}")
+            self.assertEqual(seqs[0][vid], seqs[2][vid], f"view {vid}\n{history}")
+        for w in watchers:
+            got = [v["view_id"] for v in w.snapshot()]
+            self.assertEqual(got, list(range(got[0], got[0] + len(got))), f"no gap, in order\n{history}")
+
+
+class LeaderCrash(ClusterTestCase):
+    def test_after_the_leader_is_killed_two_voters_still_remove_a_crashed_member(self):
+        leader = wait_for("a leader", self.c.leader_voter)
+        leader.kill(signal.SIGKILL)
+        others = [v for v in self.c.voter_nodes if v is not leader]
+        wait_for("a new leader among the other two", lambda: self.c.leader_voter() in others, timeout=10)
+        victim = next(m["id"] for m in self.c.members_of(others[0])["members"] if m["name"] == "b")
+        self.c.members["b"].kill(signal.SIGKILL)
+        wait_for("member b removed with two voters left",
+                 lambda: victim not in ids(self.c.members_of(others[0])) and
+                 victim not in ids(self.c.members_of(others[1])), timeout=10)
+
+
+class VoterRestart(ClusterTestCase):
+    def test_a_restarted_voter_catches_up(self):
+        v3 = self.c.voter_nodes[2]
+        v3.kill(signal.SIGKILL)
+        v3.wait()
+        self.c.add_member("d")
+        self.c.members["a"].kill(signal.SIGTERM)
+        survivors = [self.c.voter_nodes[0], self.c.voter_nodes[1]]
+        wait_for("d in and a out at the other voters",
+                 lambda: all(set(self.c.names_in_view(v)) == {"v1", "v2", "v3", "b", "c", "d"} or
+                             set(self.c.names_in_view(v)) == {"v1", "v2", "b", "c", "d"} for v in survivors),
+                 timeout=15)
+        v3.start()
+        target = self.c.members_of(self.c.voter_nodes[0])["view_id"]
+        wait_for("v3 to catch up", lambda: self.c.members_of(v3)["view_id"] >= target, timeout=15)
+        # And it rejoined the views under its new incarnation.
+        wait_for("v3 back in the view", lambda: "v3" in self.c.names_in_view(self.c.voter_nodes[0]), timeout=15)
+
+
+class FullRestart(ClusterTestCase):
+    def test_restarting_every_voter_keeps_every_committed_view(self):
+        watcher = self.c.watch(self.c.members["a"])
+        wait_for("the watcher's first view", watcher.last)
+        self.c.members["c"].kill(signal.SIGTERM)  # one more committed change
+        wait_for("c gone", lambda: "c" not in self.c.names_in_view(self.c.voter_nodes[0]))
+        before = self.c.members_of(self.c.voter_nodes[0])
+        for v in self.c.voter_nodes:
+            v.kill(signal.SIGKILL)
+        for v in self.c.voter_nodes:
+            v.wait()
+        for v in self.c.voter_nodes:
+            v.start()
+        wait_for("a leader after the restart", self.c.leader_voter, timeout=15)
+        for v in self.c.voter_nodes:
+            after = wait_for(f"{v.name} to hold view {before['view_id']} or later",
+                             lambda v=v: (lambda x: x if x["view_id"] >= before["view_id"] else None)(
+                                 self.c.members_of(v)), timeout=15)
+            if after["view_id"] == before["view_id"]:
+                self.assertEqual(ids(after), ids(before))
+        # The voters come back under new incarnations, replacing their old instances; the
+        # watcher saw every view in order, without a gap, across the restart.
+        wait_for("the voters back in the view",
+                 lambda: {"v1", "v2", "v3"} <= set(self.c.names_in_view(self.c.voter_nodes[0])), timeout=15)
+        wait_for("the watcher to follow", lambda: watcher.last()["view_id"] ==
+                 self.c.members_of(self.c.voter_nodes[0])["view_id"], timeout=15)
+        got = [v["view_id"] for v in watcher.snapshot()]
+        self.assertEqual(got, list(range(got[0], got[0] + len(got))))
+        self.assertFalse(any(v["resync"] for v in watcher.snapshot()))
+        seen = {v["view_id"]: ids(v) for v in watcher.snapshot()}
+        self.assertEqual(seen[before["view_id"]], ids(before))
+
+
+class GracefulLeave(ClusterTestCase):
+    def test_sigterm_makes_a_member_leave_as_left_and_exit_0(self):
+        watcher = self.c.watch(self.c.voter_nodes[1])
+        wait_for("the watcher's first view", watcher.last)
+        b = self.c.members["b"]
+        b_id = next(m["id"] for m in self.c.members_of(b)["members"] if m["name"] == "b")
+        b.kill(signal.SIGTERM)
+        self.assertEqual(b.wait(timeout=10), 0)
+        wait_for("b removed", lambda: b_id not in ids(watcher.last()))
+        removal = next(v for v in watcher.snapshot() if b_id not in ids(v))
+        self.assertEqual(removal["removed"], [{"id": b_id, "reason": "left"}])
+
+
+class BadBytes(ClusterTestCase):
+    members = ["a"]
+
+    def test_garbage_on_the_listen_socket_is_dropped_and_counted(self):
+        v1 = self.c.voter_nodes[0]
+        out = subprocess.run([os.path.join(BIN, "send_garbage"), v1.listen], capture_output=True, text=True,
+                             timeout=30)
+        self.assertEqual(out.returncode, 0, out.stderr)
+
+        def dropped():
+            import urllib.request
+            text = urllib.request.urlopen(f"http://{v1.metrics}/metrics", timeout=2).read().decode()
+            total = {}
+            for line in text.splitlines():
+                if line.startswith("roster_messages_dropped_total{"):
+                    labels, value = line.rsplit(" ", 1)
+                    total[labels] = float(value)
+            return total
+        counts = wait_for("the drops to be counted", lambda: (lambda d: d if sum(d.values()) >= 400 else None)(dropped()))
+        self.assertTrue(any('reason="decode_error"' in k for k in counts), counts)
+        self.assertTrue(any('reason="wrong_cluster"' in k for k in counts), counts)
+        self.assertTrue(v1.alive())
+        self.assertEqual(self.c.ctl(v1, "status")["name"], "v1")
+
+
+class Errors(unittest.TestCase):
+    """Bad flags, busy ports and foreign data dirs give a clear message and a non-zero exit."""
+
+    def rosterd(self, *args, timeout=10):
+        return subprocess.run([os.path.join(BIN, "rosterd")] + list(args), capture_output=True, text=True,
+                              timeout=timeout)
+
+    def test_bad_flags(self):
+        for args, message in [
+            ([], "give --voter-id and --voters"),
+            (["--join", "localhost"], "--join: 'localhost' is not HOST:PORT"),
+            (["--join", "127.0.0.1:99999"], "port must be 1..65535"),
+            (["--voter-id", "4", "--voters", "1@127.0.0.1:1,2@127.0.0.1:2,3@127.0.0.1:3", "--data-dir", "/tmp/x"],
+             "--voter-id 4 is not in --voters (1, 2, 3)"),
+            (["--voter-id", "1", "--voters", "1@127.0.0.1:1,2@127.0.0.1:2", "--data-dir", "/tmp/x"],
+             "there must be 1, 3 or 5"),
+            (["--voter-id", "1", "--voters", "1@127.0.0.1:1"], "needs --data-dir"),
+            (["--dev", "--log-format", "xml"], "--log-format"),
+        ]:
+            out = self.rosterd(*args)
+            self.assertNotEqual(out.returncode, 0, args)
+            self.assertIn(message, out.stderr, args)
+
+    def test_a_port_in_use(self):
+        import socket
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        try:
+            listen, peer, metrics = free_ports(3)
+            out = self.rosterd("--dev", "--listen", f"127.0.0.1:{listen}", "--peer-listen", f"127.0.0.1:{peer}",
+                               "--publish", f"127.0.0.1:{port}", "--metrics-listen", f"127.0.0.1:{metrics}")
+            self.assertEqual(out.returncode, 1)
+            self.assertIn(f"cannot listen on 127.0.0.1:{port} (--publish)", out.stderr)
+            self.assertIn("Address already in use", out.stderr)
+        finally:
+            s.close()
+
+    def test_a_data_dir_of_another_voter_or_cluster_is_refused(self):
+        import tempfile
+        d = tempfile.mkdtemp(prefix="roster-it-")
+        listen, peer, publish, metrics = free_ports(4)
+        common = ["--listen", f"127.0.0.1:{listen}", "--publish", f"127.0.0.1:{publish}",
+                  "--metrics-listen", f"127.0.0.1:{metrics}", "--data-dir", d]
+        one = ["--voter-id", "1", "--voters", f"1@127.0.0.1:{peer}"]
+        p = subprocess.Popen([os.path.join(BIN, "rosterd")] + common + one + ["--cluster", "alpha"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for("the first voter to create its data", lambda: os.path.exists(os.path.join(d, "raft.db")))
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+        out = self.rosterd(*(common + one + ["--cluster", "beta"]))
+        self.assertEqual(out.returncode, 1)
+        self.assertIn("belongs to cluster 'alpha' voter 1, not cluster 'beta' voter 1", out.stderr)
+        self.assertIn(os.path.join(d, "raft.db"), out.stderr)
+
+    def test_rosterctl_reports_an_unreachable_endpoint_within_its_timeout(self):
+        (port,) = free_ports(1)
+        start = time.monotonic()
+        out = subprocess.run([os.path.join(BIN, "rosterctl"), "--endpoint", f"127.0.0.1:{port}", "--timeout", "500",
+                              "status"], capture_output=True, text=True, timeout=10)
+        took = time.monotonic() - start
+        self.assertNotEqual(out.returncode, 0)
+        self.assertIn(f"no answer from 127.0.0.1:{port}", out.stderr)
+        self.assertLess(took, 3.0)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,200 @@
+// rosterctl: ask a rosterd about the views.
+//
+//   rosterctl [--endpoint HOST:PORT] [--timeout MS] [--cluster NAME] <command> [--json]
+//
+//   members   the current view
+//   watch     every view as it commits, starting with the current one (runs until killed)
+//   leader    the current leader and its fencing token
+//   status    what the node is: role, term, commit index, view
+//
+// The JSON formats are a contract (README, "JSON formats").
+#include <cstdio>
+#include <string>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "views/client.hh"
+#include "views/view_ops.hh"
+
+using namespace roster;
+
+namespace {
+
+std::string role_name(node::node_role r) {
+    switch (r) {
+    case node::node_role::leader:
+        return "leader";
+    case node::node_role::follower:
+        return "follower";
+    case node::node_role::pre_candidate:
+    case node::node_role::candidate:
+        return "candidate";
+    case node::node_role::member:
+        return "member";
+    }
+    return "member";
+}
+
+const views::member* find(const views::view& v, member_id id) {
+    for (const auto& m : v.members) {
+        if (m.id == id) {
+            return &m;
+        }
+    }
+    return nullptr;
+}
+
+void print_view_text(const views::view& v, bool resync) {
+    const auto* leader = find(v, v.leader);
+    std::printf("view %llu: %zu members, leader %s (id %llu, fencing token %llu)%s\n",
+                static_cast<unsigned long long>(v.id.value()), v.members.size(), leader ? leader->name.c_str() : "-",
+                static_cast<unsigned long long>(v.leader.value()),
+                static_cast<unsigned long long>(v.fencing_token.value()),
+                resync ? " [resync: earlier views are no longer held]" : "");
+    for (member_id id : v.joined) {
+        const auto* m = find(v, id);
+        std::printf("  + %llu %s %s\n", static_cast<unsigned long long>(id.value()), m ? m->name.c_str() : "?",
+                    m ? m->address.c_str() : "");
+    }
+    for (const auto& r : v.removed) {
+        std::printf("  - %llu (%s)\n", static_cast<unsigned long long>(r.id.value()), views::to_string(r.reason));
+    }
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"rosterctl: ask a rosterd (voter or member) about the views"};
+    std::string endpoint = "127.0.0.1:7400";
+    std::string cluster = "roster";
+    int timeout_ms = 3000;
+    bool json = false;
+    app.add_option("--endpoint", endpoint, "the --listen endpoint of any rosterd, HOST:PORT (several: comma-separated)")
+        ->capture_default_str();
+    app.add_option("--cluster", cluster, "cluster name")->capture_default_str();
+    app.add_option("--timeout", timeout_ms, "milliseconds to wait for an answer")
+        ->check(CLI::Range(1, 3'600'000))
+        ->capture_default_str();
+    app.add_flag("--json", json, "print JSON");
+    app.require_subcommand(1);
+    auto* members = app.add_subcommand("members", "the current view");
+    auto* watch = app.add_subcommand("watch", "every view as it commits (until killed)");
+    auto* leader = app.add_subcommand("leader", "the current leader and its fencing token");
+    auto* status = app.add_subcommand("status", "role, term, commit index and view of the node");
+    for (auto* sub : {members, watch, leader, status}) {
+        sub->add_flag("--json", json, "print JSON");
+    }
+    CLI11_PARSE(app, argc, argv);
+
+    client::options o;
+    o.cluster = cluster;
+    o.timeout = std::chrono::milliseconds(timeout_ms);
+    o.name = "rosterctl";
+    for (std::size_t start = 0; start <= endpoint.size();) {
+        const auto comma = endpoint.find(',', start);
+        o.endpoints.push_back(endpoint.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+        if (comma == std::string::npos) {
+            break;
+        }
+        start = comma + 1;
+    }
+    auto fail = [](const std::string& why) {
+        std::fprintf(stderr, "rosterctl: %s\n", why.c_str());
+        return 1;
+    };
+
+    if (*status) {
+        auto s = client::status(o);
+        if (!s) {
+            return fail(s.error());
+        }
+        if (json) {
+            std::printf("{\"name\": %s, \"role\": \"%s\", \"term\": %llu, \"commit_index\": %llu, \"view_id\": %llu, "
+                        "\"voter_id\": %u, \"member_id\": %llu, \"leader_voter_id\": %u}\n",
+                        client::json_quote(s->name).c_str(), role_name(s->role).c_str(), static_cast<unsigned long long>(s->term.value()),
+                        static_cast<unsigned long long>(s->commit.value()),
+                        static_cast<unsigned long long>(s->view.value()), s->voter.value(),
+                        static_cast<unsigned long long>(s->member.value()), s->leader.value());
+        } else {
+            std::printf("%s: %s, term %llu, commit index %llu, view %llu, member id %llu\n", s->name.c_str(),
+                        role_name(s->role).c_str(), static_cast<unsigned long long>(s->term.value()),
+                        static_cast<unsigned long long>(s->commit.value()),
+                        static_cast<unsigned long long>(s->view.value()),
+                        static_cast<unsigned long long>(s->member.value()));
+        }
+        return 0;
+    }
+    if (*members || *leader) {
+        auto v = client::current_view(o);
+        if (!v) {
+            return fail(v.error());
+        }
+        if (*members) {
+            if (json) {
+                std::printf("%s\n", client::view_json(*v).c_str());
+            } else {
+                print_view_text(*v, false);
+                for (const auto& m : v->members) {
+                    std::printf("  %llu %s %s (incarnation %llu)\n", static_cast<unsigned long long>(m.id.value()),
+                                m.name.c_str(), m.address.c_str(), static_cast<unsigned long long>(m.incarnation.value()));
+                }
+            }
+            return 0;
+        }
+        const auto* l = find(*v, v->leader);
+        if (l == nullptr) {
+            return fail(fmt::format("view {} is empty: there is no leader", v->id));
+        }
+        if (json) {
+            std::printf("{\"id\": %llu, \"name\": %s, \"fencing_token\": %llu, \"view_id\": %llu}\n",
+                        static_cast<unsigned long long>(l->id.value()), client::json_quote(l->name).c_str(),
+                        static_cast<unsigned long long>(v->fencing_token.value()),
+                        static_cast<unsigned long long>(v->id.value()));
+        } else {
+            std::printf("%s (id %llu), fencing token %llu, view %llu\n", l->name.c_str(),
+                        static_cast<unsigned long long>(l->id.value()),
+                        static_cast<unsigned long long>(v->fencing_token.value()),
+                        static_cast<unsigned long long>(v->id.value()));
+        }
+        return 0;
+    }
+    // watch
+    client::watcher w(o);
+    while (true) {
+        auto next = w.next(std::chrono::milliseconds(1000));
+        if (!next) {
+            return fail(next.error());
+        }
+        if (!*next) {
+            continue;
+        }
+        if (const auto* d = std::get_if<views::delivery>(&**next)) {
+            if (json) {
+                std::string line = client::view_json(d->current);
+                line.insert(line.size() - 1, d->resync ? ", \"resync\": true" : ", \"resync\": false");
+                std::printf("%s\n", line.c_str());
+            } else {
+                print_view_text(d->current, d->resync);
+            }
+        } else if (const auto* e = std::get_if<node::node_event>(&**next)) {
+            if (json) {
+                std::printf("{\"event\": \"%s\", \"member_id\": %llu, \"new_member_id\": %llu, \"view_id\": %llu}\n",
+                            e->what == node::node_event::kind::removed ? "removed" : "rejoined",
+                            static_cast<unsigned long long>(e->member.value()),
+                            static_cast<unsigned long long>(e->new_member.value()),
+                            static_cast<unsigned long long>(e->view.value()));
+            } else if (e->what == node::node_event::kind::removed) {
+                std::printf("event: this node (member %llu) was removed in view %llu (%s)\n",
+                            static_cast<unsigned long long>(e->member.value()),
+                            static_cast<unsigned long long>(e->view.value()), views::to_string(e->reason));
+            } else {
+                std::printf("event: this node rejoined as member %llu (was %llu) in view %llu\n",
+                            static_cast<unsigned long long>(e->new_member.value()),
+                            static_cast<unsigned long long>(e->member.value()),
+                            static_cast<unsigned long long>(e->view.value()));
+            }
+        }
+        std::fflush(stdout);
+    }
+}

@@ -1,0 +1,322 @@
+#include "views/client.hh"
+
+#include <deque>
+#include <thread>
+
+#include <fmt/format.h>
+#include <zmq.hpp>
+
+#include "wire/codec.hh"
+
+namespace roster::client {
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+std::string zmq_endpoint(const std::string& host_port) { return "tcp://" + host_port; }
+
+zmq::socket_t dealer(zmq::context_t& ctx, const std::string& host_port) {
+    zmq::socket_t s(ctx, zmq::socket_type::dealer);
+    s.set(zmq::sockopt::linger, 0);
+    s.connect(zmq_endpoint(host_port));
+    return s;
+}
+
+bytes encode(const options& o, node::body b) {
+    node::envelope e;
+    e.cluster = o.cluster;
+    e.from.name = o.name;
+    e.msg = std::move(b);
+    return wire::encode(e);
+}
+
+std::optional<node::envelope> decode(const zmq::message_t& m, const options& o) {
+    auto d = wire::decode(bytes_view(static_cast<const std::uint8_t*>(m.data()), m.size()));
+    if (!d || d->cluster != o.cluster) {
+        return std::nullopt;
+    }
+    return std::move(d).value();
+}
+
+// One request, one reply (matched by type and request id), with a deadline.
+template <typename Reply>
+result<Reply, std::string> ask(zmq::context_t& ctx, const options& o, const std::string& endpoint, node::body request,
+                               std::uint64_t request_id) {
+    auto s = dealer(ctx, endpoint);
+    const bytes out = encode(o, std::move(request));
+    if (!s.send(zmq::buffer(out), zmq::send_flags::dontwait)) {
+        // Not connected yet: ZeroMQ queues, so this only fails on a full queue.
+    }
+    const auto deadline = clock_type::now() + o.timeout;
+    while (true) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_type::now());
+        if (left.count() <= 0) {
+            return fmt::format("no answer from {} within {} ms (is rosterd running there, in cluster '{}'?)", endpoint,
+                               o.timeout.count(), o.cluster);
+        }
+        zmq::pollitem_t item{s.handle(), 0, ZMQ_POLLIN, 0};
+        zmq::poll(&item, 1, left);
+        zmq::message_t m;
+        while (s.recv(m, zmq::recv_flags::dontwait)) {
+            auto env = decode(m, o);
+            if (!env) {
+                continue;
+            }
+            if (const auto* r = std::get_if<Reply>(&env->msg); r && r->request_id == request_id) {
+                return *r;
+            }
+        }
+    }
+}
+
+template <typename Reply>
+result<Reply, std::string> ask_any(const options& o, node::body request, std::uint64_t request_id) {
+    if (o.endpoints.empty()) {
+        return std::string("no endpoint given");
+    }
+    zmq::context_t ctx(1);
+    std::string errors;
+    for (const auto& e : o.endpoints) {
+        auto r = ask<Reply>(ctx, o, e, request, request_id);
+        if (r) {
+            return r;
+        }
+        errors += (errors.empty() ? "" : "; ") + r.error();
+    }
+    return errors;
+}
+
+void json_string(std::string& out, const std::string& s) {
+    out += '"';
+    for (char c : s) {
+        switch (c) {
+        case '"':
+            out += "\\\"";
+            break;
+        case '\\':
+            out += "\\\\";
+            break;
+        case '\n':
+            out += "\\n";
+            break;
+        default:
+            if (static_cast<unsigned char>(c) < 0x20) {
+                out += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
+            } else {
+                out += c;
+            }
+        }
+    }
+    out += '"';
+}
+
+} // namespace
+
+result<node::status_reply, std::string> status(const options& o) {
+    return ask_any<node::status_reply>(o, node::status_request{1}, 1);
+}
+
+result<views::view, std::string> current_view(const options& o) {
+    auto r = ask_any<node::sync_reply>(o, node::sync_request{1, view_id(), true}, 1);
+    if (!r) {
+        return r.error();
+    }
+    if (!r->full) {
+        return std::string("the node answered without a view");
+    }
+    return *r->full;
+}
+
+std::string json_quote(const std::string& s) {
+    std::string out;
+    json_string(out, s);
+    return out;
+}
+
+std::string view_json(const views::view& v) {
+    std::string out = fmt::format("{{\"view_id\": {}, \"leader\": ", v.id);
+    const views::member* leader = nullptr;
+    for (const auto& m : v.members) {
+        if (m.id == v.leader) {
+            leader = &m;
+        }
+    }
+    if (leader != nullptr) {
+        out += fmt::format("{{\"id\": {}, \"name\": ", leader->id);
+        json_string(out, leader->name);
+        out += fmt::format(", \"fencing_token\": {}}}", v.fencing_token);
+    } else {
+        out += "null";
+    }
+    out += ", \"members\": [";
+    for (std::size_t i = 0; i < v.members.size(); ++i) {
+        const auto& m = v.members[i];
+        out += fmt::format("{}{{\"id\": {}, \"name\": ", i ? ", " : "", m.id);
+        json_string(out, m.name);
+        out += ", \"address\": ";
+        json_string(out, m.address);
+        out += fmt::format(", \"incarnation\": {}}}", m.incarnation);
+    }
+    out += "], \"joined\": [";
+    for (std::size_t i = 0; i < v.joined.size(); ++i) {
+        out += fmt::format("{}{}", i ? ", " : "", v.joined[i]);
+    }
+    out += "], \"removed\": [";
+    for (std::size_t i = 0; i < v.removed.size(); ++i) {
+        const char* why = v.removed[i].reason == views::removal_reason::suspected ? "suspected"
+                          : v.removed[i].reason == views::removal_reason::left     ? "left"
+                                                                                   : "replaced";
+        out += fmt::format("{}{{\"id\": {}, \"reason\": \"{}\"}}", i ? ", " : "", v.removed[i].id, why);
+    }
+    out += "]}";
+    return out;
+}
+
+// ---- watcher -----------------------------------------------------------------------------
+
+struct watcher::impl {
+    options o;
+    zmq::context_t ctx{1};
+    std::vector<zmq::socket_t> dealers;
+    zmq::socket_t sub;
+    std::vector<bool> subscribed;
+    views::view_subscriber core;
+    clock_type::time_point epoch = clock_type::now();
+    clock_type::time_point last_answer = clock_type::now();
+    clock_type::time_point next_status{};
+    std::deque<item> ready;
+
+    explicit impl(const options& opts)
+        : o(opts)
+        , sub(ctx, zmq::socket_type::sub)
+        , core(views::subscriber_config{std::max<std::size_t>(1, opts.endpoints.size()), 1s, 1s}) {
+        sub.set(zmq::sockopt::linger, 0);
+        sub.set(zmq::sockopt::subscribe, "");
+        for (const auto& e : o.endpoints) {
+            dealers.push_back(dealer(ctx, e));
+        }
+        subscribed.assign(o.endpoints.size(), false);
+        core.start(now());
+    }
+
+    mono_time now() const { return mono_time(clock_type::now() - epoch); }
+
+    void ask_status() {
+        if (clock_type::now() < next_status) {
+            return;
+        }
+        next_status = clock_type::now() + 1s;
+        for (std::size_t i = 0; i < dealers.size(); ++i) {
+            if (!subscribed[i]) {
+                const bytes b = encode(o, node::status_request{0});
+                (void)dealers[i].send(zmq::buffer(b), zmq::send_flags::dontwait);
+            }
+        }
+    }
+
+    void pump() {
+        for (auto& d : core.take_deliveries()) {
+            ready.emplace_back(std::move(d));
+        }
+        if (auto q = core.take_request()) {
+            const bytes b = encode(o, q->msg);
+            (void)dealers[q->endpoint].send(zmq::buffer(b), zmq::send_flags::dontwait);
+        }
+    }
+
+    void receive() {
+        const mono_time t = now();
+        for (std::size_t i = 0; i < dealers.size(); ++i) {
+            zmq::message_t m;
+            while (dealers[i].recv(m, zmq::recv_flags::dontwait)) {
+                auto env = decode(m, o);
+                if (!env) {
+                    continue;
+                }
+                last_answer = clock_type::now();
+                if (const auto* s = std::get_if<node::status_reply>(&env->msg)) {
+                    if (!subscribed[i] && !s->publish_endpoint.empty()) {
+                        std::string where = s->publish_endpoint;
+                        // A wildcard bind is reached at the host we asked.
+                        for (const char* any : {"0.0.0.0:", "*:"}) {
+                            if (where.rfind(any, 0) == 0) {
+                                where = o.endpoints[i].substr(0, o.endpoints[i].rfind(':')) +
+                                        where.substr(std::string(any).size() - 1);
+                            }
+                        }
+                        sub.connect(zmq_endpoint(where));
+                        subscribed[i] = true;
+                    }
+                } else if (const auto* r = std::get_if<node::sync_reply>(&env->msg)) {
+                    core.on_sync_reply(i, *r, t);
+                }
+                pump();
+            }
+        }
+        zmq::message_t m;
+        while (sub.recv(m, zmq::recv_flags::dontwait)) {
+            auto env = decode(m, o);
+            if (!env) {
+                continue;
+            }
+            if (const auto* c = std::get_if<views::view_change>(&env->msg)) {
+                core.on_change(*c, t);
+            } else if (const auto* f = std::get_if<node::full_view>(&env->msg)) {
+                core.on_full(f->view, t);
+            } else if (const auto* e = std::get_if<node::node_event>(&env->msg)) {
+                ready.emplace_back(*e);
+            }
+            pump();
+        }
+    }
+};
+
+watcher::watcher(const options& o)
+    : _impl(std::make_unique<impl>(o)) {
+    _impl->pump();
+}
+
+watcher::~watcher() = default;
+
+const views::view* watcher::current() const { return _impl->core.current(); }
+
+result<std::optional<watcher::item>, std::string> watcher::next(std::chrono::milliseconds timeout) {
+    auto& s = *_impl;
+    if (s.o.endpoints.empty()) {
+        return std::string("no endpoint given");
+    }
+    const auto deadline = clock_type::now() + timeout;
+    while (s.ready.empty()) {
+        if (clock_type::now() - s.last_answer > std::max<std::chrono::milliseconds>(s.o.timeout, 1500ms) &&
+            !s.core.current()) {
+            std::string list;
+            for (const auto& e : s.o.endpoints) {
+                list += (list.empty() ? "" : ", ") + e;
+            }
+            return fmt::format("no answer from {} within {} ms (is rosterd running there, in cluster '{}'?)", list,
+                               s.o.timeout.count(), s.o.cluster);
+        }
+        const auto now = clock_type::now();
+        if (now >= deadline) {
+            return std::optional<item>();
+        }
+        s.ask_status();
+        std::vector<zmq::pollitem_t> items;
+        items.push_back({s.sub.handle(), 0, ZMQ_POLLIN, 0});
+        for (auto& d : s.dealers) {
+            items.push_back({d.handle(), 0, ZMQ_POLLIN, 0});
+        }
+        const auto wait = std::min<std::chrono::milliseconds>(
+            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now), 50ms);
+        zmq::poll(items.data(), items.size(), std::max<std::chrono::milliseconds>(wait, 1ms));
+        s.receive();
+        s.core.tick(s.now());
+        s.pump();
+    }
+    item out = std::move(s.ready.front());
+    s.ready.pop_front();
+    return std::optional<item>(std::move(out));
+}
+
+} // namespace roster::client

@@ -1,0 +1,75 @@
+#pragma once
+
+// The client library: talk to any rosterd (voter or member) from C++. Three things:
+//   roster::client::status(...)         what the node is (role, term, view)
+//   roster::client::current_view(...)   the current view, whole
+//   roster::client::watcher             every view as it commits, in order, without gaps
+//
+// Example (the shortest useful subscriber):
+//
+//   roster::client::watcher w({{"127.0.0.1:7400"}});
+//   while (true) {
+//       auto next = w.next(5s);
+//       if (!next) { std::cerr << next.error() << "\n"; return 1; }
+//       if (*next && std::holds_alternative<roster::views::delivery>(**next)) { ... }
+//   }
+//
+// Threading: a watcher or a call belongs to the thread that made it (ZeroMQ sockets are not
+// thread-safe). Everything here is blocking with a timeout; nothing spawns threads.
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "common/result.hh"
+#include "node/messages.hh"
+#include "views/view_subscriber.hh"
+
+namespace roster::client {
+
+struct options {
+    std::vector<std::string> endpoints;      // the --listen endpoints (HOST:PORT) of one or more rosterd
+    std::string cluster = "roster";          // must match the daemons' --cluster
+    std::chrono::milliseconds timeout{3000}; // how long to wait for an answer
+    std::string name = "client";             // how this client names itself in messages
+};
+
+// The node's status (from the first endpoint that answers).
+result<node::status_reply, std::string> status(const options& o);
+// The node's current view, whole.
+result<views::view, std::string> current_view(const options& o);
+
+// Follows the views of one or more rosterd: subscribes to their publish endpoints and fills any
+// gap with sync requests, failing over between endpoints. The first view delivered is the
+// current one; then every next one, in order (a delivery says `resync` if the node no longer
+// held the views in between). Node events ("this node was removed", "rejoined") of a member's
+// stream are passed on as they come.
+class watcher {
+public:
+    using item = std::variant<views::delivery, node::node_event>;
+
+    explicit watcher(const options& o);
+    ~watcher();
+    watcher(const watcher&) = delete;
+    watcher& operator=(const watcher&) = delete;
+
+    // Waits up to `timeout` for the next view or event. An empty optional: nothing yet. An error:
+    // no endpoint has answered for longer than the options' timeout since the watcher started.
+    result<std::optional<item>, std::string> next(std::chrono::milliseconds timeout);
+
+    [[nodiscard]] const views::view* current() const;
+
+private:
+    struct impl;
+    std::unique_ptr<impl> _impl;
+};
+
+// JSON of a view in the `rosterctl members --json` format (one line, no trailing newline).
+std::string view_json(const views::view& v);
+// A JSON string literal for `s`, quotes included.
+std::string json_quote(const std::string& s);
+
+} // namespace roster::client
