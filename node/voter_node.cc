@@ -102,6 +102,11 @@ void voter_node::tick(mono_time now) {
     }
     drain();
     evaluate_detectors();
+    // A new leader starts with an empty picture: give it ours at once, not at the next repeat.
+    if (_raft->leader() != _reported_to && _raft->leader() != voter_id()) {
+        _reported_to = _raft->leader();
+        _next_report = now;
+    }
     if (now >= _next_report) {
         _next_report = now + _config.report_interval;
         node::suspicion_report full{true, {}};
@@ -744,7 +749,7 @@ void voter_node::self_membership() {
         _self = me->id;
         return;
     }
-    if (_self_join_sent && _now - *_self_join_sent < 1s) {
+    if (_self_join_sent && _now - *_self_join_sent < 250ms) {
         return;
     }
     _self_join_sent = _now;

@@ -164,6 +164,7 @@ private:
 
     mono_time _next_raft_tick;
     mono_time _next_report;
+    voter_id _reported_to; // the leader the last full report went to
     mono_time _next_heartbeat;
     log_index _replay_until; // committed at startup: re-applied without publishing
     log_index _last_snapshot;

@@ -9,6 +9,7 @@
 //
 // The JSON formats are a contract (README, "JSON formats").
 #include <cstdio>
+#include <map>
 #include <string>
 
 #include <CLI/CLI.hpp>
@@ -45,7 +46,16 @@ const views::member* find(const views::view& v, member_id id) {
     return nullptr;
 }
 
+// Names of members seen so far, to name the removed ones.
+std::map<member_id, std::string>& names() {
+    static std::map<member_id, std::string> n;
+    return n;
+}
+
 void print_view_text(const views::view& v, bool resync) {
+    for (const auto& m : v.members) {
+        names()[m.id] = m.name;
+    }
     const auto* leader = find(v, v.leader);
     std::printf("view %llu: %zu members, leader %s (id %llu, fencing token %llu)%s\n",
                 static_cast<unsigned long long>(v.id.value()), v.members.size(), leader ? leader->name.c_str() : "-",
@@ -58,7 +68,9 @@ void print_view_text(const views::view& v, bool resync) {
                     m ? m->address.c_str() : "");
     }
     for (const auto& r : v.removed) {
-        std::printf("  - %llu (%s)\n", static_cast<unsigned long long>(r.id.value()), views::to_string(r.reason));
+        const auto n = names().find(r.id);
+        std::printf("  - %llu %s(%s)\n", static_cast<unsigned long long>(r.id.value()),
+                    n != names().end() ? (n->second + " ").c_str() : "", views::to_string(r.reason));
     }
 }
 
