@@ -473,7 +473,9 @@ void raft::handle_append_reply(voter_id from, const append_reply& m) {
     }
     p.probe_sent = false;
     if (advanced && maybe_commit()) {
-        broadcast_append(false);
+        // Tell the followers at once, even with nothing new to send: their state machines (and
+        // the views they publish) would otherwise wait for the next heartbeat.
+        broadcast_append(true);
     } else {
         send_append(from, false);
     }

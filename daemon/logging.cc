@@ -17,7 +17,8 @@ protected:
     void sink_it_(const spdlog::details::log_msg& msg) override {
         std::string line;
         line.reserve(msg.payload.size() + 96);
-        const auto t = std::chrono::duration_cast<std::chrono::microseconds>(msg.time.time_since_epoch()).count();
+        const auto t =
+            std::chrono::duration_cast<std::chrono::microseconds>(msg.time.time_since_epoch()).count();
         line += "{\"time_us\":" + std::to_string(t) + ",\"level\":\"";
         const auto level = spdlog::level::to_string_view(msg.level);
         line.append(level.data(), level.size());
@@ -61,7 +62,8 @@ std::shared_ptr<spdlog::logger> make_logger(const std::string& format, const std
     if (format == "json") {
         logger = std::make_shared<spdlog::logger>("rosterd", std::make_shared<json_sink>());
     } else {
-        logger = std::make_shared<spdlog::logger>("rosterd", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+        logger =
+            std::make_shared<spdlog::logger>("rosterd", std::make_shared<spdlog::sinks::stderr_sink_mt>());
         logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%-5l%$ %v");
     }
     logger->set_level(spdlog::level::from_str(level));

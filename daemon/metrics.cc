@@ -4,9 +4,10 @@
 
 namespace roster::daemon {
 
-result<std::unique_ptr<metrics>, std::string> metrics::start(const endpoint& where, const std::string& cluster,
-                                                            const std::string& name, bool voter,
-                                                            std::size_t member_limit) {
+result<std::unique_ptr<metrics>, std::string> metrics::start(const endpoint& where,
+                                                             const std::string& cluster,
+                                                             const std::string& name, bool voter,
+                                                             std::size_t member_limit) {
     try {
         return std::unique_ptr<metrics>(new metrics(where, cluster, name, voter, member_limit));
     } catch (const std::exception& e) {
@@ -24,7 +25,11 @@ metrics::metrics(const endpoint& where, const std::string& cluster, const std::s
                       .Name("roster_build_info")
                       .Help("Build information of this rosterd")
                       .Register(*_registry);
-    build.Add({{"version", ROSTER_VERSION}, {"cluster", cluster}, {"node", name}, {"role", voter ? "voter" : "member"}})
+    build
+        .Add({{"version", ROSTER_VERSION},
+              {"cluster", cluster},
+              {"node", name},
+              {"role", voter ? "voter" : "member"}})
         .Set(1);
     _received = &prometheus::BuildCounter()
                      .Name("roster_messages_received_total")
@@ -35,15 +40,19 @@ metrics::metrics(const endpoint& where, const std::string& cluster, const std::s
                     .Help("Messages dropped, by socket and reason")
                     .Register(*_registry);
     _view_id = &prometheus::BuildGauge().Name("roster_view_id").Help("Current view id").Register(*_registry);
-    _members = &prometheus::BuildGauge().Name("roster_view_members").Help("Members in the current view").Register(*_registry);
+    _members = &prometheus::BuildGauge()
+                    .Name("roster_view_members")
+                    .Help("Members in the current view")
+                    .Register(*_registry);
     _view_id_g = &_view_id->Add({});
     _members_g = &_members->Add({});
     _fsync = &prometheus::BuildHistogram()
                   .Name("roster_storage_fsync_seconds")
                   .Help("Time to make one batch durable")
                   .Register(*_registry);
-    _fsync_hist = &_fsync->Add({}, prometheus::Histogram::BucketBoundaries{0.0001, 0.00025, 0.0005, 0.001, 0.0025,
-                                                                            0.005, 0.01, 0.025, 0.05, 0.1, 0.25});
+    _fsync_hist =
+        &_fsync->Add({}, prometheus::Histogram::BucketBoundaries{0.0001, 0.00025, 0.0005, 0.001, 0.0025,
+                                                                 0.005, 0.01, 0.025, 0.05, 0.1, 0.25});
 }
 
 void metrics::received(const std::string& socket) { _received->Add({{"socket", socket}}).Increment(); }

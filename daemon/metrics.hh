@@ -24,9 +24,10 @@ namespace roster::daemon {
 class metrics {
 public:
     // Starts the /metrics endpoint. Fails (with a message) when the port cannot be bound.
-    static result<std::unique_ptr<metrics>, std::string> start(const endpoint& where, const std::string& cluster,
-                                                              const std::string& name, bool voter,
-                                                              std::size_t member_limit);
+    static result<std::unique_ptr<metrics>, std::string> start(const endpoint& where,
+                                                               const std::string& cluster,
+                                                               const std::string& name, bool voter,
+                                                               std::size_t member_limit);
 
     // Socket hygiene: what was received and dropped, per socket and reason.
     void received(const std::string& socket);

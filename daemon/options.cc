@@ -1,8 +1,7 @@
 #include "daemon/options.hh"
 
-#include <unistd.h>
-
 #include <cstdlib>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -37,11 +36,15 @@ result<options, exit_now> parse_options(int argc, char** argv) {
         ->capture_default_str();
     app.add_option("--listen", listen, "HOST:PORT for members and clients (default 127.0.0.1:7400)");
     app.add_option("--publish", publish, "HOST:PORT where views are published (default 127.0.0.1:7402)");
-    app.add_option("--metrics-listen", metrics, "HOST:PORT of the Prometheus /metrics endpoint (default 127.0.0.1:7403)");
+    app.add_option("--metrics-listen", metrics,
+                   "HOST:PORT of the Prometheus /metrics endpoint (default 127.0.0.1:7403)");
     app.add_option("--voter-id", voter, "this voter's id, as in --voters");
-    app.add_option("--peer-listen", peer_listen, "HOST:PORT for consensus traffic (default: this voter's --voters entry)");
-    app.add_option("--voters", voters, "the peer endpoints of all voters: 1@HOST:PORT,2@HOST:PORT,3@HOST:PORT");
-    app.add_option("--join", join, "the --listen endpoints of the voters, to join as a member: HOST:PORT,...");
+    app.add_option("--peer-listen", peer_listen,
+                   "HOST:PORT for consensus traffic (default: this voter's --voters entry)");
+    app.add_option("--voters", voters,
+                   "the peer endpoints of all voters: 1@HOST:PORT,2@HOST:PORT,3@HOST:PORT");
+    app.add_option("--join", join,
+                   "the --listen endpoints of the voters, to join as a member: HOST:PORT,...");
     app.add_option("--heartbeat-interval-ms", o.heartbeat_interval_ms, "heartbeat interval")
         ->check(CLI::Range(10, 60'000))
         ->capture_default_str();
@@ -57,7 +60,8 @@ result<options, exit_now> parse_options(int argc, char** argv) {
     app.add_option("--metrics-member-limit", o.metrics_member_limit,
                    "above this many members, per-member metrics give way to aggregates")
         ->capture_default_str();
-    app.add_flag("--dev", o.dev, "a single-voter cluster on the default loopback ports with a temporary data dir");
+    app.add_flag("--dev", o.dev,
+                 "a single-voter cluster on the default loopback ports with a temporary data dir");
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -66,7 +70,8 @@ result<options, exit_now> parse_options(int argc, char** argv) {
     }
 
     auto bad = [](std::string why) { return exit_now{2, "rosterd: " + why}; };
-    auto endpoint_flag = [&](const std::string& flag, const std::string& text, endpoint& out) -> std::optional<exit_now> {
+    auto endpoint_flag = [&](const std::string& flag, const std::string& text,
+                             endpoint& out) -> std::optional<exit_now> {
         if (text.empty()) {
             return std::nullopt;
         }
@@ -109,7 +114,8 @@ result<options, exit_now> parse_options(int argc, char** argv) {
             o.voter = voter_id(1);
         }
         if (o.voters.empty()) {
-            o.voters = {{*o.voter, peer_listen.empty() ? endpoint{"127.0.0.1", 7401} : parse_endpoint(peer_listen).value()}};
+            o.voters = {{*o.voter, peer_listen.empty() ? endpoint{"127.0.0.1", 7401}
+                                                       : parse_endpoint(peer_listen).value()}};
         }
         if (name.empty()) {
             name = "dev";
@@ -135,7 +141,8 @@ result<options, exit_now> parse_options(int argc, char** argv) {
         if (o.voters.size() != 1 && o.voters.size() != 3 && o.voters.size() != 5) {
             return bad(fmt::format("--voters lists {} voters; there must be 1, 3 or 5", o.voters.size()));
         }
-        auto mine = std::find_if(o.voters.begin(), o.voters.end(), [&](const auto& v) { return v.first == *o.voter; });
+        auto mine = std::find_if(o.voters.begin(), o.voters.end(),
+                                 [&](const auto& v) { return v.first == *o.voter; });
         if (mine == o.voters.end()) {
             std::string ids;
             for (const auto& v : o.voters) {
@@ -152,7 +159,8 @@ result<options, exit_now> parse_options(int argc, char** argv) {
             return bad("a voter needs --data-dir (where its log is kept)");
         }
     } else if (o.join.empty()) {
-        return bad("give --voter-id and --voters (a voter), --join (a member), or --dev (try it out); see --help");
+        return bad(
+            "give --voter-id and --voters (a voter), --join (a member), or --dev (try it out); see --help");
     } else if (!voters.empty() || !peer_listen.empty()) {
         return bad("--voters and --peer-listen are for voters; a member only needs --join");
     }

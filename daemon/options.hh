@@ -13,25 +13,25 @@ namespace roster::daemon {
 // Everything rosterd is told on its command line or in its --config file (TOML). The flag names
 // are a contract (README, "Flags"); keep them.
 struct options {
-    std::string name;                 // --name (default: host name)
-    std::string data_dir;             // --data-dir
-    std::string cluster = "roster";   // --cluster
+    std::string name;               // --name (default: host name)
+    std::string data_dir;           // --data-dir
+    std::string cluster = "roster"; // --cluster
     endpoint listen{"127.0.0.1", 7400};
     endpoint publish{"127.0.0.1", 7402};
     endpoint metrics_listen{"127.0.0.1", 7403};
     // Voter.
-    std::optional<voter_id> voter;                   // --voter-id
-    endpoint peer_listen{"127.0.0.1", 7401};         // --peer-listen
+    std::optional<voter_id> voter;                     // --voter-id
+    endpoint peer_listen{"127.0.0.1", 7401};           // --peer-listen
     std::vector<std::pair<voter_id, endpoint>> voters; // --voters
     // Member.
-    std::vector<endpoint> join;                      // --join
+    std::vector<endpoint> join; // --join
     int heartbeat_interval_ms = 100;
     double phi_threshold = 8.0;
     std::string log_level = "info";
     std::string log_format = "text";
-    std::size_t metrics_member_limit = 1000;         // above it, per-member series give way to aggregates
+    std::size_t metrics_member_limit = 1000; // above it, per-member series give way to aggregates
     bool dev = false;
-    bool dev_temporary_dir = false;                  // --dev made the data dir (removed at exit)
+    bool dev_temporary_dir = false; // --dev made the data dir (removed at exit)
 
     [[nodiscard]] bool is_voter() const { return voter.has_value(); }
 };

@@ -1,16 +1,15 @@
 #include "daemon/runtime.hh"
 
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/signalfd.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <fcntl.h>
 #include <filesystem>
 #include <fstream>
+#include <signal.h>
+#include <sys/signalfd.h>
 #include <thread>
+#include <unistd.h>
 
 #include <fmt/format.h>
 #include <zmq_addon.hpp>
@@ -87,7 +86,8 @@ runtime::~runtime() {
 
 mono_time runtime::now() const { return mono_time(std::chrono::steady_clock::now() - _epoch); }
 
-result<std::unique_ptr<runtime>, std::string> runtime::create(const options& o, std::shared_ptr<spdlog::logger> logger) {
+result<std::unique_ptr<runtime>, std::string> runtime::create(const options& o,
+                                                              std::shared_ptr<spdlog::logger> logger) {
     std::unique_ptr<runtime> r(new runtime(o, std::move(logger)));
     auto opened = r->open();
     if (!opened) {
@@ -128,7 +128,8 @@ result<bool, std::string> runtime::open() {
         return *err;
     }
 
-    auto started = metrics::start(_o.metrics_listen, _o.cluster, _o.name, _o.is_voter(), _o.metrics_member_limit);
+    auto started =
+        metrics::start(_o.metrics_listen, _o.cluster, _o.name, _o.is_voter(), _o.metrics_member_limit);
     if (!started) {
         return started.error();
     }
@@ -186,13 +187,15 @@ result<bool, std::string> runtime::open() {
         if (auto bad = c.validate()) {
             return "invalid configuration: " + *bad;
         }
-        const auto seed = static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) ^
-                          (static_cast<std::uint64_t>(::getpid()) << 32);
+        const auto seed =
+            static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) ^
+            (static_cast<std::uint64_t>(::getpid()) << 32);
         _voter = std::make_unique<node::voter_node>(c, prng(seed), _storage->recovered(), now(), &_sink);
-        _log->info("voter {} of cluster '{}' ({}): listening on {}, peers on {}, publishing on {}, metrics on {}, "
-                   "data in {}, recovered up to view {}",
-                   *_o.voter, _o.cluster, _o.name, _o.listen.text(), _o.peer_listen.text(), _o.publish.text(),
-                   _o.metrics_listen.text(), _o.data_dir, _voter->view().id);
+        _log->info(
+            "voter {} of cluster '{}' ({}): listening on {}, peers on {}, publishing on {}, metrics on {}, "
+            "data in {}, recovered up to view {}",
+            *_o.voter, _o.cluster, _o.name, _o.listen.text(), _o.peer_listen.text(), _o.publish.text(),
+            _o.metrics_listen.text(), _o.data_dir, _voter->view().id);
     } else {
         node::member_config c;
         c.cluster = _o.cluster;
@@ -221,8 +224,10 @@ result<bool, std::string> runtime::open() {
         for (const auto& e : _o.join) {
             voters += (voters.empty() ? "" : ",") + e.text();
         }
-        _log->info("member '{}' of cluster '{}': joining through {}; listening on {}, publishing on {}, metrics on {}",
-                   _o.name, _o.cluster, voters, _o.listen.text(), _o.publish.text(), _o.metrics_listen.text());
+        _log->info("member '{}' of cluster '{}': joining through {}; listening on {}, publishing on {}, "
+                   "metrics on {}",
+                   _o.name, _o.cluster, voters, _o.listen.text(), _o.publish.text(),
+                   _o.metrics_listen.text());
     }
     return true;
 }
@@ -395,7 +400,8 @@ bool runtime::carry_out(node::output out) {
             _log->critical("storage failure, stopping: {}", err->message);
             return false;
         }
-        _metrics->fsync_seconds(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+        _metrics->fsync_seconds(
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     }
     for (auto& [to, b] : out.to_voters) {
         auto it = _peer_dealers.find(to);
@@ -429,10 +435,11 @@ bool runtime::carry_out(node::output out) {
     for (auto& b : out.published) {
         if (const auto* e = std::get_if<node::node_event>(&b)) {
             if (e->what == node::node_event::kind::removed) {
-                _log->warn("this node (member {}) was removed from the view in view {} ({}); joining again", e->member,
-                           e->view, views::to_string(e->reason));
+                _log->warn("this node (member {}) was removed from the view in view {} ({}); joining again",
+                           e->member, e->view, views::to_string(e->reason));
             } else {
-                _log->info("this node rejoined as member {} (was {}) in view {}", e->new_member, e->member, e->view);
+                _log->info("this node rejoined as member {} (was {}) in view {}", e->new_member, e->member,
+                           e->view);
             }
         }
         const bytes m = encode(std::move(b));
@@ -452,16 +459,16 @@ void runtime::log_events() {
         _metrics->on_event(e);
         switch (e.what) {
         case node::voter_event::kind::view_committed:
-            _log->info("view {} committed: {} members, leader {} (token {})", e.view, _voter->view().members.size(),
-                       _voter->view().leader, _voter->view().fencing_token);
+            _log->info("view {} committed: {} members, leader {} (token {})", e.view,
+                       _voter->view().members.size(), _voter->view().leader, _voter->view().fencing_token);
             break;
         case node::voter_event::kind::member_joined:
             _log->info("member {} '{}' joined in view {}", e.member, e.name, e.view);
             break;
         case node::voter_event::kind::member_removed:
             if (e.reason == views::removal_reason::suspected) {
-                _log->info("member {} removed in view {}: suspected, last heartbeat {:.0f} ms before", e.member, e.view,
-                           to_ms(e.since_heartbeat));
+                _log->info("member {} removed in view {}: suspected, last heartbeat {:.0f} ms before",
+                           e.member, e.view, to_ms(e.since_heartbeat));
             } else {
                 _log->info("member {} removed in view {}: {}", e.member, e.view, views::to_string(e.reason));
             }
@@ -514,7 +521,8 @@ int runtime::run() {
         const auto wait = std::max<duration>(0ns, next_tick - before);
         try {
             zmq::poll(items.data(), items.size(),
-                      std::chrono::milliseconds(std::chrono::duration_cast<std::chrono::milliseconds>(wait).count() + 1));
+                      std::chrono::milliseconds(
+                          std::chrono::duration_cast<std::chrono::milliseconds>(wait).count() + 1));
         } catch (const zmq::error_t& e) {
             if (e.num() != EINTR) {
                 _log->critical("poll failed: {}", e.what());
@@ -578,13 +586,15 @@ int runtime::run() {
         }
 
         if (leaving_since) {
-            const bool done = _voter ? _voter->left() : _member->current_phase() == node::member_node::phase::left;
+            const bool done =
+                _voter ? _voter->left() : _member->current_phase() == node::member_node::phase::left;
             if (done) {
                 _log->info("left the views; stopping");
                 break;
             }
             if (t - *leaving_since > leave_deadline) {
-                _log->warn("could not confirm the leave within {} s; stopping anyway", leave_deadline.count() / 1'000'000'000);
+                _log->warn("could not confirm the leave within {} s; stopping anyway",
+                           leave_deadline.count() / 1'000'000'000);
                 break;
             }
         }

@@ -35,7 +35,7 @@ public:
     // Binds every socket, opens storage, starts metrics. Fails with a message that names the flag
     // or file and the reason (a port in use, a data dir of another voter...).
     static result<std::unique_ptr<runtime>, std::string> create(const options& o,
-                                                               std::shared_ptr<spdlog::logger> logger);
+                                                                std::shared_ptr<spdlog::logger> logger);
     ~runtime();
 
     // Runs until SIGTERM or SIGINT; then leaves gracefully (the removal commits as "left") and

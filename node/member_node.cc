@@ -31,8 +31,11 @@ member_node::member_node(const member_config& config, mono_time now, log_sink* l
 }
 
 status_reply member_node::status(std::uint64_t request_id) const {
-    return {request_id, _config.name, node_role::member, raft_term(), log_index(), _publisher.current().id,
-            voter_id(), _id,          voter_id(),                _config.publish_endpoint};
+    return {request_id,        _config.name,
+            node_role::member, raft_term(),
+            log_index(),       _publisher.current().id,
+            voter_id(),        _id,
+            voter_id(),        _config.publish_endpoint};
 }
 
 void member_node::tick(mono_time now) {
@@ -44,6 +47,11 @@ void member_node::tick(mono_time now) {
         if (_request && now >= _request_deadline) {
             _request.reset();
             _endpoint = (_endpoint + 1) % _config.voters;
+            if (_leave_after_join) {
+                // Never learned whether it joined; if it did, the detectors will remove it.
+                _phase = phase::left;
+                break;
+            }
         }
         if (!_request && now >= _next_attempt) {
             send_join();
@@ -102,7 +110,12 @@ void member_node::leave(mono_time now) {
         _next_attempt = now;
         send_leave();
     } else if (_phase == phase::joining) {
-        _phase = phase::left; // nothing to leave
+        if (_request) {
+            // The join may commit: wait for its answer, then leave the view it put us in.
+            _leave_after_join = true;
+        } else {
+            _phase = phase::left; // nothing to leave
+        }
     }
 }
 
@@ -126,6 +139,9 @@ void member_node::on_reply(std::size_t endpoint, const body& msg, mono_time now)
                 _out.published.emplace_back(node_event{node_event::kind::rejoined, _previous_id, _id, r->view,
                                                        views::removal_reason::suspected});
             }
+            if (_leave_after_join) {
+                leave(now);
+            }
             break;
         case request_status::rejected:
             // Most likely a stale incarnation (a restart faster than the clock moved): go past it.
@@ -135,6 +151,9 @@ void member_node::on_reply(std::size_t endpoint, const body& msg, mono_time now)
         default:
             _endpoint = (endpoint + 1) % _config.voters;
             _next_attempt = now + _config.retry_backoff;
+            if (_leave_after_join) {
+                _phase = phase::left; // refused: it never joined
+            }
             break;
         }
     } else if (const auto* lr = std::get_if<leave_reply>(&msg)) {

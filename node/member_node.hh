@@ -83,6 +83,7 @@ private:
     mono_time _request_deadline{};
     mono_time _next_attempt{};
     int _leave_attempts = 0;
+    bool _leave_after_join = false; // leave() came while a join was on its way
 
     mono_time _next_heartbeat{};
     std::uint64_t _sequence = 0;

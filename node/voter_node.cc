@@ -84,7 +84,7 @@ status_reply voter_node::status(std::uint64_t request_id) const {
         r = node_role::leader;
         break;
     }
-    return {request_id,          _config.name, r,     _raft->term(),  _raft->commit_index(),
+    return {request_id,          _config.name, r,     _raft->term(),   _raft->commit_index(),
             _state.current().id, _config.id,   _self, _raft->leader(), _config.publish_endpoint};
 }
 

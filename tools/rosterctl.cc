@@ -58,14 +58,14 @@ void print_view_text(const views::view& v, bool resync) {
     }
     const auto* leader = find(v, v.leader);
     std::printf("view %llu: %zu members, leader %s (id %llu, fencing token %llu)%s\n",
-                static_cast<unsigned long long>(v.id.value()), v.members.size(), leader ? leader->name.c_str() : "-",
-                static_cast<unsigned long long>(v.leader.value()),
+                static_cast<unsigned long long>(v.id.value()), v.members.size(),
+                leader ? leader->name.c_str() : "-", static_cast<unsigned long long>(v.leader.value()),
                 static_cast<unsigned long long>(v.fencing_token.value()),
                 resync ? " [resync: earlier views are no longer held]" : "");
     for (member_id id : v.joined) {
         const auto* m = find(v, id);
-        std::printf("  + %llu %s %s\n", static_cast<unsigned long long>(id.value()), m ? m->name.c_str() : "?",
-                    m ? m->address.c_str() : "");
+        std::printf("  + %llu %s %s\n", static_cast<unsigned long long>(id.value()),
+                    m ? m->name.c_str() : "?", m ? m->address.c_str() : "");
     }
     for (const auto& r : v.removed) {
         const auto n = names().find(r.id);
@@ -82,7 +82,8 @@ int main(int argc, char** argv) {
     std::string cluster = "roster";
     int timeout_ms = 3000;
     bool json = false;
-    app.add_option("--endpoint", endpoint, "the --listen endpoint of any rosterd, HOST:PORT (several: comma-separated)")
+    app.add_option("--endpoint", endpoint,
+                   "the --listen endpoint of any rosterd, HOST:PORT (several: comma-separated)")
         ->capture_default_str();
     app.add_option("--cluster", cluster, "cluster name")->capture_default_str();
     app.add_option("--timeout", timeout_ms, "milliseconds to wait for an answer")
@@ -105,7 +106,8 @@ int main(int argc, char** argv) {
     o.name = "rosterctl";
     for (std::size_t start = 0; start <= endpoint.size();) {
         const auto comma = endpoint.find(',', start);
-        o.endpoints.push_back(endpoint.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+        o.endpoints.push_back(
+            endpoint.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
         if (comma == std::string::npos) {
             break;
         }
@@ -122,12 +124,14 @@ int main(int argc, char** argv) {
             return fail(s.error());
         }
         if (json) {
-            std::printf("{\"name\": %s, \"role\": \"%s\", \"term\": %llu, \"commit_index\": %llu, \"view_id\": %llu, "
-                        "\"voter_id\": %u, \"member_id\": %llu, \"leader_voter_id\": %u}\n",
-                        client::json_quote(s->name).c_str(), role_name(s->role).c_str(), static_cast<unsigned long long>(s->term.value()),
-                        static_cast<unsigned long long>(s->commit.value()),
-                        static_cast<unsigned long long>(s->view.value()), s->voter.value(),
-                        static_cast<unsigned long long>(s->member.value()), s->leader.value());
+            std::printf(
+                "{\"name\": %s, \"role\": \"%s\", \"term\": %llu, \"commit_index\": %llu, \"view_id\": %llu, "
+                "\"voter_id\": %u, \"member_id\": %llu, \"leader_voter_id\": %u}\n",
+                client::json_quote(s->name).c_str(), role_name(s->role).c_str(),
+                static_cast<unsigned long long>(s->term.value()),
+                static_cast<unsigned long long>(s->commit.value()),
+                static_cast<unsigned long long>(s->view.value()), s->voter.value(),
+                static_cast<unsigned long long>(s->member.value()), s->leader.value());
         } else {
             std::printf("%s: %s, term %llu, commit index %llu, view %llu, member id %llu\n", s->name.c_str(),
                         role_name(s->role).c_str(), static_cast<unsigned long long>(s->term.value()),
@@ -148,8 +152,9 @@ int main(int argc, char** argv) {
             } else {
                 print_view_text(*v, false);
                 for (const auto& m : v->members) {
-                    std::printf("  %llu %s %s (incarnation %llu)\n", static_cast<unsigned long long>(m.id.value()),
-                                m.name.c_str(), m.address.c_str(), static_cast<unsigned long long>(m.incarnation.value()));
+                    std::printf("  %llu %s %s (incarnation %llu)\n",
+                                static_cast<unsigned long long>(m.id.value()), m.name.c_str(),
+                                m.address.c_str(), static_cast<unsigned long long>(m.incarnation.value()));
                 }
             }
             return 0;
@@ -191,11 +196,12 @@ int main(int argc, char** argv) {
             }
         } else if (const auto* e = std::get_if<node::node_event>(&**next)) {
             if (json) {
-                std::printf("{\"event\": \"%s\", \"member_id\": %llu, \"new_member_id\": %llu, \"view_id\": %llu}\n",
-                            e->what == node::node_event::kind::removed ? "removed" : "rejoined",
-                            static_cast<unsigned long long>(e->member.value()),
-                            static_cast<unsigned long long>(e->new_member.value()),
-                            static_cast<unsigned long long>(e->view.value()));
+                std::printf(
+                    "{\"event\": \"%s\", \"member_id\": %llu, \"new_member_id\": %llu, \"view_id\": %llu}\n",
+                    e->what == node::node_event::kind::removed ? "removed" : "rejoined",
+                    static_cast<unsigned long long>(e->member.value()),
+                    static_cast<unsigned long long>(e->new_member.value()),
+                    static_cast<unsigned long long>(e->view.value()));
             } else if (e->what == node::node_event::kind::removed) {
                 std::printf("event: this node (member %llu) was removed in view %llu (%s)\n",
                             static_cast<unsigned long long>(e->member.value()),

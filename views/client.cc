@@ -41,8 +41,8 @@ std::optional<node::envelope> decode(const zmq::message_t& m, const options& o) 
 
 // One request, one reply (matched by type and request id), with a deadline.
 template <typename Reply>
-result<Reply, std::string> ask(zmq::context_t& ctx, const options& o, const std::string& endpoint, node::body request,
-                               std::uint64_t request_id) {
+result<Reply, std::string> ask(zmq::context_t& ctx, const options& o, const std::string& endpoint,
+                               node::body request, std::uint64_t request_id) {
     auto s = dealer(ctx, endpoint);
     const bytes out = encode(o, std::move(request));
     if (!s.send(zmq::buffer(out), zmq::send_flags::dontwait)) {
@@ -52,8 +52,8 @@ result<Reply, std::string> ask(zmq::context_t& ctx, const options& o, const std:
     while (true) {
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_type::now());
         if (left.count() <= 0) {
-            return fmt::format("no answer from {} within {} ms (is rosterd running there, in cluster '{}'?)", endpoint,
-                               o.timeout.count(), o.cluster);
+            return fmt::format("no answer from {} within {} ms (is rosterd running there, in cluster '{}'?)",
+                               endpoint, o.timeout.count(), o.cluster);
         }
         zmq::pollitem_t item{s.handle(), 0, ZMQ_POLLIN, 0};
         zmq::poll(&item, 1, left);
@@ -165,8 +165,8 @@ std::string view_json(const views::view& v) {
     out += "], \"removed\": [";
     for (std::size_t i = 0; i < v.removed.size(); ++i) {
         const char* why = v.removed[i].reason == views::removal_reason::suspected ? "suspected"
-                          : v.removed[i].reason == views::removal_reason::left     ? "left"
-                                                                                   : "replaced";
+                          : v.removed[i].reason == views::removal_reason::left    ? "left"
+                                                                                  : "replaced";
         out += fmt::format("{}{{\"id\": {}, \"reason\": \"{}\"}}", i ? ", " : "", v.removed[i].id, why);
     }
     out += "]}";
@@ -294,8 +294,8 @@ result<std::optional<watcher::item>, std::string> watcher::next(std::chrono::mil
             for (const auto& e : s.o.endpoints) {
                 list += (list.empty() ? "" : ", ") + e;
             }
-            return fmt::format("no answer from {} within {} ms (is rosterd running there, in cluster '{}'?)", list,
-                               s.o.timeout.count(), s.o.cluster);
+            return fmt::format("no answer from {} within {} ms (is rosterd running there, in cluster '{}'?)",
+                               list, s.o.timeout.count(), s.o.cluster);
         }
         const auto now = clock_type::now();
         if (now >= deadline) {

@@ -213,6 +213,30 @@ class Errors(unittest.TestCase):
             self.assertNotEqual(out.returncode, 0, args)
             self.assertIn(message, out.stderr, args)
 
+    def test_a_config_file_sets_the_flags(self):
+        import tempfile
+        d = tempfile.mkdtemp(prefix="roster-it-")
+        listen, peer, publish, metrics = free_ports(4)
+        config = os.path.join(d, "rosterd.toml")
+        with open(config, "w") as f:
+            f.write(f'name = "from-config"\ncluster = "cfg"\nvoter-id = 1\nvoters = "1@127.0.0.1:{peer}"\n'
+                    f'data-dir = "{d}/data"\nlisten = "127.0.0.1:{listen}"\npublish = "127.0.0.1:{publish}"\n'
+                    f'metrics-listen = "127.0.0.1:{metrics}"\nheartbeat-interval-ms = 50\n')
+        p = subprocess.Popen([os.path.join(BIN, "rosterd"), "--config", config], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        try:
+            def status():
+                out = subprocess.run([os.path.join(BIN, "rosterctl"), "--endpoint", f"127.0.0.1:{listen}",
+                                      "--cluster", "cfg", "--timeout", "300", "status", "--json"],
+                                     capture_output=True, text=True, timeout=5)
+                return json.loads(out.stdout) if out.returncode == 0 else None
+            st = wait_for("the configured voter to answer", status)
+            self.assertEqual(st["name"], "from-config")
+            self.assertEqual(st["voter_id"], 1)
+        finally:
+            p.send_signal(signal.SIGKILL)
+            p.wait()
+
     def test_a_port_in_use(self):
         import socket
         s = socket.socket()

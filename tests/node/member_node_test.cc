@@ -134,6 +134,22 @@ TEST(member_node, leaves_gracefully) {
     EXPECT_EQ(m.current_phase(), member_node::phase::left);
 }
 
+TEST(member_node, a_leave_during_a_join_waits_for_the_join_and_then_leaves) {
+    member_node m(three_voters(), at(0));
+    m.tick(at(0));
+    auto q = sent<join_request>(m.take_output()).at(0).second;
+    m.leave(at(5)); // SIGTERM right after start: the join may already be committing
+    EXPECT_EQ(m.current_phase(), member_node::phase::joining);
+    m.on_reply(0,
+               join_reply{q.request_id, request_status::ok, member_id(9), incarnation_number(100), view_id(1),
+                          "", ""},
+               at(6));
+    EXPECT_EQ(m.current_phase(), member_node::phase::leaving);
+    const auto leaves = sent<leave_request>(m.take_output());
+    ASSERT_EQ(leaves.size(), 1u);
+    EXPECT_EQ(leaves[0].second.member, member_id(9));
+}
+
 TEST(member_node, republishes_the_views_it_follows_and_answers_local_syncs) {
     member_node m(three_voters(), at(0));
     auto out = m.take_output();

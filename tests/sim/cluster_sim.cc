@@ -294,7 +294,11 @@ void cluster_sim::drive_voter(std::size_t v) {
         }
         publish(voter_endpoint(v), b);
     }
-    (void)slot.node->take_events();
+    for (const auto& e : slot.node->take_events()) {
+        if (on_voter_event) {
+            on_voter_event(v, e);
+        }
+    }
     check_voter_view(v);
 }
 

@@ -110,6 +110,9 @@ public:
     };
     [[nodiscard]] const client_state& client(std::size_t c) const { return _clients[c]; }
     [[nodiscard]] std::size_t clients() const { return _clients.size(); }
+    // Called with every event a voter reports (suspicions, views, joins, removals).
+    std::function<void(std::size_t voter, const node::voter_event&)> on_voter_event;
+
     // While on, a client receives nothing on its PUB subscriptions (a slow subscriber whose
     // messages ZeroMQ drops); its sync requests still work.
     void drop_publications_to(std::size_t c, bool on) { _clients[c].deaf = on; }
