@@ -1,8 +1,35 @@
 #include "daemon/metrics.hh"
 
+#include <cmath>
+#include <limits>
+
 #include <fmt/format.h>
 
+#include "views/view_ops.hh"
+
 namespace roster::daemon {
+
+namespace {
+
+constexpr auto removed_series_kept = std::chrono::minutes(5);
+
+double seconds(duration d) { return std::chrono::duration<double>(d).count(); }
+
+const char* role_label(consensus::role r) {
+    switch (r) {
+    case consensus::role::leader:
+        return "leader";
+    case consensus::role::follower:
+        return "follower";
+    case consensus::role::candidate:
+        return "candidate";
+    case consensus::role::pre_candidate:
+        return "pre_candidate";
+    }
+    return "follower";
+}
+
+} // namespace
 
 result<std::unique_ptr<metrics>, std::string> metrics::start(const endpoint& where,
                                                              const std::string& cluster,
@@ -15,44 +42,139 @@ result<std::unique_ptr<metrics>, std::string> metrics::start(const endpoint& whe
     }
 }
 
+prometheus::Gauge& metrics::gauge(const std::string& name, const std::string& help) {
+    return prometheus::BuildGauge().Name(name).Help(help).Labels(_labels).Register(*_registry).Add({});
+}
+
+prometheus::Counter& metrics::counter(const std::string& name, const std::string& help) {
+    return prometheus::BuildCounter().Name(name).Help(help).Labels(_labels).Register(*_registry).Add({});
+}
+
+prometheus::Histogram& metrics::histogram(const std::string& name, const std::string& help,
+                                          prometheus::Histogram::BucketBoundaries buckets) {
+    return prometheus::BuildHistogram()
+        .Name(name)
+        .Help(help)
+        .Labels(_labels)
+        .Register(*_registry)
+        .Add({}, buckets);
+}
+
 metrics::metrics(const endpoint& where, const std::string& cluster, const std::string& name, bool voter,
                  std::size_t member_limit)
     : _registry(std::make_shared<prometheus::Registry>())
+    , _labels{{"cluster", cluster}, {"node", name}}
     , _member_limit(member_limit) {
     _exposer = std::make_unique<prometheus::Exposer>(where.text(), 2);
     _exposer->RegisterCollectable(_registry);
-    auto& build = prometheus::BuildGauge()
-                      .Name("roster_build_info")
-                      .Help("Build information of this rosterd")
-                      .Register(*_registry);
-    build
-        .Add({{"version", ROSTER_VERSION},
-              {"cluster", cluster},
-              {"node", name},
-              {"role", voter ? "voter" : "member"}})
+
+    prometheus::BuildGauge()
+        .Name("roster_build_info")
+        .Help("Build and role of this rosterd (always 1)")
+        .Labels(_labels)
+        .Register(*_registry)
+        .Add({{"version", ROSTER_VERSION}, {"role", voter ? "voter" : "member"}})
         .Set(1);
     _received = &prometheus::BuildCounter()
                      .Name("roster_messages_received_total")
-                     .Help("Messages received, by socket")
+                     .Help("Messages received, by socket (listen, peer, voter, sub)")
+                     .Labels(_labels)
                      .Register(*_registry);
-    _dropped = &prometheus::BuildCounter()
-                    .Name("roster_messages_dropped_total")
-                    .Help("Messages dropped, by socket and reason")
-                    .Register(*_registry);
-    _view_id = &prometheus::BuildGauge().Name("roster_view_id").Help("Current view id").Register(*_registry);
-    _members = &prometheus::BuildGauge()
-                    .Name("roster_view_members")
-                    .Help("Members in the current view")
-                    .Register(*_registry);
-    _view_id_g = &_view_id->Add({});
-    _members_g = &_members->Add({});
-    _fsync = &prometheus::BuildHistogram()
-                  .Name("roster_storage_fsync_seconds")
-                  .Help("Time to make one batch durable")
-                  .Register(*_registry);
-    _fsync_hist =
-        &_fsync->Add({}, prometheus::Histogram::BucketBoundaries{0.0001, 0.00025, 0.0005, 0.001, 0.0025,
-                                                                 0.005, 0.01, 0.025, 0.05, 0.1, 0.25});
+    _dropped =
+        &prometheus::BuildCounter()
+             .Name("roster_messages_dropped_total")
+             .Help("Messages dropped, by socket and reason (decode_error, wrong_cluster, unknown_sender, "
+                   "bad_framing, stale_term, send_queue_full)")
+             .Labels(_labels)
+             .Register(*_registry);
+    // Present from the start, so that rate() has a zero to start from.
+    _dropped->Add({{"socket", "listen"}, {"reason", "decode_error"}});
+    _dropped->Add({{"socket", "listen"}, {"reason", "wrong_cluster"}});
+    _view_id = &gauge("roster_view_id", "Number of the current view");
+    _view_members = &gauge("roster_view_members", "Members in the current view");
+    _leader_member =
+        &gauge("roster_view_leader_member_id", "Member id of the view's leader (lowest id; 0: none)");
+    _fencing_token =
+        &gauge("roster_view_fencing_token", "The leader's fencing token: the view at which it took over");
+    _subscribers = &gauge("roster_subscribers_connected", "Connections to this node's publish socket");
+    _syncs = &counter("roster_sync_requests_total", "Sync requests served (catch-up of subscribers)");
+
+    if (voter) {
+        _fsync = &histogram("roster_storage_fsync_seconds", "Time to make one batch durable",
+                            {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1});
+        _view_changes = &prometheus::BuildCounter()
+                             .Name("roster_view_changes_total")
+                             .Help("Members joined or removed by committed views, by reason (joined, left, "
+                                   "suspected, replaced)")
+                             .Labels(_labels)
+                             .Register(*_registry);
+        for (const char* r : {"joined", "left", "suspected", "replaced"}) {
+            _view_changes->Add({{"reason", r}});
+        }
+        _member_up = &prometheus::BuildGauge()
+                          .Name("roster_member_up")
+                          .Help("1 while this voter's detector trusts the member, 0 while it suspects it or "
+                                "after its removal (per member, up to --metrics-member-limit members)")
+                          .Labels(_labels)
+                          .Register(*_registry);
+        _member_phi = &prometheus::BuildGauge()
+                           .Name("roster_member_phi")
+                           .Help("Phi of the member at this voter (+Inf: never heard from)")
+                           .Labels(_labels)
+                           .Register(*_registry);
+        _monitored = &gauge("roster_members_monitored", "Members this voter's detectors watch");
+        _suspected = &gauge("roster_members_suspected", "Members this voter's detectors suspect now");
+        _phi_max = &gauge("roster_member_phi_max", "Highest phi among the members this voter watches");
+        _interarrival =
+            &histogram("roster_heartbeat_interarrival_seconds", "Time between two heartbeats of a member",
+                       {0.01, 0.025, 0.05, 0.075, 0.1, 0.125, 0.15, 0.2, 0.3, 0.5, 1, 2, 5});
+        _detection =
+            &histogram("roster_detection_seconds",
+                       "From a member's last heartbeat here to the commit of its removal as suspected",
+                       {0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.75, 1, 2, 5, 10});
+        _commit_latency = &histogram("roster_raft_commit_latency_seconds",
+                                     "From proposing a membership command to applying it (leader)",
+                                     {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1});
+        _heartbeats = &counter("roster_heartbeats_received_total", "Heartbeats accepted from members");
+        _raised = &counter("roster_suspicions_raised_total", "Times this voter began to suspect a member");
+        _cleared =
+            &counter("roster_suspicions_cleared_total", "Times a suspected member was heard from again");
+        _raft_role = &prometheus::BuildGauge()
+                          .Name("roster_raft_role")
+                          .Help("1 for the consensus role this voter has now (leader, follower, candidate, "
+                                "pre_candidate), 0 for the others")
+                          .Labels(_labels)
+                          .Register(*_registry);
+        for (const char* r : {"leader", "follower", "candidate", "pre_candidate"}) {
+            _raft_role->Add({{"role", r}});
+        }
+        _term = &gauge("roster_raft_term", "Current Raft term");
+        _commit_index = &gauge("roster_raft_commit_index", "Raft commit index");
+        _leader_voter =
+            &gauge("roster_raft_leader_voter_id", "The consensus leader as this voter knows it (0: none)");
+        _leader_changes =
+            &counter("roster_raft_leader_changes_total", "Times the known consensus leader changed");
+        _elections = &counter("roster_raft_elections_total", "Elections started by this voter (term raised)");
+        _pre_elections = &counter("roster_raft_pre_elections_total", "Pre-vote rounds started by this voter");
+        _proposals = &counter("roster_raft_proposals_total", "Commands proposed by this voter as leader");
+        _step_downs = &counter("roster_raft_check_quorum_step_downs_total",
+                               "Times this leader stepped down for not hearing from a majority");
+        _snapshots_sent = &counter("roster_raft_snapshots_sent_total", "Snapshots sent to lagging followers");
+        _snapshots_installed =
+            &counter("roster_raft_snapshots_installed_total", "Snapshots installed from a leader");
+    } else {
+        _member_state = &prometheus::BuildGauge()
+                             .Name("roster_member_state")
+                             .Help("1 for this member's state now (joining, active, leaving, left)")
+                             .Labels(_labels)
+                             .Register(*_registry);
+        for (const char* s : {"joining", "active", "leaving", "left"}) {
+            _member_state->Add({{"state", s}});
+        }
+        _member_id = &gauge("roster_member_id", "This member's id in the view (0 while joining)");
+        _rejoins = &counter("roster_member_rejoins_total",
+                            "Times this member was removed while alive and joined again");
+    }
 }
 
 void metrics::received(const std::string& socket) { _received->Add({{"socket", socket}}).Increment(); }
@@ -61,19 +183,162 @@ void metrics::dropped(const std::string& socket, const std::string& reason) {
     _dropped->Add({{"socket", socket}, {"reason", reason}}).Increment();
 }
 
-void metrics::fsync_seconds(double s) { _fsync_hist->Observe(s); }
-void metrics::storage_bytes(std::uint64_t) {}
-
-void metrics::update(const node::voter_node& v, mono_time) {
-    _view_id_g->Set(static_cast<double>(v.view().id.value()));
-    _members_g->Set(static_cast<double>(v.view().members.size()));
+void metrics::fsync_seconds(double s) {
+    if (_fsync != nullptr) {
+        _fsync->Observe(s);
+    }
 }
 
-void metrics::update(const node::member_node& m) {
-    _view_id_g->Set(static_cast<double>(m.view().id.value()));
-    _members_g->Set(static_cast<double>(m.view().members.size()));
+void metrics::subscribers_changed(int delta) { _subscribers->Increment(delta); }
+
+void metrics::add(prometheus::Counter& c, std::uint64_t now_total, std::uint64_t& last) {
+    if (now_total > last) {
+        c.Increment(static_cast<double>(now_total - last));
+    }
+    last = now_total;
 }
 
-void metrics::on_event(const node::voter_event&) {}
+void metrics::observe(const node::voter_node& v, mono_time now) {
+    const auto& view = v.view();
+    _view_id->Set(static_cast<double>(view.id.value()));
+    _view_members->Set(static_cast<double>(view.members.size()));
+    _leader_member->Set(static_cast<double>(view.leader.value()));
+    _fencing_token->Set(static_cast<double>(view.fencing_token.value()));
+
+    const auto& raft = v.consensus();
+    for (const auto r : {consensus::role::leader, consensus::role::follower, consensus::role::candidate,
+                         consensus::role::pre_candidate}) {
+        _raft_role->Add({{"role", role_label(r)}}).Set(raft.role() == r ? 1 : 0);
+    }
+    _term->Set(static_cast<double>(raft.term().value()));
+    _commit_index->Set(static_cast<double>(raft.commit_index().value()));
+    _leader_voter->Set(static_cast<double>(raft.leader().value()));
+    const auto& rc = raft.counters();
+    add(*_leader_changes, rc.leader_changes, _last.leader_changes);
+    add(*_elections, rc.elections, _last.elections);
+    add(*_pre_elections, rc.pre_elections, _last.pre_elections);
+    add(*_proposals, rc.proposals, _last.proposals);
+    add(*_step_downs, rc.check_quorum_step_downs, _last.step_downs);
+    add(*_snapshots_sent, rc.snapshots_sent, _last.snapshots_sent);
+    add(*_snapshots_installed, rc.snapshots_installed, _last.snapshots_installed);
+    add(_dropped->Add({{"socket", "peer"}, {"reason", "unknown_sender"}}), rc.dropped_unknown_voter,
+        _last.unknown_voter);
+    add(_dropped->Add({{"socket", "peer"}, {"reason", "stale_term"}}), rc.dropped_stale_term,
+        _last.stale_term);
+
+    const auto& vc = v.counters();
+    add(*_syncs, vc.sync_requests, _last.syncs);
+    add(*_heartbeats, vc.heartbeats, _last.heartbeats);
+    add(*_raised, vc.suspicions_raised, _last.raised);
+    add(*_cleared, vc.suspicions_cleared, _last.cleared);
+
+    per_member(v, now);
+}
+
+void metrics::per_member(const node::voter_node& v, mono_time now) {
+    const auto& registry = v.detectors();
+    double phi_max = 0;
+    std::size_t suspected = 0;
+    const bool detailed = v.view().members.size() <= _member_limit;
+    std::map<member_id, std::pair<bool, double>> current;
+    registry.for_each([&](member_id m, const detector::phi_accrual_detector&, bool s) {
+        const double phi = registry.phi(m, now).value_or(0);
+        phi_max = std::max(phi_max, phi);
+        suspected += s ? 1 : 0;
+        if (detailed) {
+            current.emplace(m, std::make_pair(s, phi));
+        }
+    });
+    _monitored->Set(static_cast<double>(registry.size()));
+    _suspected->Set(static_cast<double>(suspected));
+    _phi_max->Set(phi_max);
+
+    if (!detailed) {
+        for (auto& [m, series] : _members) {
+            _member_up->Remove(series.up);
+            _member_phi->Remove(series.phi);
+        }
+        _members.clear();
+        return;
+    }
+    for (const auto& [m, state] : current) {
+        auto it = _members.find(m);
+        if (it == _members.end() || it->second.removed_at) {
+            if (it != _members.end()) { // a member id never comes back, but be safe
+                _member_up->Remove(it->second.up);
+                _member_phi->Remove(it->second.phi);
+                _members.erase(it);
+            }
+            const auto* member = v.state().find(m);
+            const std::map<std::string, std::string> labels{
+                {"member", member ? member->name : std::string("?")},
+                {"member_id", std::to_string(m.value())}};
+            it = _members
+                     .emplace(
+                         m, member_series{&_member_up->Add(labels), &_member_phi->Add(labels), std::nullopt})
+                     .first;
+        }
+        it->second.up->Set(state.first ? 0 : 1);
+        it->second.phi->Set(std::isinf(state.second) ? std::numeric_limits<double>::infinity()
+                                                     : state.second);
+    }
+    for (auto it = _members.begin(); it != _members.end();) {
+        if (current.count(it->first)) {
+            ++it;
+            continue;
+        }
+        if (!it->second.removed_at) {
+            it->second.removed_at = now; // removed from the view: show it down for a while
+            it->second.up->Set(0);
+        }
+        if (now - *it->second.removed_at > removed_series_kept) {
+            _member_up->Remove(it->second.up);
+            _member_phi->Remove(it->second.phi);
+            it = _members.erase(it);
+        } else {
+            ++it;
+        }
+    }
+}
+
+void metrics::observe(const node::member_node& m) {
+    _view_id->Set(static_cast<double>(m.view().id.value()));
+    _view_members->Set(static_cast<double>(m.view().members.size()));
+    _leader_member->Set(static_cast<double>(m.view().leader.value()));
+    _fencing_token->Set(static_cast<double>(m.view().fencing_token.value()));
+    _member_id->Set(static_cast<double>(m.id().value()));
+    const char* states[] = {"joining", "active", "leaving", "left"};
+    for (int i = 0; i < 4; ++i) {
+        _member_state->Add({{"state", states[i]}}).Set(static_cast<int>(m.current_phase()) == i ? 1 : 0);
+    }
+    add(*_rejoins, m.rejoins(), _last.rejoins);
+    add(*_syncs, m.syncs_served(), _last.syncs);
+}
+
+void metrics::on_event(const node::voter_event& e) {
+    if (_view_changes == nullptr) {
+        return;
+    }
+    if (e.what == node::voter_event::kind::member_joined) {
+        _view_changes->Add({{"reason", "joined"}}).Increment();
+    } else if (e.what == node::voter_event::kind::member_removed) {
+        _view_changes->Add({{"reason", views::to_string(e.reason)}}).Increment();
+        if (e.reason == views::removal_reason::suspected && e.since_heartbeat > duration::zero()) {
+            _detection->Observe(seconds(e.since_heartbeat));
+        }
+    }
+}
+
+void metrics::on_samples(const node::voter_samples& s) {
+    if (_interarrival == nullptr) {
+        return;
+    }
+    for (const auto d : s.intervals) {
+        _interarrival->Observe(seconds(d));
+    }
+    for (const auto d : s.commit_latencies) {
+        _commit_latency->Observe(seconds(d));
+    }
+}
 
 } // namespace roster::daemon

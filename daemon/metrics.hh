@@ -2,6 +2,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <prometheus/counter.h>
@@ -18,44 +19,101 @@
 
 namespace roster::daemon {
 
-// Every metric rosterd exports, named roster_* with units in the names. The main loop updates
-// them (prometheus-cpp's metrics are atomics); the exposer's threads only read them.
-// docs/monitoring.md lists them.
+// Every metric rosterd exports (docs/monitoring.md lists them with their types and labels):
+// names start with roster_, carry their unit, and every series has the labels `cluster` and
+// `node`. The main loop updates them; prometheus-cpp's metrics are atomics, so the exposer's
+// threads only read.
+//
+// Per-member series (roster_member_up, roster_member_phi) exist only while the view has at most
+// `member_limit` members; above it they are dropped and the aggregates (roster_members_*,
+// roster_member_phi_max) remain. A removed member's roster_member_up stays at 0 for five minutes,
+// so that dashboards show it going down, then the series ends.
 class metrics {
 public:
-    // Starts the /metrics endpoint. Fails (with a message) when the port cannot be bound.
     static result<std::unique_ptr<metrics>, std::string> start(const endpoint& where,
                                                                const std::string& cluster,
                                                                const std::string& name, bool voter,
                                                                std::size_t member_limit);
 
-    // Socket hygiene: what was received and dropped, per socket and reason.
     void received(const std::string& socket);
     void dropped(const std::string& socket, const std::string& reason);
     void fsync_seconds(double s);
-    void storage_bytes(std::uint64_t b);
+    void subscribers_changed(int delta);
 
-    // Called after each loop iteration with the node's current state.
-    void update(const node::voter_node& v, mono_time now);
-    void update(const node::member_node& m);
+    // Gauges and counters from the node's state; call every 100 ms or so.
+    void observe(const node::voter_node& v, mono_time now);
+    void observe(const node::member_node& m);
     void on_event(const node::voter_event& e);
+    void on_samples(const node::voter_samples& s);
 
 private:
     metrics(const endpoint& where, const std::string& cluster, const std::string& name, bool voter,
             std::size_t member_limit);
+    prometheus::Gauge& gauge(const std::string& name, const std::string& help);
+    prometheus::Counter& counter(const std::string& name, const std::string& help);
+    prometheus::Histogram& histogram(const std::string& name, const std::string& help,
+                                     prometheus::Histogram::BucketBoundaries buckets);
+    void add(prometheus::Counter& c, std::uint64_t now_total, std::uint64_t& last);
+    void per_member(const node::voter_node& v, mono_time now);
 
     std::shared_ptr<prometheus::Registry> _registry;
     std::unique_ptr<prometheus::Exposer> _exposer;
+    std::map<std::string, std::string> _labels; // cluster, node
     std::size_t _member_limit;
 
-    prometheus::Family<prometheus::Counter>* _received;
-    prometheus::Family<prometheus::Counter>* _dropped;
-    prometheus::Family<prometheus::Gauge>* _view_id;
-    prometheus::Family<prometheus::Gauge>* _members;
-    prometheus::Family<prometheus::Histogram>* _fsync;
-    prometheus::Histogram* _fsync_hist = nullptr;
-    prometheus::Gauge* _view_id_g = nullptr;
-    prometheus::Gauge* _members_g = nullptr;
+    prometheus::Family<prometheus::Counter>* _received = nullptr;
+    prometheus::Family<prometheus::Counter>* _dropped = nullptr;
+    prometheus::Family<prometheus::Counter>* _view_changes = nullptr;
+    prometheus::Family<prometheus::Gauge>* _raft_role = nullptr;
+    prometheus::Family<prometheus::Gauge>* _member_state = nullptr;
+    prometheus::Family<prometheus::Gauge>* _member_up = nullptr;
+    prometheus::Family<prometheus::Gauge>* _member_phi = nullptr;
+
+    prometheus::Gauge* _view_id = nullptr;
+    prometheus::Gauge* _view_members = nullptr;
+    prometheus::Gauge* _leader_member = nullptr;
+    prometheus::Gauge* _fencing_token = nullptr;
+    prometheus::Gauge* _subscribers = nullptr;
+    prometheus::Counter* _syncs = nullptr;
+    prometheus::Histogram* _fsync = nullptr;
+
+    // Voters.
+    prometheus::Gauge* _monitored = nullptr;
+    prometheus::Gauge* _suspected = nullptr;
+    prometheus::Gauge* _phi_max = nullptr;
+    prometheus::Histogram* _interarrival = nullptr;
+    prometheus::Histogram* _detection = nullptr;
+    prometheus::Histogram* _commit_latency = nullptr;
+    prometheus::Counter* _heartbeats = nullptr;
+    prometheus::Counter* _raised = nullptr;
+    prometheus::Counter* _cleared = nullptr;
+    prometheus::Gauge* _term = nullptr;
+    prometheus::Gauge* _commit_index = nullptr;
+    prometheus::Gauge* _leader_voter = nullptr;
+    prometheus::Counter* _leader_changes = nullptr;
+    prometheus::Counter* _elections = nullptr;
+    prometheus::Counter* _pre_elections = nullptr;
+    prometheus::Counter* _proposals = nullptr;
+    prometheus::Counter* _step_downs = nullptr;
+    prometheus::Counter* _snapshots_sent = nullptr;
+    prometheus::Counter* _snapshots_installed = nullptr;
+
+    // Members.
+    prometheus::Gauge* _member_id = nullptr;
+    prometheus::Counter* _rejoins = nullptr;
+
+    struct last_totals {
+        std::uint64_t syncs = 0, heartbeats = 0, raised = 0, cleared = 0, leader_changes = 0, elections = 0,
+                      pre_elections = 0, proposals = 0, step_downs = 0, snapshots_sent = 0,
+                      snapshots_installed = 0, unknown_voter = 0, stale_term = 0, rejoins = 0;
+    } _last;
+
+    struct member_series {
+        prometheus::Gauge* up;
+        prometheus::Gauge* phi;
+        std::optional<mono_time> removed_at;
+    };
+    std::map<member_id, member_series> _members;
 };
 
 } // namespace roster::daemon

@@ -127,6 +127,13 @@ result<bool, std::string> runtime::open() {
     if (auto err = bind(_pub, _o.publish, "--publish")) {
         return *err;
     }
+    // Connections to the publish socket come and go as subscribers do: count them.
+    if (zmq_socket_monitor(_pub.handle(), "inproc://pub-monitor",
+                           ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED) != 0) {
+        return fmt::format("cannot monitor the publish socket: {}", zmq_strerror(zmq_errno()));
+    }
+    _pub_monitor = zmq::socket_t(_ctx, zmq::socket_type::pair);
+    _pub_monitor.connect("inproc://pub-monitor");
 
     auto started =
         metrics::start(_o.metrics_listen, _o.cluster, _o.name, _o.is_voter(), _o.metrics_member_limit);
@@ -378,6 +385,25 @@ void runtime::drain_sub(mono_time t) {
     }
 }
 
+void runtime::drain_pub_monitor() {
+    while (true) {
+        std::vector<zmq::message_t> parts;
+        if (!zmq::recv_multipart(_pub_monitor, std::back_inserter(parts), zmq::recv_flags::dontwait)) {
+            return;
+        }
+        if (parts.empty() || parts[0].size() < 2) {
+            continue;
+        }
+        std::uint16_t event = 0;
+        std::memcpy(&event, parts[0].data(), sizeof event);
+        if (event == ZMQ_EVENT_ACCEPTED) {
+            _metrics->subscribers_changed(+1);
+        } else if (event == ZMQ_EVENT_DISCONNECTED) {
+            _metrics->subscribers_changed(-1);
+        }
+    }
+}
+
 void runtime::discover_publishers(mono_time t) {
     if (t < _next_discovery) {
         return;
@@ -504,6 +530,7 @@ int runtime::run() {
     std::vector<zmq_pollitem_t> items;
     items.push_back({nullptr, _signal_fd, ZMQ_POLLIN, 0});
     items.push_back({_listen.handle(), 0, ZMQ_POLLIN, 0});
+    items.push_back({_pub_monitor.handle(), 0, ZMQ_POLLIN, 0});
     if (_voter) {
         items.push_back({_peer_router.handle(), 0, ZMQ_POLLIN, 0});
     } else {
@@ -514,6 +541,7 @@ int runtime::run() {
     }
 
     mono_time next_tick = now();
+    mono_time next_metrics = now();
     std::optional<mono_time> leaving_since;
     int code = 0;
     while (true) {
@@ -547,6 +575,7 @@ int runtime::run() {
         }
 
         drain_listen(t);
+        drain_pub_monitor();
         if (_voter) {
             drain_peers(t);
         } else {
@@ -580,9 +609,15 @@ int runtime::run() {
         log_events();
         log_leadership();
         if (_voter) {
-            _metrics->update(*_voter, t);
-        } else {
-            _metrics->update(*_member);
+            _metrics->on_samples(_voter->take_samples());
+        }
+        if (t >= next_metrics) {
+            next_metrics = t + 100ms;
+            if (_voter) {
+                _metrics->observe(*_voter, t);
+            } else {
+                _metrics->observe(*_member);
+            }
         }
 
         if (leaving_since) {

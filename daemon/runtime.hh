@@ -54,6 +54,7 @@ private:
     void drain_peers(mono_time now);
     void drain_dealers(mono_time now);
     void drain_sub(mono_time now);
+    void drain_pub_monitor();
     bool carry_out(node::output out);
     void discover_publishers(mono_time now);
     void log_events();
@@ -69,6 +70,7 @@ private:
 
     zmq::socket_t _listen;
     zmq::socket_t _pub;
+    zmq::socket_t _pub_monitor; // connection events of _pub
     std::unordered_map<std::string, std::uint64_t> _route_of_identity;
     std::unordered_map<std::uint64_t, std::pair<std::string, mono_time>> _identity_of_route;
     std::uint64_t _next_route = 1;

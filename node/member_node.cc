@@ -195,6 +195,7 @@ void member_node::on_published(const body& msg, mono_time now) {
 void member_node::on_request(route_id from, const body& msg, mono_time now) {
     _now = now;
     if (const auto* sync = std::get_if<sync_request>(&msg)) {
+        ++_syncs_served;
         _out.replies.emplace_back(from, _publisher.answer(*sync));
     } else if (const auto* st = std::get_if<status_request>(&msg)) {
         _out.replies.emplace_back(from, status(st->request_id));

@@ -57,6 +57,7 @@ public:
     [[nodiscard]] incarnation_number incarnation() const noexcept { return _incarnation; }
     [[nodiscard]] const views::view& view() const noexcept { return _publisher.current(); }
     [[nodiscard]] std::uint64_t rejoins() const noexcept { return _rejoins; }
+    [[nodiscard]] std::uint64_t syncs_served() const noexcept { return _syncs_served; }
     [[nodiscard]] status_reply status(std::uint64_t request_id) const;
     [[nodiscard]] const views::view_subscriber& subscriber() const noexcept { return _subscriber; }
 
@@ -76,6 +77,7 @@ private:
     member_id _previous_id; // before a removal, for the "rejoined" event
     view_id _joined_in;     // the view that added this instance
     std::uint64_t _rejoins = 0;
+    std::uint64_t _syncs_served = 0;
 
     std::size_t _endpoint = 0; // where joins and leaves go (rotates on timeout)
     std::uint64_t _next_request = 1;

@@ -371,6 +371,9 @@ void voter_node::apply_entry(const consensus::entry& e, bool replay) {
             }
         }
     }
+    if (_in_flight && e.index >= _in_flight->index && _samples.commit_latencies.size() < max_samples) {
+        _samples.commit_latencies.push_back(_now - _in_flight->proposed);
+    }
     if (_in_flight && e.index >= _in_flight->index) {
         // Whatever landed at that index, the slot is used: what it did not carry is proposed again.
         for (auto& j : _in_flight->joins) {
@@ -435,8 +438,13 @@ void voter_node::handle_heartbeat(const heartbeat& hb, std::optional<route_id> r
                                   std::optional<voter_id> voter) {
     const views::member* m = _state.find(hb.member);
     if (m != nullptr && m->incarnation == hb.incarnation) {
+        const auto* d = _registry.find(hb.member);
+        const auto previous = d != nullptr ? d->last_heartbeat() : std::nullopt;
         if (_registry.heartbeat(hb.member, _now)) {
             ++_counters.heartbeats;
+            if (previous && _samples.intervals.size() < max_samples) {
+                _samples.intervals.push_back(_now - *previous);
+            }
         }
         return;
     }
@@ -778,6 +786,12 @@ output voter_node::take_output() {
     drain();
     output out = std::move(_out);
     _out = {};
+    return out;
+}
+
+voter_samples voter_node::take_samples() {
+    voter_samples out;
+    std::swap(out, _samples);
     return out;
 }
 

@@ -63,6 +63,12 @@ struct voter_counters {
     std::uint64_t views_published = 0;
 };
 
+// Measurements for the driver's histograms, taken since the last take_samples().
+struct voter_samples {
+    std::vector<duration> intervals;        // between consecutive heartbeats of a member
+    std::vector<duration> commit_latencies; // from proposing a command to applying it (leader)
+};
+
 // An event a voter's driver may want to log or count.
 struct voter_event {
     enum class kind : std::uint8_t { view_committed, member_joined, member_removed, suspected, cleared };
@@ -96,6 +102,7 @@ public:
     void on_request(route_id from, const body& msg, mono_time now);
     output take_output();
     std::vector<voter_event> take_events();
+    voter_samples take_samples();
 
     [[nodiscard]] const consensus::raft& consensus() const noexcept { return *_raft; }
     [[nodiscard]] const views::view& view() const noexcept { return _state.current(); }
@@ -161,6 +168,8 @@ private:
     output _out;
     std::vector<voter_event> _events;
     voter_counters _counters;
+    static constexpr std::size_t max_samples = 100'000; // per take_samples(); beyond, samples are dropped
+    voter_samples _samples;
 
     mono_time _next_raft_tick;
     mono_time _next_report;
