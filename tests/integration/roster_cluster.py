@@ -129,9 +129,11 @@ class Cluster:
         self.watchers = []
 
     # -- processes ----------------------------------------------------------------------
-    def start_voters(self):
-        for v in self.voter_nodes:
-            v.start()
+    def start_voters(self, which=None):
+        """Starts the voters (by index; all by default)."""
+        for i, v in enumerate(self.voter_nodes):
+            if which is None or i in which:
+                v.start()
 
     def add_member(self, name):
         listen, publish, metrics = free_ports(3)

@@ -1,0 +1,62 @@
+// watch_views: the shortest useful program with roster's client library.
+//
+// Connects to a rosterd (voter or member), prints every view as it commits and what changed,
+// and says so when the node it watches was removed from the view (and rejoined).
+//
+//   build/bin/watch_views 127.0.0.1:7400
+#include <cstdio>
+#include <map>
+#include <string>
+
+#include "views/client.hh"
+#include "views/view_ops.hh"
+
+using namespace std::chrono_literals;
+
+int main(int argc, char** argv) {
+    roster::client::options options;
+    options.endpoints = {argc > 1 ? argv[1] : "127.0.0.1:7400"};
+    roster::client::watcher watcher(options);
+    std::map<roster::member_id, std::string> names; // to name members that are gone
+
+    while (true) {
+        auto next = watcher.next(5s);
+        if (!next) {
+            std::fprintf(stderr, "watch_views: %s\n", next.error().c_str());
+            return 1;
+        }
+        if (!*next) {
+            continue; // nothing in five seconds: keep waiting
+        }
+        if (const auto* d = std::get_if<roster::views::delivery>(&**next)) {
+            const auto& v = d->current;
+            std::printf("view %llu: %zu members, leader %llu (fencing token %llu)%s\n",
+                        static_cast<unsigned long long>(v.id.value()), v.members.size(),
+                        static_cast<unsigned long long>(v.leader.value()),
+                        static_cast<unsigned long long>(v.fencing_token.value()),
+                        d->resync ? " -- caught up after missing views" : "");
+            for (const auto& m : v.members) {
+                names[m.id] = m.name;
+            }
+            for (auto id : v.joined) {
+                std::printf("  joined:  %s (id %llu)\n", names[id].c_str(),
+                            static_cast<unsigned long long>(id.value()));
+            }
+            for (const auto& r : v.removed) {
+                std::printf("  removed: %s (id %llu, %s)\n", names[r.id].c_str(),
+                            static_cast<unsigned long long>(r.id.value()),
+                            roster::views::to_string(r.reason));
+            }
+        } else if (const auto* e = std::get_if<roster::node::node_event>(&**next)) {
+            // Only a member's stream carries these: the node we watch was thought dead.
+            if (e->what == roster::node::node_event::kind::removed) {
+                std::printf("!! this node (member %llu) was removed from the view; it is joining again\n",
+                            static_cast<unsigned long long>(e->member.value()));
+            } else {
+                std::printf("!! this node is back, as member %llu\n",
+                            static_cast<unsigned long long>(e->new_member.value()));
+            }
+        }
+        std::fflush(stdout);
+    }
+}

@@ -1,0 +1,198 @@
+"""The examples, run against a live cluster on loopback (ctest label `integration`)."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
+sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+from roster_cluster import BIN, Cluster, wait_for  # noqa: E402
+
+
+class Lines:
+    """A process whose stdout lines are collected as they come."""
+
+    def __init__(self, args, env=None):
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        self.lines = []
+        self._lock = threading.Lock()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            with self._lock:
+                self.lines.append(line.rstrip("\n"))
+
+    def snapshot(self):
+        with self._lock:
+            return list(self.lines)
+
+    def has(self, text):
+        return any(text in line for line in self.snapshot())
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+
+
+class ExampleTest(unittest.TestCase):
+    members = ["a", "b"]
+
+    def setUp(self):
+        self.c = Cluster()
+        self.c.start_voters()
+        for m in self.members:
+            self.c.add_member(m)
+        self.c.wait_formed(["v1", "v2", "v3"] + self.members)
+        self.procs = []
+
+    def run_lines(self, args, env=None):
+        p = Lines(args, env)
+        self.procs.append(p)
+        return p
+
+    def tearDown(self):
+        for p in self.procs:
+            p.stop()
+        if not getattr(self._outcome, "success", True):
+            for p in self.procs:
+                print("\n--- output of", p.proc.args, "\n" + "\n".join(p.snapshot()[-30:]))
+        self.c.cleanup()
+
+
+class WatchViews(ExampleTest):
+    def test_it_prints_views_changes_and_the_removal_of_its_own_node(self):
+        a = self.c.members["a"]
+        w = self.run_lines([os.path.join(BIN, "watch_views"), a.listen])
+        wait_for("the first view", lambda: w.has("members, leader"))
+        # Another member dies: a view without it, and why.
+        self.c.members["b"].kill(signal.SIGKILL)
+        wait_for("b's removal", lambda: w.has("removed: b (id") and w.has("suspected)"))
+        # Its own node stalls long enough to be removed, then resumes: it is told, in order.
+        a.kill(signal.SIGSTOP)
+        wait_for("a removed at the voters", lambda: "a" not in self.c.names_in_view(self.c.voter_nodes[0]))
+        a.kill(signal.SIGCONT)
+        wait_for("the removal of its own node", lambda: w.has("!! this node (member"), timeout=15)
+        wait_for("its return", lambda: w.has("!! this node is back, as member"), timeout=15)
+        lines = w.snapshot()
+        removed_at = next(i for i, l in enumerate(lines) if "!! this node (member" in l)
+        back_at = next(i for i, l in enumerate(lines) if "!! this node is back" in l)
+        self.assertLess(removed_at, back_at)
+
+
+class LeaderElection(unittest.TestCase):
+    """Three instances, each next to a voter (voters are members too, and join first, so the lowest
+    member ids are theirs). Five voters, so that two of them can be down and views still commit."""
+
+    def read(self, path):
+        try:
+            with open(path) as f:
+                return [(int(t), who) for t, who, _ in (line.split() for line in f if line.strip())]
+        except FileNotFoundError:
+            return []
+
+    def setUp(self):
+        self.c = Cluster(voters=5)
+        self.procs = []
+        # v1..v3 first: a quorum of five, and their members take the lowest ids; then v4 and v5.
+        self.c.start_voters([0, 1, 2])
+        wait_for("v1..v3 in the view",
+                 lambda: sorted(self.c.names_in_view(self.c.voter_nodes[0])) == ["v1", "v2", "v3"])
+        self.c.start_voters([3, 4])
+        wait_for("all five in the view", lambda: len(self.c.names_in_view(self.c.voter_nodes[0])) == 5)
+
+    def tearDown(self):
+        for p in self.procs:
+            p.stop()
+        if not getattr(self._outcome, "success", True):
+            for p in self.procs:
+                print("\n--- output of", p.proc.args, "\n" + "\n".join(p.snapshot()[-30:]))
+        self.c.cleanup()
+
+    def test_one_leader_acts_tokens_only_grow_and_stale_actions_are_refused(self):
+        resource = os.path.join(tempfile.mkdtemp(prefix="roster-job-"), "job.log")
+        instances = {}
+        for v in self.c.voter_nodes[:3]:
+            instances[v.name] = Lines([os.path.join(BIN, "leader_election"), "--endpoint", v.listen, "--instance",
+                                       v.name, "--resource", resource, "--every-ms", "20"])
+            self.procs.append(instances[v.name])
+        node = {v.name: v for v in self.c.voter_nodes}
+        view = self.c.members_of(self.c.voter_nodes[4])
+        leader = view["leader"]["name"]
+        self.assertIn(leader, instances)
+        wait_for("the leader's instance to act", lambda: self.read(resource), timeout=15)
+        self.assertEqual({who for _, who in self.read(resource)}, {leader}, "only the leader acts")
+        self.assertEqual(self.read(resource)[-1][0], view["leader"]["fencing_token"])
+
+        # Kill the leader (its rosterd and its instance): the next lowest id takes over, larger token.
+        first_token = self.read(resource)[-1][0]
+        node[leader].kill(signal.SIGKILL)
+        instances[leader].stop()
+        wait_for("another instance to act with a larger token",
+                 lambda: any(t > first_token and who != leader for t, who in self.read(resource)), timeout=15)
+
+        # Freeze the new leader and its rosterd until the view moves on without them; then wake the
+        # instance alone: it has heard nothing new, still believes it leads, and writes with its
+        # old token -- which the resource refuses.
+        second = self.read(resource)[-1][1]
+        stale = self.read(resource)[-1][0]
+        node[second].kill(signal.SIGSTOP)
+        instances[second].proc.send_signal(signal.SIGSTOP)
+        third = next(n for n in instances if n not in (leader, second))
+        wait_for("the third instance to take over",
+                 lambda: any(t > stale and who == third for t, who in self.read(resource)), timeout=15)
+        instances[second].proc.send_signal(signal.SIGCONT)
+        wait_for("the woken instance's stale action to be refused", lambda: self.read(resource + ".rejected"),
+                 timeout=10)
+        node[second].kill(signal.SIGCONT)
+
+        accepted = self.read(resource)
+        tokens = [t for t, _ in accepted]
+        self.assertEqual(tokens, sorted(tokens), "accepted tokens never go down")
+        self.assertEqual([w for i, (_, w) in enumerate(accepted) if i == 0 or accepted[i - 1][1] != w],
+                         [leader, second, third], "three leaders, one after the other")
+        for t, who in self.read(resource + ".rejected"):
+            self.assertEqual(who, second)
+            self.assertLess(t, max(tokens), "only stale tokens are refused")
+        wait_for("the woken instance to say so", lambda: instances[second].has("refused"))
+
+
+class PythonSubscriber(ExampleTest):
+    def test_it_prints_what_rosterctl_watch_prints(self):
+        a = self.c.members["a"]
+        env = dict(os.environ, ROSTER_PYTHON=os.environ.get("ROSTER_PYTHON", os.path.join(ROOT, "build", "python")))
+        py = self.run_lines(["/usr/bin/python3", os.path.join(ROOT, "examples", "python", "subscriber.py"),
+                             "--endpoint", a.listen], env=env)
+        ctl = self.run_lines([os.path.join(BIN, "rosterctl"), "--endpoint", a.listen, "watch", "--json"])
+        wait_for("both to print the current view", lambda: py.snapshot() and ctl.snapshot())
+        # Some history: a join, a crash, a graceful leave.
+        self.c.add_member("c")
+        wait_for("c in", lambda: "c" in self.c.names_in_view(self.c.voter_nodes[0]))
+        self.c.members["c"].kill(signal.SIGKILL)
+        wait_for("c out", lambda: "c" not in self.c.names_in_view(self.c.voter_nodes[0]))
+        self.c.members["b"].kill(signal.SIGTERM)
+        wait_for("b out", lambda: "b" not in self.c.names_in_view(self.c.voter_nodes[0]))
+        final = self.c.members_of(a)["view_id"]
+        wait_for("both to reach the last view",
+                 lambda: json.loads(py.snapshot()[-1])["view_id"] == final and
+                 json.loads(ctl.snapshot()[-1])["view_id"] == final)
+        by_id_py = {v["view_id"]: v for v in map(json.loads, py.snapshot())}
+        by_id_ctl = {v["view_id"]: v for v in map(json.loads, ctl.snapshot())}
+        common = sorted(set(by_id_py) & set(by_id_ctl))
+        self.assertGreaterEqual(len(common), 4, "a join, a crash and a leave after the first view")
+        for vid in common:
+            self.assertEqual(by_id_py[vid], by_id_ctl[vid], f"view {vid}")
+        ids = [json.loads(line)["view_id"] for line in py.snapshot()]
+        self.assertEqual(ids, list(range(ids[0], ids[0] + len(ids))), "in order, no gap")
+
+
+if __name__ == "__main__":
+    unittest.main()
