@@ -137,7 +137,7 @@ sqlite_storage::sqlite_storage(std::filesystem::path path, sqlite3* db, int lock
 
 sqlite_storage::~sqlite_storage() {
     for (sqlite3_stmt* s : {_begin, _commit, _rollback, _put_snapshot, _delete_all, _delete_upto,
-                            _delete_from, _insert_entry, _put_hard}) {
+                            _delete_from, _insert_entry, _put_hard, _relaxed_sync, _full_sync}) {
         sqlite3_finalize(s);
     }
     sqlite3_close(_db);
@@ -278,6 +278,8 @@ std::optional<storage_error> sqlite_storage::load(const storage_identity& identi
         }
         _recovered.hard = {raft_term(u64(hard.s, 0)), voter_id(static_cast<std::uint32_t>(u64(hard.s, 1))),
                            log_index(u64(hard.s, 2))};
+        _saved_term = _recovered.hard.term;
+        _saved_vote = _recovered.hard.vote;
     }
     {
         statement snap;
@@ -360,6 +362,8 @@ std::optional<storage_error> sqlite_storage::prepare() {
         {&_delete_from, "DELETE FROM entries WHERE idx >= ?"},
         {&_insert_entry, "INSERT INTO entries VALUES (?, ?, ?, ?, ?)"},
         {&_put_hard, "UPDATE hard_state SET term = ?, vote = ?, commit_index = ? WHERE id = 1"},
+        {&_relaxed_sync, "PRAGMA synchronous=NORMAL"},
+        {&_full_sync, "PRAGMA synchronous=FULL"},
     };
     for (const auto& [stmt, sql] : statements) {
         if (sqlite3_prepare_v3(_db, sql, -1, SQLITE_PREPARE_PERSISTENT, stmt, nullptr) != SQLITE_OK) {
@@ -404,6 +408,18 @@ std::optional<storage_error> sqlite_storage::save(const ready& r) {
         return e;
     };
 
+    // A batch that only moves the commit index need not wait for the disk: losing it in a crash
+    // loses nothing (the commit index is re-learned from the leader, and every committed entry is
+    // on a majority of disks already). SQLite keeps it atomic either way; the next synced batch
+    // makes it durable too. Everything else (entries, snapshot, term, vote) is synced.
+    const bool commit_only = !r.persist_snapshot && r.entries.empty() && r.hard && r.hard->term == _saved_term &&
+                             r.hard->vote == _saved_vote;
+    if (commit_only != _relaxed) {
+        if (!run(commit_only ? _relaxed_sync : _full_sync)) {
+            return error("cannot set the sync mode");
+        }
+        _relaxed = commit_only;
+    }
     if (!run(_begin)) {
         return error("cannot begin a transaction");
     }
@@ -460,6 +476,10 @@ std::optional<storage_error> sqlite_storage::save(const ready& r) {
     }
     _snapshot_index = snapshot_index;
     _last_index = last_index;
+    if (r.hard) {
+        _saved_term = r.hard->term;
+        _saved_vote = r.hard->vote;
+    }
     return std::nullopt;
 }
 

@@ -64,6 +64,11 @@ private:
     sqlite3_stmt* _delete_from = nullptr;
     sqlite3_stmt* _insert_entry = nullptr;
     sqlite3_stmt* _put_hard = nullptr;
+    sqlite3_stmt* _relaxed_sync = nullptr;
+    sqlite3_stmt* _full_sync = nullptr;
+    bool _relaxed = false; // the connection is in synchronous=NORMAL (a commit-index-only batch)
+    raft_term _saved_term; // term and vote as last saved, to tell a commit-only batch
+    voter_id _saved_vote;
 };
 
 } // namespace roster::consensus

@@ -60,6 +60,14 @@ result<options, exit_now> parse_options(int argc, char** argv) {
     app.add_option("--metrics-member-limit", o.metrics_member_limit,
                    "above this many members, per-member metrics give way to aggregates")
         ->capture_default_str();
+    app.add_option("--join-settle-ms", o.join_settle_ms,
+                   "voters: joins and leaves wait this long to be committed together (batching)")
+        ->check(CLI::Range(0, 10'000))
+        ->capture_default_str();
+    app.add_option("--removal-settle-ms", o.removal_settle_ms,
+                   "voters: a removal waits this long for correlated failures to share its view")
+        ->check(CLI::Range(0, 10'000))
+        ->capture_default_str();
     app.add_flag("--dev", o.dev,
                  "a single-voter cluster on the default loopback ports with a temporary data dir");
     try {

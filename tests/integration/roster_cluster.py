@@ -109,7 +109,7 @@ class Watcher:
 class Cluster:
     """A cluster of rosterd on loopback: n voters, members added by name."""
 
-    def __init__(self, voters=3, heartbeat_ms=100, cluster="roster", workdir=None):
+    def __init__(self, voters=3, heartbeat_ms=100, cluster="roster", workdir=None, voter_args=(), member_args=()):
         self.dir = workdir or tempfile.mkdtemp(prefix="roster-it-")
         self.cluster = cluster
         self.heartbeat_ms = heartbeat_ms
@@ -123,10 +123,12 @@ class Cluster:
                     "--data-dir", os.path.join(self.dir, f"v{i + 1}"),
                     "--listen", f"127.0.0.1:{listen}", "--publish", f"127.0.0.1:{publish}",
                     "--metrics-listen", f"127.0.0.1:{metrics}", "--heartbeat-interval-ms", str(heartbeat_ms)]
+            args += list(voter_args)
             self.voter_nodes.append(Node(f"v{i + 1}", args, os.path.join(self.dir, f"v{i + 1}.log"),
                                          f"127.0.0.1:{listen}", f"127.0.0.1:{publish}", f"127.0.0.1:{metrics}"))
         self.members = {}
         self.watchers = []
+        self.member_args = list(member_args)
 
     # -- processes ----------------------------------------------------------------------
     def start_voters(self, which=None):
@@ -140,6 +142,7 @@ class Cluster:
         args = ["--name", name, "--cluster", self.cluster, "--join", self.join,
                 "--listen", f"127.0.0.1:{listen}", "--publish", f"127.0.0.1:{publish}",
                 "--metrics-listen", f"127.0.0.1:{metrics}", "--heartbeat-interval-ms", str(self.heartbeat_ms)]
+        args += self.member_args
         node = Node(name, args, os.path.join(self.dir, f"{name}.log"),
                     f"127.0.0.1:{listen}", f"127.0.0.1:{publish}", f"127.0.0.1:{metrics}")
         self.members[name] = node.start()

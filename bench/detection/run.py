@@ -1,0 +1,87 @@
+#!/usr/bin/env python3
+"""Detection: how long from a member's death to its removal at every watcher.
+
+Real daemons on loopback: 3 voters, --members members, 3 `rosterctl watch --json` watchers on
+different nodes (a voter and two members). A member is killed with SIGKILL (a crash) or frozen
+with SIGSTOP (a hung process or a dead host: nothing closes its connections); the time is from the
+signal to the moment the last watcher prints a view without it. The member is then replaced by a
+fresh process, and the next one goes. Settings: heartbeat intervals at the default phi threshold.
+
+    /usr/bin/python3 bench/detection/run.py [--kills 30] [--intervals 50,100,1000] [--modes kill,stop]
+"""
+
+import argparse
+import os
+import signal
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from benchlib import Cluster, command_line, machine, ms, save, summary, table, wait_for  # noqa: E402
+
+
+def ids(view):
+    return {m["id"] for m in view["members"]}
+
+
+def measure(interval_ms, mode, kills, members):
+    c = Cluster(heartbeat_ms=interval_ms)
+    try:
+        c.start_voters()
+        names = [f"m{i}" for i in range(members)]
+        for n in names:
+            c.add_member(n)
+        c.wait_formed(["v1", "v2", "v3"] + names, timeout=60)
+        watchers = [c.watch(c.voter_nodes[1]), c.watch(c.members["m0"]), c.watch(c.members["m1"])]
+        wait_for("the watchers' first view", lambda: all(w.last() for w in watchers))
+        victims = [n for n in names if n not in ("m0", "m1")]
+        took = []
+        for k in range(kills):
+            name = victims[k % len(victims)]
+            # Let the detectors settle on the fresh member's rhythm before it dies.
+            time.sleep(max(0.5, 12 * interval_ms / 1000))
+            view = c.members_of(c.voter_nodes[0])
+            victim = next(m["id"] for m in view["members"] if m["name"] == name)
+            node = c.members[name]
+            t0 = time.monotonic()
+            node.kill(signal.SIGKILL if mode == "kill" else signal.SIGSTOP)
+            wait_for(f"member {name} removed at every watcher",
+                     lambda: all(w.last() and victim not in ids(w.last()) for w in watchers),
+                     timeout=30 + 10 * interval_ms / 1000, interval=0.005)
+            seen = [next(v["_arrived"] for v in w.snapshot() if victim not in ids(v)) for w in watchers]
+            took.append(max(seen) - t0)
+            node.kill(signal.SIGKILL)
+            node.wait()
+            # A fresh process under the same name (a new incarnation, a new id).
+            del c.members[name]
+            c.add_member(name)
+            wait_for(f"{name} back", lambda: name in c.names_in_view(c.voter_nodes[0]), timeout=30)
+        return took
+    finally:
+        c.cleanup()
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--kills", type=int, default=30)
+    p.add_argument("--members", type=int, default=10)
+    p.add_argument("--intervals", default="50,100,1000", help="heartbeat intervals, ms")
+    p.add_argument("--modes", default="kill,stop")
+    p.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "results.json"))
+    a = p.parse_args()
+    results = {"command": command_line(), "machine": machine(), "rows": []}
+    for interval in [int(x) for x in a.intervals.split(",")]:
+        for mode in a.modes.split(","):
+            took = measure(interval, mode, a.kills, a.members)
+            s = summary(took)
+            results["rows"].append({"heartbeat_ms": interval, "mode": mode, **s})
+            print(f"heartbeat {interval} ms, {mode}: median {ms(s['median'])} ms over {s['n']}", flush=True)
+            save(a.out, results)
+    rows = [[r["heartbeat_ms"], "SIGKILL" if r["mode"] == "kill" else "SIGSTOP", r["n"], ms(r["min"]),
+             ms(r["median"]), ms(r["p90"]), ms(r["p99"]), ms(r["max"])] for r in results["rows"]]
+    print(f"\ncommand: {results['command']}\nmachine: {results['machine']}\n")
+    print(table(["heartbeat ms", "failure", "kills", "min ms", "median ms", "p90 ms", "p99 ms", "max ms"], rows))
+
+
+if __name__ == "__main__":
+    main()
