@@ -72,6 +72,24 @@ bool detector_registry::forget(member_id member) {
     return true;
 }
 
+void detector_registry::forget(const std::vector<member_id>& members) {
+    std::vector<member_id> gone = members;
+    std::sort(gone.begin(), gone.end());
+    std::size_t out = 0;
+    for (std::size_t i = 0; i < _ids.size(); ++i) {
+        if (std::binary_search(gone.begin(), gone.end(), _ids[i])) {
+            continue;
+        }
+        if (out != i) {
+            _ids[out] = _ids[i];
+            _peers[out] = std::move(_peers[i]);
+        }
+        ++out;
+    }
+    _ids.resize(out);
+    _peers.erase(_peers.begin() + static_cast<std::ptrdiff_t>(out), _peers.end());
+}
+
 bool detector_registry::heartbeat(member_id member, mono_time now) {
     peer* p = lookup(member);
     if (p == nullptr) {

@@ -44,6 +44,8 @@ public:
     bool add(member_id member, mono_time now);
     // Stops monitoring. Returns false if it was not monitored.
     bool forget(member_id member);
+    // Stops monitoring all of these, in one pass (a view that removes thousands at once).
+    void forget(const std::vector<member_id>& members);
     // Records a heartbeat. Returns false (and records nothing) if the member is not monitored.
     bool heartbeat(member_id member, mono_time now);
 

@@ -10,6 +10,9 @@ membership_state::membership_state(membership_snapshot snapshot)
     for (auto& [name, inc] : snapshot.incarnations) {
         _incarnations.emplace(std::move(name), inc);
     }
+    for (const auto& m : _view.members) {
+        _by_name.emplace(m.name, m.id);
+    }
 }
 
 const views::member* membership_state::find(member_id id) const {
@@ -19,9 +22,8 @@ const views::member* membership_state::find(member_id id) const {
 }
 
 const views::member* membership_state::find_by_name(const std::string& name) const {
-    auto it = std::find_if(_view.members.begin(), _view.members.end(),
-                           [&](const views::member& m) { return m.name == name; });
-    return it != _view.members.end() ? &*it : nullptr;
+    auto it = _by_name.find(name);
+    return it == _by_name.end() ? nullptr : find(it->second);
 }
 
 membership_state::applied membership_state::apply(const command& c) {
@@ -31,6 +33,7 @@ membership_state::applied membership_state::apply(const command& c) {
     auto remove = [&](member_id id, views::removal_reason why) {
         auto it = std::lower_bound(_view.members.begin(), _view.members.end(), id,
                                    [](const views::member& m, member_id x) { return m.id < x; });
+        _by_name.erase(it->name);
         _view.members.erase(it);
         // A member that joins and goes in the same command leaves no trace in the change.
         auto j =
@@ -62,6 +65,7 @@ membership_state::applied membership_state::apply(const command& c) {
             _next = _next.next();
             _incarnations[join->name] = join->incarnation;
             // New ids are the largest yet: appending keeps the members sorted.
+            _by_name[m.name] = m.id;
             _view.members.push_back(m);
             joined.push_back(std::move(m));
             out.outcomes.push_back({op_outcome::kind::joined, _view.members.back().id});

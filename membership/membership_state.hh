@@ -4,6 +4,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "membership/command.hh"
@@ -61,6 +62,7 @@ private:
     views::view _view;
     member_id _next{1};
     std::map<std::string, incarnation_number> _incarnations;
+    std::unordered_map<std::string, member_id> _by_name; // the members of _view, by name
 };
 
 } // namespace roster::membership

@@ -280,9 +280,7 @@ void voter_node::restore(const consensus::snapshot& s) {
             gone.push_back(m);
         }
     });
-    for (member_id m : gone) {
-        _registry.forget(m);
-    }
+    _registry.forget(gone);
     for (const auto& m : _state.current().members) {
         if (m.name != _config.name) {
             _registry.add(m.id, _now);
@@ -321,24 +319,11 @@ void voter_node::apply_entry(const consensus::entry& e, bool replay) {
     for (std::size_t i = 0; i < cmd.ops.size(); ++i) {
         const auto& outcome = applied.outcomes[i];
         if (const auto* j = std::get_if<membership::join_op>(&cmd.ops[i])) {
-            auto match = [&](const pending_join& p) {
-                return p.op.name == j->name && p.op.incarnation == j->incarnation;
-            };
-            std::vector<origin> origins;
-            for (auto* list : {&_joins, _in_flight ? &_in_flight->joins : nullptr}) {
-                if (list == nullptr) {
-                    continue;
-                }
-                for (auto it = list->begin(); it != list->end();) {
-                    if (match(*it)) {
-                        origins.insert(origins.end(), it->origins.begin(), it->origins.end());
-                        it = list->erase(it);
-                    } else {
-                        ++it;
-                    }
-                }
+            auto it = _pending_joins.find({j->name, j->incarnation.value()});
+            if (it == _pending_joins.end()) {
+                continue;
             }
-            for (const auto& o : origins) {
+            for (const auto& o : it->second.origins) {
                 if (outcome.what == membership::op_outcome::kind::stale) {
                     answer_join(o, request_status::rejected, member_id(), j->incarnation, _state.id(),
                                 fmt::format("incarnation {} of '{}' is not newer than one already seen",
@@ -347,57 +332,41 @@ void voter_node::apply_entry(const consensus::entry& e, bool replay) {
                     answer_join(o, request_status::ok, outcome.member, j->incarnation, _state.id(), "");
                 }
             }
+            _pending_joins.erase(it);
         } else if (const auto* l = std::get_if<membership::leave_op>(&cmd.ops[i])) {
-            std::vector<origin> origins;
-            for (auto* list : {&_leaves, _in_flight ? &_in_flight->leaves : nullptr}) {
-                if (list == nullptr) {
-                    continue;
-                }
-                for (auto it = list->begin(); it != list->end();) {
-                    if (it->op.member == l->member && it->op.incarnation == l->incarnation) {
-                        origins.insert(origins.end(), it->origins.begin(), it->origins.end());
-                        it = list->erase(it);
-                    } else {
-                        ++it;
-                    }
-                }
+            auto it = _pending_leaves.find({l->member.value(), l->incarnation.value()});
+            if (it == _pending_leaves.end()) {
+                continue;
             }
-            for (const auto& o : origins) {
+            for (const auto& o : it->second.origins) {
                 answer_leave(o,
-                             outcome.what == membership::op_outcome::kind::removed
-                                 ? request_status::ok
-                                 : request_status::not_found,
+                             outcome.what == membership::op_outcome::kind::removed ? request_status::ok
+                                                                                      : request_status::not_found,
                              _state.id(), "");
             }
+            _pending_leaves.erase(it);
         }
-    }
-    if (_in_flight && e.index >= _in_flight->index && _samples.commit_latencies.size() < max_samples) {
-        _samples.commit_latencies.push_back(_now - _in_flight->proposed);
     }
     if (_in_flight && e.index >= _in_flight->index) {
+        if (_samples.commit_latencies.size() < max_samples) {
+            _samples.commit_latencies.push_back(_now - _in_flight->proposed);
+        }
         // Whatever landed at that index, the slot is used: what it did not carry is proposed again.
-        for (auto& j : _in_flight->joins) {
-            _joins.push_back(std::move(j));
-        }
-        for (auto& l : _in_flight->leaves) {
-            _leaves.push_back(std::move(l));
-        }
-        _in_flight.reset();
-        if ((!_joins.empty() || !_leaves.empty()) && !_join_open) {
-            _join_open = _now;
-        }
+        requeue_in_flight();
     }
 }
 
 void voter_node::on_view_change(const views::view_change& c, bool replay) {
     _publisher.publish(c);
+    std::vector<member_id> gone;
+    gone.reserve(c.removed.size());
     std::vector<duration> silence(c.removed.size());
     for (std::size_t i = 0; i < c.removed.size(); ++i) {
         const auto& r = c.removed[i];
         if (const auto* d = _registry.find(r.id); d && d->last_heartbeat()) {
             silence[i] = _now - *d->last_heartbeat();
         }
-        _registry.forget(r.id);
+        gone.push_back(r.id);
         _aggregator.forget(r.id);
         if (r.id == _self && _leaving) {
             _left = true;
@@ -410,6 +379,7 @@ void voter_node::on_view_change(const views::view_change& c, bool replay) {
             _self_join_sent.reset();
         }
     }
+    _registry.forget(gone);
     for (const auto& m : c.joined) {
         if (m.name == _config.name && m.incarnation == _self_incarnation) {
             _self = m.id;
@@ -467,24 +437,19 @@ void voter_node::handle_join(const join_request& q, origin from) {
         return;
     }
     if (is_leader()) {
-        membership::join_op op{q.name, q.address, q.publish_endpoint, q.incarnation, q.tags};
-        for (auto* list : {&_joins, _in_flight ? &_in_flight->joins : nullptr}) {
-            if (list == nullptr) {
-                continue;
-            }
-            for (auto& p : *list) {
-                if (p.op.name == op.name && p.op.incarnation == op.incarnation) {
-                    p.origins.push_back(from); // a retry of one already on its way
-                    return;
-                }
-            }
+        const std::pair<std::string, std::uint64_t> key{q.name, q.incarnation.value()};
+        if (auto it = _pending_joins.find(key); it != _pending_joins.end()) {
+            it->second.origins.push_back(from); // a retry of one already on its way
+            return;
         }
         // Already a member under that incarnation: answer at once (an idempotent retry).
         if (const auto* m = _state.find_by_name(q.name); m && m->incarnation == q.incarnation) {
             answer_join(from, request_status::ok, m->id, m->incarnation, _state.id(), "");
             return;
         }
-        _joins.push_back({std::move(op), {from}});
+        _pending_joins.emplace(
+            key, pending{membership::join_op{q.name, q.address, q.publish_endpoint, q.incarnation, q.tags}, {from}});
+        _join_queue.push_back(key);
         if (!_join_open) {
             _join_open = _now;
         }
@@ -516,18 +481,13 @@ void voter_node::handle_leave(const leave_request& q, origin from) {
             answer_leave(from, request_status::not_found, _state.id(), "not a member");
             return;
         }
-        for (auto* list : {&_leaves, _in_flight ? &_in_flight->leaves : nullptr}) {
-            if (list == nullptr) {
-                continue;
-            }
-            for (auto& p : *list) {
-                if (p.op.member == q.member && p.op.incarnation == q.incarnation) {
-                    p.origins.push_back(from);
-                    return;
-                }
-            }
+        const std::pair<std::uint64_t, std::uint64_t> key{q.member.value(), q.incarnation.value()};
+        if (auto it = _pending_leaves.find(key); it != _pending_leaves.end()) {
+            it->second.origins.push_back(from);
+            return;
         }
-        _leaves.push_back({{q.member, q.incarnation}, {from}});
+        _pending_leaves.emplace(key, pending{membership::leave_op{q.member, q.incarnation}, {from}});
+        _leave_queue.push_back(key);
         if (!_join_open) {
             _join_open = _now;
         }
@@ -666,7 +626,7 @@ void voter_node::leader_decide() {
     if (_join_open && _now >= *_join_open + _config.join_settle) {
         go = true;
     }
-    if (!go || (removals.empty() && _joins.empty() && _leaves.empty())) {
+    if (!go || (removals.empty() && _join_queue.empty() && _leave_queue.empty())) {
         return;
     }
     membership::command cmd;
@@ -677,15 +637,21 @@ void voter_node::leader_decide() {
         }
         cmd.ops.push_back(std::move(r));
     }
-    while (!_leaves.empty() && cmd.ops.size() < _config.max_ops_per_command) {
-        cmd.ops.push_back(_leaves.front().op);
-        flight.leaves.push_back(std::move(_leaves.front()));
-        _leaves.erase(_leaves.begin());
+    while (!_leave_queue.empty() && cmd.ops.size() < _config.max_ops_per_command) {
+        const auto key = _leave_queue.front();
+        _leave_queue.pop_front();
+        if (auto it = _pending_leaves.find(key); it != _pending_leaves.end()) {
+            cmd.ops.push_back(it->second.change);
+            flight.leaves.push_back(key);
+        }
     }
-    while (!_joins.empty() && cmd.ops.size() < _config.max_ops_per_command) {
-        cmd.ops.push_back(_joins.front().op);
-        flight.joins.push_back(std::move(_joins.front()));
-        _joins.erase(_joins.begin());
+    while (!_join_queue.empty() && cmd.ops.size() < _config.max_ops_per_command) {
+        const auto key = _join_queue.front();
+        _join_queue.pop_front();
+        if (auto it = _pending_joins.find(key); it != _pending_joins.end()) {
+            cmd.ops.push_back(it->second.change);
+            flight.joins.push_back(key);
+        }
     }
     auto index = _raft->propose(wire::encode_command(cmd));
     if (!index) {
@@ -697,33 +663,48 @@ void voter_node::leader_decide() {
     flight.proposed = _now;
     _in_flight = std::move(flight);
     _removal_open.reset();
-    _join_open = (_joins.empty() && _leaves.empty()) ? std::nullopt : std::optional<mono_time>(_now);
+    _join_open = (_join_queue.empty() && _leave_queue.empty()) ? std::nullopt : std::optional<mono_time>(_now);
+}
+
+void voter_node::requeue_in_flight() {
+    if (!_in_flight) {
+        return;
+    }
+    // Back to the front of the queues, in their order, those not answered yet.
+    for (auto it = _in_flight->joins.rbegin(); it != _in_flight->joins.rend(); ++it) {
+        if (_pending_joins.count(*it)) {
+            _join_queue.push_front(*it);
+        }
+    }
+    for (auto it = _in_flight->leaves.rbegin(); it != _in_flight->leaves.rend(); ++it) {
+        if (_pending_leaves.count(*it)) {
+            _leave_queue.push_front(*it);
+        }
+    }
+    _in_flight.reset();
+    if ((!_join_queue.empty() || !_leave_queue.empty()) && !_join_open) {
+        _join_open = _now;
+    }
 }
 
 void voter_node::lost_leadership() {
     // Pending requests cannot be decided here any more: tell their askers to retry.
-    auto fail_all = [&](auto& list, auto&& reply) {
-        for (auto& p : list) {
-            for (const auto& o : p.origins) {
-                reply(o);
-            }
+    for (const auto& [key, p] : _pending_joins) {
+        for (const auto& o : p.origins) {
+            answer_join(o, request_status::not_leader, member_id(), incarnation_number(), _state.id(),
+                        "leadership changed");
         }
-        list.clear();
-    };
-    auto fail_join = [&](const origin& o) {
-        answer_join(o, request_status::not_leader, member_id(), incarnation_number(), _state.id(),
-                    "leadership changed");
-    };
-    auto fail_leave = [&](const origin& o) {
-        answer_leave(o, request_status::not_leader, _state.id(), "leadership changed");
-    };
-    if (_in_flight) {
-        fail_all(_in_flight->joins, fail_join);
-        fail_all(_in_flight->leaves, fail_leave);
-        _in_flight.reset();
     }
-    fail_all(_joins, fail_join);
-    fail_all(_leaves, fail_leave);
+    for (const auto& [key, p] : _pending_leaves) {
+        for (const auto& o : p.origins) {
+            answer_leave(o, request_status::not_leader, _state.id(), "leadership changed");
+        }
+    }
+    _pending_joins.clear();
+    _pending_leaves.clear();
+    _join_queue.clear();
+    _leave_queue.clear();
+    _in_flight.reset();
     _join_open.reset();
     _removal_open.reset();
     _aggregator.clear();
@@ -735,14 +716,7 @@ void voter_node::self_membership() {
     if (_in_flight && _now - _in_flight->proposed >= _config.proposal_timeout) {
         // The proposal never applied (lost with a term change that kept this leader, or stuck):
         // put its requests back.
-        for (auto& j : _in_flight->joins) {
-            _joins.push_back(std::move(j));
-        }
-        for (auto& l : _in_flight->leaves) {
-            _leaves.push_back(std::move(l));
-        }
-        _in_flight.reset();
-        _join_open = _now;
+        requeue_in_flight();
     }
     if (_leaving) {
         if (!_left && _self != member_id() && (!_leave_sent || _now - *_leave_sent >= 1s)) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -120,14 +121,13 @@ private:
             to; // route, forwarded, self
         std::uint64_t request_id = 0;
     };
-    struct pending_join {
-        membership::join_op op;
+    // A join or leave waiting to commit, with whoever asked for it.
+    struct pending {
+        membership::op change;
         std::vector<origin> origins;
     };
-    struct pending_leave {
-        membership::leave_op op;
-        std::vector<origin> origins;
-    };
+    using join_key = std::pair<std::string, std::uint64_t>;     // name, incarnation
+    using leave_key = std::pair<std::uint64_t, std::uint64_t>;  // member id, incarnation
     struct forwarded {
         std::variant<route_id, std::monostate> to; // route, or this voter's own join
         std::uint64_t request_id;
@@ -153,6 +153,7 @@ private:
     void leader_decide();
     bool late_members_besides(const std::vector<member_id>& due) const;
     void lost_leadership();
+    void requeue_in_flight();
     void self_membership();
     void send_self_leave();
     void voter_heartbeats();
@@ -189,15 +190,19 @@ private:
     std::optional<mono_time> _leave_sent;
 
     // Leader side.
-    std::vector<pending_join> _joins;
-    std::vector<pending_leave> _leaves;
+    // Leader side: pending changes by key (O(log n) per request, whatever the backlog), and the
+    // order in which they are proposed.
+    std::map<join_key, pending> _pending_joins;
+    std::map<leave_key, pending> _pending_leaves;
+    std::deque<join_key> _join_queue;
+    std::deque<leave_key> _leave_queue;
     std::optional<mono_time> _join_open;
     std::optional<mono_time> _removal_open;
     struct in_flight {
         log_index index;
         mono_time proposed;
-        std::vector<pending_join> joins;
-        std::vector<pending_leave> leaves;
+        std::vector<join_key> joins;
+        std::vector<leave_key> leaves;
     };
     std::optional<in_flight> _in_flight;
     std::uint64_t _next_forward = 1;

@@ -24,7 +24,7 @@ def ids(view):
     return {m["id"] for m in view["members"]}
 
 
-def measure(interval_ms, mode, kills, members):
+def measure(interval_ms, mode, kills, members, settle_intervals):
     c = Cluster(heartbeat_ms=interval_ms)
     try:
         c.start_voters()
@@ -39,7 +39,7 @@ def measure(interval_ms, mode, kills, members):
         for k in range(kills):
             name = victims[k % len(victims)]
             # Let the detectors settle on the fresh member's rhythm before it dies.
-            time.sleep(max(0.5, 12 * interval_ms / 1000))
+            time.sleep(max(0.5, settle_intervals * interval_ms / 1000))
             view = c.members_of(c.voter_nodes[0])
             victim = next(m["id"] for m in view["members"] if m["name"] == name)
             node = c.members[name]
@@ -67,12 +67,14 @@ def main():
     p.add_argument("--members", type=int, default=10)
     p.add_argument("--intervals", default="50,100,1000", help="heartbeat intervals, ms")
     p.add_argument("--modes", default="kill,stop")
+    p.add_argument("--settle-intervals", type=float, default=12,
+                   help="heartbeat intervals to wait before each kill (the new member's detectors settle)")
     p.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "results.json"))
     a = p.parse_args()
     results = {"command": command_line(), "machine": machine(), "rows": []}
     for interval in [int(x) for x in a.intervals.split(",")]:
         for mode in a.modes.split(","):
-            took = measure(interval, mode, a.kills, a.members)
+            took = measure(interval, mode, a.kills, a.members, a.settle_intervals)
             s = summary(took)
             results["rows"].append({"heartbeat_ms": interval, "mode": mode, **s})
             print(f"heartbeat {interval} ms, {mode}: median {ms(s['median'])} ms over {s['n']}", flush=True)

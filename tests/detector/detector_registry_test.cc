@@ -1,4 +1,6 @@
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -152,6 +154,26 @@ TEST(registry_config, validation) {
     c = lan_100ms();
     c.detector.window_size = 0;
     EXPECT_TRUE(c.validate());
+}
+
+TEST(detector_registry, forgets_many_at_once) {
+    registry_config c;
+    detector_registry r(c);
+    for (std::uint64_t m = 1; m <= 100; ++m) {
+        r.add(member_id(m), mono_time{});
+    }
+    std::vector<member_id> gone;
+    for (std::uint64_t m = 1; m <= 100; m += 3) {
+        gone.push_back(member_id(m));
+    }
+    gone.push_back(member_id(500)); // never monitored: ignored
+    r.forget(gone);
+    EXPECT_EQ(r.size(), 100u - (gone.size() - 1));
+    for (std::uint64_t m = 1; m <= 100; ++m) {
+        const bool removed = std::find(gone.begin(), gone.end(), member_id(m)) != gone.end();
+        EXPECT_EQ(r.contains(member_id(m)), !removed) << m;
+    }
+    EXPECT_TRUE(r.heartbeat(member_id(2), mono_time{})) << "the rest still works";
 }
 
 } // namespace
