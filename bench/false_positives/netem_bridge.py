@@ -22,6 +22,7 @@ SIGTERM or SIGINT: writes the stats (frames in, dropped, forwarded, lateness of 
 """
 
 import argparse
+import gc
 import heapq
 import json
 import os
@@ -73,7 +74,9 @@ def main():
     mac_to_port = {}
     queue = []  # (release time, seq, frame, [destination ports])
     seq = 0
-    lateness = []  # seconds between the planned and the actual release, one per sent batch item
+    # Lateness of releases (actual - planned), a histogram of 0.1 ms bins up to 100 ms, and the max.
+    late_bins = [0] * 1001
+    late_max = [0.0]
     stopping = []
 
     def stop(_sig, _frame):
@@ -89,6 +92,8 @@ def main():
         with open(args.ready, "w") as f:
             f.write(str(os.getpid()))
 
+    # Nothing here makes reference cycles: no collector pauses while frames wait.
+    gc.disable()
     started = time.monotonic()
     while not stopping:
         now = time.monotonic()
@@ -130,8 +135,10 @@ def main():
         now = time.monotonic()
         while queue and queue[0][0] <= now:
             t, _, frame, dests = heapq.heappop(queue)
-            if len(lateness) < 2_000_000:
-                lateness.append(now - t)
+            late = now - t
+            late_bins[min(1000, int(late * 10000))] += 1
+            if late > late_max[0]:
+                late_max[0] = late
             for d in dests:
                 try:
                     d.sock.send(frame)
@@ -140,17 +147,25 @@ def main():
                     d.send_errors += 1
 
     if args.stats:
-        lateness.sort()
+        released = sum(late_bins)
 
         def q(p):
-            return lateness[min(len(lateness) - 1, int(p * len(lateness)))] * 1000 if lateness else None
+            """Upper edge of the bin holding the p-quantile, in ms (101 = above 100 ms)."""
+            if not released:
+                return None
+            seen = 0
+            for i, c in enumerate(late_bins):
+                seen += c
+                if seen >= p * released:
+                    return (i + 1) / 10.0
+            return None
         stats = {
             "seconds": time.monotonic() - started,
             "ports": {p.name: {"frames_in": p.frames_in, "dropped": p.dropped, "sent": p.sent,
                                "send_errors": p.send_errors} for p in ports},
-            "released": len(lateness),
+            "released": released,
             "lateness_ms": {"p50": q(0.5), "p99": q(0.99), "p999": q(0.999),
-                            "max": lateness[-1] * 1000 if lateness else None},
+                            "max": late_max[0] * 1000 if released else None},
         }
         tmp = args.stats + ".tmp"
         with open(tmp, "w") as f:

@@ -5,15 +5,17 @@ A System is created for one setting in one topology; the harness (false_positive
     start_servers()                  the fixed servers (voters / ensemble / cluster) on the server hosts
     wait_servers(timeout)            until they serve
     start_watcher(host) -> Watcher   an observer of the membership on that host
-    start_member(host, name) -> Proc a member process on that host (its pid is what kill -9 gets)
+    start_member(host, name) -> Proc a member process on that host; the harness uses its kill9(),
+                                     killed_at (monotonic time of the kill), alive(), log_path
     member_names()                   names the watchers show for everything started (servers included
                                      if they are members too)
     counters()                       optional system-side counters (dict of numbers), read before and
                                      after the soak; e.g. roster's voters' Prometheus counters
+    notes()                          optional facts for the results (dict), e.g. the TTL etcd granted
     stop()                           kill -9 of everything it started
 
-A Watcher reports, as seen by one observer: `present()` (the set of member names in its latest
-view) and `removals()` (a list of Removal(t, name, reason, key), t in time.monotonic() of when
+A Watcher reports, as seen by one observer: `ready()` (connected and showing what it must),
+`present()` (the set of member names in its latest view) and `removals()` (a list of Removal(t, name, reason, key), t in time.monotonic() of when
 the line arrived, key a value that identifies the removal across watchers, e.g. (view id,
 member id)). The harness decides which removals are false: a removal of a member whose process
 the harness had not killed at that time.
@@ -27,8 +29,10 @@ import collections
 import json
 import os
 import re
+import shlex
 import signal
 import subprocess
+import sys
 import threading
 import time
 
@@ -73,7 +77,9 @@ class Proc:
 
 class System:
     name = "abstract"
-    columns = []
+    columns = []             # keys of a setting shown in the table
+    servers_word = "servers"
+    counter_column = (None, "—")  # (key of counters(), title): the table's column of soak counters
 
     @staticmethod
     def default_settings():
@@ -109,6 +115,9 @@ class System:
     def counters(self):
         return {}
 
+    def notes(self):
+        return {}
+
     def stop(self):
         raise NotImplementedError
 
@@ -135,6 +144,7 @@ class RosterWatcher:
         self._removals = []
         self.views = 0
         self.resyncs = 0
+        self._expect = {h.name for h in system.server_hosts}
         self._thread = threading.Thread(target=self._read, daemon=True)
         self._thread.start()
 
@@ -153,9 +163,9 @@ class RosterWatcher:
                 if obj.get("resync"):
                     # A whole view after falling behind: what disappeared is all we can tell.
                     self.resyncs += 1
-                    for mid in set(self._names) - set(current):
-                        if self._names[mid] in self._present and mid not in current:
-                            self._removals.append(Removal(t, self._names[mid], "resync", ("resync", mid)))
+                    listed = {self._names.get(r["id"]) for r in obj.get("removed", [])}
+                    for name in sorted(self._present - set(current.values()) - listed):
+                        self._removals.append(Removal(t, name, "resync", ("resync", obj["view_id"], name)))
                 for r in obj.get("removed", []):
                     name = self._names.get(r["id"], f"id{r['id']}")
                     self._removals.append(Removal(t, name, r["reason"], (obj["view_id"], r["id"])))
@@ -165,6 +175,11 @@ class RosterWatcher:
     def present(self):
         with self._lock:
             return set(self._present)
+
+    def ready(self):
+        """Connected: a first view arrived, and it holds the voters."""
+        with self._lock:
+            return self.views > 0 and self._expect <= self._present
 
     def removals(self):
         with self._lock:
@@ -180,6 +195,8 @@ class RosterWatcher:
 class Roster(System):
     name = "roster"
     columns = ["heartbeat_ms", "phi"]
+    servers_word = "voters"
+    counter_column = ("suspicions_raised", "suspicions raised (all voters)")
 
     @staticmethod
     def default_settings():
@@ -218,7 +235,8 @@ class Roster(System):
                 "--listen", f"{host.ip}:{LISTEN}", "--publish", f"{host.ip}:{PUBLISH}",
                 "--metrics-listen", f"{host.ip}:{METRICS}",
                 "--heartbeat-interval-ms", str(self.setting["heartbeat_ms"]),
-                "--phi-threshold", f"{self.setting['phi']:g}", "--log-level", self.args.log_level]
+                "--phi-threshold", f"{self.setting['phi']:g}", "--log-level", self.args.log_level] + \
+            shlex.split(self.args.rosterd_args)
 
     def start_servers(self):
         for i, h in enumerate(self.server_hosts):
@@ -304,25 +322,234 @@ def _metric(text, name, label_filter=None):
 
 
 # ---------------------------------------------------------------------------------------------
-# ZooKeeper and etcd: TO BE ADDED on top of bench/peers/peerlib.py
+# ZooKeeper and etcd, through bench/peers/peerlib.py (servers, member and watcher processes that
+# take an IP and a command prefix; written for bench/peers, used here as it is)
 # ---------------------------------------------------------------------------------------------
-#
-# bench/peers/peerlib.py (written separately) launches ZooKeeper ensembles and etcd clusters with
-# member and watcher processes, given an IP and a command prefix such as
-# ["ip", "netns", "exec", "rfp-v1"] (Host.prefix here). An implementation of System for each:
-#
-#   class ZooKeeper(System):   settings: session timeout in ms ("2000,4000,10000")
-#       start_servers:  a 3-server ensemble on server_hosts (one per host)
-#       start_member:   a client process on the host that creates an ephemeral znode named after
-#                       the member with the setting's session timeout, and keeps its session
-#       start_watcher:  a client on the host that watches the children of the members' parent
-#                       znode and reports each child deleted as Removal(t, name, "expired", key)
-#   class Etcd(System):        settings: lease TTL in s ("1,2,5,10")
-#       start_servers:  a 3-member etcd cluster on server_hosts
-#       start_member:   a process that grants a lease with the TTL, puts a key under a prefix with
-#                       it, and keeps the lease alive
-#       start_watcher:  `etcdctl watch --prefix` (or peerlib's watcher): each DELETE is a Removal
-#
-# then add them to SYSTEMS below; the harness, topology, counting, tables and plot need no change.
 
-SYSTEMS = {"roster": Roster}
+PEERS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "peers")
+
+
+def _peerlib():
+    if PEERS_DIR not in sys.path:
+        sys.path.insert(0, PEERS_DIR)
+    import peerlib
+    return peerlib
+
+
+class PeerWatcher:
+    """A peerlib.Watcher (one line '<monotonic> <json names>' per change of the member set)."""
+
+    def __init__(self, w):
+        self.w = w
+
+    def _lines(self):
+        with self.w._cond:
+            return list(self.w.lines)
+
+    def ready(self):
+        return bool(self._lines())
+
+    def present(self):
+        lines = self._lines()
+        return set(lines[-1][1]) if lines else set()
+
+    def removals(self):
+        # The k-th disappearance of a name is one event, whichever watcher saw it.
+        out, count, prev = [], collections.Counter(), None
+        for t, names in self._lines():
+            if prev is not None:
+                for name in sorted(prev - names):
+                    count[name] += 1
+                    out.append(Removal(t, name, "expired", (name, count[name])))
+            prev = names
+        return out
+
+    def alive(self):
+        return self.w.alive()
+
+    def stop(self):
+        self.w.kill()
+
+
+class PeerMember:
+    """One member name: a peerlib.Member process, started again (same name) when its session or
+    lease is lost while it runs, as a roster member rejoins after a false removal."""
+
+    def __init__(self, system, host, name, k):
+        self.system, self.host, self.name = system, host, name
+        eps = system.cluster.endpoints
+        self.endpoints = eps[k % len(eps):] + eps[:k % len(eps)]  # spread over the servers
+        self.killed_at = None
+        self.lost = self.crashed = 0
+        self._start()
+
+    def _start(self):
+        pl = _peerlib()
+        self.m = pl.Member(self.system.kind, self.endpoints, self.name, self.system.setting["timeout_ms"],
+                           self.host.prefix, self.system.logs)
+        self.log_path = self.m.log_path
+
+    def check(self):
+        """Called by the supervisor: restart after a loss (or a crash of the client)."""
+        if self.killed_at is None and not self.m.alive():
+            if self.m.lost():
+                self.lost += 1
+            else:
+                self.crashed += 1
+            self.m.kill()
+            self._start()
+
+    def alive(self):
+        return self.killed_at is None
+
+    def kill9(self):
+        self.killed_at = time.monotonic()
+        self.m.kill()  # SIGKILL of its process group, then reaped
+
+    def reap(self):
+        self.killed_at = self.killed_at or time.monotonic()
+        self.m.kill()
+
+
+class _PeerSystem(System):
+    kind = None
+    base_port = None
+    counter_column = ("sessions_lost", "sessions lost (member side)")
+
+    def __init__(self, topology, server_hosts, setting, workdir, args):
+        super().__init__(topology, server_hosts, setting, workdir, args)
+        if len(server_hosts) != 3:
+            raise ValueError(f"{self.name} runs 3 servers (--voters 3)")
+        self.logs = os.path.join(workdir, "clients")
+        self.cluster = None
+        self.members = {}
+        self.watchers = []
+        self._stop = threading.Event()
+        self._supervisor = None
+        self._notes = {}
+
+    def _make_cluster(self, pl):
+        raise NotImplementedError
+
+    def start_servers(self):
+        pl = _peerlib()
+        self.cluster = self._make_cluster(pl)
+        self.cluster.start()
+
+    def wait_servers(self, timeout):
+        self.cluster.wait_ready(timeout)
+
+    def start_watcher(self, host):
+        pl = _peerlib()
+        i = self.server_hosts.index(host)
+        kw = {"session_ms": 10000} if self.kind == "zookeeper" else {}
+        w = PeerWatcher(pl.Watcher(self.kind, self.cluster.endpoint(i), host.prefix, self.logs,
+                                   f"watcher-{host.name}", **kw))
+        self.watchers.append(w)
+        return w
+
+    def start_member(self, host, name):
+        m = PeerMember(self, host, name, len(self.members))
+        self.members[name] = m
+        if self._supervisor is None:
+            self._supervisor = threading.Thread(target=self._supervise, daemon=True)
+            self._supervisor.start()
+        return m
+
+    def _supervise(self):
+        while not self._stop.wait(0.05):
+            for m in list(self.members.values()):
+                try:
+                    m.check()
+                except Exception as e:  # a restart that failed: try again next round
+                    self._notes.setdefault("restart_errors", []).append(str(e)[:200])
+
+    def member_names(self):
+        return list(self.members)
+
+    def counters(self):
+        return {"sessions_lost": float(sum(m.lost for m in self.members.values())),
+                "client_crashes": float(sum(m.crashed for m in self.members.values()))}
+
+    def notes(self):
+        return dict(self._notes)
+
+    def stop(self):
+        self._stop.set()
+        if self._supervisor is not None:
+            self._supervisor.join(5)
+        for w in self.watchers:
+            w.stop()
+        for m in self.members.values():
+            m.reap()
+        if self.cluster is not None:
+            self.cluster.stop()
+
+
+class ZooKeeper(_PeerSystem):
+    """3-server ensemble (tickTime 100 ms, so sessions down to 200 ms are allowed); each member a
+    kazoo client holding an ephemeral znode in a session of the setting's timeout; watchers
+    watch the children. Setting: the session timeout in ms."""
+    name = "zookeeper"
+    kind = "zookeeper"
+    columns = ["session_ms"]
+    base_port = 2181
+    TICK_MS = 100
+
+    @staticmethod
+    def default_settings():
+        return ZooKeeper.parse_settings("200,500,1000,2000,5000")
+
+    @staticmethod
+    def parse_settings(text):
+        return [{"session_ms": int(x), "timeout_ms": int(x), "tick_ms": ZooKeeper.TICK_MS} for x in text.split(",")]
+
+    @staticmethod
+    def label(setting):
+        return f"session {setting['session_ms']} ms"
+
+    def _make_cluster(self, pl):
+        return pl.ZooKeeperEnsemble(os.path.join(self.workdir, "servers"), [h.ip for h in self.server_hosts],
+                                    self.setting["tick_ms"], [h.prefix for h in self.server_hosts],
+                                    base_port=self.base_port)
+
+
+class Etcd(_PeerSystem):
+    """3-member etcd cluster (heartbeat 100 ms, election 1000 ms: etcd's defaults, which suit the
+    impaired links; the smallest lease etcd then grants is 2 s); each member a process holding a
+    key under a lease of the setting's TTL, kept alive every TTL/3; watchers watch the prefix.
+    Setting: the lease TTL in s."""
+    name = "etcd"
+    kind = "etcd"
+    columns = ["ttl_s"]
+    base_port = 2379
+    HEARTBEAT_MS, ELECTION_MS = 100, 1000
+
+    @staticmethod
+    def default_settings():
+        return Etcd.parse_settings("2,3,5,10")
+
+    @staticmethod
+    def parse_settings(text):
+        return [{"ttl_s": int(x), "timeout_ms": int(x) * 1000, "heartbeat_ms": Etcd.HEARTBEAT_MS,
+                 "election_ms": Etcd.ELECTION_MS} for x in text.split(",")]
+
+    @staticmethod
+    def label(setting):
+        return f"TTL {setting['ttl_s']} s"
+
+    def _make_cluster(self, pl):
+        return pl.EtcdCluster(os.path.join(self.workdir, "servers"), [h.ip for h in self.server_hosts],
+                              self.setting["heartbeat_ms"], self.setting["election_ms"],
+                              [h.prefix for h in self.server_hosts], base_port=self.base_port)
+
+    def wait_servers(self, timeout):
+        super().wait_servers(timeout)
+        # etcd raises a TTL below its minimum instead of refusing it: say what it granted.
+        granted = self.cluster.granted_ttl(self.setting["ttl_s"])
+        self._notes["granted_ttl_s"] = granted
+        if granted != self.setting["ttl_s"]:
+            self._notes["warning"] = f"etcd granted TTL {granted} s for {self.setting['ttl_s']} s"
+
+
+SYSTEMS = {"roster": Roster, "zookeeper": ZooKeeper, "etcd": Etcd}

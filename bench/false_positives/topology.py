@@ -81,23 +81,40 @@ def netem_available():
         run(["ip", "netns", "del", ns], check=False)
 
 
+def _gone(pid):
+    """The process has exited (a zombie waiting to be reaped counts as gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return True
+
+
+def kill_namespace_processes(ns, timeout=10.0):
+    """kill -9 of every process inside namespace ns (all started by this benchmark), and waits
+    until they are gone."""
+    pids = [int(p) for p in run(["ip", "netns", "pids", ns], check=False).stdout.split() if p.isdigit()]
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if all(_gone(p) for p in pids) and not run(["ip", "netns", "pids", ns], check=False).stdout.split():
+            return pids
+        time.sleep(0.05)
+    print(f"warning: processes of {ns} still there after {timeout:.0f} s", file=sys.stderr)
+    return pids
+
+
 def cleanup_leftovers(log=print):
     """Removes every namespace named PREFIX* (and root-namespace links of that name, in case an
     older layout left some), killing the processes still inside them first: only runs of this
     benchmark create such names, and the caller holds the benchmark's lock."""
     found = [ns for ns in list_namespaces() if ns.startswith(PREFIX)]
     for ns in found:
-        pids = run(["ip", "netns", "pids", ns], check=False).stdout.split()
-        for pid in pids:
-            try:
-                os.kill(int(pid), signal.SIGKILL)
-            except (ProcessLookupError, ValueError):
-                pass
-        deadline = time.monotonic() + 10
-        while pids and time.monotonic() < deadline:
-            pids = run(["ip", "netns", "pids", ns], check=False).stdout.split()
-            if pids:
-                time.sleep(0.05)
+        kill_namespace_processes(ns)
         run(["ip", "netns", "del", ns], check=False)
     links = run(["ip", "-o", "link", "show"], check=False).stdout
     for line in links.splitlines():
@@ -238,17 +255,6 @@ class Topology:
                 self.bridge_proc.kill()
                 self.bridge_proc.wait()
         for ns in reversed(self.created):
-            pids = run(["ip", "netns", "pids", ns], check=False).stdout.split()
-            for pid in pids:
-                try:
-                    os.kill(int(pid), signal.SIGKILL)
-                except (ProcessLookupError, ValueError):
-                    pass
-            if pids:
-                try:
-                    wait_for(f"the processes of {ns} to exit",
-                             lambda: not run(["ip", "netns", "pids", ns], check=False).stdout.split(), 10)
-                except TimeoutError as e:
-                    print(e, file=sys.stderr)
+            kill_namespace_processes(ns)
             run(["ip", "netns", "del", ns], check=False)
         self.created = []

@@ -380,7 +380,7 @@ class ZooKeeperEnsemble(_Cluster):
         for i in range(self.N):
             m = re.search(r"Zookeeper version: ([^,\n]+)", self.srvr(i) or "")
             if m:
-                return m.group(1).strip()
+                return m.group(1).split("-$")[0].strip()   # "3.8.0-${mvngit.commit.id}"
         return None
 
 
@@ -613,6 +613,16 @@ def wait_leader(cluster, timeout=60):
                       timeout, f"{cluster.kind} leader", interval=0.1)[0]
 
 
+def random_phase(rng, span_s=1.0):
+    """Pause a random 0..span_s before a kill.  Servers act on periodic
+    timers (etcd checks for expired leases every 500 ms; ZooKeeper expires
+    sessions in tickTime buckets), and without this each kill would follow
+    the previous detection -- itself aligned to those timers -- by a nearly
+    constant delay, biasing every sample the same way.  1 s is a multiple of
+    both periods, so the kill's phase becomes uniform."""
+    time.sleep(rng.uniform(0.0, span_s))
+
+
 def setting_label(system, s):
     if system == "zookeeper":
         return f"tick={s['tick_ms']}ms session={s['timeout_ms']}ms"
@@ -621,13 +631,15 @@ def setting_label(system, s):
 
 def detection(system, setting, kills, mode="kill", workdir=None, cluster=None,
               n_members=5, n_watchers=3, member_prefix=None, watcher_prefixes=None,
-              log=print):
+              rng=None, log=print):
     """Kill (SIGKILL, mode 'kill') or freeze (SIGSTOP, mode 'stop') one member
     `kills` times; return a list of dicts {latency_ms: max over watchers,
     first_ms: min over watchers, per_watcher_ms}.  setting: {"timeout_ms":
     session/TTL in ms, plus tick_ms (ZooKeeper) or heartbeat_ms/election_ms
     (etcd)}.  Uses `cluster` if given (left running), else starts one in
-    workdir and stops it.  Watcher i connects to server i % 3."""
+    workdir and stops it.  Watcher i connects to server i % 3.  rng: a
+    random.Random for the pre-kill pauses (see random_phase)."""
+    rng = rng or random.Random()
     sig = {"kill": signal.SIGKILL, "stop": signal.SIGSTOP}[mode]
     own = cluster is None
     if own:
@@ -671,6 +683,7 @@ def detection(system, setting, kills, mode="kill", workdir=None, cluster=None,
         for trial in range(kills):
             settle()
             victim = members.pop(0)            # the oldest: random keep-alive phase
+            random_phase(rng)
             t0 = time.monotonic()
             victim.signal(sig)
             seen = [w.wait_gone(victim.name, t0, timeout_s + 30) for w in watchers]
@@ -691,10 +704,11 @@ def detection(system, setting, kills, mode="kill", workdir=None, cluster=None,
 
 
 def leader_failover(system, setting, trials, workdir=None, cluster=None, writer_prefix=None,
-                    interval_ms=10, log=print):
+                    interval_ms=10, rng=None, log=print):
     """SIGKILL the leader `trials` times; each time return the ms from the
     kill to the end of the first successful write started after it; then
     restart the killed server and wait until the cluster is healthy."""
+    rng = rng or random.Random()
     own = cluster is None
     if own:
         cluster = make_cluster(system, workdir, setting).start().wait_ready()
@@ -708,6 +722,7 @@ def leader_failover(system, setting, trials, workdir=None, cluster=None, writer_
             # steady state: the writer is succeeding right now
             writer.first_ok_after(time.monotonic(), 30)
             writer.trim()
+            random_phase(rng)
             t0 = time.monotonic()
             cluster.kill(leader)
             end = writer.first_ok_after(t0, 60)

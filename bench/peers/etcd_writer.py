@@ -1,0 +1,61 @@
+#!/usr/bin/python3
+"""Start a put of /roster-bench/failover every --interval-ms without waiting
+for earlier ones, print 'ok|err <start> <end>' (monotonic) per put.  Each put
+has a --timeout-s deadline; a failed put moves later ones to the next
+endpoint (python-etcd3 talks to one endpoint; this is the failover etcd's Go
+client does for itself)."""
+import argparse, sys, threading, time
+import etcd3
+from peerlib import FAILOVER_KEY
+
+ap = argparse.ArgumentParser()
+ap.add_argument("--endpoints", required=True)
+ap.add_argument("--interval-ms", type=float, default=10)
+ap.add_argument("--timeout-s", type=float, default=1.0)
+ap.add_argument("--max-inflight", type=int, default=500)
+a = ap.parse_args()
+
+clients = [etcd3.client(h, int(p), timeout=a.timeout_s)
+           for h, p in (e.rsplit(":", 1) for e in a.endpoints.split(","))]
+idx = 0
+lock = threading.Lock()
+inflight = 0
+deadline = time.monotonic() + 30
+while True:
+    try:
+        clients[idx].put(FAILOVER_KEY, "0")
+        break
+    except Exception as e:
+        if time.monotonic() > deadline:
+            raise
+        print(f"first put via {idx} failed: {e!r}", file=sys.stderr, flush=True)
+        idx = (idx + 1) % len(clients)
+        time.sleep(0.1)
+print("ready", flush=True)
+
+
+def done(fut, start, via):
+    global idx, inflight
+    end = time.monotonic()
+    ok = fut.exception() is None
+    with lock:
+        inflight -= 1
+        if not ok and via == idx:
+            idx = (idx + 1) % len(clients)
+        print(f"{'ok' if ok else 'err'} {start:.6f} {end:.6f} {via}", flush=True)
+
+
+n = 0
+while True:
+    with lock:
+        room = inflight < a.max_inflight
+        if room:
+            inflight += 1
+            via = idx
+    if room:
+        n += 1
+        c = clients[via]
+        start = time.monotonic()
+        fut = c.kvstub.Put.future(c._build_put_request(FAILOVER_KEY, str(n)), timeout=a.timeout_s)
+        fut.add_done_callback(lambda f, s=start, v=via: done(f, s, v))
+    time.sleep(a.interval_ms / 1000.0)

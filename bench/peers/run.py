@@ -1,0 +1,188 @@
+#!/usr/bin/python3
+"""How fast do ZooKeeper and etcd notice a dead client, and how fast do they
+take writes again after losing their leader?  3-server clusters on
+127.0.0.1; see README.md.  Run with Debian's /usr/bin/python3."""
+
+import argparse
+import atexit
+import json
+import os
+import platform
+import random
+import re
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import peerlib  # noqa: E402
+
+
+def sh(argv):
+    try:
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+        return (r.stdout + r.stderr).strip()
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+
+
+def machine():
+    model = re.search(r"^model name\s*:\s*(.*)$", open("/proc/cpuinfo").read(), re.M)
+    mem = re.search(r"^MemTotal:\s*(\d+)", open("/proc/meminfo").read(), re.M)
+    return {"nproc": os.cpu_count(), "model_name": model.group(1) if model else None,
+            "kernel": platform.release(), "mem_gib": round(int(mem.group(1)) / 2**20, 1),
+            "loadavg_start": open("/proc/loadavg").read().split()[:3]}
+
+
+def versions():
+    import etcd3
+    import kazoo.version
+    pkgs = sh(["dpkg-query", "-W", "-f", "${Package}=${Version}\n", "zookeeper",
+               "etcd-server", "python3-kazoo", "python3-etcd3"]).splitlines()
+    return {"debian_packages": dict(p.split("=", 1) for p in pkgs if "=" in p),
+            "etcd": sh(["etcd", "--version"]).splitlines()[0],
+            "java": sh(["java", "-version"]).splitlines()[0],
+            "kazoo": kazoo.version.__version__, "python_etcd3": etcd3.__version__}
+
+
+def fmt(x):
+    return "-" if x is None else f"{x:.0f}"
+
+
+def markdown(res):
+    out = ["Dead-client detection: ms from kill/stop until all 3 watchers saw the "
+           "member gone", "",
+           "| system | setting | mode | n | min | median | p90 | p99 | max | spurious |",
+           "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in res["detection"]:
+        s = r["stats"]
+        out.append(f"| {r['system']} | {r['label']} | {r['mode']} | {s['n']} | "
+                   + " | ".join(fmt(s.get(k)) for k in ("min", "median", "p90", "p99", "max"))
+                   + f" | {r['spurious']} |")
+    if res["failover"]:
+        out += ["", "Leader failover: ms from SIGKILL of the leader to the first "
+                "successful write started after it", "",
+                "| system | cluster | n | min | median | p90 | max |", "|---|---|---|---|---|---|---|"]
+        for r in res["failover"]:
+            s = r["stats"]
+            out.append(f"| {r['system']} | {r['label']} | {s['n']} | "
+                       + " | ".join(fmt(s.get(k)) for k in ("min", "median", "p90", "max")) + " |")
+    return "\n".join(out)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--systems", default="zookeeper,etcd")
+    ap.add_argument("--mode", default="kill,stop", help="kill (SIGKILL) and/or stop (SIGSTOP)")
+    ap.add_argument("--kills", type=int, default=30, help="kills per (system, setting, mode)")
+    ap.add_argument("--failover", type=int, default=10, help="leader kills per system (0: skip)")
+    ap.add_argument("--zk-tick-ms", type=int, default=100)
+    ap.add_argument("--zk-sessions", default="min,500,1000,2000",
+                    help="session timeouts in ms; min = 2*tickTime, the smallest legal")
+    ap.add_argument("--etcd-heartbeat-ms", type=int, default=50)
+    ap.add_argument("--etcd-election-ms", type=int, default=500)
+    ap.add_argument("--etcd-ttls", default="min,2,5",
+                    help="lease TTLs in s; min = the smallest etcd grants (probed)")
+    ap.add_argument("--members", type=int, default=5)
+    ap.add_argument("--seed", type=int, default=1, help="for the random pre-kill pauses")
+    ap.add_argument("--quick", action="store_true",
+                    help="5 kills, 3 failovers, smallest and largest setting only")
+    ap.add_argument("--out", default=os.path.join(peerlib.HERE, "results.json"))
+    ap.add_argument("--workdir", help="default: a fresh /tmp/roster-peers.* (removed at the end)")
+    ap.add_argument("--keep", action="store_true", help="keep the workdir (server/client logs)")
+    a = ap.parse_args()
+    if a.quick:
+        a.kills, a.failover = min(a.kills, 5), min(a.failover, 3)
+        a.zk_sessions = "min,2000" if a.zk_sessions == ap.get_default("zk_sessions") else a.zk_sessions
+        a.etcd_ttls = "min,5" if a.etcd_ttls == ap.get_default("etcd_ttls") else a.etcd_ttls
+    modes = a.mode.split(",")
+    systems = a.systems.split(",")
+    for m in modes:
+        assert m in ("kill", "stop"), m
+    for s in systems:
+        assert s in ("zookeeper", "etcd"), s
+
+    # Whatever happens (exception, Ctrl-C, SIGTERM) kill every process we started.
+    atexit.register(peerlib.kill_all)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    workdir = a.workdir or tempfile.mkdtemp(prefix="roster-peers.", dir="/tmp")
+    rng = random.Random(a.seed)
+    command = "/usr/bin/python3 bench/peers/run.py " + shlex.join(sys.argv[1:])
+    res = {"command": command, "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+           "machine": machine(), "versions": versions(), "detection": [], "failover": []}
+    print(f"# {command}\n# workdir {workdir}", flush=True)
+    try:
+        for system in systems:
+            if system == "zookeeper":
+                base = {"tick_ms": a.zk_tick_ms}
+                cluster = peerlib.ZooKeeperEnsemble(os.path.join(workdir, "zk"), tick_ms=a.zk_tick_ms)
+            else:
+                base = {"heartbeat_ms": a.etcd_heartbeat_ms, "election_ms": a.etcd_election_ms}
+                cluster = peerlib.EtcdCluster(os.path.join(workdir, "etcd"),
+                                              heartbeat_ms=a.etcd_heartbeat_ms,
+                                              election_ms=a.etcd_election_ms)
+            try:
+                cluster.start().wait_ready()
+                if system == "zookeeper":
+                    res["versions"]["zookeeper_srvr"] = cluster.version()
+                    smallest = cluster.min_session_ms
+                    timeouts = [smallest if t == "min" else int(t) for t in a.zk_sessions.split(",")]
+                else:
+                    # TTLs are whole seconds and etcd raises a too-small one
+                    # to its minimum, so granting 1 s reveals the minimum.
+                    smallest = cluster.granted_ttl(1) * 1000
+                    res["etcd_min_ttl_s"] = smallest // 1000
+                    timeouts = [smallest if t == "min" else int(t) * 1000
+                                for t in a.etcd_ttls.split(",")]
+                print(f"# {system}: smallest session/lease {smallest} ms", flush=True)
+                for t in timeouts:
+                    setting = dict(base, timeout_ms=t)
+                    for mode in modes:
+                        trials, spurious = peerlib.detection(
+                            system, setting, a.kills, mode, cluster=cluster,
+                            n_members=a.members, rng=rng)
+                        lat = [x["latency_ms"] for x in trials]
+                        res["detection"].append({
+                            "system": system, "setting": setting, "mode": mode,
+                            "label": peerlib.setting_label(system, setting),
+                            "smallest": t == smallest, "stats": peerlib.summarize(lat),
+                            "first_watcher_stats": peerlib.summarize([x["first_ms"] for x in trials]),
+                            "spurious": spurious, "trials": trials})
+                if a.failover:
+                    lat = peerlib.leader_failover(system, base, a.failover, cluster=cluster, rng=rng)
+                    label = ", ".join(f"{k}={v}" for k, v in base.items())
+                    res["failover"].append({"system": system, "setting": base, "label": label,
+                                            "stats": peerlib.summarize(lat), "latencies_ms": lat})
+            finally:
+                cluster.stop()
+        res["complete"] = True
+    finally:
+        res.setdefault("complete", False)      # interrupted: partial results
+        peerlib.kill_all()
+        res["machine"]["loadavg_end"] = open("/proc/loadavg").read().split()[:3]
+        res["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+        if res["detection"] or res["failover"]:
+            with open(a.out, "w") as f:
+                json.dump(res, f, indent=1)
+        if not a.keep and not a.workdir:
+            shutil.rmtree(workdir, ignore_errors=True)
+    m, v = res["machine"], res["versions"]
+    print(f"\n{command}\n")
+    print(f"machine: {m['nproc']} cores, {m['model_name']}, load {' '.join(m['loadavg_start'])}"
+          f" -> {' '.join(m['loadavg_end'])}")
+    print(f"versions: zookeeper {v['debian_packages'].get('zookeeper')}, "
+          f"etcd {v['debian_packages'].get('etcd-server')}, kazoo {v['kazoo']}, "
+          f"python-etcd3 {v['python_etcd3']}, {v['java']}")
+    if "etcd_min_ttl_s" in res:
+        print(f"etcd smallest lease TTL granted: {res['etcd_min_ttl_s']} s")
+    print()
+    print(markdown(res))
+    print(f"\nwrote {a.out}")
+
+
+if __name__ == "__main__":
+    main()
