@@ -12,6 +12,7 @@ fresh process, and the next one goes. Settings: heartbeat intervals at the defau
 
 import argparse
 import os
+import random
 import signal
 import sys
 import time
@@ -38,8 +39,9 @@ def measure(interval_ms, mode, kills, members, settle_intervals):
         took = []
         for k in range(kills):
             name = victims[k % len(victims)]
-            # Let the detectors settle on the fresh member's rhythm before it dies.
-            time.sleep(max(0.5, settle_intervals * interval_ms / 1000))
+            # Let the detectors settle on the fresh member's rhythm before it dies, then a random
+            # part of one interval, so that kills land at every phase of the heartbeat timer.
+            time.sleep(max(0.5, settle_intervals * interval_ms / 1000) + random.uniform(0, interval_ms / 1000))
             view = c.members_of(c.voter_nodes[0])
             victim = next(m["id"] for m in view["members"] if m["name"] == name)
             node = c.members[name]

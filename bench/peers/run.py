@@ -22,6 +22,16 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import peerlib  # noqa: E402
 
 
+def load_bench(name):
+    """bench/<name>/run.py as a module (roster's side of the comparison)."""
+    import importlib.util
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", name, "run.py")
+    spec = importlib.util.spec_from_file_location(f"roster_bench_{name}", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
 def sh(argv):
     try:
         r = subprocess.run(argv, capture_output=True, text=True, timeout=30)
@@ -54,15 +64,20 @@ def fmt(x):
 
 
 def markdown(res):
+    # The reference: roster at its default heartbeat (100 ms), same failure mode.
+    ref = {r["mode"]: r["stats"].get("median") for r in res["detection"]
+           if r["system"] == "roster" and r["setting"].get("heartbeat_ms") == 100}
     out = ["Dead-client detection: ms from kill/stop until all 3 watchers saw the "
-           "member gone", "",
-           "| system | setting | mode | n | min | median | p90 | p99 | max | spurious |",
-           "|---|---|---|---|---|---|---|---|---|---|"]
+           "member gone; ratio = median / roster's median at its default 100 ms heartbeat, same mode", "",
+           "| system | setting | mode | n | min | median | p90 | p99 | max | ratio to roster | spurious |",
+           "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in res["detection"]:
         s = r["stats"]
+        base = ref.get(r["mode"])
+        ratio = f"{s['median'] / base:.2f}" if base and s.get("median") is not None else "-"
         out.append(f"| {r['system']} | {r['label']} | {r['mode']} | {s['n']} | "
                    + " | ".join(fmt(s.get(k)) for k in ("min", "median", "p90", "p99", "max"))
-                   + f" | {r['spurious']} |")
+                   + f" | {ratio} | {r['spurious']} |")
     if res["failover"]:
         out += ["", "Leader failover: ms from SIGKILL of the leader to the first "
                 "successful write started after it", "",
@@ -76,7 +91,9 @@ def markdown(res):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--systems", default="zookeeper,etcd")
+    ap.add_argument("--systems", default="roster,zookeeper,etcd")
+    ap.add_argument("--roster-heartbeats", default="50,100,1000",
+                    help="roster's heartbeat intervals in ms (default phi threshold)")
     ap.add_argument("--mode", default="kill,stop", help="kill (SIGKILL) and/or stop (SIGSTOP)")
     ap.add_argument("--kills", type=int, default=30, help="kills per (system, setting, mode)")
     ap.add_argument("--failover", type=int, default=10, help="leader kills per system (0: skip)")
@@ -99,12 +116,14 @@ def main():
         a.kills, a.failover = min(a.kills, 5), min(a.failover, 3)
         a.zk_sessions = "min,2000" if a.zk_sessions == ap.get_default("zk_sessions") else a.zk_sessions
         a.etcd_ttls = "min,5" if a.etcd_ttls == ap.get_default("etcd_ttls") else a.etcd_ttls
+        a.roster_heartbeats = ("100" if a.roster_heartbeats == ap.get_default("roster_heartbeats")
+                               else a.roster_heartbeats)
     modes = a.mode.split(",")
     systems = a.systems.split(",")
     for m in modes:
         assert m in ("kill", "stop"), m
     for s in systems:
-        assert s in ("zookeeper", "etcd"), s
+        assert s in ("roster", "zookeeper", "etcd"), s
 
     # Whatever happens (exception, Ctrl-C, SIGTERM) kill every process we started.
     atexit.register(peerlib.kill_all)
@@ -116,7 +135,24 @@ def main():
            "machine": machine(), "versions": versions(), "detection": [], "failover": []}
     print(f"# {command}\n# workdir {workdir}", flush=True)
     try:
-        for system in systems:
+        if "roster" in systems:
+            # The same scenario on roster: 3 voters, 10 members, 3 watchers (bench/detection), and
+            # the consensus leader killed while views are committed every 10 ms (bench/commit).
+            detection, commit = load_bench("detection"), load_bench("commit")
+            for hb in [int(x) for x in a.roster_heartbeats.split(",")]:
+                for mode in modes:
+                    lat = [x * 1000 for x in detection.measure(hb, mode, a.kills, 10, 12)]
+                    print(f"# roster heartbeat {hb} ms, {mode}: median {peerlib.summarize(lat)['median']:.0f} ms",
+                          flush=True)
+                    res["detection"].append({
+                        "system": "roster", "setting": {"heartbeat_ms": hb, "phi_threshold": 8}, "mode": mode,
+                        "label": f"heartbeat={hb}ms phi=8", "smallest": False,
+                        "stats": peerlib.summarize(lat), "spurious": "-", "trials": lat})
+            if a.failover:
+                lat = [x * 1000 for x in commit.failover(a.failover)]
+                res["failover"].append({"system": "roster", "setting": {}, "label": "3 voters, defaults",
+                                        "stats": peerlib.summarize(lat), "latencies_ms": lat})
+        for system in [s for s in systems if s != "roster"]:
             if system == "zookeeper":
                 base = {"tick_ms": a.zk_tick_ms}
                 cluster = peerlib.ZooKeeperEnsemble(os.path.join(workdir, "zk"), tick_ms=a.zk_tick_ms)

@@ -69,13 +69,19 @@ def run_load(n, seconds, sockets):
         pids = {v.name: v.proc.pid for v in c.voter_nodes}
         rss0 = {k: rss_bytes(p) for k, p in pids.items()}
         voters = ",".join(v.listen for v in c.voter_nodes)
+        # Sockets: a real member has its own connection; the load shares one per ~2000 members
+        # (a voter's reply queue to one peer holds 1000 messages, and a view of thousands of joins
+        # answers them all at once).
+        sockets = sockets or max(4, n // 2000)
         load = subprocess.Popen([os.path.join(BIN, "scale_load"), "--voters", voters, "--members", str(n),
                                  "--interval-ms", "1000", "--sockets", str(sockets), "--seconds", str(seconds + 30)],
                                 stdout=subprocess.PIPE, text=True)
         joined = load.stdout.readline().split()
-        if joined[0] != "joined" or int(joined[1]) != n:
-            raise RuntimeError(f"not every member joined: {joined}")
+        if not joined or joined[0] != "joined" or int(joined[1]) != n:
+            load.kill()
+            raise RuntimeError(f"not every member joined: {' '.join(joined) or 'no answer'}")
         bootstrap = (int(joined[3]) - int(joined[2])) / 1e9
+        rejoins = int(joined[4])
         wait_for(f"{n} members in the view", lambda: c.members_of(leader)["view_id"] and
                  len(c.members_of(leader)["members"]) >= n + 3, timeout=120, interval=0.5)
         time.sleep(10)  # let heartbeats reach their steady rhythm before measuring
@@ -92,6 +98,7 @@ def run_load(n, seconds, sockets):
         hbs = {v.name: metric(v, "roster_heartbeats_received_total") - hb0[v.name] for v in c.voter_nodes}
         rss = {k: rss_bytes(p) for k, p in pids.items()}
         suspected = metric(leader, "roster_members_suspected")
+        in_view = len(c.members_of(leader)["members"]) - 3
         commits = [(int(x.split()[2]) - int(x.split()[1])) / 1e9 for x in probe.stdout.splitlines()
                    if x.startswith("ok")]
         raft_p50 = histogram_quantile(leader, "roster_raft_commit_latency_seconds", 0.5)
@@ -102,7 +109,8 @@ def run_load(n, seconds, sockets):
                 "cpu_cores": cpu, "heartbeats_per_s": {k: v / wall for k, v in hbs.items()},
                 "us_per_heartbeat": {k: cpu[k] * 1e6 / (hbs[k] / wall) for k in cpu if hbs[k] > 0},
                 "rss_bytes": rss, "rss_per_member": {k: (rss[k] - rss0[k]) / n for k in rss},
-                "suspected_at_leader": suspected, "leader": leader.name,
+                "suspected_at_leader": suspected, "members_in_view_at_end": in_view, "leader": leader.name,
+                "sockets_per_voter": sockets, "join_s": bootstrap, "rejoins": rejoins,
                 "commit": summary(commits) if commits else None, "raft_commit_p50": raft_p50,
                 "raft_commit_p99": raft_p99}
     finally:
@@ -131,13 +139,20 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--members", default="1000,10000")
     ap.add_argument("--seconds", type=float, default=60)
-    ap.add_argument("--sockets", type=int, default=4)
+    ap.add_argument("--sockets", type=int, default=0, help="sockets per voter (0: max(4, members / 2000))")
     ap.add_argument("--bootstrap", type=int, default=2000)
     ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "results.json"))
     a = ap.parse_args()
     res = {"command": command_line(), "machine": machine(), "load": [], "bootstrap": None}
+    res["failed"] = []
     for n in [int(x) for x in a.members.split(",")]:
-        r = run_load(n, a.seconds, a.sockets)
+        try:
+            r = run_load(n, a.seconds, a.sockets)
+        except Exception as e:  # a size that does not hold is a result, not a crash of the benchmark
+            res["failed"].append({"members": n, "why": str(e)})
+            save(a.out, res)
+            print(f"{n} members: did not hold: {e}", flush=True)
+            continue
         res["load"].append(r)
         save(a.out, res)
         print(f"{n} members: leader {r['leader']} at {r['cpu_cores'][r['leader']]:.3f} cores", flush=True)
@@ -155,11 +170,15 @@ def main():
                  "RSS bytes per member"], rows))
     print()
     print(table(["members", "view commit p50 ms (incl. 50 ms join settle)", "p99 ms", "Raft commit p50 ≤ ms",
-                 "Raft commit p99 ≤ ms", "suspected at the leader"],
+                 "Raft commit p99 ≤ ms", "suspected at the leader", "members in the view at the end",
+                 "all joined in s", "joins retried as new incarnations"],
                 [[r["members"], f"{r['commit']['median'] * 1000:.1f}" if r["commit"] else "-",
                   f"{r['commit']['p99'] * 1000:.1f}" if r["commit"] else "-",
                   f"{(r['raft_commit_p50'] or 0) * 1000:.1f}", f"{(r['raft_commit_p99'] or 0) * 1000:.1f}",
-                  int(r["suspected_at_leader"])] for r in res["load"]]))
+                  int(r["suspected_at_leader"]), r["members_in_view_at_end"], f"{r['join_s']:.1f}",
+                  r["rejoins"]] for r in res["load"]]))
+    for f in res["failed"]:
+        print(f"\n{f['members']} members did not hold: {f['why']}")
     if res["bootstrap"]:
         b = res["bootstrap"]
         print(f"\nbootstrap: {b['joined']} of {b['members']} members joining at once, all answered in "
