@@ -25,6 +25,13 @@ def ids(view):
     return {m["id"] for m in view["members"]}
 
 
+def removal_arrival(views, victim):
+    """When the first view after the last one holding the victim arrived (earlier views, from
+    before the victim joined, do not hold it either)."""
+    last = max(i for i, v in enumerate(views) if victim in ids(v))
+    return views[last + 1]["_arrived"]
+
+
 def measure(interval_ms, mode, kills, members, settle_intervals):
     c = Cluster(heartbeat_ms=interval_ms)
     try:
@@ -50,7 +57,7 @@ def measure(interval_ms, mode, kills, members, settle_intervals):
             wait_for(f"member {name} removed at every watcher",
                      lambda: all(w.last() and victim not in ids(w.last()) for w in watchers),
                      timeout=30 + 10 * interval_ms / 1000, interval=0.005)
-            seen = [next(v["_arrived"] for v in w.snapshot() if victim not in ids(v)) for w in watchers]
+            seen = [removal_arrival(w.snapshot(), victim) for w in watchers]
             took.append(max(seen) - t0)
             node.kill(signal.SIGKILL)
             node.wait()

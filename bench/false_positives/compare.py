@@ -23,11 +23,21 @@ def main():
     ap.add_argument("reports", nargs="+", help="JSON files written by false_positives.py --out")
     ap.add_argument("--plot", default=None, help="PNG (default: compare.png next to the first report)")
     a = ap.parse_args()
-    reports = [json.load(open(p)) for p in a.reports]
+    # Reports of one system (e.g. a 10-minute run of one setting and a shorter sweep) are merged.
+    reports = []
+    for p in a.reports:
+        r = json.load(open(p))
+        same = next((x for x in reports if x["system"] == r["system"]), None)
+        if same:
+            same["runs"] += r["runs"]
+            same["command"] += "` and `" + r["command"]
+            same["config"]["minutes"] = min(same["config"]["minutes"], r["config"]["minutes"])
+        else:
+            reports.append(r)
     profiles = [p for p in reports[0]["profiles"] if all(p in r["profiles"] for r in reports)]
     print("Commands:")
     for r in reports:
-        print(f"- `{r['command']}` ({r['date']}, {r['config']['minutes']:g} min soaks)")
+        print(f"- `{r['command']}` ({r['date']}, soaks of {r['config']['minutes']:g} min or more)")
     for profile in profiles:
         print(f"\n### {profile_text(profile)}\n")
         print("| system | settings tried | fastest setting with 0 false removals | detection median ms | "

@@ -521,7 +521,7 @@ class Etcd(_PeerSystem):
     Setting: the lease TTL in s."""
     name = "etcd"
     kind = "etcd"
-    columns = ["ttl_s"]
+    columns = ["ttl_s", "heartbeat_ms", "election_ms"]
     base_port = 2379
     HEARTBEAT_MS, ELECTION_MS = 100, 1000
 
@@ -531,12 +531,20 @@ class Etcd(_PeerSystem):
 
     @staticmethod
     def parse_settings(text):
-        return [{"ttl_s": int(x), "timeout_ms": int(x) * 1000, "heartbeat_ms": Etcd.HEARTBEAT_MS,
-                 "election_ms": Etcd.ELECTION_MS} for x in text.split(",")]
+        """TTLs in s, each optionally with the cluster's timers: "2,3" or "1@50/500" (TTL 1 s on a
+        cluster with heartbeat 50 ms and election 500 ms, where etcd grants 1 s leases)."""
+        out = []
+        for x in text.split(","):
+            ttl, _, timers = x.partition("@")
+            hb, el = (int(t) for t in timers.split("/")) if timers else (Etcd.HEARTBEAT_MS, Etcd.ELECTION_MS)
+            out.append({"ttl_s": int(ttl), "timeout_ms": int(ttl) * 1000, "heartbeat_ms": hb, "election_ms": el})
+        return out
 
     @staticmethod
     def label(setting):
-        return f"TTL {setting['ttl_s']} s"
+        if (setting["heartbeat_ms"], setting["election_ms"]) == (Etcd.HEARTBEAT_MS, Etcd.ELECTION_MS):
+            return f"TTL {setting['ttl_s']} s"
+        return f"TTL {setting['ttl_s']} s (hb {setting['heartbeat_ms']}/el {setting['election_ms']} ms)"
 
     def _make_cluster(self, pl):
         return pl.EtcdCluster(os.path.join(self.workdir, "servers"), [h.ip for h in self.server_hosts],

@@ -1,11 +1,12 @@
 """Real rosterd processes on loopback, for the integration tests.
 
 Every wait polls for a condition with a deadline; nothing sleeps and hopes. Ports are taken
-from the kernel (bind to port 0), so parallel runs do not collide.
+chosen at random below the kernel's ephemeral range and checked free (see free_ports).
 """
 
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -17,16 +18,40 @@ import time
 BIN = os.environ.get("ROSTER_BIN", os.path.join(os.path.dirname(__file__), "..", "..", "build", "bin"))
 
 
+def _ephemeral_range():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            lo, hi = (int(x) for x in f.read().split())
+            return lo, hi
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
+_rng = random.Random()
+
+
 def free_ports(n):
-    """n distinct free TCP ports on 127.0.0.1."""
-    socks, ports = [], []
-    for _ in range(n):
+    """n distinct free TCP ports on 127.0.0.1, below the kernel's ephemeral range.
+
+    A port that bind(0) hands out comes from the ephemeral range, the same pool the kernel draws
+    from for outgoing connections: between closing it and rosterd binding it, another node's
+    connect() can take it ("Address already in use"). Ports below that range are never handed
+    out implicitly, so a port found free here stays free unless someone binds it by number."""
+    lo = max(1024, min(20000, _ephemeral_range()[0] - 12000))
+    hi = _ephemeral_range()[0]
+    ports = []
+    while len(ports) < n:
+        p = _rng.randrange(lo, hi)
+        if p in ports:
+            continue
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        s.bind(("127.0.0.1", 0))
-        socks.append(s)
-        ports.append(s.getsockname()[1])
-    for s in socks:
-        s.close()
+        try:
+            s.bind(("127.0.0.1", p))
+            ports.append(p)
+        except OSError:
+            pass
+        finally:
+            s.close()
     return ports
 
 
