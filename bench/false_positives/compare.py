@@ -62,6 +62,7 @@ def main():
     fig, axes = plt.subplots(1, len(profiles), figsize=(8 * len(profiles), 5.6), squeeze=False)
     for ax, profile in zip(axes[0], profiles):
         top = 10.0
+        labels = 0
         for r in reports:
             runs = sorted((x for x in r["runs"] if x["profile"] == profile and
                            (x.get("detection") or {}).get("median_ms") and x.get("false_removals_per_hour") is not None),
@@ -70,17 +71,23 @@ def main():
             ys = [x["false_removals_per_hour"] for x in runs]
             top = max([top] + [2 * y for y in ys])
             color = COLORS.get(r["system"], "tab:gray")
-            ax.plot(xs, ys, "o-", color=color, label=r["system"])
+            ax.plot(xs, ys, "o", color=color, label=r["system"])
             for x, xv, yv in zip(runs, xs, ys):
-                ax.annotate(x["label"], (xv, yv), textcoords="offset points", xytext=(4, 6), fontsize=7,
+                # Cycle the label heights: settings with zero false removals sit on one line.
+                dy = (8, -14, 22, -28)[labels % 4]
+                labels += 1
+                ax.annotate(x["label"], (xv, yv), textcoords="offset points", xytext=(4, dy), fontsize=7,
                             color=color)
             b = best_zero([x for x in r["runs"] if x["profile"] == profile])
             if b:
                 ax.plot([b["detection"]["median_ms"]], [0], marker="*", markersize=16, color=color,
                         linestyle="none")
         ax.set_xscale("log")
+        ax.set_xticks([t for t in (100, 200, 300, 500, 1000, 2000, 3000, 5000, 10000)
+                       if any(t / 1.6 <= x["detection"]["median_ms"] <= t * 1.6 for r in reports
+                              for x in r["runs"] if (x.get("detection") or {}).get("median_ms"))])
         ax.set_yscale("symlog", linthresh=1.0)
-        ax.set_ylim(-0.5, top)
+        ax.set_ylim(-1.0, top)
         ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
         ax.xaxis.set_minor_formatter(ticker.NullFormatter())
         ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))

@@ -224,4 +224,18 @@ class Cluster:
         def formed():
             return all(self.names_in_view(n) == want
                        for n in self.voter_nodes + list(self.members.values()) if n.alive())
-        return wait_for(f"every node to hold a view of {want}", formed, timeout)
+        try:
+            return wait_for(f"every node to hold a view of {want}", formed, timeout)
+        except AssertionError as e:
+            raise AssertionError(f"{e}\n{self.describe()}") from None
+
+    def describe(self):
+        """What each node says it holds, and the end of the log of each that does not answer."""
+        out = []
+        for n in self.voter_nodes + list(self.members.values()):
+            try:
+                out.append(f"  {n.name}: {self.names_in_view(n)}")
+            except Exception as e:
+                tail = n.log_text().strip().splitlines()[-3:] if os.path.exists(n.log_path) else []
+                out.append(f"  {n.name}: {'running' if n.alive() else 'exited'}, no answer ({e}); log: {tail}")
+        return "\n".join(out)
