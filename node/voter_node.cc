@@ -12,6 +12,37 @@
 
 namespace roster::node {
 
+namespace {
+
+// Moves keys from the front of a leader's queue into a command, up to max ops in all, skipping
+// keys whose request was answered meanwhile (committed through an earlier proposal); records the
+// keys taken in `flight`.
+template <class Key, class Pending>
+void take_queued(std::deque<Key>& queue, const std::map<Key, Pending>& pending, std::size_t max,
+                 membership::command& cmd, std::vector<Key>& flight) {
+    while (!queue.empty() && cmd.ops.size() < max) {
+        const Key key = queue.front();
+        queue.pop_front();
+        if (auto it = pending.find(key); it != pending.end()) {
+            cmd.ops.push_back(it->second.change);
+            flight.push_back(key);
+        }
+    }
+}
+
+// Puts the keys of an unfinished proposal back at the front of the queue, in their order, those
+// still waiting for an answer.
+template <class Key, class Pending>
+void requeue(const std::vector<Key>& flight, const std::map<Key, Pending>& pending, std::deque<Key>& queue) {
+    for (auto it = flight.rbegin(); it != flight.rend(); ++it) {
+        if (pending.count(*it) != 0) {
+            queue.push_front(*it);
+        }
+    }
+}
+
+} // namespace
+
 using consensus::role;
 
 std::optional<std::string> voter_config::validate() const {
@@ -437,7 +468,7 @@ void voter_node::handle_join(const join_request& q, origin from) {
         return;
     }
     if (is_leader()) {
-        const std::pair<std::string, std::uint64_t> key{q.name, q.incarnation.value()};
+        const join_key key{q.name, q.incarnation.value()};
         if (auto it = _pending_joins.find(key); it != _pending_joins.end()) {
             it->second.origins.push_back(from); // a retry of one already on its way
             return;
@@ -481,7 +512,7 @@ void voter_node::handle_leave(const leave_request& q, origin from) {
             answer_leave(from, request_status::not_found, _state.id(), "not a member");
             return;
         }
-        const std::pair<std::uint64_t, std::uint64_t> key{q.member.value(), q.incarnation.value()};
+        const leave_key key{q.member.value(), q.incarnation.value()};
         if (auto it = _pending_leaves.find(key); it != _pending_leaves.end()) {
             it->second.origins.push_back(from);
             return;
@@ -637,22 +668,8 @@ void voter_node::leader_decide() {
         }
         cmd.ops.push_back(std::move(r));
     }
-    while (!_leave_queue.empty() && cmd.ops.size() < _config.max_ops_per_command) {
-        const auto key = _leave_queue.front();
-        _leave_queue.pop_front();
-        if (auto it = _pending_leaves.find(key); it != _pending_leaves.end()) {
-            cmd.ops.push_back(it->second.change);
-            flight.leaves.push_back(key);
-        }
-    }
-    while (!_join_queue.empty() && cmd.ops.size() < _config.max_ops_per_command) {
-        const auto key = _join_queue.front();
-        _join_queue.pop_front();
-        if (auto it = _pending_joins.find(key); it != _pending_joins.end()) {
-            cmd.ops.push_back(it->second.change);
-            flight.joins.push_back(key);
-        }
-    }
+    take_queued(_leave_queue, _pending_leaves, _config.max_ops_per_command, cmd, flight.leaves);
+    take_queued(_join_queue, _pending_joins, _config.max_ops_per_command, cmd, flight.joins);
     auto index = _raft->propose(wire::encode_command(cmd));
     if (!index) {
         return;
@@ -670,17 +687,8 @@ void voter_node::requeue_in_flight() {
     if (!_in_flight) {
         return;
     }
-    // Back to the front of the queues, in their order, those not answered yet.
-    for (auto it = _in_flight->joins.rbegin(); it != _in_flight->joins.rend(); ++it) {
-        if (_pending_joins.count(*it)) {
-            _join_queue.push_front(*it);
-        }
-    }
-    for (auto it = _in_flight->leaves.rbegin(); it != _in_flight->leaves.rend(); ++it) {
-        if (_pending_leaves.count(*it)) {
-            _leave_queue.push_front(*it);
-        }
-    }
+    requeue(_in_flight->joins, _pending_joins, _join_queue);
+    requeue(_in_flight->leaves, _pending_leaves, _leave_queue);
     _in_flight.reset();
     if ((!_join_queue.empty() || !_leave_queue.empty()) && !_join_open) {
         _join_open = _now;

@@ -189,7 +189,6 @@ private:
     bool _left = false;
     std::optional<mono_time> _leave_sent;
 
-    // Leader side.
     // Leader side: pending changes by key (O(log n) per request, whatever the backlog), and the
     // order in which they are proposed.
     std::map<join_key, pending> _pending_joins;

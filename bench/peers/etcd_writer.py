@@ -6,7 +6,7 @@ endpoint (python-etcd3 talks to one endpoint; this is the failover etcd's Go
 client does for itself)."""
 import argparse, sys, threading, time
 import etcd3
-from peerlib import FAILOVER_KEY
+from peerlib import FAILOVER_KEY, paced_writes
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--endpoints", required=True)
@@ -19,7 +19,6 @@ clients = [etcd3.client(h, int(p), timeout=a.timeout_s)
            for h, p in (e.rsplit(":", 1) for e in a.endpoints.split(","))]
 idx = 0
 lock = threading.Lock()
-inflight = 0
 deadline = time.monotonic() + 30
 while True:
     try:
@@ -34,28 +33,22 @@ while True:
 print("ready", flush=True)
 
 
-def done(fut, start, via):
-    global idx, inflight
-    end = time.monotonic()
-    ok = fut.exception() is None
+def write(n, finished):
     with lock:
-        inflight -= 1
-        if not ok and via == idx:
-            idx = (idx + 1) % len(clients)
-        print(f"{'ok' if ok else 'err'} {start:.6f} {end:.6f} {via}", flush=True)
+        via = idx
+    start = time.monotonic()
+
+    def done(fut):
+        global idx
+        end = time.monotonic()
+        ok = fut.exception() is None
+        finished()
+        with lock:
+            if not ok and via == idx:
+                idx = (idx + 1) % len(clients)
+            print(f"{'ok' if ok else 'err'} {start:.6f} {end:.6f} {via}", flush=True)
+    c = clients[via]
+    c.kvstub.Put.future(c._build_put_request(FAILOVER_KEY, str(n)), timeout=a.timeout_s).add_done_callback(done)
 
 
-n = 0
-while True:
-    with lock:
-        room = inflight < a.max_inflight
-        if room:
-            inflight += 1
-            via = idx
-    if room:
-        n += 1
-        c = clients[via]
-        start = time.monotonic()
-        fut = c.kvstub.Put.future(c._build_put_request(FAILOVER_KEY, str(n)), timeout=a.timeout_s)
-        fut.add_done_callback(lambda f, s=start, v=via: done(f, s, v))
-    time.sleep(a.interval_ms / 1000.0)
+paced_writes(write, a.interval_ms, a.max_inflight)

@@ -75,6 +75,30 @@ def percentile(values, p):
     return xs[lo] + (xs[hi] - xs[lo]) * (k - lo)
 
 
+def paced_writes(start, interval_ms, max_inflight):
+    """For the failover writers: calls start(n, finished) every interval_ms, forever, without
+    waiting for earlier writes (so a stalled write cannot hide the recovery), with at most
+    max_inflight outstanding. The write calls finished() when it completes, either way."""
+    lock = threading.Lock()
+    inflight = 0
+
+    def finished():
+        nonlocal inflight
+        with lock:
+            inflight -= 1
+
+    n = 0
+    while True:
+        with lock:
+            room = inflight < max_inflight
+            if room:
+                inflight += 1
+        if room:
+            n += 1
+            start(n, finished)
+        time.sleep(interval_ms / 1000.0)
+
+
 def summarize(ms):
     if not ms:
         return {"n": 0}

@@ -5,8 +5,8 @@ write.  Requests made while disconnected wait in kazoo's queue and go out
 on reconnection; reconnection cycles through all servers every 20 ms
 (kazoo's default backoff, like the Java client's random up-to-1 s
 reconnect delay, would measure the client library, not the ensemble)."""
-import argparse, sys, threading, time
-from peerlib import FAILOVER_KEY, kazoo_client
+import argparse, sys, time
+from peerlib import FAILOVER_KEY, kazoo_client, paced_writes
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--servers", required=True)
@@ -22,26 +22,14 @@ zk.start(timeout=30)
 zk.ensure_path(FAILOVER_KEY)
 print("ready", flush=True)
 
-lock = threading.Lock()
-inflight = 0
+
+def write(n, finished):
+    start = time.monotonic()
+
+    def done(result):
+        finished()
+        print(f"{'ok' if result.successful() else 'err'} {start:.6f} {time.monotonic():.6f}", flush=True)
+    zk.set_async(FAILOVER_KEY, str(n).encode()).rawlink(done)
 
 
-def done(start, result):
-    global inflight
-    end = time.monotonic()
-    with lock:
-        inflight -= 1
-        print(f"{'ok' if result.successful() else 'err'} {start:.6f} {end:.6f}", flush=True)
-
-
-n = 0
-while True:
-    with lock:
-        room = inflight < a.max_inflight
-        if room:
-            inflight += 1
-    if room:
-        n += 1
-        start = time.monotonic()
-        zk.set_async(FAILOVER_KEY, str(n).encode()).rawlink(lambda r, s=start: done(s, r))
-    time.sleep(a.interval_ms / 1000.0)
+paced_writes(write, a.interval_ms, a.max_inflight)
