@@ -10,15 +10,15 @@ using namespace roster;
 
 namespace {
 
-node::envelope heartbeat() {
-    return {node::protocol_version,
+wire::envelope heartbeat() {
+    return {wire::protocol_version,
             "roster",
             {voter_id(0), member_id(7), "m7"},
-            node::heartbeat{member_id(7), incarnation_number(1), 1234, view_id(55)}};
+            membership::heartbeat{member_id(7), incarnation_number(1), 1234, view_id(55)}};
 }
 
-node::envelope big_view(std::size_t n) {
-    node::full_view v;
+wire::envelope big_view(std::size_t n) {
+    views::full_view v;
     v.view.id = view_id(1000);
     for (std::size_t i = 1; i <= n; ++i) {
         v.view.members.push_back({member_id(i),
@@ -30,7 +30,7 @@ node::envelope big_view(std::size_t n) {
     }
     v.view.leader = member_id(1);
     v.view.fencing_token = view_id(1);
-    return {node::protocol_version, "roster", {voter_id(1), member_id(1), "v1"}, std::move(v)};
+    return {wire::protocol_version, "roster", {voter_id(1), member_id(1), "v1"}, std::move(v)};
 }
 
 void bm_encode_heartbeat(benchmark::State& state) {

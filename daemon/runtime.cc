@@ -243,8 +243,8 @@ result<bool, std::string> runtime::open() {
 
 // ---- codec at the edge -------------------------------------------------------------------
 
-bytes runtime::encode(node::body b) const {
-    node::envelope e;
+bytes runtime::encode(wire::body b) const {
+    wire::envelope e;
     e.cluster = _o.cluster;
     e.from.name = _o.name;
     if (_voter) {
@@ -257,7 +257,7 @@ bytes runtime::encode(node::body b) const {
     return wire::encode(e);
 }
 
-std::optional<node::envelope> runtime::decode(const zmq::message_t& m, const char* socket) {
+std::optional<wire::envelope> runtime::decode(const zmq::message_t& m, const char* socket) {
     _metrics->received(socket);
     auto decoded = wire::decode(bytes_view(static_cast<const std::uint8_t*>(m.data()), m.size()));
     const mono_time t = now();
@@ -354,7 +354,7 @@ void runtime::drain_dealers(mono_time t) {
             if (!env) {
                 continue;
             }
-            if (const auto* s = std::get_if<node::status_reply>(&env->msg)) {
+            if (const auto* s = std::get_if<wire::status_reply>(&env->msg)) {
                 // Where this voter publishes; a wildcard host means "the host you reached me at".
                 if (_voter_publish[i].empty() && !s->publish_endpoint.empty()) {
                     auto e = parse_endpoint(s->publish_endpoint);
@@ -413,7 +413,7 @@ void runtime::discover_publishers(mono_time t) {
     _next_discovery = t + 1s;
     for (std::size_t i = 0; i < _voter_dealers.size(); ++i) {
         if (_voter_publish[i].empty()) {
-            const bytes b = encode(node::status_request{0});
+            const bytes b = encode(wire::status_request{0});
             (void)_voter_dealers[i].send(zmq::buffer(b), zmq::send_flags::dontwait);
         }
     }
@@ -461,8 +461,8 @@ bool runtime::carry_out(node::output out) {
         }
     }
     for (auto& b : out.published) {
-        if (const auto* e = std::get_if<node::node_event>(&b)) {
-            if (e->what == node::node_event::kind::removed) {
+        if (const auto* e = std::get_if<views::node_event>(&b)) {
+            if (e->what == views::node_event::kind::removed) {
                 _log->warn("this node (member {}) was removed from the view in view {} ({}); joining again",
                            e->member, e->view, views::to_string(e->reason));
             } else {

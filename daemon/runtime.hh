@@ -47,8 +47,8 @@ private:
     result<bool, std::string> open();
     mono_time now() const;
     std::uint64_t route_of(const std::string& identity, mono_time now);
-    bytes encode(node::body b) const;
-    std::optional<node::envelope> decode(const zmq::message_t& m, const char* socket);
+    bytes encode(wire::body b) const;
+    std::optional<wire::envelope> decode(const zmq::message_t& m, const char* socket);
 
     void drain_listen(mono_time now);
     void drain_peers(mono_time now);

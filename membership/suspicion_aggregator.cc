@@ -8,7 +8,7 @@ suspicion_aggregator::suspicion_aggregator(std::size_t voters, duration ttl)
     : _quorum(voters / 2 + 1)
     , _ttl(ttl) {}
 
-void suspicion_aggregator::report(voter_id from, const node::suspicion_report& r, mono_time now) {
+void suspicion_aggregator::report(voter_id from, const suspicion_report& r, mono_time now) {
     if (r.full) {
         // The full set replaces whatever this voter said before.
         std::set<member_id> listed;

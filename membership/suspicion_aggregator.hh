@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "common/time.hh"
-#include "node/messages.hh"
+#include "membership/messages.hh"
 
 namespace roster::membership {
 
@@ -21,7 +21,7 @@ public:
     suspicion_aggregator(std::size_t voters, duration ttl);
 
     // A report from `from` (the leader's own detector reports through here as well).
-    void report(voter_id from, const node::suspicion_report& r, mono_time now);
+    void report(voter_id from, const suspicion_report& r, mono_time now);
 
     // How many voters currently suspect `member` at `incarnation`.
     [[nodiscard]] std::size_t suspecters(member_id member, incarnation_number incarnation,

@@ -6,6 +6,23 @@
 
 namespace roster::node {
 
+using membership::heartbeat;
+using membership::heartbeat_reply;
+using membership::join_reply;
+using membership::join_request;
+using membership::leave_reply;
+using membership::leave_request;
+using membership::member_status;
+using membership::request_status;
+using views::full_view;
+using views::node_event;
+using views::sync_reply;
+using views::sync_request;
+using wire::body;
+using wire::node_role;
+using wire::status_reply;
+using wire::status_request;
+
 std::optional<std::string> member_config::validate() const {
     if (name.empty()) {
         return std::string("the member needs a name");

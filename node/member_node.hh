@@ -45,9 +45,9 @@ public:
     member_node(const member_config& config, mono_time now, log_sink* log = nullptr);
 
     void tick(mono_time now);
-    void on_reply(std::size_t endpoint, const body& msg, mono_time now);
-    void on_published(const body& msg, mono_time now);
-    void on_request(route_id from, const body& msg, mono_time now);
+    void on_reply(std::size_t endpoint, const wire::body& msg, mono_time now);
+    void on_published(const wire::body& msg, mono_time now);
+    void on_request(route_id from, const wire::body& msg, mono_time now);
     // Starts a graceful leave; phase() becomes `left` once it committed (or after a few tries).
     void leave(mono_time now);
     output take_output();
@@ -58,7 +58,7 @@ public:
     [[nodiscard]] const views::view& view() const noexcept { return _publisher.current(); }
     [[nodiscard]] std::uint64_t rejoins() const noexcept { return _rejoins; }
     [[nodiscard]] std::uint64_t syncs_served() const noexcept { return _syncs_served; }
-    [[nodiscard]] status_reply status(std::uint64_t request_id) const;
+    [[nodiscard]] wire::status_reply status(std::uint64_t request_id) const;
     [[nodiscard]] const views::view_subscriber& subscriber() const noexcept { return _subscriber; }
 
 private:

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "consensus/state.hh"
-#include "node/messages.hh"
+#include "wire/messages.hh"
 
 namespace roster::node {
 
@@ -25,10 +25,10 @@ using route_id = std::uint64_t;
 // entries persisted in step 1.
 struct output {
     std::vector<consensus::ready> persist;
-    std::vector<std::pair<voter_id, body>> to_voters;
-    std::vector<std::pair<route_id, body>> replies;
-    std::vector<std::pair<std::size_t, body>> to_endpoints;
-    std::vector<body> published;
+    std::vector<std::pair<voter_id, wire::body>> to_voters;
+    std::vector<std::pair<route_id, wire::body>> replies;
+    std::vector<std::pair<std::size_t, wire::body>> to_endpoints;
+    std::vector<wire::body> published;
 
     [[nodiscard]] bool empty() const {
         return persist.empty() && to_voters.empty() && replies.empty() && to_endpoints.empty() &&

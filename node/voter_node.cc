@@ -12,6 +12,24 @@
 
 namespace roster::node {
 
+using membership::heartbeat;
+using membership::heartbeat_reply;
+using membership::join_reply;
+using membership::join_request;
+using membership::leave_reply;
+using membership::leave_request;
+using membership::member_status;
+using membership::request_status;
+using membership::suspicion_report;
+using views::full_view;
+using views::node_event;
+using views::sync_reply;
+using views::sync_request;
+using wire::body;
+using wire::node_role;
+using wire::status_reply;
+using wire::status_request;
+
 namespace {
 
 // Moves keys from the front of a leader's queue into a command, up to max ops in all, skipping
@@ -140,7 +158,7 @@ void voter_node::tick(mono_time now) {
     }
     if (now >= _next_report) {
         _next_report = now + _config.report_interval;
-        node::suspicion_report full{true, {}};
+        membership::suspicion_report full{true, {}};
         for (member_id m : _registry.suspected()) {
             if (const auto* member = _state.find(m)) {
                 full.suspicions.push_back({m, member->incarnation, *_registry.phi(m, now), true});
@@ -575,7 +593,7 @@ void voter_node::evaluate_detectors() {
     if (changes.empty()) {
         return;
     }
-    node::suspicion_report r{false, {}};
+    membership::suspicion_report r{false, {}};
     for (const auto& t : changes) {
         const views::member* m = _state.find(t.member);
         if (m == nullptr) {
@@ -595,7 +613,7 @@ void voter_node::evaluate_detectors() {
     }
 }
 
-void voter_node::send_report(node::suspicion_report r) {
+void voter_node::send_report(membership::suspicion_report r) {
     const voter_id leader = _raft->leader();
     if (leader == _config.id) {
         _aggregator.report(_config.id, r, _now);

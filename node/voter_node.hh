@@ -99,8 +99,8 @@ public:
     // turns true once that view is applied here. The voter keeps voting until the process exits.
     void leave(mono_time now);
     [[nodiscard]] bool left() const noexcept { return _left; }
-    void on_peer(voter_id from, const body& msg, mono_time now);
-    void on_request(route_id from, const body& msg, mono_time now);
+    void on_peer(voter_id from, const wire::body& msg, mono_time now);
+    void on_request(route_id from, const wire::body& msg, mono_time now);
     output take_output();
     std::vector<voter_event> take_events();
     voter_samples take_samples();
@@ -112,7 +112,7 @@ public:
     [[nodiscard]] member_id self() const noexcept { return _self; }
     [[nodiscard]] const voter_counters& counters() const noexcept { return _counters; }
     [[nodiscard]] const voter_config& config() const noexcept { return _config; }
-    [[nodiscard]] status_reply status(std::uint64_t request_id) const;
+    [[nodiscard]] wire::status_reply status(std::uint64_t request_id) const;
 
 private:
     // Who asked for a pending join or leave, to answer when it commits.
@@ -140,16 +140,16 @@ private:
     void restore(const consensus::snapshot& s);
     void on_view_change(const views::view_change& c, bool replay);
 
-    void handle_heartbeat(const heartbeat& hb, std::optional<route_id> route, std::optional<voter_id> voter);
-    void handle_join(const join_request& q, origin from);
-    void handle_leave(const leave_request& q, origin from);
-    void answer(const origin& o, body reply);
-    void answer_join(const origin& o, request_status status, member_id id, incarnation_number inc,
+    void handle_heartbeat(const membership::heartbeat& hb, std::optional<route_id> route, std::optional<voter_id> voter);
+    void handle_join(const membership::join_request& q, origin from);
+    void handle_leave(const membership::leave_request& q, origin from);
+    void answer(const origin& o, wire::body reply);
+    void answer_join(const origin& o, membership::request_status status, member_id id, incarnation_number inc,
                      view_id view, std::string error);
-    void answer_leave(const origin& o, request_status status, view_id view, std::string error);
+    void answer_leave(const origin& o, membership::request_status status, view_id view, std::string error);
 
     void evaluate_detectors();
-    void send_report(node::suspicion_report r);
+    void send_report(membership::suspicion_report r);
     void leader_decide();
     bool late_members_besides(const std::vector<member_id>& due) const;
     void lost_leadership();

@@ -97,10 +97,10 @@ int main(int argc, char** argv) {
     std::printf("peers 1 and 3 suspected: %s\n",
                 registry.is_suspected(member_id(1)) || registry.is_suspected(member_id(3)) ? "yes" : "no");
 
-    node::envelope hb{node::protocol_version,
+    wire::envelope hb{wire::protocol_version,
                       "roster",
                       {voter_id(0), member_id(1), "peer-1"},
-                      node::heartbeat{member_id(1), incarnation_number(1), 42, view_id(7)}};
+                      membership::heartbeat{member_id(1), incarnation_number(1), 42, view_id(7)}};
     const bytes encoded = wire::encode(hb);
     const auto decoded = wire::decode(encoded);
     std::printf("\na heartbeat on the wire: %zu bytes, decodes %s\n", encoded.size(),

@@ -15,23 +15,24 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
-#include "views/client.hh"
+#include "client/client.hh"
+#include "tools/json.hh"
 #include "views/view_ops.hh"
 
 using namespace roster;
 
 namespace {
 
-std::string role_name(node::node_role r) {
+std::string role_name(wire::node_role r) {
     switch (r) {
-    case node::node_role::leader:
+    case wire::node_role::leader:
         return "leader";
-    case node::node_role::follower:
+    case wire::node_role::follower:
         return "follower";
-    case node::node_role::pre_candidate:
-    case node::node_role::candidate:
+    case wire::node_role::pre_candidate:
+    case wire::node_role::candidate:
         return "candidate";
-    case node::node_role::member:
+    case wire::node_role::member:
         return "member";
     }
     return "member";
@@ -127,7 +128,7 @@ int main(int argc, char** argv) {
             std::printf(
                 "{\"name\": %s, \"role\": \"%s\", \"term\": %llu, \"commit_index\": %llu, \"view_id\": %llu, "
                 "\"voter_id\": %u, \"member_id\": %llu, \"leader_voter_id\": %u}\n",
-                client::json_quote(s->name).c_str(), role_name(s->role).c_str(),
+                tools::json_quote(s->name).c_str(), role_name(s->role).c_str(),
                 static_cast<unsigned long long>(s->term.value()),
                 static_cast<unsigned long long>(s->commit.value()),
                 static_cast<unsigned long long>(s->view.value()), s->voter.value(),
@@ -148,7 +149,7 @@ int main(int argc, char** argv) {
         }
         if (*members) {
             if (json) {
-                std::printf("%s\n", client::view_json(*v).c_str());
+                std::printf("%s\n", tools::view_json(*v).c_str());
             } else {
                 print_view_text(*v, false);
                 for (const auto& m : v->members) {
@@ -165,7 +166,7 @@ int main(int argc, char** argv) {
         }
         if (json) {
             std::printf("{\"id\": %llu, \"name\": %s, \"fencing_token\": %llu, \"view_id\": %llu}\n",
-                        static_cast<unsigned long long>(l->id.value()), client::json_quote(l->name).c_str(),
+                        static_cast<unsigned long long>(l->id.value()), tools::json_quote(l->name).c_str(),
                         static_cast<unsigned long long>(v->fencing_token.value()),
                         static_cast<unsigned long long>(v->id.value()));
         } else {
@@ -188,21 +189,21 @@ int main(int argc, char** argv) {
         }
         if (const auto* d = std::get_if<views::delivery>(&**next)) {
             if (json) {
-                std::string line = client::view_json(d->current);
+                std::string line = tools::view_json(d->current);
                 line.insert(line.size() - 1, d->resync ? ", \"resync\": true" : ", \"resync\": false");
                 std::printf("%s\n", line.c_str());
             } else {
                 print_view_text(d->current, d->resync);
             }
-        } else if (const auto* e = std::get_if<node::node_event>(&**next)) {
+        } else if (const auto* e = std::get_if<views::node_event>(&**next)) {
             if (json) {
                 std::printf(
                     "{\"event\": \"%s\", \"member_id\": %llu, \"new_member_id\": %llu, \"view_id\": %llu}\n",
-                    e->what == node::node_event::kind::removed ? "removed" : "rejoined",
+                    e->what == views::node_event::kind::removed ? "removed" : "rejoined",
                     static_cast<unsigned long long>(e->member.value()),
                     static_cast<unsigned long long>(e->new_member.value()),
                     static_cast<unsigned long long>(e->view.value()));
-            } else if (e->what == node::node_event::kind::removed) {
+            } else if (e->what == views::node_event::kind::removed) {
                 std::printf("event: this node (member %llu) was removed in view %llu (%s)\n",
                             static_cast<unsigned long long>(e->member.value()),
                             static_cast<unsigned long long>(e->view.value()), views::to_string(e->reason));

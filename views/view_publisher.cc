@@ -22,8 +22,8 @@ void view_publisher::publish(const view_change& c) {
     }
 }
 
-node::sync_reply view_publisher::answer(const node::sync_request& q) const {
-    node::sync_reply r;
+sync_reply view_publisher::answer(const sync_request& q) const {
+    sync_reply r;
     r.request_id = q.request_id;
     r.current = _current.id;
     if (q.full || (q.after < _current.id && (_ring.empty() || q.after.next() < _ring.front().id))) {

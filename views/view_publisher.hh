@@ -3,7 +3,7 @@
 #include <cstddef>
 #include <deque>
 
-#include "node/messages.hh"
+#include "views/messages.hh"
 #include "views/view.hh"
 
 namespace roster::views {
@@ -31,7 +31,7 @@ public:
     // Answers a sync request: every change after `after` when the ring reaches back that far;
     // otherwise (or when asked for it) the full current view. A subscriber that is up to date gets
     // neither, only the current view id.
-    [[nodiscard]] node::sync_reply answer(const node::sync_request& q) const;
+    [[nodiscard]] sync_reply answer(const sync_request& q) const;
 
 private:
     std::size_t _capacity;

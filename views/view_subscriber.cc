@@ -19,7 +19,7 @@ void view_subscriber::start(mono_time now) { request_sync(now, true); }
 
 void view_subscriber::request_sync(mono_time now, bool full) {
     const std::uint64_t id = _next_request++;
-    node::sync_request q{id, _current ? _current->id : view_id(), full || !_current};
+    sync_request q{id, _current ? _current->id : view_id(), full || !_current};
     _pending = id;
     _pending_deadline = now + _config.sync_timeout;
     _last_sync = now;
@@ -92,7 +92,7 @@ void view_subscriber::on_full(const view& v, mono_time now) {
     }
 }
 
-void view_subscriber::on_sync_reply(std::size_t endpoint, const node::sync_reply& r, mono_time now) {
+void view_subscriber::on_sync_reply(std::size_t endpoint, const sync_reply& r, mono_time now) {
     if (!_pending || r.request_id != *_pending || endpoint != _endpoint) {
         return; // stale or from an endpoint we gave up on
     }

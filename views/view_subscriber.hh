@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "common/time.hh"
-#include "node/messages.hh"
+#include "views/messages.hh"
 #include "views/view.hh"
 
 namespace roster::views {
@@ -45,13 +45,13 @@ public:
     void start(mono_time now);
     void on_change(const view_change& c, mono_time now);
     void on_full(const view& v, mono_time now);
-    void on_sync_reply(std::size_t endpoint, const node::sync_reply& r, mono_time now);
+    void on_sync_reply(std::size_t endpoint, const sync_reply& r, mono_time now);
     void tick(mono_time now);
 
     std::vector<delivery> take_deliveries();
     struct request {
         std::size_t endpoint;
-        node::sync_request msg;
+        sync_request msg;
     };
     std::optional<request> take_request();
 

@@ -87,18 +87,18 @@ Offset<fb::ViewChange> encode_view_change(FlatBufferBuilder& b, const views::vie
 struct body_encoder {
     FlatBufferBuilder& b;
 
-    std::pair<fb::Body, Offset<void>> operator()(const node::heartbeat& m) const {
+    std::pair<fb::Body, Offset<void>> operator()(const membership::heartbeat& m) const {
         return {fb::Body::Heartbeat, fb::CreateHeartbeat(b, m.member.value(), m.incarnation.value(),
                                                          m.sequence, m.known_view.value())
                                          .Union()};
     }
-    std::pair<fb::Body, Offset<void>> operator()(const node::heartbeat_reply& m) const {
+    std::pair<fb::Body, Offset<void>> operator()(const membership::heartbeat_reply& m) const {
         return {fb::Body::HeartbeatReply,
                 fb::CreateHeartbeatReply(b, m.member.value(), m.incarnation.value(),
                                          static_cast<fb::MemberStatus>(m.status), m.current_view.value())
                     .Union()};
     }
-    std::pair<fb::Body, Offset<void>> operator()(const node::join_request& m) const {
+    std::pair<fb::Body, Offset<void>> operator()(const membership::join_request& m) const {
         const auto name = b.CreateString(m.name);
         const auto address = opt_string(b, m.address);
         const auto publish = opt_string(b, m.publish_endpoint);
@@ -107,7 +107,7 @@ struct body_encoder {
                 fb::CreateJoinRequest(b, m.request_id, name, address, publish, m.incarnation.value(), tags)
                     .Union()};
     }
-    std::pair<fb::Body, Offset<void>> operator()(const node::join_reply& m) const {
+    std::pair<fb::Body, Offset<void>> operator()(const membership::join_reply& m) const {
         const auto hint = opt_string(b, m.leader_hint);
         const auto error = opt_string(b, m.error);
         return {fb::Body::JoinReply,
@@ -115,18 +115,18 @@ struct body_encoder {
                                     m.member.value(), m.incarnation.value(), m.view.value(), hint, error)
                     .Union()};
     }
-    std::pair<fb::Body, Offset<void>> operator()(const node::leave_request& m) const {
+    std::pair<fb::Body, Offset<void>> operator()(const membership::leave_request& m) const {
         return {fb::Body::Leave,
                 fb::CreateLeave(b, m.request_id, m.member.value(), m.incarnation.value()).Union()};
     }
-    std::pair<fb::Body, Offset<void>> operator()(const node::leave_reply& m) const {
+    std::pair<fb::Body, Offset<void>> operator()(const membership::leave_reply& m) const {
         const auto error = opt_string(b, m.error);
         return {fb::Body::LeaveReply,
                 fb::CreateLeaveReply(b, m.request_id, static_cast<fb::RequestStatus>(m.status),
                                      m.view.value(), error)
                     .Union()};
     }
-    std::pair<fb::Body, Offset<void>> operator()(const node::suspicion_report& m) const {
+    std::pair<fb::Body, Offset<void>> operator()(const membership::suspicion_report& m) const {
         std::vector<fb::Suspicion> items;
         items.reserve(m.suspicions.size());
         for (const auto& s : m.suspicions) {
@@ -178,17 +178,17 @@ struct body_encoder {
         return {fb::Body::InstallSnapshotReply,
                 fb::CreateInstallSnapshotReply(b, m.term.value(), m.accepted, m.match_index.value()).Union()};
     }
-    std::pair<fb::Body, Offset<void>> operator()(const node::full_view& m) const {
+    std::pair<fb::Body, Offset<void>> operator()(const views::full_view& m) const {
         return {fb::Body::FullView, fb::CreateFullView(b, encode_view(b, m.view)).Union()};
     }
     std::pair<fb::Body, Offset<void>> operator()(const views::view_change& m) const {
         return {fb::Body::ViewChange, encode_view_change(b, m).Union()};
     }
-    std::pair<fb::Body, Offset<void>> operator()(const node::sync_request& m) const {
+    std::pair<fb::Body, Offset<void>> operator()(const views::sync_request& m) const {
         return {fb::Body::SyncRequest,
                 fb::CreateSyncRequest(b, m.request_id, m.after.value(), m.full).Union()};
     }
-    std::pair<fb::Body, Offset<void>> operator()(const node::sync_reply& m) const {
+    std::pair<fb::Body, Offset<void>> operator()(const views::sync_reply& m) const {
         std::vector<Offset<fb::ViewChange>> changes;
         changes.reserve(m.changes.size());
         for (const auto& c : m.changes) {
@@ -199,17 +199,17 @@ struct body_encoder {
         return {fb::Body::SyncReply,
                 fb::CreateSyncReply(b, m.request_id, m.current.value(), changes_off, full).Union()};
     }
-    std::pair<fb::Body, Offset<void>> operator()(const node::status_request& m) const {
+    std::pair<fb::Body, Offset<void>> operator()(const wire::status_request& m) const {
         return {fb::Body::StatusRequest, fb::CreateStatusRequest(b, m.request_id).Union()};
     }
-    std::pair<fb::Body, Offset<void>> operator()(const node::node_event& m) const {
+    std::pair<fb::Body, Offset<void>> operator()(const views::node_event& m) const {
         return {fb::Body::NodeEvent,
                 fb::CreateNodeEvent(b, static_cast<fb::NodeEventKind>(m.what), m.member.value(),
                                     m.new_member.value(), m.view.value(),
                                     static_cast<fb::RemovalReason>(m.reason))
                     .Union()};
     }
-    std::pair<fb::Body, Offset<void>> operator()(const node::status_reply& m) const {
+    std::pair<fb::Body, Offset<void>> operator()(const wire::status_reply& m) const {
         const auto name = opt_string(b, m.name);
         const auto publish = opt_string(b, m.publish_endpoint);
         return {fb::Body::StatusReply,
@@ -310,8 +310,9 @@ result<views::view_change, decode_error> decode_view_change(const fb::ViewChange
     return out;
 }
 
-result<node::body, decode_error> decode_body(const fb::Envelope& env) {
-    using namespace roster::node;
+result<wire::body, decode_error> decode_body(const fb::Envelope& env) {
+    using namespace roster::membership;
+    using namespace roster::views;
     // The verifier accepts a union whose type is set but whose table is absent.
     if (env.body_type() != fb::Body::NONE && env.body() == nullptr) {
         return decode_error{decode_error_kind::missing_body,
@@ -507,7 +508,7 @@ result<node::body, decode_error> decode_body(const fb::Envelope& env) {
     }
     return decode_error{decode_error_kind::missing_body,
                         fmt::format("body type {} is not known to protocol version {}",
-                                    static_cast<unsigned>(env.body_type()), node::protocol_version)};
+                                    static_cast<unsigned>(env.body_type()), wire::protocol_version)};
 }
 
 } // namespace
@@ -536,18 +537,18 @@ const char* to_string(decode_error_kind kind) noexcept {
 
 std::string decode_error::describe() const { return fmt::format("{}: {}", to_string(kind), detail); }
 
-bytes encode(const node::envelope& message) {
+bytes encode(const wire::envelope& message) {
     FlatBufferBuilder b(256);
-    const auto [type, body] = std::visit(body_encoder{b}, message.msg);
+    const auto [type, body_offset] = std::visit(body_encoder{b}, message.msg);
     const auto cluster = b.CreateString(message.cluster);
-    const auto sender = fb::CreateSender(b, message.from.voter.value(), message.from.member.value(),
+    const auto from = fb::CreateSender(b, message.from.voter.value(), message.from.member.value(),
                                          opt_string(b, message.from.name));
-    const auto env = fb::CreateEnvelope(b, message.version, cluster, sender, type, body);
+    const auto env = fb::CreateEnvelope(b, message.version, cluster, from, type, body_offset);
     fb::FinishSizePrefixedEnvelopeBuffer(b, env);
     return bytes(b.GetBufferPointer(), b.GetBufferPointer() + b.GetSize());
 }
 
-result<node::envelope, decode_error> decode(bytes_view data) {
+result<wire::envelope, decode_error> decode(bytes_view data) {
     if (data.empty()) {
         return decode_error{decode_error_kind::empty, "0 bytes"};
     }
@@ -595,22 +596,22 @@ result<node::envelope, decode_error> decode(bytes_view data) {
                         data.size())};
     }
     const fb::Envelope* env = fb::GetSizePrefixedEnvelope(buf);
-    if (env->protocol_version() != node::protocol_version) {
+    if (env->protocol_version() != wire::protocol_version) {
         return decode_error{
             decode_error_kind::unsupported_version,
-            fmt::format("version {}, this build speaks {}", env->protocol_version(), node::protocol_version)};
+            fmt::format("version {}, this build speaks {}", env->protocol_version(), wire::protocol_version)};
     }
-    auto body = decode_body(*env);
-    if (!body) {
-        return body.error();
+    auto decoded = decode_body(*env);
+    if (!decoded) {
+        return decoded.error();
     }
-    node::envelope out;
+    wire::envelope out;
     out.version = env->protocol_version();
     out.cluster = env->cluster()->str();
     if (const fb::Sender* s = env->sender()) {
         out.from = {voter_id(s->voter_id()), member_id(s->member_id()), str(s->name())};
     }
-    out.msg = std::move(body).value();
+    out.msg = std::move(decoded).value();
     return out;
 }
 

@@ -7,9 +7,9 @@
 #include "common/bytes.hh"
 #include "common/result.hh"
 #include "membership/command.hh"
-#include "node/messages.hh"
+#include "wire/messages.hh"
 
-// The edge between the plain message structs (node/messages.hh) and the bytes of
+// The edge between the plain message structs (wire/messages.hh) and the bytes of
 // wire/roster.fbs. Nothing else in roster touches FlatBuffers.
 namespace roster::wire {
 
@@ -39,7 +39,7 @@ struct decode_error {
 [[nodiscard]] const char* to_string(decode_error_kind kind) noexcept;
 
 // Encodes one envelope. Always succeeds for well-formed structs.
-[[nodiscard]] bytes encode(const node::envelope& message);
+[[nodiscard]] bytes encode(const wire::envelope& message);
 
 // Encoding: a size-prefixed FlatBuffer (4-byte little-endian length, then the Envelope with the
 // "RSTR" identifier), one per ZeroMQ frame.
@@ -47,7 +47,7 @@ struct decode_error {
 // Decodes one envelope: size, identifier, length prefix, the FlatBuffers verifier, the version,
 // then the conversion with range checks. Never throws and never reads outside `data`, whatever the
 // bytes; every refusal is a decode_error saying what was wrong.
-[[nodiscard]] result<node::envelope, decode_error> decode(bytes_view data);
+[[nodiscard]] result<wire::envelope, decode_error> decode(bytes_view data);
 
 } // namespace roster::wire
 

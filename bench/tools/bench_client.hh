@@ -42,8 +42,8 @@ inline zmq::socket_t dealer(zmq::context_t& ctx, const std::string& host_port) {
     return s;
 }
 
-inline bytes envelope(const std::string& cluster, const std::string& name, node::body b, member_id me = member_id()) {
-    node::envelope e;
+inline bytes envelope(const std::string& cluster, const std::string& name, wire::body b, member_id me = member_id()) {
+    wire::envelope e;
     e.cluster = cluster;
     e.from.name = name;
     e.from.member = me;
@@ -51,7 +51,7 @@ inline bytes envelope(const std::string& cluster, const std::string& name, node:
     return wire::encode(e);
 }
 
-inline std::optional<node::envelope> open(const zmq::message_t& m) {
+inline std::optional<wire::envelope> open(const zmq::message_t& m) {
     auto d = wire::decode(bytes_view(static_cast<const std::uint8_t*>(m.data()), m.size()));
     if (!d) {
         return std::nullopt;

@@ -44,7 +44,7 @@ int main(int argc, char** argv) {
 
     for (int i = 0; i < rtt; ++i) {
         const std::uint64_t id = request++;
-        const bytes q = bench::envelope(cluster, name, node::status_request{id});
+        const bytes q = bench::envelope(cluster, name, wire::status_request{id});
         const auto sent = bench::mono_ns();
         socks[0].send(zmq::buffer(q), zmq::send_flags::none);
         bool done = false;
@@ -53,8 +53,8 @@ int main(int argc, char** argv) {
             zmq::message_t m;
             while (socks[0].recv(m, zmq::recv_flags::dontwait)) {
                 auto e = bench::open(m);
-                if (e && std::holds_alternative<node::status_reply>(e->msg) &&
-                    std::get<node::status_reply>(e->msg).request_id == id) {
+                if (e && std::holds_alternative<wire::status_reply>(e->msg) &&
+                    std::get<wire::status_reply>(e->msg).request_id == id) {
                     std::printf("rtt %lld\n", static_cast<long long>(bench::mono_ns() - sent));
                     done = true;
                 }
@@ -72,7 +72,7 @@ int main(int argc, char** argv) {
         const std::uint64_t id = request++;
         ++incarnation;
         const bytes q =
-            bench::envelope(cluster, name, node::join_request{id, name, "", "", incarnation_number(incarnation), {}});
+            bench::envelope(cluster, name, membership::join_request{id, name, "", "", incarnation_number(incarnation), {}});
         const auto sent = bench::mono_ns();
         for (auto& s : socks) {
             (void)s.send(zmq::buffer(q), zmq::send_flags::dontwait);
@@ -84,11 +84,11 @@ int main(int argc, char** argv) {
                 zmq::message_t m;
                 while (s.recv(m, zmq::recv_flags::dontwait)) {
                     auto e = bench::open(m);
-                    if (!e || !std::holds_alternative<node::join_reply>(e->msg)) {
+                    if (!e || !std::holds_alternative<membership::join_reply>(e->msg)) {
                         continue;
                     }
-                    const auto& r = std::get<node::join_reply>(e->msg);
-                    if (!done && r.request_id == id && r.status == node::request_status::ok) {
+                    const auto& r = std::get<membership::join_reply>(e->msg);
+                    if (!done && r.request_id == id && r.status == membership::request_status::ok) {
                         std::printf("ok %lld %lld %llu\n", static_cast<long long>(sent),
                                     static_cast<long long>(bench::mono_ns()),
                                     static_cast<unsigned long long>(r.view.value()));

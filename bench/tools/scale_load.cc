@@ -64,22 +64,22 @@ int main(int argc, char** argv) {
                 if (!e) {
                     continue;
                 }
-                if (const auto* r = std::get_if<node::join_reply>(&e->msg)) {
+                if (const auto* r = std::get_if<membership::join_reply>(&e->msg)) {
                     const auto i = r->request_id - 1;
                     if (i >= ids.size() || ids[i] != member_id() || r->incarnation != incs[i]) {
                         continue;
                     }
-                    if (r->status == node::request_status::ok) {
+                    if (r->status == membership::request_status::ok) {
                         ids[i] = r->member;
                         ++joined;
-                    } else if (r->status == node::request_status::rejected) {
+                    } else if (r->status == membership::request_status::rejected) {
                         // This incarnation was used up (joined and removed while its answer was
                         // lost): like a real member, try again as a new one.
                         incs[i] = incarnation_number(incs[i].value() + 1'000'000'000ULL);
                         ++rejoins;
                     }
-                } else if (const auto* h = std::get_if<node::heartbeat_reply>(&e->msg)) {
-                    removed += h->status == node::member_status::removed ? 1 : 0;
+                } else if (const auto* h = std::get_if<membership::heartbeat_reply>(&e->msg)) {
+                    removed += h->status == membership::member_status::removed ? 1 : 0;
                 }
             }
         }
@@ -108,7 +108,7 @@ int main(int argc, char** argv) {
                     continue;
                 }
                 const bytes q = bench::envelope(cluster, prefix,
-                                                node::join_request{i + 1, prefix + "-" + std::to_string(i), "", "",
+                                                membership::join_request{i + 1, prefix + "-" + std::to_string(i), "", "",
                                                                    incs[i], {}});
                 for (std::size_t v = 0; v < endpoints.size(); ++v) {
                     (void)socks[v * static_cast<std::size_t>(sockets) + i % static_cast<std::size_t>(sockets)].send(
@@ -138,7 +138,7 @@ int main(int argc, char** argv) {
         while (next < std::min(due, ids.size())) {
             if (ids[next] != member_id()) {
                 const bytes hb = bench::envelope(
-                    cluster, prefix, node::heartbeat{ids[next], incs[next], ++seq[next], view_id()},
+                    cluster, prefix, membership::heartbeat{ids[next], incs[next], ++seq[next], view_id()},
                     ids[next]);
                 for (std::size_t v = 0; v < endpoints.size(); ++v) {
                     (void)socks[v * static_cast<std::size_t>(sockets) + next % static_cast<std::size_t>(sockets)]

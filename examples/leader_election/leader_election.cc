@@ -15,7 +15,7 @@
 #include <CLI/CLI.hpp>
 
 #include "examples/leader_election/fenced_file.hh"
-#include "views/client.hh"
+#include "client/client.hh"
 
 using namespace std::chrono_literals;
 using namespace roster;
@@ -58,8 +58,8 @@ int main(int argc, char** argv) {
             }
             if (const auto* d = std::get_if<views::delivery>(&**next)) {
                 latest = d->current;
-            } else if (const auto* e = std::get_if<node::node_event>(&**next)) {
-                if (e->what == node::node_event::kind::rejoined) {
+            } else if (const auto* e = std::get_if<views::node_event>(&**next)) {
+                if (e->what == views::node_event::kind::rejoined) {
                     mine = e->new_member; // our member came back under a new id
                 } else {
                     mine = member_id();

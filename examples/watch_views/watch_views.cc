@@ -8,7 +8,7 @@
 #include <map>
 #include <string>
 
-#include "views/client.hh"
+#include "client/client.hh"
 #include "views/view_ops.hh"
 
 using namespace std::chrono_literals;
@@ -47,9 +47,9 @@ int main(int argc, char** argv) {
                             static_cast<unsigned long long>(r.id.value()),
                             roster::views::to_string(r.reason));
             }
-        } else if (const auto* e = std::get_if<roster::node::node_event>(&**next)) {
+        } else if (const auto* e = std::get_if<roster::views::node_event>(&**next)) {
             // Only a member's stream carries these: the node we watch was thought dead.
-            if (e->what == roster::node::node_event::kind::removed) {
+            if (e->what == roster::views::node_event::kind::removed) {
                 std::printf("!! this node (member %llu) was removed from the view; it is joining again\n",
                             static_cast<unsigned long long>(e->member.value()));
             } else {

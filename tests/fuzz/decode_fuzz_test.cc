@@ -24,7 +24,7 @@ std::uint64_t iterations(std::uint64_t fallback) {
     return v != nullptr ? std::strtoull(v, nullptr, 10) : fallback;
 }
 
-void check_stable(const result<node::envelope, decode_error>& r) {
+void check_stable(const result<wire::envelope, decode_error>& r) {
     if (r) {
         const bytes again = encode(*r);
         const auto second = decode(again);

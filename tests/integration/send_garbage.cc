@@ -34,7 +34,7 @@ int main(int argc, char** argv) {
         }
         send(b);
     }
-    node::envelope good{node::protocol_version, "roster", {}, node::status_request{1}};
+    wire::envelope good{wire::protocol_version, "roster", {}, wire::status_request{1}};
     const bytes encoded = wire::encode(good);
     for (std::size_t n = 0; n < encoded.size(); ++n) {
         send(bytes(encoded.begin(), encoded.begin() + static_cast<std::ptrdiff_t>(n)));
@@ -44,7 +44,7 @@ int main(int argc, char** argv) {
         b[rng() % b.size()] ^= static_cast<std::uint8_t>(1 + rng() % 255);
         send(b);
     }
-    node::envelope other = good;
+    wire::envelope other = good;
     other.cluster = "somebody-else";
     send(wire::encode(other));
     s.send(zmq::buffer(encoded), zmq::send_flags::sndmore); // two frames

@@ -6,7 +6,7 @@ namespace roster::membership {
 namespace {
 
 mono_time at(int ms) { return mono_time(std::chrono::milliseconds(ms)); }
-node::suspicion_report say(std::uint64_t member, std::uint64_t inc, bool suspected, bool full = false) {
+membership::suspicion_report say(std::uint64_t member, std::uint64_t inc, bool suspected, bool full = false) {
     return {full, {{member_id(member), incarnation_number(inc), 9.0, suspected}}};
 }
 

@@ -4,6 +4,10 @@
 #include "node/voter_node.hh"
 
 namespace roster::node {
+
+using namespace roster::membership;
+using namespace roster::views;
+using namespace roster::wire;
 namespace {
 
 mono_time at(int ms) { return mono_time(std::chrono::milliseconds(ms)); }

@@ -206,9 +206,9 @@ TEST(cluster_scenario, a_live_member_removed_by_a_partition_rejoins_with_a_new_i
     // Its local subscriber was told, in order: removed, then rejoined under the new id.
     const auto& events = c.client(1).events;
     ASSERT_EQ(events.size(), 2u);
-    EXPECT_EQ(events[0].what, node::node_event::kind::removed);
+    EXPECT_EQ(events[0].what, views::node_event::kind::removed);
     EXPECT_EQ(events[0].member, old_id);
-    EXPECT_EQ(events[1].what, node::node_event::kind::rejoined);
+    EXPECT_EQ(events[1].what, views::node_event::kind::rejoined);
     EXPECT_EQ(events[1].member, old_id);
     EXPECT_EQ(events[1].new_member, new_id);
 }

@@ -225,7 +225,7 @@ void cluster_sim::deliver(std::size_t from, std::size_t to, sim_msg m) {
         const std::size_t c = to - _options.voters - _options.members;
         auto& cl = _clients[c];
         if (m.ch == sim_msg::channel::reply) {
-            if (const auto* r = std::get_if<node::sync_reply>(&m.msg)) {
+            if (const auto* r = std::get_if<views::sync_reply>(&m.msg)) {
                 auto it = std::find(cl.nodes.begin(), cl.nodes.end(), from);
                 if (it != cl.nodes.end()) {
                     cl.sub->on_sync_reply(static_cast<std::size_t>(it - cl.nodes.begin()), *r, now());
@@ -234,9 +234,9 @@ void cluster_sim::deliver(std::size_t from, std::size_t to, sim_msg m) {
         } else if (m.ch == sim_msg::channel::publish && !cl.deaf) {
             if (const auto* ch = std::get_if<views::view_change>(&m.msg)) {
                 cl.sub->on_change(*ch, now());
-            } else if (const auto* f = std::get_if<node::full_view>(&m.msg)) {
+            } else if (const auto* f = std::get_if<views::full_view>(&m.msg)) {
                 cl.sub->on_full(f->view, now());
-            } else if (const auto* e = std::get_if<node::node_event>(&m.msg)) {
+            } else if (const auto* e = std::get_if<views::node_event>(&m.msg)) {
                 cl.events.push_back(*e);
             }
         }
@@ -288,7 +288,7 @@ void cluster_sim::drive_voter(std::size_t v) {
             } else {
                 last.reset();
             }
-        } else if (const auto* f = std::get_if<node::full_view>(&b)) {
+        } else if (const auto* f = std::get_if<views::full_view>(&b)) {
             last = f->view;
             record_view(*last, slot.config.name);
         }
@@ -317,7 +317,7 @@ void cluster_sim::drive_member(std::size_t m) {
                    {sim_msg::channel::reply, std::move(b), route});
     }
     for (const auto& b : out.published) {
-        if (const auto* e = std::get_if<node::node_event>(&b)) {
+        if (const auto* e = std::get_if<views::node_event>(&b)) {
             slot.published_events.push_back(*e);
         }
         publish(member_endpoint(m), b);
@@ -339,7 +339,7 @@ void cluster_sim::drive_client(std::size_t c) {
     }
 }
 
-void cluster_sim::publish(std::size_t from, const node::body& b) {
+void cluster_sim::publish(std::size_t from, const wire::body& b) {
     for (std::size_t to : _subscribers_of[from]) {
         _net->send(from, to, {sim_msg::channel::publish, b, 0});
     }

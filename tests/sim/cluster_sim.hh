@@ -22,7 +22,7 @@ namespace roster::sim {
 struct sim_msg {
     enum class channel : std::uint8_t { peer, request, reply, publish };
     channel ch = channel::peer;
-    node::body msg;
+    wire::body msg;
     std::uint64_t route = 0; // request: the requester's route; reply: the route answered
 };
 
@@ -104,7 +104,7 @@ public:
         std::vector<std::size_t> nodes;
         std::unique_ptr<views::view_subscriber> sub;
         std::vector<views::delivery> deliveries;
-        std::vector<node::node_event> events;
+        std::vector<views::node_event> events;
         std::uint64_t generation = 0;
         bool deaf = false;
     };
@@ -117,7 +117,7 @@ public:
     // messages ZeroMQ drops); its sync requests still work.
     void drop_publications_to(std::size_t c, bool on) { _clients[c].deaf = on; }
     // Events (removed/rejoined) a member published to its local subscribers.
-    [[nodiscard]] const std::vector<node::node_event>& member_events(std::size_t m) const {
+    [[nodiscard]] const std::vector<views::node_event>& member_events(std::size_t m) const {
         return _members[m].published_events;
     }
 
@@ -152,7 +152,7 @@ private:
         std::uint64_t incarnation = 1;
         bool paused = false;
         std::vector<std::pair<std::size_t, sim_msg>> held; // arrived while paused
-        std::vector<node::node_event> published_events;
+        std::vector<views::node_event> published_events;
     };
 
     void schedule_voter_tick(std::size_t v);
@@ -166,7 +166,7 @@ private:
     void drive_voter(std::size_t v);
     void drive_member(std::size_t m);
     void drive_client(std::size_t c);
-    void publish(std::size_t from_endpoint, const node::body& b);
+    void publish(std::size_t from_endpoint, const wire::body& b);
     void check_voter_view(std::size_t v);
     void check_delivery(std::size_t c, const views::delivery& d);
     void record_view(const views::view& v, const std::string& who);

@@ -40,11 +40,11 @@ TEST(codec, samples_cover_every_body_type_of_the_schema) {
 }
 
 TEST(codec, empty_and_optional_fields_round_trip) {
-    node::envelope e{node::protocol_version, "c", {}, node::sync_reply{}};
+    wire::envelope e{wire::protocol_version, "c", {}, views::sync_reply{}};
     auto decoded = decode(encode(e));
     ASSERT_TRUE(decoded);
     EXPECT_EQ(*decoded, e);
-    e.msg = node::join_request{1, "only-a-name", "", "", incarnation_number(1), {}};
+    e.msg = membership::join_request{1, "only-a-name", "", "", incarnation_number(1), {}};
     decoded = decode(encode(e));
     ASSERT_TRUE(decoded);
     EXPECT_EQ(*decoded, e);
@@ -75,7 +75,7 @@ TEST(codec, trailing_bytes_are_refused) {
 
 TEST(codec, a_body_type_without_a_body_is_refused) {
     flatbuffers::FlatBufferBuilder b;
-    const auto env = fbs::CreateEnvelope(b, node::protocol_version, b.CreateString("roster"), 0,
+    const auto env = fbs::CreateEnvelope(b, wire::protocol_version, b.CreateString("roster"), 0,
                                          fbs::Body::HeartbeatReply, 0);
     const auto r = decode(finish(b, env));
     ASSERT_FALSE(r);
@@ -118,7 +118,7 @@ TEST(codec, a_wrong_protocol_version_is_refused) {
 
 TEST(codec, a_missing_body_is_refused) {
     flatbuffers::FlatBufferBuilder b;
-    const auto env = fbs::CreateEnvelope(b, node::protocol_version, b.CreateString("roster"));
+    const auto env = fbs::CreateEnvelope(b, wire::protocol_version, b.CreateString("roster"));
     const auto r = decode(finish(b, env));
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().kind, decode_error_kind::missing_body);
@@ -127,7 +127,7 @@ TEST(codec, a_missing_body_is_refused) {
 TEST(codec, a_body_type_from_a_future_version_is_refused) {
     flatbuffers::FlatBufferBuilder b;
     const auto hb = fbs::CreateHeartbeat(b, 1, 1, 1, 1);
-    const auto env = fbs::CreateEnvelope(b, node::protocol_version, b.CreateString("roster"), 0,
+    const auto env = fbs::CreateEnvelope(b, wire::protocol_version, b.CreateString("roster"), 0,
                                          static_cast<fbs::Body>(200), hb.Union());
     const auto r = decode(finish(b, env));
     ASSERT_FALSE(r);
@@ -139,7 +139,7 @@ TEST(codec, a_missing_required_field_is_malformed) {
     flatbuffers::FlatBufferBuilder b;
     const auto hb = fbs::CreateHeartbeat(b, 1, 1, 1, 1);
     // No cluster name, which the schema requires.
-    const auto env = fbs::CreateEnvelope(b, node::protocol_version, 0, 0, fbs::Body::Heartbeat, hb.Union());
+    const auto env = fbs::CreateEnvelope(b, wire::protocol_version, 0, 0, fbs::Body::Heartbeat, hb.Union());
     const auto r = decode(finish(b, env));
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().kind, decode_error_kind::malformed);
@@ -148,7 +148,7 @@ TEST(codec, a_missing_required_field_is_malformed) {
 TEST(codec, an_enum_out_of_range_is_an_invalid_field) {
     flatbuffers::FlatBufferBuilder b;
     const auto reply = fbs::CreateHeartbeatReply(b, 1, 1, static_cast<fbs::MemberStatus>(9), 1);
-    const auto env = fbs::CreateEnvelope(b, node::protocol_version, b.CreateString("roster"), 0,
+    const auto env = fbs::CreateEnvelope(b, wire::protocol_version, b.CreateString("roster"), 0,
                                          fbs::Body::HeartbeatReply, reply.Union());
     const auto r = decode(finish(b, env));
     ASSERT_FALSE(r);
@@ -160,7 +160,7 @@ TEST(codec, a_removal_reason_out_of_range_is_an_invalid_field) {
     flatbuffers::FlatBufferBuilder b;
     std::vector<fbs::Removal> removed{fbs::Removal(5, static_cast<fbs::RemovalReason>(77))};
     const auto change = fbs::CreateViewChange(b, 3, 0, b.CreateVectorOfStructs(removed), 1, 1);
-    const auto env = fbs::CreateEnvelope(b, node::protocol_version, b.CreateString("roster"), 0,
+    const auto env = fbs::CreateEnvelope(b, wire::protocol_version, b.CreateString("roster"), 0,
                                          fbs::Body::ViewChange, change.Union());
     const auto r = decode(finish(b, env));
     ASSERT_FALSE(r);
@@ -199,7 +199,7 @@ TEST(log_codec, a_command_round_trips) {
 
 TEST(log_codec, a_snapshot_round_trips) {
     membership::membership_snapshot s;
-    s.view = std::get<node::full_view>(testing::sample_envelopes().at(15).msg).view;
+    s.view = std::get<views::full_view>(testing::sample_envelopes().at(15).msg).view;
     s.next_member = member_id(77);
     s.incarnations = {{"a", incarnation_number(1)}, {"b", incarnation_number(5)}};
     const auto decoded = decode_snapshot(encode_snapshot(s));

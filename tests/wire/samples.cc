@@ -35,8 +35,9 @@ views::view_change sample_change(std::uint64_t id) {
 
 } // namespace
 
-std::vector<node::envelope> sample_envelopes() {
-    using namespace roster::node;
+std::vector<wire::envelope> sample_envelopes() {
+    using namespace roster::membership;
+    using namespace roster::views;
     const sender from_member{voter_id(0), member_id(42), "member-42"};
     const sender from_voter{voter_id(2), member_id(3), "v2"};
     consensus::append_request append{raft_term(7), log_index(100), raft_term(6), {}, log_index(98)};

@@ -25,7 +25,7 @@
 #include <vector>
 
 #include "common/result.hh"
-#include "node/messages.hh"
+#include "wire/messages.hh"
 #include "views/view_subscriber.hh"
 
 namespace roster::client {
@@ -38,7 +38,7 @@ struct options {
 };
 
 // The node's status (from the first endpoint that answers).
-result<node::status_reply, std::string> status(const options& o);
+result<wire::status_reply, std::string> status(const options& o);
 // The node's current view, whole.
 result<views::view, std::string> current_view(const options& o);
 
@@ -49,7 +49,7 @@ result<views::view, std::string> current_view(const options& o);
 // stream are passed on as they come.
 class watcher {
 public:
-    using item = std::variant<views::delivery, node::node_event>;
+    using item = std::variant<views::delivery, views::node_event>;
 
     explicit watcher(const options& o);
     ~watcher();
@@ -66,10 +66,5 @@ private:
     struct impl;
     std::unique_ptr<impl> _impl;
 };
-
-// JSON of a view in the `rosterctl members --json` format (one line, no trailing newline).
-std::string view_json(const views::view& v);
-// A JSON string literal for `s`, quotes included.
-std::string json_quote(const std::string& s);
 
 } // namespace roster::client

@@ -1,4 +1,4 @@
-#include "views/client.hh"
+#include "client/client.hh"
 
 #include <deque>
 #include <thread>
@@ -23,15 +23,15 @@ zmq::socket_t dealer(zmq::context_t& ctx, const std::string& host_port) {
     return s;
 }
 
-bytes encode(const options& o, node::body b) {
-    node::envelope e;
+bytes encode(const options& o, wire::body b) {
+    wire::envelope e;
     e.cluster = o.cluster;
     e.from.name = o.name;
     e.msg = std::move(b);
     return wire::encode(e);
 }
 
-std::optional<node::envelope> decode(const zmq::message_t& m, const options& o) {
+std::optional<wire::envelope> decode(const zmq::message_t& m, const options& o) {
     auto d = wire::decode(bytes_view(static_cast<const std::uint8_t*>(m.data()), m.size()));
     if (!d || d->cluster != o.cluster) {
         return std::nullopt;
@@ -42,7 +42,7 @@ std::optional<node::envelope> decode(const zmq::message_t& m, const options& o) 
 // One request, one reply (matched by type and request id), with a deadline.
 template <typename Reply>
 result<Reply, std::string> ask(zmq::context_t& ctx, const options& o, const std::string& endpoint,
-                               node::body request, std::uint64_t request_id) {
+                               wire::body request, std::uint64_t request_id) {
     auto s = dealer(ctx, endpoint);
     const bytes out = encode(o, std::move(request));
     if (!s.send(zmq::buffer(out), zmq::send_flags::dontwait)) {
@@ -71,7 +71,7 @@ result<Reply, std::string> ask(zmq::context_t& ctx, const options& o, const std:
 }
 
 template <typename Reply>
-result<Reply, std::string> ask_any(const options& o, node::body request, std::uint64_t request_id) {
+result<Reply, std::string> ask_any(const options& o, wire::body request, std::uint64_t request_id) {
     if (o.endpoints.empty()) {
         return std::string("no endpoint given");
     }
@@ -87,38 +87,14 @@ result<Reply, std::string> ask_any(const options& o, node::body request, std::ui
     return errors;
 }
 
-void json_string(std::string& out, const std::string& s) {
-    out += '"';
-    for (char c : s) {
-        switch (c) {
-        case '"':
-            out += "\\\"";
-            break;
-        case '\\':
-            out += "\\\\";
-            break;
-        case '\n':
-            out += "\\n";
-            break;
-        default:
-            if (static_cast<unsigned char>(c) < 0x20) {
-                out += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
-            } else {
-                out += c;
-            }
-        }
-    }
-    out += '"';
-}
-
 } // namespace
 
-result<node::status_reply, std::string> status(const options& o) {
-    return ask_any<node::status_reply>(o, node::status_request{1}, 1);
+result<wire::status_reply, std::string> status(const options& o) {
+    return ask_any<wire::status_reply>(o, wire::status_request{1}, 1);
 }
 
 result<views::view, std::string> current_view(const options& o) {
-    auto r = ask_any<node::sync_reply>(o, node::sync_request{1, view_id(), true}, 1);
+    auto r = ask_any<views::sync_reply>(o, views::sync_request{1, view_id(), true}, 1);
     if (!r) {
         return r.error();
     }
@@ -126,51 +102,6 @@ result<views::view, std::string> current_view(const options& o) {
         return std::string("the node answered without a view");
     }
     return *r->full;
-}
-
-std::string json_quote(const std::string& s) {
-    std::string out;
-    json_string(out, s);
-    return out;
-}
-
-std::string view_json(const views::view& v) {
-    std::string out = fmt::format("{{\"view_id\": {}, \"leader\": ", v.id);
-    const views::member* leader = nullptr;
-    for (const auto& m : v.members) {
-        if (m.id == v.leader) {
-            leader = &m;
-        }
-    }
-    if (leader != nullptr) {
-        out += fmt::format("{{\"id\": {}, \"name\": ", leader->id);
-        json_string(out, leader->name);
-        out += fmt::format(", \"fencing_token\": {}}}", v.fencing_token);
-    } else {
-        out += "null";
-    }
-    out += ", \"members\": [";
-    for (std::size_t i = 0; i < v.members.size(); ++i) {
-        const auto& m = v.members[i];
-        out += fmt::format("{}{{\"id\": {}, \"name\": ", i ? ", " : "", m.id);
-        json_string(out, m.name);
-        out += ", \"address\": ";
-        json_string(out, m.address);
-        out += fmt::format(", \"incarnation\": {}}}", m.incarnation);
-    }
-    out += "], \"joined\": [";
-    for (std::size_t i = 0; i < v.joined.size(); ++i) {
-        out += fmt::format("{}{}", i ? ", " : "", v.joined[i]);
-    }
-    out += "], \"removed\": [";
-    for (std::size_t i = 0; i < v.removed.size(); ++i) {
-        const char* why = v.removed[i].reason == views::removal_reason::suspected ? "suspected"
-                          : v.removed[i].reason == views::removal_reason::left    ? "left"
-                                                                                  : "replaced";
-        out += fmt::format("{}{{\"id\": {}, \"reason\": \"{}\"}}", i ? ", " : "", v.removed[i].id, why);
-    }
-    out += "]}";
-    return out;
 }
 
 // ---- watcher -----------------------------------------------------------------------------
@@ -209,7 +140,7 @@ struct watcher::impl {
         next_status = clock_type::now() + 1s;
         for (std::size_t i = 0; i < dealers.size(); ++i) {
             if (!subscribed[i]) {
-                const bytes b = encode(o, node::status_request{0});
+                const bytes b = encode(o, wire::status_request{0});
                 (void)dealers[i].send(zmq::buffer(b), zmq::send_flags::dontwait);
             }
         }
@@ -235,7 +166,7 @@ struct watcher::impl {
                     continue;
                 }
                 last_answer = clock_type::now();
-                if (const auto* s = std::get_if<node::status_reply>(&env->msg)) {
+                if (const auto* s = std::get_if<wire::status_reply>(&env->msg)) {
                     if (!subscribed[i] && !s->publish_endpoint.empty()) {
                         std::string where = s->publish_endpoint;
                         // A wildcard bind is reached at the host we asked.
@@ -248,7 +179,7 @@ struct watcher::impl {
                         sub.connect(zmq_endpoint(where));
                         subscribed[i] = true;
                     }
-                } else if (const auto* r = std::get_if<node::sync_reply>(&env->msg)) {
+                } else if (const auto* r = std::get_if<views::sync_reply>(&env->msg)) {
                     core.on_sync_reply(i, *r, t);
                 }
                 pump();
@@ -262,9 +193,9 @@ struct watcher::impl {
             }
             if (const auto* c = std::get_if<views::view_change>(&env->msg)) {
                 core.on_change(*c, t);
-            } else if (const auto* f = std::get_if<node::full_view>(&env->msg)) {
+            } else if (const auto* f = std::get_if<views::full_view>(&env->msg)) {
                 core.on_full(f->view, t);
-            } else if (const auto* e = std::get_if<node::node_event>(&env->msg)) {
+            } else if (const auto* e = std::get_if<views::node_event>(&env->msg)) {
                 ready.emplace_back(*e);
             }
             pump();

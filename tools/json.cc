@@ -1,0 +1,80 @@
+#include "tools/json.hh"
+
+#include <fmt/format.h>
+
+#include "views/view_ops.hh"
+
+namespace roster::tools {
+
+namespace {
+
+void json_string(std::string& out, const std::string& s) {
+    out += '"';
+    for (char c : s) {
+        switch (c) {
+        case '"':
+            out += "\\\"";
+            break;
+        case '\\':
+            out += "\\\\";
+            break;
+        case '\n':
+            out += "\\n";
+            break;
+        default:
+            if (static_cast<unsigned char>(c) < 0x20) {
+                out += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
+            } else {
+                out += c;
+            }
+        }
+    }
+    out += '"';
+}
+
+} // namespace
+
+std::string json_quote(const std::string& s) {
+    std::string out;
+    json_string(out, s);
+    return out;
+}
+
+std::string view_json(const views::view& v) {
+    std::string out = fmt::format("{{\"view_id\": {}, \"leader\": ", v.id);
+    const views::member* leader = nullptr;
+    for (const auto& m : v.members) {
+        if (m.id == v.leader) {
+            leader = &m;
+        }
+    }
+    if (leader != nullptr) {
+        out += fmt::format("{{\"id\": {}, \"name\": ", leader->id);
+        json_string(out, leader->name);
+        out += fmt::format(", \"fencing_token\": {}}}", v.fencing_token);
+    } else {
+        out += "null";
+    }
+    out += ", \"members\": [";
+    for (std::size_t i = 0; i < v.members.size(); ++i) {
+        const auto& m = v.members[i];
+        out += fmt::format("{}{{\"id\": {}, \"name\": ", i ? ", " : "", m.id);
+        json_string(out, m.name);
+        out += ", \"address\": ";
+        json_string(out, m.address);
+        out += fmt::format(", \"incarnation\": {}}}", m.incarnation);
+    }
+    out += "], \"joined\": [";
+    for (std::size_t i = 0; i < v.joined.size(); ++i) {
+        out += fmt::format("{}{}", i ? ", " : "", v.joined[i]);
+    }
+    out += "], \"removed\": [";
+    for (std::size_t i = 0; i < v.removed.size(); ++i) {
+        out += fmt::format("{}{{\"id\": {}, \"reason\": \"{}\"}}", i ? ", " : "", v.removed[i].id,
+                           views::to_string(v.removed[i].reason));
+    }
+    out += "]}";
+    return out;
+}
+
+} // namespace roster::tools
