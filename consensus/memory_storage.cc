@@ -1,8 +1,8 @@
 #include "consensus/memory_storage.hh"
 
 #include <algorithm>
-#include <cstdio>
-#include <cstdlib>
+
+#include "common/invariant.hh"
 
 namespace roster::consensus {
 
@@ -21,11 +21,7 @@ void apply_to(persisted_state& state, const ready& r) {
         const log_index base = state.snap ? state.snap->meta.index : log_index();
         const log_index last = base + state.entries.size();
         if (from > last.next() || from <= base) {
-            std::fprintf(stderr, "storage: entries from %llu do not follow the log (%llu, %llu]\n",
-                         static_cast<unsigned long long>(from.value()),
-                         static_cast<unsigned long long>(base.value()),
-                         static_cast<unsigned long long>(last.value()));
-            std::abort();
+            invariant_broken("memory_storage", "entries from {} do not follow the log ({}, {}]", from, base, last);
         }
         state.entries.resize(from - base - 1);
         state.entries.insert(state.entries.end(), r.entries.begin(), r.entries.end());

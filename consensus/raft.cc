@@ -1,21 +1,15 @@
 #include "consensus/raft.hh"
 
 #include <algorithm>
-#include <cstdio>
-#include <cstdlib>
 
 #include <fmt/format.h>
 
+#include "common/invariant.hh"
 #include "consensus/quorum.hh"
 
 namespace roster::consensus {
 
 namespace {
-
-[[noreturn]] void broken(voter_id id, const std::string& what) {
-    std::fprintf(stderr, "raft %u: invariant broken: %s\n", id.value(), what.c_str());
-    std::abort();
-}
 
 raft_term term_of(const message_body& body) {
     return std::visit([](const auto& m) { return m.term; }, body);
@@ -56,8 +50,7 @@ raft::raft(const raft_config& config, prng random, persisted_state recovered, lo
     , _random(random)
     , _logger(log) {
     if (auto bad = config.validate()) {
-        std::fprintf(stderr, "raft: invalid configuration: %s\n", bad->c_str());
-        std::abort();
+        invariant_broken("raft", "invalid configuration: {}", *bad);
     }
     std::sort(_config.voters.begin(), _config.voters.end());
     const snapshot_meta snap = recovered.snap ? recovered.snap->meta : snapshot_meta{};
@@ -67,8 +60,7 @@ raft::raft(const raft_config& config, prng random, persisted_state recovered, lo
     _vote = recovered.hard.vote;
     _commit = std::max(recovered.hard.commit, snap.index);
     if (_commit > _log.last_index()) {
-        broken(_config.id,
-               fmt::format("recovered commit index {} beyond the last entry {}", _commit, _log.last_index()));
+        invariant_broken(fmt::format("raft {}", _config.id), "recovered commit index {} beyond the last entry {}", _commit, _log.last_index());
     }
     _applied = snap.index;
     _pending_apply_snapshot = _snapshot; // the state machine starts from it
@@ -105,7 +97,7 @@ void raft::mark_unstable(log_index from) { _unstable_from = std::min(_unstable_f
 
 void raft::become_follower(raft_term term, voter_id leader) {
     if (term < _term) {
-        broken(_config.id, fmt::format("become follower at term {} below current term {}", term, _term));
+        invariant_broken(fmt::format("raft {}", _config.id), "become follower at term {} below current term {}", term, _term);
     }
     if (term > _term) {
         _term = term;
@@ -280,6 +272,12 @@ void raft::step(const message& m) {
         return;
     }
 
+    if (auto why = invalid(m.body)) {
+        ++_counters.dropped_invalid;
+        log_to(_logger, log_level::warn, "raft {}: refused a message from voter {}: {}", _config.id, m.from, *why);
+        return;
+    }
+
     if (_role == role::leader) {
         if (auto it = _progress.find(m.from); it != _progress.end()) {
             it->second.recent_active = true;
@@ -344,6 +342,41 @@ void raft::handle_vote_reply(voter_id from, const vote_reply& m) {
     }
 }
 
+std::optional<std::string> raft::invalid(const message_body& body) const {
+    if (const auto* a = std::get_if<append_request>(&body)) {
+        // A leader sends a slice of its log: consecutive indices after prev_index, terms that
+        // never go down along the log and never exceed its own term.
+        raft_term previous = a->prev_term;
+        for (std::size_t i = 0; i < a->entries.size(); ++i) {
+            const entry& e = a->entries[i];
+            if (e.index != a->prev_index + (i + 1)) {
+                return fmt::format("append entry {} at index {}, where {} follows {}", i, e.index,
+                                   a->prev_index + (i + 1), a->prev_index);
+            }
+            if (e.term < previous || e.term > a->term) {
+                return fmt::format("append entry {} of term {} after term {} in a message of term {}", e.index,
+                                   e.term, previous, a->term);
+            }
+            previous = e.term;
+        }
+        if (a->prev_term > a->term) {
+            return fmt::format("append after term {} in a message of term {}", a->prev_term, a->term);
+        }
+    } else if (const auto* r = std::get_if<append_reply>(&body)) {
+        // A follower can only have matched what a leader sent it; a leader's log never shrinks.
+        if (_role == role::leader && r->success && r->index > _log.last_index()) {
+            return fmt::format("append acknowledged up to {}, beyond the last entry {}", r->index,
+                               _log.last_index());
+        }
+    } else if (const auto* s = std::get_if<snapshot_reply>(&body)) {
+        if (_role == role::leader && s->accepted && s->match_index > _log.last_index()) {
+            return fmt::format("snapshot acknowledged up to {}, beyond the last entry {}", s->match_index,
+                               _log.last_index());
+        }
+    }
+    return std::nullopt;
+}
+
 void raft::handle_append(voter_id from, const append_request& m) {
     if (_role == role::leader) {
         // Two leaders in one term would break election safety: a bug on some voter. The bytes
@@ -376,7 +409,10 @@ void raft::handle_append(voter_id from, const append_request& m) {
                 continue;
             }
             if (e.index <= _commit) {
-                broken(_config.id, fmt::format("leader {} conflicts with committed entry {}", from, e.index));
+                // Unreachable from the network: prev_index >= _commit here (checked above), so
+                // every entry of the message lies past the commit index.
+                invariant_broken(fmt::format("raft {}", _config.id), "leader {} conflicts with committed entry {}",
+                                 from, e.index);
             }
             _log.truncate_after(e.index.prev());
         }
@@ -517,7 +553,7 @@ void raft::send_append(voter_id to, bool heartbeat) {
         if (!prev_term) {
             // The follower needs entries that were compacted away (Raft §7).
             if (!_snapshot) {
-                broken(_config.id, fmt::format("no snapshot for follower {} at next {}", to, p.next));
+                invariant_broken(fmt::format("raft {}", _config.id), "no snapshot for follower {} at next {}", to, p.next);
             }
             send(to, snapshot_request{_term, _snapshot->meta.index, _snapshot->meta.term, *_snapshot->data});
             p.mode = state::snapshot;
@@ -593,8 +629,7 @@ result<log_index, propose_error> raft::propose(bytes data) {
 
 void raft::compact(log_index index, std::shared_ptr<const bytes> data) {
     if (index < _log.snapshot_point().index || index > _applied) {
-        broken(_config.id,
-               fmt::format("compact to {} outside [{}, {}]", index, _log.snapshot_point().index, _applied));
+        invariant_broken(fmt::format("raft {}", _config.id), "compact to {} outside [{}, {}]", index, _log.snapshot_point().index, _applied);
     }
     if (index == _log.snapshot_point().index) {
         return;

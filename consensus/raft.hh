@@ -50,6 +50,7 @@ struct raft_counters {
     std::uint64_t proposals = 0;
     std::uint64_t snapshots_sent = 0;
     std::uint64_t snapshots_installed = 0;
+    std::uint64_t dropped_invalid = 0; // well-formed bytes that no correct voter sends (see raft::step)
 };
 
 enum class propose_error : std::uint8_t { not_leader };
@@ -113,6 +114,10 @@ public:
 
 private:
     bool is_voter(voter_id v) const;
+    // Why no correct voter could have sent `body` (entries out of sequence, a reply for entries
+    // this log never held...), or nothing. Such a message is refused before it can reach an
+    // invariant of the log.
+    [[nodiscard]] std::optional<std::string> invalid(const message_body& body) const;
     void reset_election_timer();
     void become_follower(raft_term term, voter_id leader);
     void become_pre_candidate();

@@ -1,20 +1,8 @@
 #include "consensus/raft_log.hh"
 
-#include <cstdio>
-#include <cstdlib>
-
-#include <fmt/format.h>
+#include "common/invariant.hh"
 
 namespace roster::consensus {
-
-namespace {
-
-[[noreturn]] void broken(const std::string& what) {
-    std::fprintf(stderr, "raft_log: invariant broken: %s\n", what.c_str());
-    std::abort();
-}
-
-} // namespace
 
 const char* to_string(role r) noexcept {
     switch (r) {
@@ -49,7 +37,7 @@ std::optional<raft_term> raft_log::term(log_index index) const noexcept {
 
 const entry& raft_log::at(log_index index) const {
     if (index < first_index() || index > last_index()) {
-        broken(fmt::format("at({}) outside [{}, {}]", index, first_index(), last_index()));
+        invariant_broken("raft_log", "at({}) outside [{}, {}]", index, first_index(), last_index());
     }
     return _entries[index - first_index()];
 }
@@ -57,7 +45,7 @@ const entry& raft_log::at(log_index index) const {
 std::vector<entry> raft_log::slice(log_index from, log_index to, std::size_t max_count,
                                    std::size_t max_bytes) const {
     if (from < first_index()) {
-        broken(fmt::format("slice from {} below first index {}", from, first_index()));
+        invariant_broken("raft_log", "slice from {} below first index {}", from, first_index());
     }
     std::vector<entry> out;
     std::size_t size = 0;
@@ -74,15 +62,15 @@ std::vector<entry> raft_log::slice(log_index from, log_index to, std::size_t max
 
 void raft_log::append(entry e) {
     if (e.index != last_index().next() || e.term < last_term()) {
-        broken(fmt::format("append of ({}, term {}) after ({}, term {})", e.index, e.term, last_index(),
-                           last_term()));
+        invariant_broken("raft_log", "append of ({}, term {}) after ({}, term {})", e.index, e.term, last_index(),
+                           last_term());
     }
     _entries.push_back(std::move(e));
 }
 
 void raft_log::truncate_after(log_index index) {
     if (index < _snap.index) {
-        broken(fmt::format("truncate after {} below the snapshot at {}", index, _snap.index));
+        invariant_broken("raft_log", "truncate after {} below the snapshot at {}", index, _snap.index);
     }
     while (last_index() > index) {
         _entries.pop_back();
@@ -91,7 +79,7 @@ void raft_log::truncate_after(log_index index) {
 
 void raft_log::compact(log_index index) {
     if (index < _snap.index || index > last_index()) {
-        broken(fmt::format("compact to {} outside [{}, {}]", index, _snap.index, last_index()));
+        invariant_broken("raft_log", "compact to {} outside [{}, {}]", index, _snap.index, last_index());
     }
     const raft_term t = *term(index);
     while (_snap.index < index) {

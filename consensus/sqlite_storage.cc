@@ -1,8 +1,6 @@
 #include "consensus/sqlite_storage.hh"
 
 #include <cerrno>
-#include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
 #include <sys/file.h>
@@ -13,6 +11,7 @@
 #include <sqlite3.h>
 
 #include "common/crc32c.hh"
+#include "common/invariant.hh"
 
 namespace roster::consensus {
 
@@ -389,11 +388,8 @@ std::optional<storage_error> sqlite_storage::save(const ready& r) {
     }
     if (!r.entries.empty() &&
         (r.entries.front().index > last_index.next() || r.entries.front().index <= snapshot_index)) {
-        std::fprintf(stderr, "sqlite_storage: entries from %llu do not follow the stored log (%llu, %llu]\n",
-                     static_cast<unsigned long long>(r.entries.front().index.value()),
-                     static_cast<unsigned long long>(snapshot_index.value()),
-                     static_cast<unsigned long long>(last_index.value()));
-        std::abort();
+        invariant_broken("sqlite_storage", "entries from {} do not follow the stored log ({}, {}]",
+                         r.entries.front().index, snapshot_index, last_index);
     }
 
     auto run = [&](sqlite3_stmt* s) {

@@ -1,10 +1,10 @@
 #include "detector/detector_registry.hh"
 
 #include <algorithm>
-#include <cstdio>
-#include <cstdlib>
 #include <limits>
 #include <utility>
+
+#include "common/invariant.hh"
 
 namespace roster::detector {
 
@@ -31,8 +31,7 @@ detector_registry::detector_registry(const registry_config& config)
     : _clear_threshold(config.clear_threshold.value_or(config.detector.threshold / 2))
     , _silent_grace(config.silent_grace) {
     if (auto bad = config.validate()) {
-        std::fprintf(stderr, "detector_registry: invalid configuration: %s\n", *bad);
-        std::abort();
+        invariant_broken("detector_registry", "invalid configuration: {}", *bad);
     }
     _model = std::make_unique<phi_model>(config.detector);
 }

@@ -2,10 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
-#include <cstdlib>
 #include <limits>
 
+#include "common/invariant.hh"
 #include "detector/normal_tail.hh"
 
 namespace roster::detector {
@@ -53,8 +52,7 @@ phi_model::phi_model(const phi_accrual_config& config)
     : _config(config)
     , _threshold_z(0) {
     if (auto bad = config.validate()) {
-        std::fprintf(stderr, "phi_model: invalid configuration: %s\n", *bad);
-        std::abort();
+        invariant_broken("phi_model", "invalid configuration: {}", *bad);
     }
     _threshold_z = z_of_phi(config.threshold);
 }

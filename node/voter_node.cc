@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "common/invariant.hh"
 #include "views/view_ops.hh"
 #include "wire/codec.hh"
 
@@ -101,8 +102,7 @@ voter_node::voter_node(const voter_config& config, prng random, consensus::persi
     , _next_heartbeat(now)
     , _self_incarnation(config.incarnation) {
     if (auto bad = config.validate()) {
-        std::fprintf(stderr, "voter_node: invalid configuration: %s\n", bad->c_str());
-        std::abort();
+        invariant_broken("voter_node", "invalid configuration: {}", *bad);
     }
     consensus::raft_config rc = config.raft;
     rc.id = config.id;

@@ -1,17 +1,14 @@
 #include "views/view_ops.hh"
 
 #include <algorithm>
-#include <cstdio>
-#include <cstdlib>
+
+#include "common/invariant.hh"
 
 namespace roster::views {
 
 view apply_change(const view& previous, const view_change& change) {
     if (change.id != previous.id.next()) {
-        std::fprintf(stderr, "apply_change: change %llu does not follow view %llu\n",
-                     static_cast<unsigned long long>(change.id.value()),
-                     static_cast<unsigned long long>(previous.id.value()));
-        std::abort();
+        invariant_broken("apply_change", "change {} does not follow view {}", change.id, previous.id);
     }
     view next;
     next.id = change.id;

@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <fcntl.h>
 #include <fstream>
+#include <optional>
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/wait.h>
@@ -309,13 +310,20 @@ TEST_F(sqlite_storage_test, a_writer_killed_with_sigkill_loses_nothing_it_report
             }
         }
         ::close(fds[1]);
-        // Let it run for 50..300 ms, reading reports.
+        // Let it run for 50..300 ms after its first report, reading reports. (On a loaded machine
+        // the first fsync can take longer than the whole window: wait for it, up to a deadline.)
         prng rng(seed);
-        const auto deadline =
-            std::chrono::steady_clock::now() + std::chrono::milliseconds(rng.between(50, 300));
         std::uint32_t reported = 0;
         ::fcntl(fds[0], F_SETFL, O_NONBLOCK);
-        while (std::chrono::steady_clock::now() < deadline) {
+        const auto start = std::chrono::steady_clock::now();
+        std::optional<std::chrono::steady_clock::time_point> deadline;
+        while (!deadline || std::chrono::steady_clock::now() < *deadline) {
+            if (!deadline && reported > 0) {
+                deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(rng.between(50, 300));
+            }
+            if (!deadline && std::chrono::steady_clock::now() - start > std::chrono::seconds(60)) {
+                break; // the assertion below says the writer never reported
+            }
             std::uint32_t b;
             while (::read(fds[0], &b, sizeof b) == sizeof b) {
                 reported = b;
