@@ -24,7 +24,7 @@ inline constexpr auto crc32c_table = make_crc32c_table();
 } // namespace detail
 
 // Extends `crc` (start with 0) over `size` bytes.
-constexpr std::uint32_t crc32c(const void* data, std::size_t size, std::uint32_t crc = 0) noexcept {
+inline std::uint32_t crc32c(const void* data, std::size_t size, std::uint32_t crc = 0) noexcept {
     const auto* p = static_cast<const unsigned char*>(data);
     crc = ~crc;
     for (std::size_t i = 0; i < size; ++i) {

@@ -25,7 +25,8 @@ namespace roster {
 
 // The same, with the message formatted (fmt syntax).
 template <typename... Args>
-[[noreturn]] void invariant_broken(std::string_view where, fmt::format_string<Args...> format, Args&&... args) {
+[[noreturn]] void invariant_broken(std::string_view where, fmt::format_string<Args...> format,
+                                   Args&&... args) {
     const std::string what = fmt::format(format, std::forward<Args>(args)...);
     invariant_broken(where, std::string_view(what));
 }

@@ -18,7 +18,7 @@ enum class entry_kind : std::uint8_t {
 struct entry {
     log_index index;                      // position in the log, from 1
     raft_term term;                       // term of the leader that created it
-    entry_kind kind = entry_kind::normal; //
+    entry_kind kind = entry_kind::normal; // a proposal, or a new leader's no-op
     bytes data;                           // the proposal, opaque to consensus
 
     bool operator==(const entry&) const = default;
@@ -36,7 +36,7 @@ struct vote_request {
 
 struct vote_reply {
     raft_term term;        // the voter's term (for a granted pre-vote: the requested term)
-    bool granted = false;  //
+    bool granted = false;  // the vote (or pre-vote) is given
     bool pre_vote = false; // answers a pre-vote
 
     bool operator==(const vote_reply&) const = default;
@@ -55,7 +55,7 @@ struct append_request {
 
 struct append_reply {
     raft_term term;       // follower's term
-    bool success = false; //
+    bool success = false; // the entries follow on from prev_index and are stored
     log_index index;      // success: last index now matched; rejection: the prev_index refused
     log_index hint_index; // rejection: where the leader should probe next
     raft_term hint_term;  // rejection: the term of the follower's entry at hint_index (0: none)
@@ -75,7 +75,7 @@ struct snapshot_request {
 
 struct snapshot_reply {
     raft_term term;        // follower's term
-    bool accepted = false; //
+    bool accepted = false; // installed, or already covered by the follower's log
     log_index match_index; // follower's last index after installing (or what it had)
 
     bool operator==(const snapshot_reply&) const = default;
@@ -86,9 +86,9 @@ using message_body =
 
 // A message between two voters.
 struct message {
-    voter_id from;     //
-    voter_id to;       //
-    message_body body; //
+    voter_id from;     // the sender
+    voter_id to;       // the receiver
+    message_body body; // what it says
 
     bool operator==(const message&) const = default;
 };

@@ -101,7 +101,7 @@ public:
         enum class state : std::uint8_t { probe, replicate, snapshot };
         log_index match;                // highest index known replicated there
         log_index next;                 // next index to send
-        state mode = state::probe;      //
+        state mode = state::probe;      // how appends go to it now
         bool probe_sent = false;        // probe: one append is out, wait for its answer
         bool recent_active = false;     // heard from since the last check-quorum
         std::deque<log_index> inflight; // replicate: last index of each unacknowledged append

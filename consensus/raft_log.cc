@@ -4,20 +4,6 @@
 
 namespace roster::consensus {
 
-const char* to_string(role r) noexcept {
-    switch (r) {
-    case role::follower:
-        return "follower";
-    case role::pre_candidate:
-        return "pre-candidate";
-    case role::candidate:
-        return "candidate";
-    case role::leader:
-        return "leader";
-    }
-    return "unknown";
-}
-
 raft_log::raft_log(snapshot_meta snap, std::vector<entry> entries)
     : _snap(snap) {
     for (auto& e : entries) {
@@ -62,8 +48,8 @@ std::vector<entry> raft_log::slice(log_index from, log_index to, std::size_t max
 
 void raft_log::append(entry e) {
     if (e.index != last_index().next() || e.term < last_term()) {
-        invariant_broken("raft_log", "append of ({}, term {}) after ({}, term {})", e.index, e.term, last_index(),
-                           last_term());
+        invariant_broken("raft_log", "append of ({}, term {}) after ({}, term {})", e.index, e.term,
+                         last_index(), last_term());
     }
     _entries.push_back(std::move(e));
 }

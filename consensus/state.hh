@@ -49,7 +49,19 @@ struct persisted_state {
 
 enum class role : std::uint8_t { follower, pre_candidate, candidate, leader };
 
-[[nodiscard]] const char* to_string(role r) noexcept;
+[[nodiscard]] constexpr const char* to_string(role r) noexcept {
+    switch (r) {
+    case role::follower:
+        return "follower";
+    case role::pre_candidate:
+        return "pre-candidate";
+    case role::candidate:
+        return "candidate";
+    case role::leader:
+        return "leader";
+    }
+    return "unknown";
+}
 
 // Role and known leader; reported in a ready when either changes.
 struct soft_state {

@@ -190,9 +190,9 @@ result<bool, std::string> runtime::open() {
         c.heartbeat_interval = heartbeat;
         c.detector.detector = detector::phi_accrual_config::for_heartbeat_interval(heartbeat);
         c.detector.detector.threshold = _o.phi_threshold;
-        c.removal_settle_max = heartbeat + heartbeat / 2;
-        c.join_settle = std::chrono::milliseconds(_o.join_settle_ms);
-        c.removal_settle = std::chrono::milliseconds(_o.removal_settle_ms);
+        c.batching.removal_settle_max = heartbeat + heartbeat / 2;
+        c.batching.join_settle = std::chrono::milliseconds(_o.join_settle_ms);
+        c.batching.removal_settle = std::chrono::milliseconds(_o.removal_settle_ms);
         if (auto bad = c.validate()) {
             return "invalid configuration: " + *bad;
         }

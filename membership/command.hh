@@ -15,18 +15,18 @@ namespace roster::membership {
 
 // Adds a member, or replaces the member of the same name with an older incarnation.
 struct join_op {
-    std::string name;               //
+    std::string name;               // unique among current members
     std::string address;            // its --listen endpoint
     std::string publish_endpoint;   // its --publish endpoint
-    incarnation_number incarnation; //
-    std::vector<views::tag> tags;   //
+    incarnation_number incarnation; // a newer one replaces an older instance of the name
+    std::vector<views::tag> tags;   // free-form labels
 
     bool operator==(const join_op&) const = default;
 };
 
 // A graceful departure; removes the member with reason `left`.
 struct leave_op {
-    member_id member;               //
+    member_id member;               // who leaves
     incarnation_number incarnation; // must match the member's
 
     bool operator==(const leave_op&) const = default;
@@ -34,9 +34,9 @@ struct leave_op {
 
 // A removal decided by the leader (a majority of voters suspect the member).
 struct remove_op {
-    member_id member;                                                //
+    member_id member;                                                // who is removed
     incarnation_number incarnation;                                  // must match the member's
-    views::removal_reason reason = views::removal_reason::suspected; //
+    views::removal_reason reason = views::removal_reason::suspected; // why, as the view will say
 
     bool operator==(const remove_op&) const = default;
 };

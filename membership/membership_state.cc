@@ -1,6 +1,9 @@
 #include "membership/membership_state.hh"
 
 #include <algorithm>
+#include <set>
+
+#include <fmt/format.h>
 
 namespace roster::membership {
 
@@ -113,6 +116,36 @@ membership_snapshot membership_state::snapshot() const {
         s.incarnations.emplace_back(name, inc);
     }
     return s;
+}
+
+std::optional<std::string> check_snapshot(const membership_snapshot& s) {
+    const views::view& v = s.view;
+    std::set<std::string> names;
+    for (std::size_t i = 0; i < v.members.size(); ++i) {
+        const views::member& m = v.members[i];
+        if (m.id == member_id() || (i > 0 && m.id <= v.members[i - 1].id)) {
+            return fmt::format("member id {} at position {} is zero or out of order", m.id, i);
+        }
+        if (m.id >= s.next_member) {
+            return fmt::format("member id {} is not below the next id {}", m.id, s.next_member);
+        }
+        if (m.name.empty() || !names.insert(m.name).second) {
+            return fmt::format("member {} has an empty or repeated name", m.id);
+        }
+    }
+    const member_id leader = v.members.empty() ? member_id() : v.members.front().id;
+    if (v.leader != leader) {
+        return fmt::format("leader {} is not the lowest member id {}", v.leader, leader);
+    }
+    if (v.fencing_token > v.id) {
+        return fmt::format("fencing token {} is past view {}", v.fencing_token, v.id);
+    }
+    for (std::size_t i = 1; i < s.incarnations.size(); ++i) {
+        if (s.incarnations[i].first <= s.incarnations[i - 1].first) {
+            return std::string("the incarnations are not sorted by name, or list a name twice");
+        }
+    }
+    return std::nullopt;
 }
 
 } // namespace roster::membership

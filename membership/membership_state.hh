@@ -65,4 +65,9 @@ private:
     std::unordered_map<std::string, member_id> _by_name; // the members of _view, by name
 };
 
+// Why `s` is not a snapshot a membership_state could have produced (members out of order or twice,
+// a name twice, ids at or past next_member, a leader that is not the lowest id...), or nothing.
+// A snapshot that comes off the network is checked with this before anything loads it.
+[[nodiscard]] std::optional<std::string> check_snapshot(const membership_snapshot& s);
+
 } // namespace roster::membership

@@ -1,5 +1,6 @@
 #include "membership/suspicion_aggregator.hh"
 
+#include <algorithm>
 #include <set>
 
 namespace roster::membership {
@@ -63,6 +64,18 @@ suspicion_aggregator::majority_suspected(mono_time now) const {
             if (n >= _quorum) {
                 out.emplace_back(member, inc);
             }
+        }
+    }
+    return out;
+}
+
+std::vector<remove_op> suspicion_aggregator::removals_due(const views::view& v, mono_time now) const {
+    std::vector<remove_op> out;
+    for (const auto& [member, inc] : majority_suspected(now)) {
+        auto it = std::lower_bound(v.members.begin(), v.members.end(), member,
+                                   [](const views::member& m, member_id id) { return m.id < id; });
+        if (it != v.members.end() && it->id == member && it->incarnation == inc) {
+            out.push_back({member, inc, views::removal_reason::suspected});
         }
     }
     return out;

@@ -5,7 +5,9 @@
 #include <vector>
 
 #include "common/time.hh"
+#include "membership/command.hh"
 #include "membership/messages.hh"
+#include "views/view.hh"
 
 namespace roster::membership {
 
@@ -33,6 +35,10 @@ public:
     // Every member suspected by a majority at the incarnation they reported, sorted by id.
     [[nodiscard]] std::vector<std::pair<member_id, incarnation_number>>
     majority_suspected(mono_time now) const;
+
+    // The removals due in `v`: its members that a majority suspects at the incarnation they have
+    // in it, sorted by id.
+    [[nodiscard]] std::vector<remove_op> removals_due(const views::view& v, mono_time now) const;
 
     // The member left the view: its suspicions are done with.
     void forget(member_id member) { _suspicions.erase(member); }

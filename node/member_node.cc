@@ -36,9 +36,9 @@ std::optional<std::string> member_config::validate() const {
     return std::nullopt;
 }
 
-member_node::member_node(const member_config& config, mono_time now, log_sink* log)
+member_node::member_node(const member_config& config, mono_time now, log_sink* logger)
     : _config(config)
-    , _log(log)
+    , _logger(logger)
     , _now(now)
     , _incarnation(config.incarnation)
     , _subscriber({config.voters, config.sync_timeout, config.poll_interval})
@@ -89,7 +89,7 @@ void member_node::tick(mono_time now) {
             _endpoint = (_endpoint + 1) % _config.voters;
             if (++_leave_attempts >= static_cast<int>(2 * _config.voters + 1)) {
                 _phase = phase::left; // give up: the detectors will remove it
-                log_to(_log, log_level::warn, "member {}: leave not confirmed; stopping anyway",
+                log_to(_logger, log_level::warn, "member {}: leave not confirmed; stopping anyway",
                        _config.name);
                 break;
             }
@@ -150,7 +150,8 @@ void member_node::on_reply(std::size_t endpoint, const body& msg, mono_time now)
             _joined_in = r->view;
             _phase = phase::active;
             _next_heartbeat = now;
-            log_to(_log, log_level::info, "member {}: joined as {} in view {}", _config.name, _id, r->view);
+            log_to(_logger, log_level::info, "member {}: joined as {} in view {}", _config.name, _id,
+                   r->view);
             if (_previous_id != member_id()) {
                 ++_rejoins;
                 _out.published.emplace_back(node_event{node_event::kind::rejoined, _previous_id, _id, r->view,
@@ -181,7 +182,7 @@ void member_node::on_reply(std::size_t endpoint, const body& msg, mono_time now)
         _request.reset();
         if (r->status == request_status::ok || r->status == request_status::not_found) {
             _phase = phase::left;
-            log_to(_log, log_level::info, "member {}: left in view {}", _config.name, r->view);
+            log_to(_logger, log_level::info, "member {}: left in view {}", _config.name, r->view);
         } else {
             _endpoint = (endpoint + 1) % _config.voters;
             _next_attempt = now + _config.retry_backoff;
@@ -254,8 +255,8 @@ void member_node::deliver(const views::delivery& d) {
 }
 
 void member_node::removed(view_id in_view, views::removal_reason why) {
-    log_to(_log, log_level::warn, "member {}: removed from the view as {} ({}); joining again", _config.name,
-           _id, views::to_string(why));
+    log_to(_logger, log_level::warn, "member {}: removed from the view as {} ({}); joining again",
+           _config.name, _id, views::to_string(why));
     _out.published.emplace_back(node_event{node_event::kind::removed, _id, member_id(), in_view, why});
     _previous_id = _id;
     _id = member_id();

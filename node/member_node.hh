@@ -42,7 +42,7 @@ class member_node {
 public:
     enum class phase : std::uint8_t { joining, active, leaving, left };
 
-    member_node(const member_config& config, mono_time now, log_sink* log = nullptr);
+    member_node(const member_config& config, mono_time now, log_sink* logger = nullptr);
 
     void tick(mono_time now);
     void on_reply(std::size_t endpoint, const wire::body& msg, mono_time now);
@@ -59,7 +59,6 @@ public:
     [[nodiscard]] std::uint64_t rejoins() const noexcept { return _rejoins; }
     [[nodiscard]] std::uint64_t syncs_served() const noexcept { return _syncs_served; }
     [[nodiscard]] wire::status_reply status(std::uint64_t request_id) const;
-    [[nodiscard]] const views::view_subscriber& subscriber() const noexcept { return _subscriber; }
 
 private:
     void send_join();
@@ -69,7 +68,7 @@ private:
     void deliver(const views::delivery& d);
 
     member_config _config;
-    log_sink* _log;
+    log_sink* _logger;
     mono_time _now;
     phase _phase = phase::joining;
     incarnation_number _incarnation;

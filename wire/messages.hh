@@ -6,6 +6,7 @@
 
 #include "common/strong_value.hh"
 #include "consensus/message.hh"
+#include "consensus/state.hh"
 #include "membership/messages.hh"
 #include "views/messages.hh"
 
@@ -19,6 +20,21 @@ inline constexpr std::uint16_t protocol_version = 1;
 
 // What a process is, in a status reply: a member, or a voter in one of its consensus roles.
 enum class node_role : std::uint8_t { member, follower, pre_candidate, candidate, leader };
+
+// A voter's node_role: its consensus role.
+[[nodiscard]] constexpr node_role role_of(consensus::role r) noexcept {
+    switch (r) {
+    case consensus::role::follower:
+        return node_role::follower;
+    case consensus::role::pre_candidate:
+        return node_role::pre_candidate;
+    case consensus::role::candidate:
+        return node_role::candidate;
+    case consensus::role::leader:
+        return node_role::leader;
+    }
+    return node_role::follower;
+}
 
 // Client -> any rosterd.
 struct status_request {
@@ -42,12 +58,13 @@ struct status_reply {
     bool operator==(const status_reply&) const = default;
 };
 
-using body = std::variant<membership::heartbeat, membership::heartbeat_reply, membership::join_request,
-                          membership::join_reply, membership::leave_request, membership::leave_reply,
-                          membership::suspicion_report, consensus::vote_request, consensus::vote_reply,
-                          consensus::append_request, consensus::append_reply, consensus::snapshot_request,
-                          consensus::snapshot_reply, views::full_view, views::view_change, views::sync_request,
-                          views::sync_reply, status_request, status_reply, views::node_event>;
+using body =
+    std::variant<membership::heartbeat, membership::heartbeat_reply, membership::join_request,
+                 membership::join_reply, membership::leave_request, membership::leave_reply,
+                 membership::suspicion_report, consensus::vote_request, consensus::vote_reply,
+                 consensus::append_request, consensus::append_reply, consensus::snapshot_request,
+                 consensus::snapshot_reply, views::full_view, views::view_change, views::sync_request,
+                 views::sync_reply, status_request, status_reply, views::node_event>;
 
 // Who sent an envelope, as the sender says.
 struct sender {

@@ -71,7 +71,8 @@ TEST_F(refusals, a_reply_acknowledging_entries_the_leader_never_had) {
     const raft_term t = net.node(v1).term();
     const log_index commit = net.node(v1).commit_index();
     const auto before = net.node(v1).counters().dropped_invalid;
-    net.deliver({v2, v1, append_reply{t, true, net.node(v1).log().last_index() + 1000, log_index(), raft_term()}});
+    net.deliver(
+        {v2, v1, append_reply{t, true, net.node(v1).log().last_index() + 1000, log_index(), raft_term()}});
     EXPECT_EQ(net.node(v1).counters().dropped_invalid, before + 1);
     EXPECT_EQ(net.node(v1).commit_index(), commit);
     EXPECT_EQ(net.node(v1).role(), role::leader);

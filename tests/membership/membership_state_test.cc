@@ -181,3 +181,51 @@ TEST(membership_state, random_commands_keep_the_view_well_formed) {
 
 } // namespace
 } // namespace roster::membership
+
+namespace roster::membership {
+namespace {
+
+membership_snapshot valid_snapshot() {
+    membership_state s;
+    s.apply(
+        {{join_op{"a", "", "", incarnation_number(1), {}}, join_op{"b", "", "", incarnation_number(2), {}}}});
+    return s.snapshot();
+}
+
+TEST(check_snapshot, accepts_what_the_state_machine_produces) {
+    EXPECT_FALSE(check_snapshot(valid_snapshot()));
+    EXPECT_FALSE(check_snapshot(membership_state().snapshot())) << "the empty state";
+}
+
+TEST(check_snapshot, refuses_what_no_state_machine_could_produce) {
+    auto bad = valid_snapshot();
+    std::swap(bad.view.members[0], bad.view.members[1]);
+    EXPECT_NE(check_snapshot(bad).value_or("").find("out of order"), std::string::npos);
+
+    bad = valid_snapshot();
+    bad.view.members[1].name = bad.view.members[0].name;
+    EXPECT_NE(check_snapshot(bad).value_or("").find("repeated name"), std::string::npos);
+
+    bad = valid_snapshot();
+    bad.next_member = bad.view.members.back().id;
+    EXPECT_NE(check_snapshot(bad).value_or("").find("next id"), std::string::npos);
+
+    bad = valid_snapshot();
+    bad.view.leader = bad.view.members[1].id;
+    EXPECT_NE(check_snapshot(bad).value_or("").find("leader"), std::string::npos);
+
+    bad = valid_snapshot();
+    bad.view.fencing_token = bad.view.id.next();
+    EXPECT_NE(check_snapshot(bad).value_or("").find("fencing token"), std::string::npos);
+
+    bad = valid_snapshot();
+    bad.incarnations.push_back(bad.incarnations.front());
+    EXPECT_NE(check_snapshot(bad).value_or("").find("incarnations"), std::string::npos);
+
+    bad = valid_snapshot();
+    bad.view.members[0].id = member_id();
+    EXPECT_TRUE(check_snapshot(bad));
+}
+
+} // namespace
+} // namespace roster::membership

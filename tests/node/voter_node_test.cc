@@ -1,7 +1,13 @@
+#include <deque>
+#include <functional>
+#include <set>
+
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "consensus/memory_storage.hh"
 #include "node/voter_node.hh"
+#include "wire/codec.hh"
 
 namespace roster::node {
 
@@ -233,6 +239,308 @@ TEST(voter_node, a_graceful_leave_of_the_voter_commits_its_member_as_left) {
     EXPECT_EQ(h.node->view().removed.at(0).reason, views::removal_reason::left);
     h.run(2000);
     EXPECT_TRUE(h.node->view().members.empty()) << "a leaving voter does not join again";
+}
+
+} // namespace
+} // namespace roster::node
+
+// ---- three voters, messages between them routed by hand ----------------------------------
+
+namespace roster::node {
+namespace {
+
+using namespace roster::membership;
+using namespace roster::wire;
+
+const voter_id v1(1), v2(2), v3(3);
+
+struct trio {
+    struct voter {
+        consensus::memory_storage disk;
+        std::unique_ptr<voter_node> node;
+    };
+    struct message {
+        voter_id from;
+        voter_id to;
+        body msg;
+    };
+    std::map<voter_id, voter> voters;
+    std::set<std::pair<voter_id, voter_id>> cut;
+    std::deque<message> wire;                       // sent between voters, not yet delivered
+    std::vector<message> sent;                      // everything sent between voters
+    std::vector<std::pair<route_id, body>> replies; // replies on any voter's listen socket
+    int now_ms = 0;
+
+    explicit trio(const std::function<void(voter_config&)>& tweak = {}) {
+        for (voter_id v : {v1, v2, v3}) {
+            voter_config c;
+            c.name = fmt::format("v{}", v);
+            c.id = v;
+            c.voters = {v1, v2, v3};
+            for (voter_id o : {v1, v2, v3}) {
+                c.listen_of[o] = fmt::format("127.0.0.1:74{}0", o);
+            }
+            c.address = c.listen_of[v];
+            if (tweak) {
+                tweak(c);
+            }
+            voters[v].node =
+                std::make_unique<voter_node>(c, prng(v.value()), consensus::persisted_state{}, at(0));
+        }
+        for (voter_id v : {v1, v2, v3}) {
+            collect(v);
+        }
+    }
+    voter_node& node(voter_id v) { return *voters.at(v).node; }
+    void collect(voter_id v) {
+        output out = voters.at(v).node->take_output();
+        for (const auto& rd : out.persist) {
+            EXPECT_FALSE(voters.at(v).disk.save(rd));
+        }
+        for (auto& [to, b] : out.to_voters) {
+            sent.push_back({v, to, b});
+            if (!cut.count({v, to})) {
+                wire.push_back({v, to, std::move(b)});
+            }
+        }
+        for (auto& r : out.replies) {
+            replies.push_back(std::move(r));
+        }
+    }
+    void deliver_all() {
+        while (!wire.empty()) {
+            message m = std::move(wire.front());
+            wire.pop_front();
+            node(m.to).on_peer(m.from, m.msg, at(now_ms));
+            collect(m.to);
+        }
+    }
+    void run(int ms) {
+        for (int i = 0; i < ms; ++i) {
+            ++now_ms;
+            for (voter_id v : {v1, v2, v3}) {
+                node(v).tick(at(now_ms));
+                collect(v);
+            }
+            deliver_all();
+        }
+    }
+    void isolate(voter_id v) {
+        for (voter_id o : {v1, v2, v3}) {
+            cut.insert({v, o});
+            cut.insert({o, v});
+        }
+    }
+    voter_id leader() {
+        for (voter_id v : {v1, v2, v3}) {
+            if (node(v).consensus().role() == consensus::role::leader) {
+                return v;
+            }
+        }
+        return voter_id();
+    }
+    voter_id a_follower() {
+        for (voter_id v : {v1, v2, v3}) {
+            if (v != leader()) {
+                return v;
+            }
+        }
+        return voter_id();
+    }
+    void request(voter_id v, route_id r, body b) {
+        node(v).on_request(r, b, at(now_ms));
+        collect(v);
+        deliver_all();
+    }
+    // `b` arrives at `to` as if `from` sent it.
+    void from_peer(voter_id to, voter_id from, body b) {
+        node(to).on_peer(from, b, at(now_ms));
+        collect(to);
+    }
+    template <typename T>
+    std::vector<T> replies_to(route_id r) const {
+        std::vector<T> out;
+        for (const auto& [route, b] : replies) {
+            if (const auto* x = std::get_if<T>(&b); x && route == r) {
+                out.push_back(*x);
+            }
+        }
+        return out;
+    }
+    template <typename T>
+    std::vector<T> sent_to(voter_id to, voter_id from) const {
+        std::vector<T> out;
+        for (const auto& m : sent) {
+            if (const auto* x = std::get_if<T>(&m.msg); x && m.to == to && m.from == from) {
+                out.push_back(*x);
+            }
+        }
+        return out;
+    }
+    // Runs until a leader leads a view holding all three voters.
+    void form() {
+        for (int i = 0; i < 50 && !(leader() != voter_id() && node(leader()).view().members.size() == 3);
+             ++i) {
+            run(100);
+        }
+        ASSERT_NE(leader(), voter_id());
+        ASSERT_EQ(node(leader()).view().members.size(), 3u);
+        run(100); // every voter applied it
+    }
+};
+
+TEST(voter_node_trio, a_join_sent_to_a_follower_is_forwarded_to_the_leader_and_answered_there) {
+    trio t;
+    t.form();
+    const voter_id f = t.a_follower();
+    const auto forwarded = t.node(f).requests_forwarded(); // its own join went this way too
+    t.request(f, 42, join_request{7, "m1", "10.0.0.9:7400", "10.0.0.9:7402", incarnation_number(3), {}});
+    EXPECT_EQ(t.node(f).requests_forwarded(), forwarded + 1);
+    t.run(200);
+    const auto r = t.replies_to<join_reply>(42);
+    ASSERT_EQ(r.size(), 1u);
+    EXPECT_EQ(r[0].request_id, 7u) << "the requester's id, not the forwarder's";
+    EXPECT_EQ(r[0].status, request_status::ok);
+    EXPECT_EQ(r[0].leader_hint, fmt::format("127.0.0.1:74{}0", t.leader()));
+    ASSERT_NE(t.node(f).state().find(r[0].member), nullptr);
+    EXPECT_EQ(t.node(f).state().find(r[0].member)->name, "m1");
+}
+
+TEST(voter_node_trio, a_leave_sent_to_a_follower_is_forwarded_to_the_leader_and_answered_there) {
+    trio t;
+    t.form();
+    const voter_id f = t.a_follower();
+    const auto forwarded = t.node(f).requests_forwarded();
+    t.request(f, 1, join_request{1, "goer", "", "", incarnation_number(1), {}});
+    t.run(200);
+    const member_id id = t.replies_to<join_reply>(1).at(0).member;
+    t.request(f, 2, leave_request{9, id, incarnation_number(1)});
+    EXPECT_EQ(t.node(f).requests_forwarded(), forwarded + 2) << "joins and leaves are both counted";
+    t.run(200);
+    const auto r = t.replies_to<leave_reply>(2);
+    ASSERT_EQ(r.size(), 1u);
+    EXPECT_EQ(r[0].request_id, 9u);
+    EXPECT_EQ(r[0].status, request_status::ok);
+    EXPECT_EQ(t.node(f).state().find(id), nullptr);
+    EXPECT_EQ(t.node(f).view().removed.at(0).reason, views::removal_reason::left);
+}
+
+TEST(voter_node_trio, a_forwarded_request_that_reaches_a_follower_is_refused_as_not_leader) {
+    trio t;
+    t.form();
+    const voter_id f = t.a_follower();
+    const voter_id other =
+        f == v1 ? (t.leader() == v2 ? v3 : v2) : (t.leader() == v1 ? (f == v2 ? v3 : v2) : v1);
+    ASSERT_NE(other, f);
+    ASSERT_NE(other, t.leader());
+    const auto forwarded = t.node(f).requests_forwarded();
+    t.from_peer(f, other, join_request{5, "m1", "", "", incarnation_number(1), {}});
+    t.from_peer(f, other, leave_request{6, member_id(99), incarnation_number(1)});
+    const auto j = t.sent_to<join_reply>(other, f);
+    const auto l = t.sent_to<leave_reply>(other, f);
+    ASSERT_EQ(j.size(), 1u);
+    ASSERT_EQ(l.size(), 1u);
+    EXPECT_EQ(j[0].status, request_status::not_leader);
+    EXPECT_EQ(j[0].request_id, 5u);
+    EXPECT_EQ(l[0].status, request_status::not_leader) << "leaves are refused like joins";
+    EXPECT_EQ(l[0].request_id, 6u);
+    EXPECT_EQ(t.node(f).requests_forwarded(), forwarded) << "never forwarded a second time";
+}
+
+TEST(voter_node_trio, without_a_leader_joins_and_leaves_are_unavailable) {
+    trio t;
+    ASSERT_EQ(t.node(v1).consensus().leader(), voter_id());
+    t.request(v1, 3, join_request{1, "early", "", "", incarnation_number(1), {}});
+    t.request(v1, 4, leave_request{2, member_id(5), incarnation_number(1)});
+    ASSERT_EQ(t.replies_to<join_reply>(3).size(), 1u);
+    ASSERT_EQ(t.replies_to<leave_reply>(4).size(), 1u);
+    EXPECT_EQ(t.replies_to<join_reply>(3)[0].status, request_status::unavailable);
+    EXPECT_EQ(t.replies_to<leave_reply>(4)[0].status, request_status::unavailable);
+}
+
+TEST(voter_node_trio, pending_requests_are_told_not_leader_when_leadership_is_lost) {
+    trio t;
+    t.form();
+    const voter_id l = t.leader();
+    const voter_id f = t.a_follower();
+    t.request(l, 8, join_request{3, "late", "", "", incarnation_number(1), {}});
+    EXPECT_TRUE(t.replies_to<join_reply>(8).empty()) << "waiting for the settle window";
+    // A leader of a later term shows up: this one steps down with the join still waiting.
+    const raft_term next = t.node(l).consensus().term().next();
+    t.from_peer(l, f, consensus::append_request{next, log_index(), raft_term(), {}, log_index()});
+    ASSERT_NE(t.node(l).consensus().role(), consensus::role::leader);
+    const auto r = t.replies_to<join_reply>(8);
+    ASSERT_EQ(r.size(), 1u);
+    EXPECT_EQ(r[0].status, request_status::not_leader);
+    EXPECT_EQ(r[0].request_id, 3u);
+}
+
+TEST(voter_node_trio, a_proposal_not_applied_in_time_is_proposed_again_and_answered_once) {
+    trio t([](voter_config& c) {
+        c.batching.join_settle = 10ms;
+        c.batching.proposal_timeout = 20ms;
+    });
+    t.form();
+    const voter_id l = t.leader();
+    const auto proposed = t.node(l).counters().commands_proposed;
+    // Cut off for less than an election timeout (100 ms): it stays leader, its entry cannot commit.
+    t.isolate(l);
+    t.request(l, 8, join_request{3, "slow", "", "", incarnation_number(1), {}});
+    t.run(10); // the settle window: proposed now
+    ASSERT_EQ(t.node(l).counters().commands_proposed, proposed + 1);
+    t.run(40); // the proposal times out (20 ms) and goes again after the settle window
+    EXPECT_EQ(t.node(l).counters().commands_proposed, proposed + 2);
+    EXPECT_TRUE(t.replies_to<join_reply>(8).empty());
+    EXPECT_EQ(t.node(l).consensus().role(), consensus::role::leader);
+    t.cut.clear();
+    t.run(300);
+    const auto r = t.replies_to<join_reply>(8);
+    ASSERT_EQ(r.size(), 1u) << "answered once, by the first entry that applied";
+    EXPECT_EQ(r[0].status, request_status::ok);
+    int count = 0;
+    for (const auto& m : t.node(v1).view().members) {
+        count += m.name == "slow" ? 1 : 0;
+    }
+    EXPECT_EQ(count, 1);
+}
+
+TEST(voter_node_trio, a_snapshot_that_is_not_a_membership_snapshot_is_refused_and_counted) {
+    trio t;
+    t.form();
+    const voter_id l = t.leader();
+    const voter_id f = t.a_follower();
+    const raft_term term = t.node(f).consensus().term();
+    const view_id before = t.node(f).view().id;
+    t.from_peer(f, l,
+                consensus::snapshot_request{term, log_index(500), term, bytes{1, 2, 3, 4, 5, 6, 7, 8, 9}});
+    EXPECT_EQ(t.node(f).counters().snapshots_refused, 1u);
+    // Well-formed bytes, impossible contents: the same name twice.
+    membership::membership_snapshot twice;
+    twice.view.id = view_id(3);
+    twice.view.members = {{member_id(1), "x", "", "", incarnation_number(1), {}},
+                          {member_id(2), "x", "", "", incarnation_number(1), {}}};
+    twice.view.leader = member_id(1);
+    twice.next_member = member_id(3);
+    t.from_peer(f, l, consensus::snapshot_request{term, log_index(500), term, wire::encode_snapshot(twice)});
+    EXPECT_EQ(t.node(f).counters().snapshots_refused, 2u);
+    EXPECT_EQ(t.node(f).view().id, before);
+    EXPECT_LT(t.node(f).consensus().commit_index(), log_index(500));
+    t.run(200);
+    EXPECT_EQ(t.node(f).consensus().role(), consensus::role::follower) << "still a working voter";
+}
+
+TEST(voter_node_trio, each_voter_goes_from_joining_to_active_and_on_leave_to_left) {
+    trio t;
+    EXPECT_EQ(t.node(v2).self_phase(), self_member::phase::joining);
+    t.form();
+    EXPECT_EQ(t.node(v2).self_phase(), self_member::phase::active);
+    t.node(v2).leave(at(t.now_ms));
+    EXPECT_EQ(t.node(v2).self_phase(), self_member::phase::leaving);
+    t.collect(v2);
+    t.run(300);
+    EXPECT_EQ(t.node(v2).self_phase(), self_member::phase::left);
+    EXPECT_TRUE(t.node(v2).left());
+    EXPECT_EQ(t.node(v1).state().find_by_name("v2"), nullptr);
 }
 
 } // namespace

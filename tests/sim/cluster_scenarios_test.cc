@@ -101,7 +101,7 @@ TEST(cluster_scenario, a_crashed_member_is_removed_within_the_detection_bound) {
         }
         const auto& cfg = c.voter(0).config();
         const duration bound =
-            d_max + 2 * cfg.raft_tick + cfg.removal_settle + 6 * c.options().links.max_delay;
+            d_max + 2 * cfg.raft_tick + cfg.batching.removal_settle + 6 * c.options().links.max_delay;
         const mono_time crash = c.now();
         c.crash_member(m);
         ASSERT_TRUE(c.run_until([&] { return gone_everywhere(c, id); }, 5s))

@@ -1,6 +1,6 @@
-#include "tools/json.hh"
-
 #include <gtest/gtest.h>
+
+#include "tools/json.hh"
 
 namespace roster::tools {
 namespace {
@@ -31,7 +31,8 @@ TEST(view_json, lists_the_leader_members_and_changes_in_a_stable_order) {
 TEST(view_json, an_empty_view_has_no_leader) {
     views::view v;
     v.id = view_id(1);
-    EXPECT_EQ(view_json(v), "{\"view_id\": 1, \"leader\": null, \"members\": [], \"joined\": [], \"removed\": []}");
+    EXPECT_EQ(view_json(v),
+              "{\"view_id\": 1, \"leader\": null, \"members\": [], \"joined\": [], \"removed\": []}");
 }
 
 } // namespace

@@ -1,0 +1,234 @@
+#include "node/proposal_batcher.hh"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+namespace roster::node {
+
+namespace {
+
+// Moves keys from the front of a queue into a command, up to max ops in all, skipping keys whose
+// request was answered meanwhile (committed through an earlier proposal); records the keys taken.
+template <class Key, class Pending>
+void take_queued(std::deque<Key>& queue, const std::map<Key, Pending>& pending, std::size_t max,
+                 membership::command& cmd, std::vector<Key>& taken) {
+    while (!queue.empty() && cmd.ops.size() < max) {
+        const Key key = queue.front();
+        queue.pop_front();
+        if (auto it = pending.find(key); it != pending.end()) {
+            cmd.ops.push_back(it->second.change);
+            taken.push_back(key);
+        }
+    }
+}
+
+// Puts the keys of an unfinished proposal back at the front of the queue, in their order, those
+// still waiting for an answer.
+template <class Key, class Pending>
+void put_back(const std::vector<Key>& taken, const std::map<Key, Pending>& pending, std::deque<Key>& queue) {
+    for (auto it = taken.rbegin(); it != taken.rend(); ++it) {
+        if (pending.count(*it) != 0) {
+            queue.push_front(*it);
+        }
+    }
+}
+
+template <class Key, class Pending>
+bool add_to(std::map<Key, Pending>& pending, const Key& key, const origin& from) {
+    auto it = pending.find(key);
+    if (it == pending.end()) {
+        return false;
+    }
+    it->second.origins.push_back(from);
+    return true;
+}
+
+template <class Key, class Pending>
+std::vector<origin> take_from(std::map<Key, Pending>& pending, const Key& key) {
+    auto it = pending.find(key);
+    if (it == pending.end()) {
+        return {};
+    }
+    std::vector<origin> out = std::move(it->second.origins);
+    pending.erase(it);
+    return out;
+}
+
+} // namespace
+
+bool proposal_batcher::add_origin(const membership::join_op& op, const origin& from) {
+    return add_to(_joins, key_of(op), from);
+}
+
+bool proposal_batcher::add_origin(const membership::leave_op& op, const origin& from) {
+    return add_to(_leaves, key_of(op), from);
+}
+
+void proposal_batcher::queue(membership::join_op op, origin from, mono_time now) {
+    const join_key key = key_of(op);
+    _joins.emplace(key, pending{std::move(op), {std::move(from)}});
+    _join_queue.push_back(key);
+    open_join_window(now);
+}
+
+void proposal_batcher::queue(membership::leave_op op, origin from, mono_time now) {
+    const leave_key key = key_of(op);
+    _leaves.emplace(key, pending{op, {std::move(from)}});
+    _leave_queue.push_back(key);
+    open_join_window(now);
+}
+
+void proposal_batcher::open_join_window(mono_time now) {
+    if (!_join_open) {
+        _join_open = now;
+    }
+}
+
+std::optional<membership::command> proposal_batcher::next(mono_time now,
+                                                          const std::vector<membership::remove_op>& due,
+                                                          const std::function<bool()>& others_late) {
+    if (_in_flight || _building) {
+        return std::nullopt;
+    }
+    if (due.empty()) {
+        _removal_open.reset();
+    } else if (!_removal_open) {
+        _removal_open = now;
+    }
+    bool go = false;
+    if (_removal_open) {
+        const bool settled = now >= *_removal_open + _config.removal_settle;
+        const bool waited_enough = now >= *_removal_open + _config.removal_settle_max;
+        go = settled && (waited_enough || !others_late());
+    }
+    if (_join_open && now >= *_join_open + _config.join_settle) {
+        go = true;
+    }
+    if (!go || (due.empty() && _join_queue.empty() && _leave_queue.empty())) {
+        return std::nullopt;
+    }
+    membership::command cmd;
+    flight f;
+    for (const auto& r : due) {
+        if (cmd.ops.size() >= _config.max_ops_per_command) {
+            break;
+        }
+        cmd.ops.emplace_back(r);
+    }
+    take_queued(_leave_queue, _leaves, _config.max_ops_per_command, cmd, f.leaves);
+    take_queued(_join_queue, _joins, _config.max_ops_per_command, cmd, f.joins);
+    _building = std::move(f);
+    return cmd;
+}
+
+void proposal_batcher::proposed(log_index index, mono_time now) {
+    _in_flight = std::move(_building);
+    _building.reset();
+    _in_flight->index = index;
+    _in_flight->proposed = now;
+    _removal_open.reset();
+    _join_open = (_join_queue.empty() && _leave_queue.empty()) ? std::nullopt : std::optional<mono_time>(now);
+}
+
+void proposal_batcher::unproposed(mono_time now) {
+    _in_flight = std::move(_building);
+    _building.reset();
+    requeue(now);
+}
+
+std::optional<duration> proposal_batcher::applied(log_index index, mono_time now) {
+    if (!_in_flight || index < _in_flight->index) {
+        return std::nullopt;
+    }
+    // Whatever landed at that index, the slot is used: what it did not carry is proposed again.
+    const duration latency = now - _in_flight->proposed;
+    requeue(now);
+    return latency;
+}
+
+void proposal_batcher::tick(mono_time now) {
+    if (_in_flight && now - _in_flight->proposed >= _config.proposal_timeout) {
+        // The proposal never applied (lost with a term change that kept this leader, or stuck).
+        requeue(now);
+    }
+}
+
+void proposal_batcher::requeue(mono_time now) {
+    if (!_in_flight) {
+        return;
+    }
+    put_back(_in_flight->joins, _joins, _join_queue);
+    put_back(_in_flight->leaves, _leaves, _leave_queue);
+    _in_flight.reset();
+    if (!_join_queue.empty() || !_leave_queue.empty()) {
+        open_join_window(now);
+    }
+}
+
+std::vector<proposal_batcher::answer>
+proposal_batcher::answers(const membership::command& cmd, const std::vector<membership::op_outcome>& outcomes,
+                          view_id view, const std::string& leader_hint) {
+    using membership::request_status;
+    std::vector<answer> out;
+    for (std::size_t i = 0; i < cmd.ops.size() && i < outcomes.size(); ++i) {
+        const auto& outcome = outcomes[i];
+        if (const auto* j = std::get_if<membership::join_op>(&cmd.ops[i])) {
+            const bool stale = outcome.what == membership::op_outcome::kind::stale;
+            for (auto& o : take_from(_joins, key_of(*j))) {
+                const std::uint64_t id = request_id_of(o);
+                out.emplace_back(
+                    std::move(o),
+                    membership::join_reply{
+                        id, stale ? request_status::rejected : request_status::ok,
+                        stale ? member_id() : outcome.member, j->incarnation, view, leader_hint,
+                        stale ? fmt::format("incarnation {} of '{}' is not newer than one already seen",
+                                            j->incarnation, j->name)
+                              : std::string()});
+            }
+        } else if (const auto* l = std::get_if<membership::leave_op>(&cmd.ops[i])) {
+            const bool removed = outcome.what == membership::op_outcome::kind::removed;
+            for (auto& o : take_from(_leaves, key_of(*l))) {
+                const std::uint64_t id = request_id_of(o);
+                out.emplace_back(
+                    std::move(o),
+                    membership::leave_reply{id, removed ? request_status::ok : request_status::not_found,
+                                            view, std::string()});
+            }
+        }
+    }
+    return out;
+}
+
+std::vector<proposal_batcher::answer> proposal_batcher::abandon(view_id view,
+                                                                const std::string& leader_hint) {
+    using membership::request_status;
+    std::vector<answer> out;
+    for (auto& [key, p] : _joins) {
+        const auto& j = std::get<membership::join_op>(p.change);
+        for (auto& o : p.origins) {
+            const std::uint64_t id = request_id_of(o);
+            out.emplace_back(std::move(o),
+                             membership::join_reply{id, request_status::not_leader, member_id(),
+                                                    j.incarnation, view, leader_hint, "leadership changed"});
+        }
+    }
+    for (auto& [key, p] : _leaves) {
+        for (auto& o : p.origins) {
+            const std::uint64_t id = request_id_of(o);
+            out.emplace_back(std::move(o), membership::leave_reply{id, request_status::not_leader, view,
+                                                                   "leadership changed"});
+        }
+    }
+    _joins.clear();
+    _leaves.clear();
+    _join_queue.clear();
+    _leave_queue.clear();
+    _join_open.reset();
+    _removal_open.reset();
+    _building.reset();
+    _in_flight.reset();
+    return out;
+}
+
+} // namespace roster::node

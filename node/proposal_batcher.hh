@@ -1,0 +1,124 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/time.hh"
+#include "membership/command.hh"
+#include "membership/membership_state.hh"
+#include "node/origin.hh"
+#include "wire/messages.hh"
+
+namespace roster::node {
+
+struct batcher_config {
+    duration join_settle = 50ms;            // joins and leaves wait this long to share a view
+    duration removal_settle = 10ms;         // a due removal waits this long for correlated ones
+    duration removal_settle_max = 150ms;    // ... and at most this long while others look late
+    duration proposal_timeout = 2s;         // a proposal not applied by then is proposed again
+    std::size_t max_ops_per_command = 1000; // ops in one command, so one view
+};
+
+// The consensus leader's side of membership changes: joins and leaves wait here with whoever asked
+// for them, removals wait for a short settle window, and all of them leave in batches, one
+// command (so one view) at a time. Deterministic and I/O-free: the voter proposes what next()
+// returns and reports what was proposed and what was applied.
+//
+// Guarantees:
+//   - at most one command in flight; the next is built only once it applied, or after
+//     `proposal_timeout` (then what it carried is queued again, at the front, in order);
+//   - a request is answered once: the origins of a join or leave are handed out when an entry
+//     carrying it applies (take_origins), or all together when leadership is lost (abandon);
+//   - identical requests (a retry) wait as one, with every origin;
+//   - order: removals first, then leaves, then joins, each in arrival order, at most
+//     max_ops_per_command in one command.
+class proposal_batcher {
+public:
+    explicit proposal_batcher(const batcher_config& config)
+        : _config(config) {}
+
+    // Adds `from` to an identical request already waiting (a retry); false when none waits.
+    bool add_origin(const membership::join_op& op, const origin& from);
+    bool add_origin(const membership::leave_op& op, const origin& from);
+    // Queues a new request. Pre-condition: add_origin() returned false for it.
+    void queue(membership::join_op op, origin from, mono_time now);
+    void queue(membership::leave_op op, origin from, mono_time now);
+
+    // The next command to propose, if one is due: the removals in `due` (members a majority of
+    // voters suspects, sorted by id) once they settled — removal_settle after they first showed,
+    // longer while `others_late()` says more members look late (likely the same failure), but no
+    // longer than removal_settle_max — and the queued joins and leaves once join_settle passed.
+    // Nothing while a command is in flight. Pre-condition: proposed() or unproposed() follows a
+    // returned command before the next call.
+    std::optional<membership::command> next(mono_time now, const std::vector<membership::remove_op>& due,
+                                            const std::function<bool()>& others_late);
+    // The command from next() was proposed at `index`.
+    void proposed(log_index index, mono_time now);
+    // The command from next() could not be proposed (leadership lost): its requests wait again.
+    void unproposed(mono_time now);
+
+    // The entry at `index` was applied. When it is at or past the one in flight, the slot frees (what
+    // the entry did not carry waits again) and the time from proposing to applying is returned.
+    std::optional<duration> applied(log_index index, mono_time now);
+    // A command in flight longer than proposal_timeout is given up: its requests wait again.
+    void tick(mono_time now);
+
+    // A reply owed to whoever asked.
+    using answer = std::pair<origin, wire::body>;
+
+    // An applied command: the replies to the requests it carried that this leader was asked for,
+    // one per origin, forgotten here. `outcomes` are the state machine's, one per op; `view` is the
+    // view after it and `leader_hint` the leader's listen endpoint.
+    std::vector<answer> answers(const membership::command& cmd,
+                                const std::vector<membership::op_outcome>& outcomes, view_id view,
+                                const std::string& leader_hint);
+
+    // Leadership lost: a `not_leader` reply for every origin of every waiting request (joins, then
+    // leaves, by key); the batcher is empty afterwards.
+    std::vector<answer> abandon(view_id view, const std::string& leader_hint);
+
+    [[nodiscard]] bool in_flight() const noexcept { return _in_flight.has_value(); }
+    [[nodiscard]] std::size_t queued() const noexcept { return _join_queue.size() + _leave_queue.size(); }
+
+private:
+    using join_key = std::pair<std::string, std::uint64_t>;    // name, incarnation
+    using leave_key = std::pair<std::uint64_t, std::uint64_t>; // member id, incarnation
+    struct pending {
+        membership::op change;
+        std::vector<origin> origins;
+    };
+    struct flight {
+        log_index index;
+        mono_time proposed;
+        std::vector<join_key> joins;
+        std::vector<leave_key> leaves;
+    };
+
+    static join_key key_of(const membership::join_op& op) { return {op.name, op.incarnation.value()}; }
+    static leave_key key_of(const membership::leave_op& op) {
+        return {op.member.value(), op.incarnation.value()};
+    }
+    void requeue(mono_time now);
+    void open_join_window(mono_time now);
+
+    batcher_config _config;
+    // Pending requests by key (O(log n) per request whatever the backlog) and the order in which
+    // they are proposed.
+    std::map<join_key, pending> _joins;
+    std::map<leave_key, pending> _leaves;
+    std::deque<join_key> _join_queue;
+    std::deque<leave_key> _leave_queue;
+    std::optional<mono_time> _join_open;    // when the oldest queued join or leave arrived
+    std::optional<mono_time> _removal_open; // since when removals have been due
+    std::optional<flight> _building;        // returned by next(), not yet proposed
+    std::optional<flight> _in_flight;
+};
+
+} // namespace roster::node

@@ -1,0 +1,80 @@
+#include "node/self_member.hh"
+
+namespace roster::node {
+
+std::optional<std::variant<membership::join_request, membership::leave_request>>
+self_member::next_request(const membership::membership_state& state, mono_time now) {
+    switch (_phase) {
+    case phase::left:
+        return std::nullopt;
+    case phase::leaving:
+        if (_leave_sent && now - *_leave_sent < _leave_retry) {
+            return std::nullopt;
+        }
+        _leave_sent = now;
+        return membership::leave_request{0, _id, _join.incarnation};
+    case phase::active:
+        if (state.find(_id) != nullptr) {
+            return std::nullopt;
+        }
+        // Not (or no longer) in the view applied here: a join reply ahead of the view, or an entry
+        // gone with a snapshot. Keep heartbeating under the id it has, and ask again.
+        [[fallthrough]];
+    case phase::joining:
+        if (const auto* me = state.find_by_name(_join.name); me && me->incarnation == _join.incarnation) {
+            joined(me->id);
+            return std::nullopt;
+        }
+        if (_join_sent && now - *_join_sent < _join_retry) {
+            return std::nullopt;
+        }
+        _join_sent = now;
+        return _join;
+    }
+    return std::nullopt;
+}
+
+void self_member::joined(member_id id) {
+    _id = id;
+    if (_phase == phase::joining) {
+        _phase = phase::active;
+    }
+}
+
+void self_member::join_answered(const membership::join_reply& r) {
+    _join_sent.reset(); // answered either way: the next attempt need not wait
+    if (r.status == membership::request_status::ok && r.incarnation == _join.incarnation) {
+        joined(r.member);
+    }
+}
+
+bool self_member::removed(member_id id) {
+    if (id == member_id() || id != _id) {
+        return false;
+    }
+    _id = member_id();
+    if (_phase == phase::leaving) {
+        _phase = phase::left;
+    } else {
+        _phase = phase::joining;
+        _join.incarnation = _join.incarnation.next();
+        _join_sent.reset();
+    }
+    return true;
+}
+
+void self_member::leave(const membership::membership_state& state) {
+    if (_phase == phase::leaving || _phase == phase::left) {
+        return;
+    }
+    _phase = _phase == phase::active && state.find(_id) != nullptr ? phase::leaving : phase::left;
+}
+
+std::optional<membership::heartbeat> self_member::heartbeat(view_id known) {
+    if (_id == member_id()) {
+        return std::nullopt;
+    }
+    return membership::heartbeat{_id, _join.incarnation, ++_heartbeat_seq, known};
+}
+
+} // namespace roster::node

@@ -1,0 +1,45 @@
+#pragma once
+
+#include <cstddef>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/strong_value.hh"
+#include "common/time.hh"
+#include "consensus/raft.hh"
+#include "detector/detector_registry.hh"
+#include "node/proposal_batcher.hh"
+#include "views/view.hh"
+
+namespace roster::node {
+
+// Everything a voter_node is told at construction (the daemon builds it from rosterd's flags).
+struct voter_config {
+    std::string cluster = "roster";
+    std::string name;                          // the voter's member name
+    voter_id id;                               // this voter
+    std::vector<voter_id> voters;              // all voters, this one included
+    std::map<voter_id, std::string> listen_of; // every voter's --listen endpoint (for leader hints)
+    std::string address;                       // own --listen endpoint
+    std::string publish_endpoint;              // own --publish endpoint
+    std::vector<views::tag> tags;              // of its member entry
+    incarnation_number incarnation{1};         // of this process (the driver picks a growing one)
+
+    duration raft_tick = 10ms;           // one raft tick
+    consensus::raft_config raft;         // election/heartbeat ticks, limits (id, voters filled in)
+    duration heartbeat_interval = 100ms; // this voter's heartbeats to the other voters
+    detector::registry_config detector;  // how members are judged (defaults: for 100 ms)
+    duration report_interval = 500ms;    // every current suspicion is repeated this often
+    duration suspicion_ttl = 1600ms;     // a suspicion not repeated within this stops counting
+    batcher_config batching;             // how the leader batches changes into views
+    std::size_t compact_every = 1000;    // snapshot once this many entries were applied past the last
+    std::size_t publisher_ring = 1024;   // recent view changes kept for catch-up
+    duration forward_timeout = 5s;       // a forwarded request unanswered this long is dropped
+
+    // Empty when valid, else what is wrong.
+    [[nodiscard]] std::optional<std::string> validate() const;
+};
+
+} // namespace roster::node

@@ -1,0 +1,116 @@
+#include <gtest/gtest.h>
+
+#include "node/member_monitor.hh"
+
+namespace roster::node {
+namespace {
+
+mono_time at(int ms) { return mono_time(std::chrono::milliseconds(ms)); }
+
+detector::registry_config for_100ms() {
+    detector::registry_config c;
+    c.detector = detector::phi_accrual_config::for_heartbeat_interval(100ms);
+    return c;
+}
+
+// A state with members m1..mn (ids 1..n, incarnation 1).
+membership::membership_state members(int n) {
+    membership::membership_state s;
+    membership::command c;
+    for (int i = 1; i <= n; ++i) {
+        c.ops.push_back(membership::join_op{"m" + std::to_string(i), "", "", incarnation_number(1), {}});
+    }
+    s.apply(c);
+    return s;
+}
+
+struct monitor_test : ::testing::Test {
+    membership::membership_state state = members(3);
+    member_monitor mon{for_100ms(), 500ms, at(0)};
+
+    void SetUp() override {
+        for (int i = 1; i <= 3; ++i) {
+            mon.watch(member_id(i), at(0));
+        }
+    }
+    // Heartbeats of the given members every 100 ms from `from` to `to`.
+    void beat(std::vector<int> who, int from, int to) {
+        for (int t = from; t <= to; t += 100) {
+            for (int i : who) {
+                std::optional<duration> interval;
+                mon.heartbeat(member_id(i), at(t), interval);
+            }
+        }
+    }
+};
+
+TEST_F(monitor_test, a_member_that_stops_is_suspected_once_and_reported_with_its_incarnation) {
+    beat({1, 2, 3}, 0, 2000);
+    membership::suspicion_report report;
+    EXPECT_TRUE(mon.evaluate(at(2050), state, report).empty());
+    EXPECT_TRUE(report.suspicions.empty());
+    beat({1, 3}, 2100, 3000);
+    const auto verdicts = mon.evaluate(at(3000), state, report);
+    ASSERT_EQ(verdicts.size(), 1u);
+    EXPECT_EQ(verdicts[0].member, member_id(2));
+    EXPECT_EQ(verdicts[0].name, "m2");
+    EXPECT_TRUE(verdicts[0].suspected);
+    ASSERT_EQ(report.suspicions.size(), 1u);
+    EXPECT_FALSE(report.full);
+    EXPECT_EQ(report.suspicions[0].incarnation, incarnation_number(1));
+    EXPECT_TRUE(mon.evaluate(at(3010), state, report).empty()) << "a change is reported once";
+    EXPECT_TRUE(report.suspicions.empty());
+}
+
+TEST_F(monitor_test, a_heartbeat_reports_the_interval_since_the_previous_one) {
+    std::optional<duration> interval;
+    EXPECT_TRUE(mon.heartbeat(member_id(1), at(100), interval));
+    EXPECT_FALSE(interval) << "the first heartbeat has no predecessor";
+    EXPECT_TRUE(mon.heartbeat(member_id(1), at(230), interval));
+    EXPECT_EQ(interval, std::optional<duration>(130ms));
+    EXPECT_FALSE(mon.heartbeat(member_id(9), at(230), interval)) << "not watched";
+    EXPECT_EQ(mon.silence(member_id(1), at(300)), std::optional<duration>(70ms));
+    EXPECT_FALSE(mon.silence(member_id(2), at(300))) << "never heard from";
+}
+
+TEST_F(monitor_test, the_full_report_comes_every_interval_and_at_once_for_a_new_leader) {
+    beat({1, 2, 3}, 0, 1000);
+    beat({1, 3}, 1100, 2000);
+    membership::suspicion_report changes;
+    mon.evaluate(at(2000), state, changes);
+    auto full = mon.full_report(at(2000), voter_id(1), state);
+    ASSERT_TRUE(full) << "the first leader seen gets it at once";
+    EXPECT_TRUE(full->full);
+    ASSERT_EQ(full->suspicions.size(), 1u);
+    EXPECT_EQ(full->suspicions[0].member, member_id(2));
+    EXPECT_FALSE(mon.full_report(at(2499), voter_id(1), state));
+    EXPECT_TRUE(mon.full_report(at(2500), voter_id(1), state));
+    EXPECT_TRUE(mon.full_report(at(2600), voter_id(3), state)) << "a new leader starts from nothing";
+    EXPECT_FALSE(mon.full_report(at(2700), voter_id(), state)) << "no leader: nothing to send";
+}
+
+TEST_F(monitor_test, others_look_late_when_suspected_or_clearly_past_their_interval) {
+    beat({1, 2, 3}, 0, 2000);
+    const std::vector<membership::remove_op> due{{member_id(2), incarnation_number(1), {}}};
+    EXPECT_FALSE(mon.others_late(due, at(2050)));
+    // Member 3 is 250 ms late: clearly past its 100 ms interval, though not yet suspected.
+    beat({1}, 2100, 2200);
+    EXPECT_TRUE(mon.others_late(due, at(2250)));
+    const std::vector<membership::remove_op> both{{member_id(2), incarnation_number(1), {}},
+                                                  {member_id(3), incarnation_number(1), {}}};
+    EXPECT_FALSE(mon.others_late(both, at(2250))) << "late members that are due themselves do not count";
+}
+
+TEST_F(monitor_test, after_a_snapshot_it_watches_exactly_the_view_but_itself) {
+    membership::membership_state s = members(2); // m1, m2
+    views::view v = s.current();
+    v.members.push_back({member_id(7), "self", "", "", incarnation_number(1), {}});
+    mon.watch_exactly(v, "self", at(100));
+    EXPECT_TRUE(mon.detectors().contains(member_id(1)));
+    EXPECT_TRUE(mon.detectors().contains(member_id(2)));
+    EXPECT_FALSE(mon.detectors().contains(member_id(3))) << "not in the view";
+    EXPECT_FALSE(mon.detectors().contains(member_id(7))) << "itself";
+}
+
+} // namespace
+} // namespace roster::node

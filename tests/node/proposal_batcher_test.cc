@@ -1,0 +1,231 @@
+#include <gtest/gtest.h>
+
+#include "node/proposal_batcher.hh"
+
+namespace roster::node {
+namespace {
+
+using membership::join_op;
+using membership::leave_op;
+using membership::remove_op;
+
+mono_time at(int ms) { return mono_time(std::chrono::milliseconds(ms)); }
+
+join_op join(const std::string& name, std::uint64_t inc = 1) {
+    return {name, "", "", incarnation_number(inc), {}};
+}
+leave_op leave(std::uint64_t id) { return {member_id(id), incarnation_number(1)}; }
+remove_op removal(std::uint64_t id) {
+    return {member_id(id), incarnation_number(1), views::removal_reason::suspected};
+}
+
+batcher_config config() {
+    batcher_config c;
+    c.join_settle = 50ms;
+    c.removal_settle = 10ms;
+    c.removal_settle_max = 150ms;
+    c.proposal_timeout = 2s;
+    c.max_ops_per_command = 1000;
+    return c;
+}
+
+using membership::op_outcome;
+using membership::request_status;
+
+// The outcome the state machine reports for each op: joined (id 100 + position) or removed.
+std::vector<op_outcome> applied_ok(const membership::command& c) {
+    std::vector<op_outcome> out;
+    for (std::size_t i = 0; i < c.ops.size(); ++i) {
+        out.push_back(
+            {std::holds_alternative<join_op>(c.ops[i]) ? op_outcome::kind::joined : op_outcome::kind::removed,
+             member_id(100 + i)});
+    }
+    return out;
+}
+
+const auto nobody_late = [] { return false; };
+const auto others_late = [] { return true; };
+
+std::vector<std::string> names(const membership::command& c) {
+    std::vector<std::string> out;
+    for (const auto& op : c.ops) {
+        if (const auto* j = std::get_if<join_op>(&op)) {
+            out.push_back(j->name);
+        } else if (const auto* l = std::get_if<leave_op>(&op)) {
+            out.push_back("leave " + std::to_string(l->member.value()));
+        } else {
+            out.push_back("remove " + std::to_string(std::get<remove_op>(op).member.value()));
+        }
+    }
+    return out;
+}
+
+TEST(proposal_batcher, joins_wait_the_settle_window_and_share_one_command) {
+    proposal_batcher b(config());
+    b.queue(join("a"), from_route{1, 1}, at(0));
+    b.queue(join("b"), from_route{2, 1}, at(30));
+    EXPECT_FALSE(b.next(at(49), {}, nobody_late));
+    auto cmd = b.next(at(50), {}, nobody_late);
+    ASSERT_TRUE(cmd);
+    EXPECT_EQ(names(*cmd), (std::vector<std::string>{"a", "b"}));
+}
+
+TEST(proposal_batcher, one_command_in_flight_at_a_time) {
+    proposal_batcher b(config());
+    b.queue(join("a"), from_route{1, 1}, at(0));
+    const auto first = b.next(at(50), {}, nobody_late);
+    ASSERT_TRUE(first);
+    b.proposed(log_index(7), at(50));
+    b.queue(join("b"), from_route{2, 1}, at(60));
+    EXPECT_FALSE(b.next(at(500), {}, nobody_late)) << "a is in flight";
+    EXPECT_FALSE(b.applied(log_index(6), at(510))) << "an earlier entry does not free the slot";
+    EXPECT_EQ(b.answers(*first, applied_ok(*first), view_id(2), "").size(),
+              1u); // what applying entry 7 answers
+    const auto latency = b.applied(log_index(7), at(520));
+    ASSERT_TRUE(latency);
+    EXPECT_EQ(*latency, 470ms);
+    auto cmd = b.next(at(520), {}, nobody_late);
+    ASSERT_TRUE(cmd);
+    EXPECT_EQ(names(*cmd), (std::vector<std::string>{"b"}));
+}
+
+TEST(proposal_batcher, a_retry_waits_with_the_first_and_both_are_answered) {
+    proposal_batcher b(config());
+    EXPECT_FALSE(b.add_origin(join("a"), from_route{1, 1}));
+    b.queue(join("a"), from_route{1, 1}, at(0));
+    EXPECT_TRUE(b.add_origin(join("a"), from_route{2, 9}));
+    EXPECT_FALSE(b.add_origin(join("a", 2), from_route{3, 1})) << "another incarnation is another request";
+    auto cmd = b.next(at(50), {}, nobody_late);
+    ASSERT_TRUE(cmd);
+    EXPECT_EQ(cmd->ops.size(), 1u);
+    const auto answers = b.answers(*cmd, applied_ok(*cmd), view_id(4), "127.0.0.1:7400");
+    ASSERT_EQ(answers.size(), 2u);
+    EXPECT_EQ(answers[0].first, origin(from_route{1, 1}));
+    EXPECT_EQ(answers[1].first, origin(from_route{2, 9}));
+    const auto& reply = std::get<membership::join_reply>(answers[1].second);
+    EXPECT_EQ(reply.request_id, 9u) << "each origin gets its own request id back";
+    EXPECT_EQ(reply.status, request_status::ok);
+    EXPECT_EQ(reply.member, member_id(100));
+    EXPECT_EQ(reply.view, view_id(4));
+    EXPECT_EQ(reply.leader_hint, "127.0.0.1:7400");
+    EXPECT_TRUE(b.answers(*cmd, applied_ok(*cmd), view_id(4), "").empty()) << "answered once";
+}
+
+TEST(proposal_batcher, removals_settle_briefly_and_longer_while_others_look_late) {
+    proposal_batcher b(config());
+    const std::vector<remove_op> due{removal(4)};
+    EXPECT_FALSE(b.next(at(0), due, nobody_late));
+    EXPECT_FALSE(b.next(at(9), due, nobody_late));
+    EXPECT_TRUE(b.next(at(10), due, nobody_late)) << "settled, nobody else late";
+
+    proposal_batcher c(config());
+    EXPECT_FALSE(c.next(at(0), due, others_late));
+    EXPECT_FALSE(c.next(at(100), due, others_late)) << "others look late: wait for their removals";
+    auto cmd = c.next(at(150), due, others_late);
+    ASSERT_TRUE(cmd) << "but not past removal_settle_max";
+    EXPECT_EQ(names(*cmd), (std::vector<std::string>{"remove 4"}));
+}
+
+TEST(proposal_batcher, a_removal_that_is_no_longer_due_starts_its_window_over) {
+    proposal_batcher b(config());
+    EXPECT_FALSE(b.next(at(0), {removal(4)}, nobody_late));
+    EXPECT_FALSE(b.next(at(5), {}, nobody_late));
+    EXPECT_FALSE(b.next(at(12), {removal(4)}, nobody_late)) << "the window opened again at 12";
+    EXPECT_TRUE(b.next(at(22), {removal(4)}, nobody_late));
+}
+
+TEST(proposal_batcher, removals_then_leaves_then_joins_at_most_max_ops_per_command) {
+    batcher_config c = config();
+    c.max_ops_per_command = 3;
+    proposal_batcher b(c);
+    b.queue(join("a"), from_route{1, 1}, at(0));
+    b.queue(join("b"), from_route{1, 2}, at(0));
+    b.queue(leave(7), from_route{1, 3}, at(0));
+    auto cmd = b.next(at(50), {removal(4)}, nobody_late);
+    ASSERT_TRUE(cmd);
+    EXPECT_EQ(names(*cmd), (std::vector<std::string>{"remove 4", "leave 7", "a"}));
+    b.proposed(log_index(1), at(50));
+    EXPECT_EQ(b.answers(*cmd, applied_ok(*cmd), view_id(2), "").size(), 2u) << "the leave and the join";
+    ASSERT_TRUE(b.applied(log_index(1), at(60)));
+    cmd = b.next(at(110), {}, nobody_late);
+    ASSERT_TRUE(cmd);
+    EXPECT_EQ(names(*cmd), (std::vector<std::string>{"b"}));
+}
+
+TEST(proposal_batcher, what_an_applied_entry_did_not_carry_is_proposed_again_first) {
+    proposal_batcher b(config());
+    b.queue(join("a"), from_route{1, 1}, at(0));
+    b.queue(join("b"), from_route{1, 2}, at(0));
+    ASSERT_TRUE(b.next(at(50), {}, nobody_late));
+    b.proposed(log_index(5), at(50));
+    b.queue(join("c"), from_route{1, 3}, at(60));
+    // Index 5 applied, but it carried another leader's entry: a and b still wait, ahead of c.
+    ASSERT_TRUE(b.applied(log_index(5), at(70)));
+    auto cmd = b.next(at(120), {}, nobody_late);
+    ASSERT_TRUE(cmd);
+    EXPECT_EQ(names(*cmd), (std::vector<std::string>{"a", "b", "c"}));
+}
+
+TEST(proposal_batcher, a_proposal_not_applied_in_time_is_proposed_again) {
+    proposal_batcher b(config());
+    b.queue(join("a"), from_route{1, 1}, at(0));
+    ASSERT_TRUE(b.next(at(50), {}, nobody_late));
+    b.proposed(log_index(5), at(50));
+    b.tick(at(2049));
+    EXPECT_TRUE(b.in_flight());
+    b.tick(at(2050));
+    EXPECT_FALSE(b.in_flight());
+    auto cmd = b.next(at(2100), {}, nobody_late);
+    ASSERT_TRUE(cmd);
+    EXPECT_EQ(names(*cmd), (std::vector<std::string>{"a"}));
+}
+
+TEST(proposal_batcher, a_command_that_could_not_be_proposed_waits_again) {
+    proposal_batcher b(config());
+    b.queue(join("a"), from_route{1, 1}, at(0));
+    ASSERT_TRUE(b.next(at(50), {}, nobody_late));
+    b.unproposed(at(50));
+    EXPECT_FALSE(b.in_flight());
+    EXPECT_EQ(b.queued(), 1u);
+    EXPECT_TRUE(b.next(at(100), {}, nobody_late));
+}
+
+TEST(proposal_batcher, a_stale_join_is_rejected_and_a_leave_of_nobody_is_not_found) {
+    proposal_batcher b(config());
+    b.queue(join("a"), from_route{1, 1}, at(0));
+    b.queue(leave(7), from_route{1, 2}, at(0));
+    auto cmd = b.next(at(50), {}, nobody_late);
+    ASSERT_TRUE(cmd);
+    std::vector<op_outcome> outcomes{{op_outcome::kind::not_found, member_id(7)},
+                                     {op_outcome::kind::stale, member_id()}};
+    const auto answers = b.answers(*cmd, outcomes, view_id(3), "");
+    ASSERT_EQ(answers.size(), 2u);
+    EXPECT_EQ(std::get<membership::leave_reply>(answers[0].second).status, request_status::not_found);
+    const auto& j = std::get<membership::join_reply>(answers[1].second);
+    EXPECT_EQ(j.status, request_status::rejected);
+    EXPECT_NE(j.error.find("not newer"), std::string::npos);
+}
+
+TEST(proposal_batcher, leadership_lost_answers_every_origin_not_leader) {
+    proposal_batcher b(config());
+    b.queue(join("a"), from_route{1, 1}, at(0));
+    b.add_origin(join("a"), from_self{});
+    b.queue(leave(7), from_voter{voter_id(3), 4}, at(0));
+    ASSERT_TRUE(b.next(at(50), {}, nobody_late));
+    b.proposed(log_index(5), at(50));
+    const auto answers = b.abandon(view_id(9), "");
+    ASSERT_EQ(answers.size(), 3u);
+    EXPECT_EQ(answers[0].first, origin(from_route{1, 1}));
+    EXPECT_EQ(answers[1].first, origin(from_self{}));
+    EXPECT_EQ(answers[2].first, origin(from_voter{voter_id(3), 4}));
+    EXPECT_EQ(std::get<membership::join_reply>(answers[0].second).status, request_status::not_leader);
+    EXPECT_EQ(std::get<membership::join_reply>(answers[0].second).incarnation, incarnation_number(1));
+    EXPECT_EQ(std::get<membership::leave_reply>(answers[2].second).status, request_status::not_leader);
+    EXPECT_EQ(std::get<membership::leave_reply>(answers[2].second).request_id, 4u);
+    EXPECT_FALSE(b.in_flight());
+    EXPECT_EQ(b.queued(), 0u);
+    EXPECT_FALSE(b.next(at(1000), {}, nobody_late));
+}
+
+} // namespace
+} // namespace roster::node
