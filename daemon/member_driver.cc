@@ -4,22 +4,11 @@
 
 namespace roster::daemon {
 
-namespace {
-
-constexpr auto observe_interval = 100ms;
-
-} // namespace
-
 member_driver::member_driver(const node::member_config& config, mono_time now,
                              std::shared_ptr<spdlog::logger> log, metrics& m)
-    : _name(config.name)
-    , _log(std::move(log))
-    , _sink(_log)
-    , _metrics(m)
-    , _node(std::make_unique<node::member_node>(config, now, &_sink)) {}
-
-void member_driver::on_request(node::route_id from, const wire::body& msg, mono_time now) {
-    _node->on_request(from, msg, now);
+    : node_driver(std::move(log), m)
+    , _name(config.name) {
+    _node = std::make_unique<node::member_node>(config, now, &_sink);
 }
 
 void member_driver::on_endpoint_reply(std::size_t endpoint, const wire::body& msg, mono_time now) {
@@ -27,10 +16,6 @@ void member_driver::on_endpoint_reply(std::size_t endpoint, const wire::body& ms
 }
 
 void member_driver::on_published(const wire::body& msg, mono_time now) { _node->on_published(msg, now); }
-
-void member_driver::tick(mono_time now) { _node->tick(now); }
-
-void member_driver::leave(mono_time now) { _node->leave(now); }
 
 bool member_driver::done_leaving() const { return _node->current_phase() == node::member_node::phase::left; }
 
@@ -54,8 +39,7 @@ node::output member_driver::take_output() {
 wire::sender member_driver::self() const { return {voter_id(), _node->id(), _name}; }
 
 void member_driver::after_step(mono_time now) {
-    if (now >= _next_observe) {
-        _next_observe = now + observe_interval;
+    if (observe_due(now)) {
         _metrics.observe(*_node);
     }
 }

@@ -16,8 +16,6 @@ namespace roster::daemon {
 
 namespace {
 
-constexpr auto route_idle_limit = 600s;
-constexpr auto route_sweep_interval = 60s;
 constexpr auto discovery_interval = 1s;
 constexpr std::uint64_t decode_log_lines = 10; // per decode_log_window
 constexpr auto decode_log_window = 60s;
@@ -180,32 +178,7 @@ std::optional<wire::envelope> transport::decode(const zmq::message_t& m, const c
     return std::move(decoded).value();
 }
 
-node::route_id transport::route_of(const std::string& identity, mono_time t) {
-    auto it = _route_of_identity.find(identity);
-    if (it != _route_of_identity.end()) {
-        _identity_of_route[it->second].second = t;
-        return it->second;
-    }
-    const node::route_id r = _next_route++;
-    _route_of_identity.emplace(identity, r);
-    _identity_of_route.emplace(r, std::make_pair(identity, t));
-    return r;
-}
-
-void transport::sweep_routes(mono_time t) {
-    if (t < _next_route_sweep) {
-        return;
-    }
-    _next_route_sweep = t + route_sweep_interval;
-    for (auto it = _identity_of_route.begin(); it != _identity_of_route.end();) {
-        if (t - it->second.second > route_idle_limit) {
-            _route_of_identity.erase(it->second.first);
-            it = _identity_of_route.erase(it);
-        } else {
-            ++it;
-        }
-    }
-}
+void transport::sweep_routes(mono_time t) { _routes.sweep(t); }
 
 // ---- inputs ------------------------------------------------------------------------------
 
@@ -245,21 +218,37 @@ void transport::receive(driver& d, mono_time t) {
     }
 }
 
+bool transport::read_routed(zmq::socket_t& s, const char* socket, std::optional<routed>& out) {
+    out.reset();
+    std::vector<zmq::message_t> parts;
+    if (!zmq::recv_multipart(s, std::back_inserter(parts), zmq::recv_flags::dontwait)) {
+        return false;
+    }
+    if (parts.size() != 2) {
+        _metrics.dropped(socket, "bad_framing");
+        return true;
+    }
+    if (auto env = decode(parts[1], socket)) {
+        out = routed{parts[0].to_string(), std::move(*env)};
+    }
+    return true;
+}
+
+bool transport::read_frame(zmq::socket_t& s, const char* socket, std::optional<wire::envelope>& out) {
+    out.reset();
+    zmq::message_t m;
+    if (!s.recv(m, zmq::recv_flags::dontwait)) {
+        return false;
+    }
+    out = decode(m, socket);
+    return true;
+}
+
 void transport::drain_listen(driver& d, mono_time t) {
-    while (true) {
-        std::vector<zmq::message_t> parts;
-        if (!zmq::recv_multipart(_listen, std::back_inserter(parts), zmq::recv_flags::dontwait)) {
-            return;
+    for (std::optional<routed> m; read_routed(_listen, "listen", m);) {
+        if (m) {
+            d.on_request(_routes.route_of(m->identity, t), m->env.msg, t);
         }
-        if (parts.size() != 2) {
-            _metrics.dropped("listen", "bad_framing");
-            continue;
-        }
-        auto env = decode(parts[1], "listen");
-        if (!env) {
-            continue;
-        }
-        d.on_request(route_of(parts[0].to_string(), t), env->msg, t);
     }
 }
 
@@ -283,35 +272,21 @@ void transport::drain_pub_monitor() {
 }
 
 void transport::drain_peers(driver& d, mono_time t) {
-    while (true) {
-        std::vector<zmq::message_t> parts;
-        if (!zmq::recv_multipart(_peer_router, std::back_inserter(parts), zmq::recv_flags::dontwait)) {
-            return;
-        }
-        if (parts.size() != 2) {
-            _metrics.dropped("peer", "bad_framing");
+    for (std::optional<routed> m; read_routed(_peer_router, "peer", m);) {
+        if (!m) {
             continue;
         }
-        auto env = decode(parts[1], "peer");
-        if (!env) {
-            continue;
-        }
-        if (_peer_dealers.count(env->from.voter) == 0) {
+        if (_peer_dealers.count(m->env.from.voter) == 0) {
             _metrics.dropped("peer", "unknown_sender");
             continue;
         }
-        d.on_peer(env->from.voter, env->msg, t);
+        d.on_peer(m->env.from.voter, m->env.msg, t);
     }
 }
 
 void transport::drain_voter_links(driver& d, mono_time t) {
     for (std::size_t i = 0; i < _voter_dealers.size(); ++i) {
-        while (true) {
-            zmq::message_t m;
-            if (!_voter_dealers[i].recv(m, zmq::recv_flags::dontwait)) {
-                break;
-            }
-            auto env = decode(m, "voter");
+        for (std::optional<wire::envelope> env; read_frame(_voter_dealers[i], "voter", env);) {
             if (!env) {
                 continue;
             }
@@ -342,12 +317,8 @@ void transport::follow_publisher(std::size_t i, const wire::status_reply& s) {
 }
 
 void transport::drain_sub(driver& d, mono_time t) {
-    while (true) {
-        zmq::message_t m;
-        if (!_sub.recv(m, zmq::recv_flags::dontwait)) {
-            return;
-        }
-        if (auto env = decode(m, "sub")) {
+    for (std::optional<wire::envelope> env; read_frame(_sub, "sub", env);) {
+        if (env) {
             d.on_published(env->msg, t);
         }
     }
@@ -390,13 +361,12 @@ bool transport::carry_out(node::output out, const wire::sender& from, consensus:
         }
     }
     for (auto& [route, b] : out.replies) {
-        auto it = _identity_of_route.find(route);
-        if (it == _identity_of_route.end()) {
+        const std::string* id = _routes.identity_of(route);
+        if (id == nullptr) {
             continue;
         }
         const bytes m = encode(std::move(b), from);
-        const std::string& id = it->second.first;
-        if (_listen.send(zmq::buffer(id), zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
+        if (_listen.send(zmq::buffer(*id), zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
             (void)_listen.send(zmq::buffer(m), zmq::send_flags::dontwait);
         }
     }

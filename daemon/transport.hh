@@ -5,7 +5,6 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -18,6 +17,7 @@
 #include "daemon/driver.hh"
 #include "daemon/metrics.hh"
 #include "daemon/options.hh"
+#include "daemon/route_table.hh"
 #include "node/output.hh"
 #include "wire/messages.hh"
 
@@ -96,9 +96,18 @@ private:
     [[nodiscard]] std::optional<std::string> bind(zmq::socket_t& s, const endpoint& e, const char* flag);
     void poll_on(zmq::socket_t& s);
 
-    std::uint64_t route_of(const std::string& identity, mono_time now);
     [[nodiscard]] bytes encode(wire::body b, const wire::sender& from) const;
     std::optional<wire::envelope> decode(const zmq::message_t& m, const char* socket);
+    // A message from a ROUTER (--listen, --peer-listen): the sender's routing identity and what it sent.
+    struct routed {
+        std::string identity;
+        wire::envelope env;
+    };
+    // Reads the next message of ROUTER `s`: false when none is left; else `out` holds it, or is
+    // empty when it was dropped (badly framed, undecodable, for another cluster: counted).
+    bool read_routed(zmq::socket_t& s, const char* socket, std::optional<routed>& out);
+    // The same for a socket whose messages are one frame each (a DEALER, the SUB).
+    bool read_frame(zmq::socket_t& s, const char* socket, std::optional<wire::envelope>& out);
 
     void drain_listen(driver& d, mono_time now);
     void drain_pub_monitor();
@@ -120,11 +129,7 @@ private:
     zmq::socket_t _listen;
     zmq::socket_t _pub;
     zmq::socket_t _pub_monitor; // connection events of _pub
-    std::unordered_map<std::string, node::route_id> _route_of_identity;
-    std::unordered_map<node::route_id, std::pair<std::string, mono_time>> _identity_of_route; // last heard
-    node::route_id _next_route = 1;
-    mono_time _next_route_sweep{};
-
+    route_table _routes;        // of --listen
     // Voter.
     zmq::socket_t _peer_router;
     std::map<voter_id, zmq::socket_t> _peer_dealers; // every other voter

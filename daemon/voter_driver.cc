@@ -4,36 +4,18 @@
 
 namespace roster::daemon {
 
-namespace {
-
-constexpr auto observe_interval = 100ms;
-
-} // namespace
-
 voter_driver::voter_driver(const node::voter_config& config, prng random,
                            consensus::persisted_state recovered, mono_time now,
                            std::shared_ptr<spdlog::logger> log, metrics& m)
-    : _log(std::move(log))
-    , _sink(_log)
-    , _metrics(m)
-    , _node(
-          std::make_unique<node::voter_node>(config, std::move(random), std::move(recovered), now, &_sink)) {}
-
-void voter_driver::on_request(node::route_id from, const wire::body& msg, mono_time now) {
-    _node->on_request(from, msg, now);
+    : node_driver(std::move(log), m) {
+    _node = std::make_unique<node::voter_node>(config, std::move(random), std::move(recovered), now, &_sink);
 }
 
 void voter_driver::on_peer(voter_id from, const wire::body& msg, mono_time now) {
     _node->on_peer(from, msg, now);
 }
 
-void voter_driver::tick(mono_time now) { _node->tick(now); }
-
-void voter_driver::leave(mono_time now) { _node->leave(now); }
-
 bool voter_driver::done_leaving() const { return _node->left(); }
-
-node::output voter_driver::take_output() { return _node->take_output(); }
 
 wire::sender voter_driver::self() const { return {_node->config().id, _node->self(), _node->config().name}; }
 
@@ -41,8 +23,7 @@ void voter_driver::after_step(mono_time now) {
     log_events();
     log_leadership();
     _metrics.on_samples(_node->take_samples());
-    if (now >= _next_observe) {
-        _next_observe = now + observe_interval;
+    if (observe_due(now)) {
         _metrics.observe(*_node, now);
     }
 }

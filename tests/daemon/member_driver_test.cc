@@ -12,10 +12,7 @@ using membership::request_status;
 mono_time at(int ms) { return mono_time(std::chrono::milliseconds(ms)); }
 
 options member_of_three() {
-    options o;
-    o.name = "m1";
-    o.join = {{"10.0.0.1", 7400}, {"10.0.0.2", 7400}, {"10.0.0.3", 7400}};
-    return o;
+    return {.name = "m1", .join = {{"10.0.0.1", 7400}, {"10.0.0.2", 7400}, {"10.0.0.3", 7400}}};
 }
 
 template <typename T>

@@ -7,32 +7,39 @@ namespace {
 
 // A voter as the flags describe it: the second of three, every tunable away from its default.
 options voter_two() {
-    options o;
-    o.name = "v2";
-    o.cluster = "blue";
-    o.listen = {"10.0.0.2", 7500};
-    o.publish = {"10.0.0.2", 7502};
-    o.voter = voter_id(2);
-    o.peer_listen = {"10.0.0.2", 7501};
-    o.voters = {{voter_id(1), {"10.0.0.1", 7501}},
-                {voter_id(2), {"10.0.0.2", 7501}},
-                {voter_id(3), {"10.0.0.3", 7501}}};
-    o.heartbeat_interval_ms = 200;
-    o.phi_threshold = 10.5;
-    o.join_settle_ms = 70;
-    o.removal_settle_ms = 20;
-    return o;
+    return {.name = "v2",
+            .cluster = "blue",
+            .listen = {"10.0.0.2", 7500},
+            .publish = {"10.0.0.2", 7502},
+            .voter = voter_id(2),
+            .peer_listen = {"10.0.0.2", 7501},
+            .voters = {{voter_id(1), {"10.0.0.1", 7501}},
+                       {voter_id(2), {"10.0.0.2", 7501}},
+                       {voter_id(3), {"10.0.0.3", 7501}}},
+            .heartbeat_interval_ms = 200,
+            .phi_threshold = 10.5,
+            .join_settle_ms = 70,
+            .removal_settle_ms = 20};
 }
 
 options member_of_three() {
-    options o;
-    o.name = "m1";
-    o.cluster = "blue";
-    o.listen = {"10.0.0.9", 7400};
-    o.publish = {"10.0.0.9", 7402};
-    o.join = {{"10.0.0.1", 7500}, {"10.0.0.2", 7500}, {"10.0.0.3", 7500}};
-    o.heartbeat_interval_ms = 250;
-    return o;
+    return {.name = "m1",
+            .cluster = "blue",
+            .listen = {"10.0.0.9", 7400},
+            .publish = {"10.0.0.9", 7402},
+            .join = {{"10.0.0.1", 7500}, {"10.0.0.2", 7500}, {"10.0.0.3", 7500}},
+            .heartbeat_interval_ms = 250};
+}
+
+// Expects each of `fields` of `c` to hold what a default-constructed C holds.
+template <typename C, typename... T>
+void expect_defaults(const C& c, T C::*... fields) {
+    const C defaults;
+    int i = 0;
+    auto same = [&](const auto& got, const auto& want) {
+        EXPECT_EQ(got, want) << "field " << i++ << " of the list";
+    };
+    (same(c.*fields, defaults.*fields), ...);
 }
 
 TEST(make_voter_config, takes_identity_endpoints_and_voters_from_the_flags) {
@@ -69,26 +76,19 @@ TEST(make_voter_config, tunes_the_detector_and_the_settle_windows_to_the_flags) 
 TEST(make_voter_config, leaves_what_no_flag_sets_at_the_node_defaults) {
     auto c = make_voter_config(voter_two(), incarnation_number(1));
     ASSERT_TRUE(c) << c.error();
-    const node::voter_config defaults;
-    EXPECT_EQ(c->raft_tick, defaults.raft_tick);
-    EXPECT_EQ(c->raft.election_ticks, defaults.raft.election_ticks);
-    EXPECT_EQ(c->raft.heartbeat_ticks, defaults.raft.heartbeat_ticks);
-    EXPECT_EQ(c->detector.clear_threshold, defaults.detector.clear_threshold);
-    EXPECT_EQ(c->detector.silent_grace, defaults.detector.silent_grace);
-    EXPECT_EQ(c->report_interval, defaults.report_interval);
-    EXPECT_EQ(c->suspicion_ttl, defaults.suspicion_ttl);
-    EXPECT_EQ(c->max_ops_per_command, defaults.max_ops_per_command);
-    EXPECT_EQ(c->proposal_timeout, defaults.proposal_timeout);
-    EXPECT_EQ(c->compact_every, defaults.compact_every);
-    EXPECT_EQ(c->publisher_ring, defaults.publisher_ring);
-    EXPECT_EQ(c->forward_timeout, defaults.forward_timeout);
+    using node::voter_config;
+    expect_defaults(*c, &voter_config::raft_tick, &voter_config::report_interval,
+                    &voter_config::suspicion_ttl, &voter_config::max_ops_per_command,
+                    &voter_config::proposal_timeout, &voter_config::compact_every,
+                    &voter_config::publisher_ring, &voter_config::forward_timeout);
+    expect_defaults(c->raft, &consensus::raft_config::election_ticks,
+                    &consensus::raft_config::heartbeat_ticks, &consensus::raft_config::pre_vote);
+    expect_defaults(c->detector, &detector::registry_config::clear_threshold,
+                    &detector::registry_config::silent_grace);
 }
 
 TEST(make_voter_config, the_default_flags_give_the_lan_settings) {
-    options o;
-    o.name = "dev";
-    o.voter = voter_id(1);
-    o.voters = {{voter_id(1), {"127.0.0.1", 7401}}};
+    const options o{.name = "dev", .voter = voter_id(1), .voters = {{voter_id(1), {"127.0.0.1", 7401}}}};
     auto c = make_voter_config(o, incarnation_number(1));
     ASSERT_TRUE(c) << c.error();
     EXPECT_EQ(c->cluster, "roster");
@@ -128,12 +128,10 @@ TEST(make_member_config, takes_every_field_from_the_flags) {
     EXPECT_EQ(c->voters, 3u) << "one per --join endpoint, by index";
     EXPECT_EQ(c->incarnation, incarnation_number(5));
     EXPECT_EQ(c->heartbeat_interval, 250ms);
-    const node::member_config defaults;
-    EXPECT_EQ(c->request_timeout, defaults.request_timeout);
-    EXPECT_EQ(c->retry_backoff, defaults.retry_backoff);
-    EXPECT_EQ(c->sync_timeout, defaults.sync_timeout);
-    EXPECT_EQ(c->poll_interval, defaults.poll_interval);
-    EXPECT_EQ(c->publisher_ring, defaults.publisher_ring);
+    using node::member_config;
+    expect_defaults(*c, &member_config::request_timeout, &member_config::retry_backoff,
+                    &member_config::sync_timeout, &member_config::poll_interval,
+                    &member_config::publisher_ring);
 }
 
 TEST(make_member_config, says_why_the_member_refuses_it) {

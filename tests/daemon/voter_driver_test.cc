@@ -12,11 +12,7 @@ namespace {
 mono_time at(int ms) { return mono_time(std::chrono::milliseconds(ms)); }
 
 options single_voter() {
-    options o;
-    o.name = "v1";
-    o.voter = voter_id(1);
-    o.voters = {{voter_id(1), {"127.0.0.1", 7401}}};
-    return o;
+    return {.name = "v1", .voter = voter_id(1), .voters = {{voter_id(1), {"127.0.0.1", 7401}}}};
 }
 
 // One voter alone, driven as the poll loop drives it, its output persisted in memory.
