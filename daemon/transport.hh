@@ -33,7 +33,9 @@ namespace roster::daemon {
 // --listen (members and clients) and a PUB on --publish (views, with a monitor that counts the
 // subscribers). A voter adds a ROUTER on --peer-listen and a DEALER to each other voter's
 // --voters endpoint; a member adds a DEALER to each --join endpoint and a SUB, which it connects
-// to each voter's publish endpoint as learned from the voter's status reply.
+// to each voter's publish endpoint as learned from the voter's status reply. That discovery is
+// here rather than in the member driver because it only decides where a socket connects (and,
+// with CURVE, with which key); the node never sees status replies.
 //
 // Incoming frames are counted (roster_messages_received_total by socket) and decoded; a frame
 // that does not decode, is for another cluster, is badly framed or (on --peer-listen) names a
