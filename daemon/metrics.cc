@@ -1,5 +1,6 @@
 #include "daemon/metrics.hh"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -31,17 +32,6 @@ const char* role_label(consensus::role r) {
 
 } // namespace
 
-result<std::unique_ptr<metrics>, std::string> metrics::start(const endpoint& where,
-                                                             const std::string& cluster,
-                                                             const std::string& name, bool voter,
-                                                             std::size_t member_limit) {
-    try {
-        return std::unique_ptr<metrics>(new metrics(where, cluster, name, voter, member_limit));
-    } catch (const std::exception& e) {
-        return fmt::format("cannot serve metrics on {} (--metrics-listen): {}", where.text(), e.what());
-    }
-}
-
 prometheus::Gauge& metrics::gauge(const std::string& name, const std::string& help) {
     return prometheus::BuildGauge().Name(name).Help(help).Labels(_labels).Register(*_registry).Add({});
 }
@@ -60,14 +50,10 @@ prometheus::Histogram& metrics::histogram(const std::string& name, const std::st
         .Add({}, buckets);
 }
 
-metrics::metrics(const endpoint& where, const std::string& cluster, const std::string& name, bool voter,
-                 std::size_t member_limit)
+metrics::metrics(const std::string& cluster, const std::string& name, bool voter, std::size_t member_limit)
     : _registry(std::make_shared<prometheus::Registry>())
     , _labels{{"cluster", cluster}, {"node", name}}
     , _member_limit(member_limit) {
-    _exposer = std::make_unique<prometheus::Exposer>(where.text(), 2);
-    _exposer->RegisterCollectable(_registry);
-
     prometheus::BuildGauge()
         .Name("roster_build_info")
         .Help("Build and role of this rosterd (always 1)")
@@ -175,6 +161,36 @@ metrics::metrics(const endpoint& where, const std::string& cluster, const std::s
         _rejoins = &counter("roster_member_rejoins_total",
                             "Times this member was removed while alive and joined again");
     }
+}
+
+std::optional<std::string> metrics::serve(const endpoint& where) {
+    try {
+        _exposer = std::make_unique<prometheus::Exposer>(where.text(), 2);
+    } catch (const std::exception& e) {
+        return fmt::format("cannot serve metrics on {} (--metrics-listen): {}", where.text(), e.what());
+    }
+    _exposer->RegisterCollectable(_registry);
+    return std::nullopt;
+}
+
+double metrics::value(const std::string& name, const std::map<std::string, std::string>& labels) const {
+    for (const auto& family : _registry->Collect()) {
+        if (family.name != name) {
+            continue;
+        }
+        for (const auto& m : family.metric) {
+            const bool matches = std::all_of(labels.begin(), labels.end(), [&](const auto& want) {
+                return std::any_of(m.label.begin(), m.label.end(),
+                                   [&](const prometheus::ClientMetric::Label& l) {
+                                       return l.name == want.first && l.value == want.second;
+                                   });
+            });
+            if (matches) {
+                return family.type == prometheus::MetricType::Gauge ? m.gauge.value : m.counter.value;
+            }
+        }
+    }
+    return 0;
 }
 
 void metrics::received(const std::string& socket) { _received->Add({{"socket", socket}}).Increment(); }

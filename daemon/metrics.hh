@@ -30,10 +30,18 @@ namespace roster::daemon {
 // so that dashboards show it going down, then the series ends.
 class metrics {
 public:
-    static result<std::unique_ptr<metrics>, std::string> start(const endpoint& where,
-                                                               const std::string& cluster,
-                                                               const std::string& name, bool voter,
-                                                               std::size_t member_limit);
+    // The metrics of one node, not yet served: creating them opens nothing and starts no thread
+    // (the daemon blocks its signals before any thread starts, see transport).
+    metrics(const std::string& cluster, const std::string& name, bool voter, std::size_t member_limit);
+
+    // Serves /metrics on `where` (starts the exposer's threads). Empty on success, else a message
+    // naming --metrics-listen and the reason. Call once.
+    [[nodiscard]] std::optional<std::string> serve(const endpoint& where);
+
+    // The current value of the counter or gauge `name` whose labels include `labels` (0 when there
+    // is no such series); for tests and diagnostics, it collects the whole registry.
+    [[nodiscard]] double value(const std::string& name,
+                               const std::map<std::string, std::string>& labels) const;
 
     void received(const std::string& socket);
     void dropped(const std::string& socket, const std::string& reason);
@@ -47,8 +55,6 @@ public:
     void on_samples(const node::voter_samples& s);
 
 private:
-    metrics(const endpoint& where, const std::string& cluster, const std::string& name, bool voter,
-            std::size_t member_limit);
     prometheus::Gauge& gauge(const std::string& name, const std::string& help);
     prometheus::Counter& counter(const std::string& name, const std::string& help);
     prometheus::Histogram& histogram(const std::string& name, const std::string& help,

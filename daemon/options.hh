@@ -11,27 +11,28 @@
 namespace roster::daemon {
 
 // Everything rosterd is told on its command line or in its --config file (TOML). The flag names
-// are a contract (README, "Flags"); keep them.
+// are a contract (README, "Flags"); keep them. Every field has an initializer, so that a designated
+// initializer may name only the flags it sets.
 struct options {
-    std::string name;               // --name (default: host name)
-    std::string data_dir;           // --data-dir
+    std::string name{};             // --name (default: host name)
+    std::string data_dir{};         // --data-dir
     std::string cluster = "roster"; // --cluster
     endpoint listen{"127.0.0.1", 7400};
     endpoint publish{"127.0.0.1", 7402};
     endpoint metrics_listen{"127.0.0.1", 7403};
     // Voter.
-    std::optional<voter_id> voter;                     // --voter-id
-    endpoint peer_listen{"127.0.0.1", 7401};           // --peer-listen
-    std::vector<std::pair<voter_id, endpoint>> voters; // --voters
+    std::optional<voter_id> voter{};                     // --voter-id
+    endpoint peer_listen{"127.0.0.1", 7401};             // --peer-listen
+    std::vector<std::pair<voter_id, endpoint>> voters{}; // --voters
     // Member.
-    std::vector<endpoint> join; // --join
+    std::vector<endpoint> join{}; // --join
     int heartbeat_interval_ms = 100;
     double phi_threshold = 8.0;
     std::string log_level = "info";
     std::string log_format = "text";
     std::size_t metrics_member_limit = 1000; // above it, per-member series give way to aggregates
-    int join_settle_ms = 50;    // joins and leaves wait this long to share a view
-    int removal_settle_ms = 10; // a due removal waits this long for correlated ones
+    int join_settle_ms = 50;                 // joins and leaves wait this long to share a view
+    int removal_settle_ms = 10;              // a due removal waits this long for correlated ones
     bool dev = false;
     bool dev_temporary_dir = false; // --dev made the data dir (removed at exit)
 

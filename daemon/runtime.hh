@@ -1,35 +1,24 @@
 #pragma once
 
-#include <chrono>
-#include <map>
 #include <memory>
-#include <optional>
 #include <string>
-#include <unordered_map>
-#include <vector>
 
 #include <spdlog/spdlog.h>
-#include <zmq.hpp>
 
 #include "common/result.hh"
 #include "consensus/sqlite_storage.hh"
-#include "daemon/logging.hh"
+#include "daemon/driver.hh"
 #include "daemon/metrics.hh"
 #include "daemon/options.hh"
-#include "node/member_node.hh"
-#include "node/voter_node.hh"
+#include "daemon/transport.hh"
 
 namespace roster::daemon {
 
-// The process around a node: it owns every ZeroMQ socket and is the only thread that touches
-// them; it reads the monotonic clock, feeds the node time and decoded messages, and carries out
-// the node's output in order (persist, then send, then publish). Nothing here decides anything
-// about membership.
-//
-// Sockets: a ROUTER on --listen (members and clients), a PUB on --publish (views); a voter also
-// has a ROUTER on --peer-listen and a DEALER to each other voter's peer endpoint; a member has a
-// DEALER to each voter's --listen endpoint and a SUB to each voter's publish endpoint (learned
-// from the voter's status reply).
+// The process around a node, composed of a transport (sockets, signals, the clock), a driver
+// (the voter or member node with its logging and metrics), a voter's storage and the metrics
+// endpoint. The poll loop reads what arrived, ticks the driver, has the transport carry out the
+// driver's output (persist, then send, then publish) and lets the driver log. Nothing here
+// decides anything about membership.
 class runtime {
 public:
     // Binds every socket, opens storage, starts metrics. Fails with a message that names the flag
@@ -39,65 +28,22 @@ public:
     ~runtime();
 
     // Runs until SIGTERM or SIGINT; then leaves gracefully (the removal commits as "left") and
-    // returns the exit code (0, or 1 after a storage failure).
+    // returns the exit code (0, or 1 after a storage failure). A second signal stops at once.
     int run();
 
 private:
     runtime(const options& o, std::shared_ptr<spdlog::logger> logger);
-    result<bool, std::string> open();
-    mono_time now() const;
-    std::uint64_t route_of(const std::string& identity, mono_time now);
-    bytes encode(wire::body b) const;
-    std::optional<wire::envelope> decode(const zmq::message_t& m, const char* socket);
-
-    void drain_listen(mono_time now);
-    void drain_peers(mono_time now);
-    void drain_dealers(mono_time now);
-    void drain_sub(mono_time now);
-    void drain_pub_monitor();
-    bool carry_out(node::output out);
-    void discover_publishers(mono_time now);
-    void log_events();
-    void log_leadership();
+    [[nodiscard]] std::optional<std::string> open();
+    [[nodiscard]] std::optional<std::string> open_voter();
+    [[nodiscard]] std::optional<std::string> open_member();
 
     options _o;
     std::shared_ptr<spdlog::logger> _log;
-    spdlog_sink _sink;
+    // Destroyed in reverse: the node first, then storage, the sockets, and the metrics last.
     std::unique_ptr<metrics> _metrics;
-    zmq::context_t _ctx;
-    std::chrono::steady_clock::time_point _epoch;
-    int _signal_fd = -1;
-
-    zmq::socket_t _listen;
-    zmq::socket_t _pub;
-    zmq::socket_t _pub_monitor; // connection events of _pub
-    std::unordered_map<std::string, std::uint64_t> _route_of_identity;
-    std::unordered_map<std::uint64_t, std::pair<std::string, mono_time>> _identity_of_route;
-    std::uint64_t _next_route = 1;
-    mono_time _next_route_sweep{};
-
-    // Voter.
-    std::unique_ptr<consensus::sqlite_storage> _storage;
-    std::unique_ptr<node::voter_node> _voter;
-    zmq::socket_t _peer_router;
-    std::map<voter_id, zmq::socket_t> _peer_dealers;
-    voter_id _known_leader;
-
-    // Member.
-    std::unique_ptr<node::member_node> _member;
-    std::vector<zmq::socket_t> _voter_dealers;
-    zmq::socket_t _sub;
-    std::vector<std::string> _voter_publish; // learned per voter (empty: not yet)
-    mono_time _next_discovery{};
-    member_id _logged_member;
-
-    std::uint64_t _decode_errors_logged = 0;
-    mono_time _decode_log_window{};
+    std::unique_ptr<transport> _transport;
+    std::unique_ptr<consensus::sqlite_storage> _storage; // voters
+    std::unique_ptr<driver> _driver;
 };
-
-// The incarnation for a process starting now: wall-clock microseconds, and for a voter also
-// more than any it used before (kept in <data-dir>/incarnation), so that a restart always
-// replaces the old instance even if the clock went back.
-result<incarnation_number, std::string> next_incarnation(const std::string& data_dir);
 
 } // namespace roster::daemon

@@ -1,0 +1,47 @@
+#include "daemon/member_driver.hh"
+
+#include "views/view_ops.hh"
+
+namespace roster::daemon {
+
+member_driver::member_driver(const node::member_config& config, mono_time now,
+                             std::shared_ptr<spdlog::logger> log, metrics& m)
+    : node_driver(std::move(log), m)
+    , _name(config.name) {
+    _node = std::make_unique<node::member_node>(config, now, &_sink);
+}
+
+void member_driver::on_endpoint_reply(std::size_t endpoint, const wire::body& msg, mono_time now) {
+    _node->on_reply(endpoint, msg, now);
+}
+
+void member_driver::on_published(const wire::body& msg, mono_time now) { _node->on_published(msg, now); }
+
+bool member_driver::done_leaving() const { return _node->current_phase() == node::member_node::phase::left; }
+
+node::output member_driver::take_output() {
+    node::output out = _node->take_output();
+    // Logged as they go out: a member has nothing to persist, so nothing can stop the batch first.
+    for (const auto& b : out.published) {
+        if (const auto* e = std::get_if<views::node_event>(&b)) {
+            if (e->what == views::node_event::kind::removed) {
+                _log->warn("this node (member {}) was removed from the view in view {} ({}); joining again",
+                           e->member, e->view, views::to_string(e->reason));
+            } else {
+                _log->info("this node rejoined as member {} (was {}) in view {}", e->new_member, e->member,
+                           e->view);
+            }
+        }
+    }
+    return out;
+}
+
+wire::sender member_driver::self() const { return {voter_id(), _node->id(), _name}; }
+
+void member_driver::after_step(mono_time now) {
+    if (observe_due(now)) {
+        _metrics.observe(*_node);
+    }
+}
+
+} // namespace roster::daemon

@@ -1,0 +1,50 @@
+#include "daemon/node_configs.hh"
+
+#include <cassert>
+
+namespace roster::daemon {
+
+result<node::voter_config, std::string> make_voter_config(const options& o, incarnation_number incarnation) {
+    assert(o.is_voter());
+    const duration heartbeat = std::chrono::milliseconds(o.heartbeat_interval_ms);
+    node::voter_config c;
+    c.cluster = o.cluster;
+    c.name = o.name;
+    c.id = *o.voter;
+    for (const auto& [id, peer] : o.voters) {
+        c.voters.push_back(id);
+    }
+    // Only this voter's own: the others' --listen endpoints are not among a voter's flags.
+    c.listen_of[*o.voter] = o.listen.text();
+    c.address = o.listen.text();
+    c.publish_endpoint = o.publish.text();
+    c.incarnation = incarnation;
+    c.heartbeat_interval = heartbeat;
+    c.detector.detector = detector::phi_accrual_config::for_heartbeat_interval(heartbeat);
+    c.detector.detector.threshold = o.phi_threshold;
+    c.batching.removal_settle_max = heartbeat + heartbeat / 2;
+    c.batching.join_settle = std::chrono::milliseconds(o.join_settle_ms);
+    c.batching.removal_settle = std::chrono::milliseconds(o.removal_settle_ms);
+    if (auto bad = c.validate()) {
+        return "invalid configuration: " + *bad;
+    }
+    return c;
+}
+
+result<node::member_config, std::string> make_member_config(const options& o,
+                                                            incarnation_number incarnation) {
+    node::member_config c;
+    c.cluster = o.cluster;
+    c.name = o.name;
+    c.address = o.listen.text();
+    c.publish_endpoint = o.publish.text();
+    c.voters = o.join.size();
+    c.incarnation = incarnation;
+    c.heartbeat_interval = std::chrono::milliseconds(o.heartbeat_interval_ms);
+    if (auto bad = c.validate()) {
+        return "invalid configuration: " + *bad;
+    }
+    return c;
+}
+
+} // namespace roster::daemon

@@ -1,0 +1,54 @@
+#pragma once
+
+#include <memory>
+
+#include <spdlog/spdlog.h>
+
+#include "daemon/driver.hh"
+#include "daemon/logging.hh"
+#include "daemon/metrics.hh"
+
+namespace roster::daemon {
+
+// What the voter and the member drivers share: the node (`Node`: node::voter_node or
+// node::member_node), the sink that hands its log lines to spdlog, the metrics, and the inputs
+// both nodes take the same way. The derived driver creates the node and adds its role's inputs,
+// logging and metrics.
+template <typename Node>
+class node_driver : public driver {
+public:
+    void on_request(node::route_id from, const wire::body& msg, mono_time now) override {
+        _node->on_request(from, msg, now);
+    }
+    void tick(mono_time now) override { _node->tick(now); }
+    void leave(mono_time now) override { _node->leave(now); }
+    node::output take_output() override { return _node->take_output(); }
+
+    [[nodiscard]] const Node& node() const noexcept { return *_node; }
+
+protected:
+    // `log` and `m` outlive the driver.
+    node_driver(std::shared_ptr<spdlog::logger> log, metrics& m)
+        : _log(std::move(log))
+        , _sink(_log)
+        , _metrics(m) {}
+
+    // True once every 100 ms: the metrics read the node's state this often.
+    bool observe_due(mono_time now) {
+        if (now < _next_observe) {
+            return false;
+        }
+        _next_observe = now + 100ms;
+        return true;
+    }
+
+    std::shared_ptr<spdlog::logger> _log;
+    spdlog_sink _sink; // the node's log; declared before _node, which writes to it
+    metrics& _metrics;
+    std::unique_ptr<Node> _node; // set by the derived constructor
+
+private:
+    mono_time _next_observe;
+};
+
+} // namespace roster::daemon

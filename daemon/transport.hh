@@ -1,0 +1,149 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <spdlog/spdlog.h>
+#include <zmq.hpp>
+
+#include "common/bytes.hh"
+#include "common/result.hh"
+#include "consensus/storage.hh"
+#include "daemon/driver.hh"
+#include "daemon/metrics.hh"
+#include "daemon/options.hh"
+#include "daemon/route_table.hh"
+#include "node/output.hh"
+#include "wire/messages.hh"
+
+namespace roster::daemon {
+
+// Everything between the network and a driver: the ZeroMQ context and every socket, signals,
+// the monotonic clock, the checked decode of every incoming frame and the encode of every
+// outgoing body. Every socket is created and every frame decoded here, so that this is the one
+// place where authentication is added. Not thread-safe: one thread (the poll loop's) makes
+// every call.
+//
+// Sockets: every node has signal handling (a signalfd for SIGTERM and SIGINT), a ROUTER on
+// --listen (members and clients) and a PUB on --publish (views, with a monitor that counts the
+// subscribers). A voter adds a ROUTER on --peer-listen and a DEALER to each other voter's
+// --voters endpoint; a member adds a DEALER to each --join endpoint and a SUB, which it connects
+// to each voter's publish endpoint as learned from the voter's status reply. That discovery is
+// here rather than in the member driver because it only decides where a socket connects (and,
+// with CURVE, with which key); the node never sees status replies.
+//
+// Incoming frames are counted (roster_messages_received_total by socket) and decoded; a frame
+// that does not decode, is for another cluster, is badly framed or (on --peer-listen) names a
+// sender that is not another voter is dropped, counted by reason and logged (at most 10 lines a
+// minute, whoever sends them), and never reaches the driver.
+class transport {
+public:
+    // Where the sockets are bound, as tcp://HOST:PORT (with port 0 in the options: the port the
+    // system chose).
+    struct addresses {
+        std::string listen;
+        std::string publish;
+        std::string peer_listen; // voters, once open_voter_links() succeeded
+    };
+
+    // Blocks SIGTERM and SIGINT (to be read from a descriptor) and binds --listen and --publish.
+    // Call before any thread starts, so that every thread inherits the blocked signals. `m`
+    // outlives the transport. Fails with a message that names the flag and the reason
+    // ("cannot listen on HOST:PORT (--listen): Address already in use").
+    static result<std::unique_ptr<transport>, std::string>
+    open(const options& o, std::shared_ptr<spdlog::logger> log, metrics& m);
+    ~transport();
+    transport(const transport&) = delete;
+    transport& operator=(const transport&) = delete;
+
+    // A voter's links: binds --peer-listen, and connects a DEALER to every other voter. Call once,
+    // on a voter's transport only; fails like open().
+    [[nodiscard]] std::optional<std::string> open_voter_links();
+    // A member's links: a DEALER to each --join endpoint, and the SUB (connected once a voter says
+    // where it publishes). Call once, on a member's transport only.
+    void open_member_links();
+
+    // Monotonic time since the transport was opened.
+    [[nodiscard]] mono_time now() const;
+    [[nodiscard]] const addresses& bound() const noexcept { return _bound; }
+
+    // Waits until a socket or a signal has something to read, or until `until` (at least 1 ms).
+    // Returns false when polling failed (logged); the loop must stop.
+    [[nodiscard]] bool wait(mono_time until);
+    // The signals received since the last call, in order.
+    std::vector<int> take_signals();
+    // Reads every socket until it has nothing left and hands each accepted message to `d`, in
+    // this order: --listen, the publish monitor, then --peer-listen (voters) or the --join
+    // connections and the SUB (members). A member also asks, once a second, every voter whose
+    // publish endpoint it does not know yet. `now` stamps the routes of requests.
+    void receive(driver& d, mono_time now);
+    // Forgets the routes of clients not heard from for 10 minutes (looks once a minute): a reply
+    // to a forgotten route is not sent, and the client gets a new route if it comes back.
+    void sweep_routes(mono_time now);
+    // Carries out one batch in the order node/output.hh states: saves `out.persist` to
+    // `durable` (a voter's storage; may be null only when there is nothing to persist), then
+    // sends to voters, replies and requests to voters, then publishes. Every envelope says it
+    // is from `from`. Sends never block: a full queue drops the message (counted). Returns false
+    // after a storage failure (logged), with nothing of the batch sent: the caller must stop.
+    [[nodiscard]] bool carry_out(node::output out, const wire::sender& from, consensus::storage* durable);
+
+private:
+    transport(const options& o, std::shared_ptr<spdlog::logger> log, metrics& m);
+    [[nodiscard]] std::optional<std::string> open_common();
+    [[nodiscard]] std::optional<std::string> bind(zmq::socket_t& s, const endpoint& e, const char* flag);
+    void poll_on(zmq::socket_t& s);
+
+    [[nodiscard]] bytes encode(wire::body b, const wire::sender& from) const;
+    std::optional<wire::envelope> decode(const zmq::message_t& m, const char* socket);
+    // A message from a ROUTER (--listen, --peer-listen): the sender's routing identity and what it sent.
+    struct routed {
+        std::string identity;
+        wire::envelope env;
+    };
+    // Reads the next message of ROUTER `s`: false when none is left; else `out` holds it, or is
+    // empty when it was dropped (badly framed, undecodable, for another cluster: counted).
+    bool read_routed(zmq::socket_t& s, const char* socket, std::optional<routed>& out);
+    // The same for a socket whose messages are one frame each (a DEALER, the SUB).
+    bool read_frame(zmq::socket_t& s, const char* socket, std::optional<wire::envelope>& out);
+
+    void drain_listen(driver& d, mono_time now);
+    void drain_pub_monitor();
+    void drain_peers(driver& d, mono_time now);
+    void drain_voter_links(driver& d, mono_time now);
+    void drain_sub(driver& d, mono_time now);
+    void follow_publisher(std::size_t voter, const wire::status_reply& s);
+    void discover_publishers(const wire::sender& from, mono_time now);
+
+    options _o;
+    std::shared_ptr<spdlog::logger> _log;
+    metrics& _metrics;
+    zmq::context_t _ctx;
+    std::chrono::steady_clock::time_point _epoch;
+    int _signal_fd = -1;
+    std::vector<zmq_pollitem_t> _poll_items;
+    addresses _bound;
+
+    zmq::socket_t _listen;
+    zmq::socket_t _pub;
+    zmq::socket_t _pub_monitor; // connection events of _pub
+    route_table _routes;        // of --listen
+    // Voter.
+    zmq::socket_t _peer_router;
+    std::map<voter_id, zmq::socket_t> _peer_dealers; // every other voter
+
+    // Member.
+    std::vector<zmq::socket_t> _voter_dealers; // by --join index
+    zmq::socket_t _sub;
+    std::vector<std::string> _voter_publish; // learned per voter (empty: not yet)
+    mono_time _next_discovery{};
+
+    std::uint64_t _decode_errors_logged = 0;
+    mono_time _decode_log_window{};
+};
+
+} // namespace roster::daemon

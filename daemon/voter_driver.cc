@@ -1,0 +1,72 @@
+#include "daemon/voter_driver.hh"
+
+#include "views/view_ops.hh"
+
+namespace roster::daemon {
+
+voter_driver::voter_driver(const node::voter_config& config, prng random,
+                           consensus::persisted_state recovered, mono_time now,
+                           std::shared_ptr<spdlog::logger> log, metrics& m)
+    : node_driver(std::move(log), m) {
+    _node = std::make_unique<node::voter_node>(config, std::move(random), std::move(recovered), now, &_sink);
+}
+
+void voter_driver::on_peer(voter_id from, const wire::body& msg, mono_time now) {
+    _node->on_peer(from, msg, now);
+}
+
+bool voter_driver::done_leaving() const { return _node->left(); }
+
+wire::sender voter_driver::self() const { return {_node->config().id, _node->self(), _node->config().name}; }
+
+void voter_driver::after_step(mono_time now) {
+    log_events();
+    log_leadership();
+    _metrics.on_samples(_node->take_samples());
+    if (observe_due(now)) {
+        _metrics.observe(*_node, now);
+    }
+}
+
+void voter_driver::log_events() {
+    for (const auto& e : _node->take_events()) {
+        _metrics.on_event(e);
+        switch (e.what) {
+        case node::voter_event::kind::view_committed:
+            _log->info("view {} committed: {} members, leader {} (token {})", e.view,
+                       _node->view().members.size(), _node->view().leader, _node->view().fencing_token);
+            break;
+        case node::voter_event::kind::member_joined:
+            _log->info("member {} '{}' joined in view {}", e.member, e.name, e.view);
+            break;
+        case node::voter_event::kind::member_removed:
+            if (e.reason == views::removal_reason::suspected) {
+                _log->info("member {} removed in view {}: suspected, last heartbeat {:.0f} ms before",
+                           e.member, e.view, to_ms(e.since_heartbeat));
+            } else {
+                _log->info("member {} removed in view {}: {}", e.member, e.view, views::to_string(e.reason));
+            }
+            break;
+        case node::voter_event::kind::suspected:
+            _log->debug("suspecting member {} '{}' (phi {:.1f})", e.member, e.name, e.phi);
+            break;
+        case node::voter_event::kind::cleared:
+            _log->debug("member {} '{}' is heard from again (phi {:.1f})", e.member, e.name, e.phi);
+            break;
+        }
+    }
+}
+
+void voter_driver::log_leadership() {
+    const voter_id leader = _node->consensus().leader();
+    if (leader != _known_leader && leader != voter_id()) {
+        if (leader == _node->config().id) {
+            _log->info("this voter is now the consensus leader (term {})", _node->consensus().term());
+        } else {
+            _log->info("consensus leader is voter {} (term {})", leader, _node->consensus().term());
+        }
+    }
+    _known_leader = leader;
+}
+
+} // namespace roster::daemon

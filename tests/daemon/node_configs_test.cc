@@ -1,0 +1,154 @@
+#include <gtest/gtest.h>
+
+#include "daemon/node_configs.hh"
+
+namespace roster::daemon {
+namespace {
+
+// A voter as the flags describe it: the second of three, every tunable away from its default.
+options voter_two() {
+    return {.name = "v2",
+            .cluster = "blue",
+            .listen = {"10.0.0.2", 7500},
+            .publish = {"10.0.0.2", 7502},
+            .voter = voter_id(2),
+            .peer_listen = {"10.0.0.2", 7501},
+            .voters = {{voter_id(1), {"10.0.0.1", 7501}},
+                       {voter_id(2), {"10.0.0.2", 7501}},
+                       {voter_id(3), {"10.0.0.3", 7501}}},
+            .heartbeat_interval_ms = 200,
+            .phi_threshold = 10.5,
+            .join_settle_ms = 70,
+            .removal_settle_ms = 20};
+}
+
+options member_of_three() {
+    return {.name = "m1",
+            .cluster = "blue",
+            .listen = {"10.0.0.9", 7400},
+            .publish = {"10.0.0.9", 7402},
+            .join = {{"10.0.0.1", 7500}, {"10.0.0.2", 7500}, {"10.0.0.3", 7500}},
+            .heartbeat_interval_ms = 250};
+}
+
+// Expects each of `fields` of `c` to hold what a default-constructed C holds.
+template <typename C, typename... T>
+void expect_defaults(const C& c, T C::*... fields) {
+    const C defaults;
+    int i = 0;
+    auto same = [&](const auto& got, const auto& want) {
+        EXPECT_EQ(got, want) << "field " << i++ << " of the list";
+    };
+    (same(c.*fields, defaults.*fields), ...);
+}
+
+TEST(make_voter_config, takes_identity_endpoints_and_voters_from_the_flags) {
+    auto c = make_voter_config(voter_two(), incarnation_number(77));
+    ASSERT_TRUE(c) << c.error();
+    EXPECT_EQ(c->cluster, "blue");
+    EXPECT_EQ(c->name, "v2");
+    EXPECT_EQ(c->id, voter_id(2));
+    EXPECT_EQ(c->voters, (std::vector<voter_id>{voter_id(1), voter_id(2), voter_id(3)}));
+    // A voter's flags name only its own --listen endpoint.
+    EXPECT_EQ(c->listen_of, (std::map<voter_id, std::string>{{voter_id(2), "10.0.0.2:7500"}}));
+    EXPECT_EQ(c->address, "10.0.0.2:7500");
+    EXPECT_EQ(c->publish_endpoint, "10.0.0.2:7502");
+    EXPECT_TRUE(c->tags.empty());
+    EXPECT_EQ(c->incarnation, incarnation_number(77));
+}
+
+TEST(make_voter_config, tunes_the_detector_and_the_settle_windows_to_the_flags) {
+    auto c = make_voter_config(voter_two(), incarnation_number(1));
+    ASSERT_TRUE(c) << c.error();
+    EXPECT_EQ(c->heartbeat_interval, 200ms);
+    const auto expected = detector::phi_accrual_config::for_heartbeat_interval(200ms);
+    const auto& d = c->detector.detector;
+    EXPECT_EQ(d.window_size, expected.window_size);
+    EXPECT_EQ(d.min_std_deviation, expected.min_std_deviation);
+    EXPECT_EQ(d.acceptable_pause, expected.acceptable_pause);
+    EXPECT_EQ(d.first_heartbeat_estimate, expected.first_heartbeat_estimate);
+    EXPECT_EQ(d.threshold, 10.5);
+    EXPECT_EQ(c->batching.removal_settle_max, 300ms) << "1.5 heartbeat intervals";
+    EXPECT_EQ(c->batching.join_settle, 70ms);
+    EXPECT_EQ(c->batching.removal_settle, 20ms);
+}
+
+TEST(make_voter_config, leaves_what_no_flag_sets_at_the_node_defaults) {
+    auto c = make_voter_config(voter_two(), incarnation_number(1));
+    ASSERT_TRUE(c) << c.error();
+    using node::voter_config;
+    expect_defaults(*c, &voter_config::raft_tick, &voter_config::report_interval,
+                    &voter_config::suspicion_ttl, &voter_config::compact_every, &voter_config::publisher_ring,
+                    &voter_config::forward_timeout);
+    expect_defaults(c->batching, &node::batcher_config::max_ops_per_command,
+                    &node::batcher_config::proposal_timeout);
+    expect_defaults(c->raft, &consensus::raft_config::election_ticks,
+                    &consensus::raft_config::heartbeat_ticks, &consensus::raft_config::pre_vote);
+    expect_defaults(c->detector, &detector::registry_config::clear_threshold,
+                    &detector::registry_config::silent_grace);
+}
+
+TEST(make_voter_config, the_default_flags_give_the_lan_settings) {
+    const options o{.name = "dev", .voter = voter_id(1), .voters = {{voter_id(1), {"127.0.0.1", 7401}}}};
+    auto c = make_voter_config(o, incarnation_number(1));
+    ASSERT_TRUE(c) << c.error();
+    EXPECT_EQ(c->cluster, "roster");
+    EXPECT_EQ(c->heartbeat_interval, 100ms);
+    EXPECT_EQ(c->detector.detector.threshold, 8.0);
+    EXPECT_EQ(c->detector.detector.acceptable_pause,
+              detector::phi_accrual_config::for_heartbeat_interval(100ms).acceptable_pause);
+    EXPECT_EQ(c->batching.removal_settle_max, 150ms);
+    EXPECT_EQ(c->batching.join_settle, 50ms);
+    EXPECT_EQ(c->batching.removal_settle, 10ms);
+    EXPECT_EQ(c->address, "127.0.0.1:7400");
+    EXPECT_EQ(c->publish_endpoint, "127.0.0.1:7402");
+}
+
+TEST(make_voter_config, says_why_the_voter_refuses_it) {
+    options o = voter_two();
+    o.name.clear();
+    auto c = make_voter_config(o, incarnation_number(1));
+    ASSERT_FALSE(c);
+    EXPECT_EQ(c.error(), "invalid configuration: the voter needs a name");
+
+    o = voter_two();
+    o.phi_threshold = 0; // below what the flag allows; the detector refuses it
+    c = make_voter_config(o, incarnation_number(1));
+    ASSERT_FALSE(c);
+    EXPECT_EQ(c.error(), "invalid configuration: phi threshold must be greater than 0 and less than 300");
+}
+
+TEST(make_member_config, takes_every_field_from_the_flags) {
+    auto c = make_member_config(member_of_three(), incarnation_number(5));
+    ASSERT_TRUE(c) << c.error();
+    EXPECT_EQ(c->cluster, "blue");
+    EXPECT_EQ(c->name, "m1");
+    EXPECT_EQ(c->address, "10.0.0.9:7400");
+    EXPECT_EQ(c->publish_endpoint, "10.0.0.9:7402");
+    EXPECT_TRUE(c->tags.empty());
+    EXPECT_EQ(c->voters, 3u) << "one per --join endpoint, by index";
+    EXPECT_EQ(c->incarnation, incarnation_number(5));
+    EXPECT_EQ(c->heartbeat_interval, 250ms);
+    using node::member_config;
+    expect_defaults(*c, &member_config::request_timeout, &member_config::retry_backoff,
+                    &member_config::sync_timeout, &member_config::poll_interval,
+                    &member_config::publisher_ring);
+}
+
+TEST(make_member_config, says_why_the_member_refuses_it) {
+    options o = member_of_three();
+    o.join.clear();
+    auto c = make_member_config(o, incarnation_number(1));
+    ASSERT_FALSE(c);
+    EXPECT_EQ(c.error(),
+              "invalid configuration: the member needs at least one voter endpoint to join through");
+
+    o = member_of_three();
+    o.name.clear();
+    c = make_member_config(o, incarnation_number(1));
+    ASSERT_FALSE(c);
+    EXPECT_EQ(c.error(), "invalid configuration: the member needs a name");
+}
+
+} // namespace
+} // namespace roster::daemon
