@@ -25,11 +25,12 @@ node::output member_driver::take_output() {
     for (const auto& b : out.published) {
         if (const auto* e = std::get_if<views::node_event>(&b)) {
             if (e->what == views::node_event::kind::removed) {
-                _log->warn("this node (member {}) was removed from the view in view {} ({}); joining again",
-                           e->member, e->view, views::to_string(e->reason));
+                _logger->warn(
+                    "this node (member {}) was removed from the view in view {} ({}); joining again",
+                    e->member, e->view, views::to_string(e->reason));
             } else {
-                _log->info("this node rejoined as member {} (was {}) in view {}", e->new_member, e->member,
-                           e->view);
+                _logger->info("this node rejoined as member {} (was {}) in view {}", e->new_member, e->member,
+                              e->view);
             }
         }
     }

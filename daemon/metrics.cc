@@ -241,6 +241,9 @@ void metrics::observe(const node::voter_node& v, mono_time now) {
         _last.unknown_voter);
     add(_dropped->Add({{"socket", "peer"}, {"reason", "stale_term"}}), rc.dropped_stale_term,
         _last.stale_term);
+    add(_dropped->Add({{"socket", "peer"}, {"reason", "invalid"}}), rc.dropped_invalid, _last.invalid);
+    add(_dropped->Add({{"socket", "peer"}, {"reason", "snapshot_refused"}}), v.counters().snapshots_refused,
+        _last.snapshot_refused);
 
     const auto& vc = v.counters();
     add(*_syncs, vc.sync_requests, _last.syncs);

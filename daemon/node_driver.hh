@@ -29,8 +29,8 @@ public:
 protected:
     // `log` and `m` outlive the driver.
     node_driver(std::shared_ptr<spdlog::logger> log, metrics& m)
-        : _log(std::move(log))
-        , _sink(_log)
+        : _logger(std::move(log))
+        , _sink(_logger)
         , _metrics(m) {}
 
     // True once every 100 ms: the metrics read the node's state this often.
@@ -42,7 +42,7 @@ protected:
         return true;
     }
 
-    std::shared_ptr<spdlog::logger> _log;
+    std::shared_ptr<spdlog::logger> _logger;
     spdlog_sink _sink; // the node's log; declared before _node, which writes to it
     metrics& _metrics;
     std::unique_ptr<Node> _node; // set by the derived constructor

@@ -23,7 +23,7 @@ constexpr auto leave_deadline = 5s;
 
 runtime::runtime(const options& o, std::shared_ptr<spdlog::logger> logger)
     : _o(o)
-    , _log(std::move(logger)) {}
+    , _logger(std::move(logger)) {}
 
 runtime::~runtime() = default;
 
@@ -41,7 +41,7 @@ result<std::unique_ptr<runtime>, std::string> runtime::create(const options& o,
 // and node.
 std::optional<std::string> runtime::open() {
     _metrics = std::make_unique<metrics>(_o.cluster, _o.name, _o.is_voter(), _o.metrics_member_limit);
-    auto opened = transport::open(_o, _log, *_metrics); // first: blocks the signals for every thread
+    auto opened = transport::open(_o, _logger, *_metrics); // first: blocks the signals for every thread
     if (!opened) {
         return opened.error();
     }
@@ -79,8 +79,8 @@ std::optional<std::string> runtime::open_voter() {
         static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) ^
         (static_cast<std::uint64_t>(::getpid()) << 32);
     auto voter = std::make_unique<voter_driver>(config.value(), prng(seed), _storage->recovered(),
-                                                _transport->now(), _log, *_metrics);
-    _log->info(
+                                                _transport->now(), _logger, *_metrics);
+    _logger->info(
         "voter {} of cluster '{}' ({}): listening on {}, peers on {}, publishing on {}, metrics on {}, "
         "data in {}, recovered up to view {}",
         *_o.voter, _o.cluster, _o.name, _o.listen.text(), _o.peer_listen.text(), _o.publish.text(),
@@ -99,14 +99,14 @@ std::optional<std::string> runtime::open_member() {
         return config.error();
     }
     _transport->open_member_links();
-    _driver = std::make_unique<member_driver>(config.value(), _transport->now(), _log, *_metrics);
+    _driver = std::make_unique<member_driver>(config.value(), _transport->now(), _logger, *_metrics);
     std::string voters;
     for (const auto& e : _o.join) {
         voters += (voters.empty() ? "" : ",") + e.text();
     }
-    _log->info("member '{}' of cluster '{}': joining through {}; listening on {}, publishing on {}, "
-               "metrics on {}",
-               _o.name, _o.cluster, voters, _o.listen.text(), _o.publish.text(), _o.metrics_listen.text());
+    _logger->info("member '{}' of cluster '{}': joining through {}; listening on {}, publishing on {}, "
+                  "metrics on {}",
+                  _o.name, _o.cluster, voters, _o.listen.text(), _o.publish.text(), _o.metrics_listen.text());
     return std::nullopt;
 }
 
@@ -122,11 +122,11 @@ int runtime::run() {
         const mono_time t = net.now();
         for (const int signal : net.take_signals()) {
             if (leaving_since) {
-                _log->warn("second signal: stopping now");
+                _logger->warn("second signal: stopping now");
                 return 0;
             }
             leaving_since = t;
-            _log->info("signal {}: leaving the views, then stopping", signal);
+            _logger->info("signal {}: leaving the views, then stopping", signal);
             _driver->leave(t);
         }
 
@@ -144,12 +144,12 @@ int runtime::run() {
 
         if (leaving_since) {
             if (_driver->done_leaving()) {
-                _log->info("left the views; stopping");
+                _logger->info("left the views; stopping");
                 break;
             }
             if (t - *leaving_since > leave_deadline) {
-                _log->warn("could not confirm the leave within {} s; stopping anyway",
-                           leave_deadline.count() / 1'000'000'000);
+                _logger->warn("could not confirm the leave within {} s; stopping anyway",
+                              std::chrono::duration_cast<std::chrono::seconds>(leave_deadline).count());
                 break;
             }
         }

@@ -38,7 +38,7 @@ private:
     [[nodiscard]] std::optional<std::string> open_member();
 
     options _o;
-    std::shared_ptr<spdlog::logger> _log;
+    std::shared_ptr<spdlog::logger> _logger;
     // Destroyed in reverse: the node first, then storage, the sockets, and the metrics last.
     std::unique_ptr<metrics> _metrics;
     std::unique_ptr<transport> _transport;

@@ -29,7 +29,7 @@ void common_options(zmq::socket_t& s) {
 
 transport::transport(const options& o, std::shared_ptr<spdlog::logger> log, metrics& m)
     : _o(o)
-    , _log(std::move(log))
+    , _logger(std::move(log))
     , _metrics(m)
     , _ctx(1)
     , _epoch(std::chrono::steady_clock::now()) {}
@@ -162,7 +162,7 @@ std::optional<wire::envelope> transport::decode(const zmq::message_t& m, const c
             _decode_errors_logged = 0;
         }
         if (++_decode_errors_logged <= decode_log_lines) {
-            _log->warn("dropped a message on the {} socket: {}", socket, what);
+            _logger->warn("dropped a message on the {} socket: {}", socket, what);
         }
     };
     if (!decoded) {
@@ -190,7 +190,7 @@ bool transport::wait(mono_time until) {
                       std::chrono::duration_cast<std::chrono::milliseconds>(wait).count() + 1));
     } catch (const zmq::error_t& e) {
         if (e.num() != EINTR) {
-            _log->critical("poll failed: {}", e.what());
+            _logger->critical("poll failed: {}", e.what());
             return false;
         }
     }
@@ -313,7 +313,7 @@ void transport::follow_publisher(std::size_t i, const wire::status_reply& s) {
     }
     _voter_publish[i] = e->zmq();
     _sub.connect(_voter_publish[i]);
-    _log->info("following views published by {} at {}", _o.join[i].text(), e->text());
+    _logger->info("following views published by {} at {}", _o.join[i].text(), e->text());
 }
 
 void transport::drain_sub(driver& d, mono_time t) {
@@ -344,7 +344,7 @@ bool transport::carry_out(node::output out, const wire::sender& from, consensus:
     for (const auto& rd : out.persist) {
         const auto start = std::chrono::steady_clock::now();
         if (auto err = durable->save(rd)) {
-            _log->critical("storage failure, stopping: {}", err->message);
+            _logger->critical("storage failure, stopping: {}", err->message);
             return false;
         }
         _metrics.fsync_seconds(

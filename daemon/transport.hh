@@ -120,7 +120,7 @@ private:
     void discover_publishers(const wire::sender& from, mono_time now);
 
     options _o;
-    std::shared_ptr<spdlog::logger> _log;
+    std::shared_ptr<spdlog::logger> _logger;
     metrics& _metrics;
     zmq::context_t _ctx;
     std::chrono::steady_clock::time_point _epoch;

@@ -33,25 +33,26 @@ void voter_driver::log_events() {
         _metrics.on_event(e);
         switch (e.what) {
         case node::voter_event::kind::view_committed:
-            _log->info("view {} committed: {} members, leader {} (token {})", e.view,
-                       _node->view().members.size(), _node->view().leader, _node->view().fencing_token);
+            _logger->info("view {} committed: {} members, leader {} (token {})", e.view,
+                          _node->view().members.size(), _node->view().leader, _node->view().fencing_token);
             break;
         case node::voter_event::kind::member_joined:
-            _log->info("member {} '{}' joined in view {}", e.member, e.name, e.view);
+            _logger->info("member {} '{}' joined in view {}", e.member, e.name, e.view);
             break;
         case node::voter_event::kind::member_removed:
             if (e.reason == views::removal_reason::suspected) {
-                _log->info("member {} removed in view {}: suspected, last heartbeat {:.0f} ms before",
-                           e.member, e.view, to_ms(e.since_heartbeat));
+                _logger->info("member {} removed in view {}: suspected, last heartbeat {:.0f} ms before",
+                              e.member, e.view, to_ms(e.since_heartbeat));
             } else {
-                _log->info("member {} removed in view {}: {}", e.member, e.view, views::to_string(e.reason));
+                _logger->info("member {} removed in view {}: {}", e.member, e.view,
+                              views::to_string(e.reason));
             }
             break;
         case node::voter_event::kind::suspected:
-            _log->debug("suspecting member {} '{}' (phi {:.1f})", e.member, e.name, e.phi);
+            _logger->debug("suspecting member {} '{}' (phi {:.1f})", e.member, e.name, e.phi);
             break;
         case node::voter_event::kind::cleared:
-            _log->debug("member {} '{}' is heard from again (phi {:.1f})", e.member, e.name, e.phi);
+            _logger->debug("member {} '{}' is heard from again (phi {:.1f})", e.member, e.name, e.phi);
             break;
         }
     }
@@ -61,9 +62,9 @@ void voter_driver::log_leadership() {
     const voter_id leader = _node->consensus().leader();
     if (leader != _known_leader && leader != voter_id()) {
         if (leader == _node->config().id) {
-            _log->info("this voter is now the consensus leader (term {})", _node->consensus().term());
+            _logger->info("this voter is now the consensus leader (term {})", _node->consensus().term());
         } else {
-            _log->info("consensus leader is voter {} (term {})", leader, _node->consensus().term());
+            _logger->info("consensus leader is voter {} (term {})", leader, _node->consensus().term());
         }
     }
     _known_leader = leader;
