@@ -1,9 +1,12 @@
+#include <algorithm>
 #include <cstring>
 #include <set>
+#include <string>
 
 #include <gtest/gtest.h>
 
 #include "roster_generated.h"
+#include "tests/wire/golden_bytes.hh"
 #include "tests/wire/samples.hh"
 #include "wire/codec.hh"
 
@@ -184,13 +187,7 @@ namespace roster::wire {
 namespace {
 
 TEST(log_codec, a_command_round_trips) {
-    membership::command c;
-    c.ops.push_back(membership::join_op{
-        "db-1", "10.0.0.1:7400", "10.0.0.1:7402", incarnation_number(7), {{"zone", "a"}}});
-    c.ops.push_back(membership::leave_op{member_id(3), incarnation_number(2)});
-    c.ops.push_back(
-        membership::remove_op{member_id(4), incarnation_number(9), views::removal_reason::suspected});
-    c.ops.push_back(membership::join_op{"bare", "", "", incarnation_number(1), {}});
+    const membership::command c = testing::sample_command();
     const auto decoded = decode_command(encode_command(c));
     ASSERT_TRUE(decoded) << decoded.error().describe();
     EXPECT_EQ(*decoded, c);
@@ -198,10 +195,7 @@ TEST(log_codec, a_command_round_trips) {
 }
 
 TEST(log_codec, a_snapshot_round_trips) {
-    membership::membership_snapshot s;
-    s.view = std::get<views::full_view>(testing::sample_envelopes().at(15).msg).view;
-    s.next_member = member_id(77);
-    s.incarnations = {{"a", incarnation_number(1)}, {"b", incarnation_number(5)}};
+    const membership::membership_snapshot s = testing::sample_snapshot();
     const auto decoded = decode_snapshot(encode_snapshot(s));
     ASSERT_TRUE(decoded) << decoded.error().describe();
     EXPECT_EQ(*decoded, s);
@@ -219,6 +213,71 @@ TEST(log_codec, bad_payloads_are_refused) {
     bytes flipped = cmd;
     flipped[flipped.size() / 2] ^= 0xff;
     (void)decode_command(flipped); // refused or not, never a crash (ASan checks the reads)
+}
+
+} // namespace
+} // namespace roster::wire
+
+namespace roster::wire {
+namespace {
+
+std::string to_hex(const bytes& b) {
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(b.size() * 2);
+    for (std::uint8_t x : b) {
+        out.push_back(digits[x >> 4]);
+        out.push_back(digits[x & 0xf]);
+    }
+    return out;
+}
+
+// Fails with the first byte that differs, so that a change is found in the schema's terms (which
+// table, which field) rather than by reading two screens of hex.
+void expect_golden(const testing::golden_bytes& golden, const bytes& encoded) {
+    const std::string hex = to_hex(encoded);
+    if (hex == golden.hex) {
+        return;
+    }
+    const auto diff = std::mismatch(hex.begin(), hex.end(), golden.hex.begin(), golden.hex.end());
+    const auto at = static_cast<std::size_t>(diff.first - hex.begin()) / 2;
+    ADD_FAILURE() << golden.name << ": " << encoded.size() << " bytes, golden " << golden.hex.size() / 2
+                  << ", first difference at byte " << at << "\n  now:    " << hex.substr(at * 2, 64)
+                  << "\n  golden: " << golden.hex.substr(at * 2, 64);
+}
+
+// In the order of golden_other_samples.
+std::vector<bytes> other_samples() {
+    return {
+        encode({wire::protocol_version, "c", {}, views::sync_reply{}}),
+        encode({wire::protocol_version,
+                "c",
+                {},
+                membership::join_request{1, "only-a-name", "", "", incarnation_number(1), {}}}),
+        encode_command(testing::sample_command()),
+        encode_command(membership::command{}),
+        encode_snapshot(testing::sample_snapshot()),
+    };
+}
+
+TEST(golden, every_body_encodes_to_the_same_bytes_as_before) {
+    const auto samples = testing::sample_envelopes();
+    ASSERT_EQ(samples.size(), std::size(testing::golden_envelopes));
+    for (std::size_t i = 0; i < samples.size(); ++i) {
+        const bytes encoded = encode(samples[i]);
+        EXPECT_EQ(fbs::EnumNameBody(fbs::GetSizePrefixedEnvelope(encoded.data())->body_type()),
+                  testing::golden_envelopes[i].name)
+            << "sample " << i;
+        expect_golden(testing::golden_envelopes[i], encoded);
+    }
+}
+
+TEST(golden, empty_fields_and_log_payloads_encode_to_the_same_bytes_as_before) {
+    const auto encoded = other_samples();
+    ASSERT_EQ(encoded.size(), std::size(testing::golden_other_samples));
+    for (std::size_t i = 0; i < encoded.size(); ++i) {
+        expect_golden(testing::golden_other_samples[i], encoded[i]);
+    }
 }
 
 } // namespace
