@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -9,10 +10,12 @@
 #include <flatbuffers/flatbuffers.h>
 #include <fmt/format.h>
 
+#include "common/bytes.hh"
 #include "common/result.hh"
 #include "roster_generated.h"
 #include "views/view.hh"
 #include "wire/codec.hh"
+#include "wire/schema_enums.hh"
 
 // Private to wire/codec.cc (it includes the generated header, which only roster_wire sees): the
 // pieces every message codec is written with. The per-layer headers (views_codec.hh,
@@ -63,6 +66,11 @@ union_offset<Union> as_union(Offset<Table> table) {
 
 // ---- small conversions -------------------------------------------------------------------
 
+// The finished buffer, as the bytes a caller keeps.
+inline bytes finished_bytes(const builder& b) {
+    return bytes(b.GetBufferPointer(), b.GetBufferPointer() + b.GetSize());
+}
+
 // Optional strings are left out of the buffer when empty, and read back as empty when absent.
 inline Offset<flatbuffers::String> opt_string(builder& b, const std::string& s) {
     return s.empty() ? Offset<flatbuffers::String>() : b.CreateString(s);
@@ -74,8 +82,8 @@ inline decode_error invalid(std::string detail) {
     return {decode_error_kind::invalid_field, std::move(detail)};
 }
 
-// A schema enum value read off the wire is a raw integer until checked. The casts between the C++
-// and the schema enums are right because wire/schema_enums.hh proves them at compile time.
+// A schema enum value read off the wire is a raw integer until checked. The codecs cast between the
+// C++ and the schema enums, which is right because wire/schema_enums.hh proves them equal.
 template <typename Fb>
 bool known(Fb value) {
     return static_cast<unsigned>(value) <= static_cast<unsigned>(Fb::MAX);
@@ -83,7 +91,7 @@ bool known(Fb value) {
 
 // ---- vectors -----------------------------------------------------------------------------
 
-// Writes a vector of tables, one `encode(b, item)` each, in order.
+// Writes a vector of tables, one `encode(b, item)` each (by default codec<Item>::encode), in order.
 template <typename Item, typename Encode>
 auto encode_each(builder& b, const std::vector<Item>& in, Encode&& encode) {
     std::vector<std::invoke_result_t<Encode&, builder&, const Item&>> out;
@@ -94,50 +102,67 @@ auto encode_each(builder& b, const std::vector<Item>& in, Encode&& encode) {
     return b.CreateVector(out);
 }
 
-// Reads a vector of tables none of which can be refused, one `decode(table)` each; absent: empty.
-template <typename Table, typename Decode>
-auto decode_each(const flatbuffers::Vector<Offset<Table>>* in, Decode&& decode) {
-    std::vector<std::invoke_result_t<Decode&, const Table&>> out;
+template <typename Item>
+auto encode_each(builder& b, const std::vector<Item>& in) {
+    return encode_each(b, in, [](builder& out, const Item& item) { return codec<Item>::encode(out, item); });
+}
+
+// Reads a vector of tables none of which can be refused, with codec<T>::decode; absent: empty.
+template <typename T, typename Table>
+std::vector<T> decode_each(const flatbuffers::Vector<Offset<Table>>* in) {
+    std::vector<T> out;
     if (in == nullptr) {
         return out;
     }
     out.reserve(in->size());
     for (const Table* t : *in) {
-        out.push_back(decode(*t));
+        out.push_back(codec<T>::decode(*t));
     }
     return out;
 }
 
+// The same for tables that can be refused (codec<T>::decode returns a result): the first refusal
+// is returned, and `out` is then incomplete.
+template <typename T, typename Table>
+std::optional<decode_error> decode_each(const flatbuffers::Vector<Offset<Table>>* in, std::vector<T>& out) {
+    if (in == nullptr) {
+        return std::nullopt;
+    }
+    out.reserve(in->size());
+    for (const Table* t : *in) {
+        auto decoded = codec<T>::decode(*t);
+        if (!decoded) {
+            return decoded.error();
+        }
+        out.push_back(std::move(decoded).value());
+    }
+    return std::nullopt;
+}
+
 // ---- the fields of a join ----------------------------------------------------------------
 
-inline Offset<flatbuffers::Vector<Offset<fb::Tag>>> encode_tags(builder& b,
-                                                                const std::vector<views::tag>& tags) {
-    if (tags.empty()) {
-        return {};
-    }
-    return encode_each(b, tags, [](builder& out, const views::tag& t) {
+template <>
+struct codec<views::tag> {
+    static Offset<fb::Tag> encode(builder& b, const views::tag& t) {
         // The value before the key: both used to be written inside one CreateTag call, whose
         // arguments GCC evaluates right to left. Tagged messages on the wire have that order (the
         // golden test pins it); written out, it no longer depends on the compiler.
-        const auto value = opt_string(out, t.value);
-        const auto key = out.CreateString(t.key);
-        return fb::CreateTag(out, key, value);
-    });
-}
-
-inline std::vector<views::tag> decode_tags(const flatbuffers::Vector<Offset<fb::Tag>>* tags) {
-    return decode_each(tags, [](const fb::Tag& t) { return views::tag{t.key()->str(), str(t.value())}; });
-}
+        const auto value = opt_string(b, t.value);
+        const auto key = b.CreateString(t.key);
+        return fb::CreateTag(b, key, value);
+    }
+    static views::tag decode(const fb::Tag& in) { return {in.key()->str(), str(in.value())}; }
+};
 
 // A join request, the join op it becomes in the log and the member it makes in a view carry the same
-// fields under the same names (JoinRequest, JoinOp and Member in roster.fbs; join_request, join_op
-// and views::member here), written and read by this one pair.
+// fields under the same names and in the same order (JoinRequest, JoinOp and Member in roster.fbs;
+// join_request, join_op and views::member here), written and read by this one pair.
 struct join_fields {
     Offset<flatbuffers::String> name;
     Offset<flatbuffers::String> address;
     Offset<flatbuffers::String> publish_endpoint;
     std::uint64_t incarnation;
-    Offset<flatbuffers::Vector<Offset<fb::Tag>>> tags;
+    Offset<flatbuffers::Vector<Offset<fb::Tag>>> tags; // absent when there are none
 };
 
 // Writes the strings and tags, in the order the bytes have always had, before the caller's table.
@@ -146,19 +171,21 @@ join_fields encode_join_fields(builder& b, const Join& in) {
     const auto name = b.CreateString(in.name);
     const auto address = opt_string(b, in.address);
     const auto publish_endpoint = opt_string(b, in.publish_endpoint);
-    const auto tags = encode_tags(b, in.tags);
+    const auto tags =
+        in.tags.empty() ? Offset<flatbuffers::Vector<Offset<fb::Tag>>>() : encode_each(b, in.tags);
     return {name, address, publish_endpoint, in.incarnation.value(), tags};
 }
 
-template <typename Join, typename Table>
-Join decode_join_fields(const Table& in) {
-    Join out;
-    out.name = in.name()->str(); // required: the verifier refuses a table without it
-    out.address = str(in.address());
-    out.publish_endpoint = str(in.publish_endpoint());
-    out.incarnation = incarnation_number(in.incarnation());
-    out.tags = decode_tags(in.tags());
-    return out;
+// Builds the Join in place from `first` (the one field the three do not share: the member's id, the
+// request's id, nothing for the op) and the join fields, which follow it in each struct.
+template <typename Join, typename Table, typename... First>
+Join decode_join_fields(const Table& in, First... first) {
+    return Join{first...,
+                in.name()->str(), // required: the verifier refuses a table without it
+                str(in.address()),
+                str(in.publish_endpoint()),
+                incarnation_number(in.incarnation()),
+                decode_each<views::tag>(in.tags())};
 }
 
 } // namespace roster::wire::detail

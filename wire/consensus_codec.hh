@@ -45,14 +45,29 @@ struct codec<consensus::vote_reply> {
 };
 
 template <>
+struct codec<consensus::entry> {
+    static Offset<fb::Entry> encode(builder& b, const consensus::entry& e) {
+        const auto data = b.CreateVector(e.data);
+        return fb::CreateEntry(b, e.index.value(), e.term.value(), static_cast<fb::EntryKind>(e.kind), data);
+    }
+    static result<consensus::entry, decode_error> decode(const fb::Entry& in) {
+        if (!known(in.kind())) {
+            return invalid(fmt::format("entry kind {} is not known", static_cast<unsigned>(in.kind())));
+        }
+        bytes data;
+        if (in.data() != nullptr) {
+            data.assign(in.data()->begin(), in.data()->end());
+        }
+        return consensus::entry{log_index(in.index()), raft_term(in.term()),
+                                static_cast<consensus::entry_kind>(in.kind()), std::move(data)};
+    }
+};
+
+template <>
 struct codec<consensus::append_request> {
     using tables = fb_tables<fb::AppendEntries>;
     static Offset<fb::AppendEntries> encode(builder& b, const consensus::append_request& m) {
-        const auto entries = encode_each(b, m.entries, [](builder& out, const consensus::entry& e) {
-            const auto data = out.CreateVector(e.data);
-            return fb::CreateEntry(out, e.index.value(), e.term.value(), static_cast<fb::EntryKind>(e.kind),
-                                   data);
-        });
+        const auto entries = encode_each(b, m.entries);
         return fb::CreateAppendEntries(b, m.term.value(), m.prev_index.value(), m.prev_term.value(), entries,
                                        m.commit.value());
     }
@@ -62,20 +77,8 @@ struct codec<consensus::append_request> {
                                       raft_term(in.prev_log_term()),
                                       {},
                                       log_index(in.leader_commit())};
-        if (in.entries() != nullptr) {
-            out.entries.reserve(in.entries()->size());
-            for (const fb::Entry* e : *in.entries()) {
-                if (!known(e->kind())) {
-                    return invalid(
-                        fmt::format("entry kind {} is not known", static_cast<unsigned>(e->kind())));
-                }
-                bytes data;
-                if (e->data() != nullptr) {
-                    data.assign(e->data()->begin(), e->data()->end());
-                }
-                out.entries.push_back({log_index(e->index()), raft_term(e->term()),
-                                       static_cast<consensus::entry_kind>(e->kind()), std::move(data)});
-            }
+        if (auto error = decode_each(in.entries(), out.entries)) {
+            return *error;
         }
         return out;
     }

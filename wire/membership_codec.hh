@@ -52,9 +52,7 @@ struct codec<membership::join_request> {
                                      f.tags);
     }
     static membership::join_request decode(const fb::JoinRequest& in) {
-        auto out = decode_join_fields<membership::join_request>(in);
-        out.request_id = in.request_id();
-        return out;
+        return decode_join_fields<membership::join_request>(in, in.request_id());
     }
 };
 

@@ -43,16 +43,14 @@ struct codec<views::member> {
                                 f.tags);
     }
     static views::member decode(const fb::Member& in) {
-        auto out = decode_join_fields<views::member>(in);
-        out.id = member_id(in.id());
-        return out;
+        return decode_join_fields<views::member>(in, member_id(in.id()));
     }
 };
 
 template <>
 struct codec<views::view> {
     static Offset<fb::View> encode(builder& b, const views::view& v) {
-        const auto members = encode_each(b, v.members, codec<views::member>::encode);
+        const auto members = encode_each(b, v.members);
         std::vector<std::uint64_t> joined;
         joined.reserve(v.joined.size());
         for (auto id : v.joined) {
@@ -66,7 +64,7 @@ struct codec<views::view> {
     static result<views::view, decode_error> decode(const fb::View& in) {
         views::view out;
         out.id = view_id(in.view_id());
-        out.members = decode_each(in.members(), codec<views::member>::decode);
+        out.members = decode_each<views::member>(in.members());
         out.leader = member_id(in.leader_id());
         out.fencing_token = view_id(in.fencing_token());
         if (in.joined() != nullptr) {
@@ -101,7 +99,7 @@ template <>
 struct codec<views::view_change> {
     using tables = fb_tables<fb::ViewChange>;
     static Offset<fb::ViewChange> encode(builder& b, const views::view_change& c) {
-        const auto joined = encode_each(b, c.joined, codec<views::member>::encode);
+        const auto joined = encode_each(b, c.joined);
         const auto removed = encode_removals(b, c.removed);
         return fb::CreateViewChange(b, c.id.value(), joined, removed, c.leader.value(),
                                     c.fencing_token.value());
@@ -109,7 +107,7 @@ struct codec<views::view_change> {
     static result<views::view_change, decode_error> decode(const fb::ViewChange& in) {
         views::view_change out;
         out.id = view_id(in.view_id());
-        out.joined = decode_each(in.joined(), codec<views::member>::decode);
+        out.joined = decode_each<views::member>(in.joined());
         if (auto error = decode_removals(in.removed(), out.removed)) {
             return *error;
         }
@@ -134,21 +132,14 @@ template <>
 struct codec<views::sync_reply> {
     using tables = fb_tables<fb::SyncReply>;
     static Offset<fb::SyncReply> encode(builder& b, const views::sync_reply& m) {
-        const auto changes = encode_each(b, m.changes, codec<views::view_change>::encode);
+        const auto changes = encode_each(b, m.changes);
         const auto full = m.full ? codec<views::view>::encode(b, *m.full) : Offset<fb::View>();
         return fb::CreateSyncReply(b, m.request_id, m.current.value(), changes, full);
     }
     static result<views::sync_reply, decode_error> decode(const fb::SyncReply& in) {
         views::sync_reply out{in.request_id(), view_id(in.current_view_id()), {}, std::nullopt};
-        if (in.changes() != nullptr) {
-            out.changes.reserve(in.changes()->size());
-            for (const fb::ViewChange* c : *in.changes()) {
-                auto change = codec<views::view_change>::decode(*c);
-                if (!change) {
-                    return change.error();
-                }
-                out.changes.push_back(std::move(change).value());
-            }
+        if (auto error = decode_each(in.changes(), out.changes)) {
+            return *error;
         }
         if (in.full() != nullptr) {
             auto v = codec<views::view>::decode(*in.full());

@@ -77,12 +77,13 @@ TEST(codec, trailing_bytes_are_refused) {
 }
 
 TEST(codec, a_body_type_without_a_body_is_refused) {
-    flatbuffers::FlatBufferBuilder b;
-    const auto env = fbs::CreateEnvelope(b, wire::protocol_version, b.CreateString("roster"), 0,
-                                         fbs::Body::HeartbeatReply, 0);
-    const auto r = decode(finish(b, env));
-    ASSERT_FALSE(r);
-    EXPECT_EQ(r.error().kind, decode_error_kind::missing_body);
+    for (auto type : fbs::EnumValuesBody()) {
+        flatbuffers::FlatBufferBuilder b;
+        const auto env = fbs::CreateEnvelope(b, wire::protocol_version, b.CreateString("roster"), 0, type, 0);
+        const auto r = decode(finish(b, env));
+        ASSERT_FALSE(r) << fbs::EnumNameBody(type);
+        EXPECT_EQ(r.error().kind, decode_error_kind::missing_body) << fbs::EnumNameBody(type);
+    }
 }
 
 TEST(codec, empty_input_is_refused_as_empty) {
@@ -213,6 +214,57 @@ TEST(log_codec, bad_payloads_are_refused) {
     bytes flipped = cmd;
     flipped[flipped.size() / 2] ^= 0xff;
     (void)decode_command(flipped); // refused or not, never a crash (ASan checks the reads)
+}
+
+TEST(log_codec, unaligned_payloads_decode) {
+    const bytes cmd = encode_command(testing::sample_command());
+    const bytes snap = encode_snapshot(testing::sample_snapshot());
+    std::vector<std::uint8_t> shifted(cmd.size() + snap.size() + 3);
+    std::memcpy(shifted.data() + 1, cmd.data(), cmd.size());
+    std::memcpy(shifted.data() + 1 + cmd.size(), snap.data(), snap.size());
+    const auto c = decode_command(bytes_view(shifted.data() + 1, cmd.size()));
+    ASSERT_TRUE(c) << c.error().describe();
+    EXPECT_EQ(*c, testing::sample_command());
+    const auto s = decode_snapshot(bytes_view(shifted.data() + 1 + cmd.size(), snap.size()));
+    ASSERT_TRUE(s) << s.error().describe();
+    EXPECT_EQ(*s, testing::sample_snapshot());
+}
+
+bytes command_of(flatbuffers::FlatBufferBuilder& b, flatbuffers::Offset<fbs::Change> change) {
+    b.Finish(fbs::CreateCommand(b, b.CreateVector(&change, 1)), "RCMD");
+    return bytes(b.GetBufferPointer(), b.GetBufferPointer() + b.GetSize());
+}
+
+TEST(log_codec, an_unknown_or_absent_op_is_an_invalid_field) {
+    {
+        flatbuffers::FlatBufferBuilder b;
+        const auto op = fbs::CreateLeaveOp(b, 1, 1);
+        const auto r =
+            decode_command(command_of(b, fbs::CreateChange(b, static_cast<fbs::Op>(77), op.Union())));
+        ASSERT_FALSE(r);
+        EXPECT_EQ(r.error().kind, decode_error_kind::invalid_field);
+        EXPECT_NE(r.error().detail.find("77"), std::string::npos);
+    }
+    {
+        flatbuffers::FlatBufferBuilder b;
+        const auto r = decode_command(command_of(b, fbs::CreateChange(b, fbs::Op::NONE)));
+        ASSERT_FALSE(r);
+        EXPECT_EQ(r.error().kind, decode_error_kind::invalid_field);
+    }
+    for (auto type : {fbs::Op::JoinOp, fbs::Op::LeaveOp, fbs::Op::RemoveOp}) {
+        flatbuffers::FlatBufferBuilder b;
+        const auto r = decode_command(command_of(b, fbs::CreateChange(b, type)));
+        ASSERT_FALSE(r) << fbs::EnumNameOp(type) << " without its table";
+        EXPECT_EQ(r.error().kind, decode_error_kind::invalid_field);
+    }
+}
+
+TEST(log_codec, a_removal_reason_out_of_range_is_an_invalid_field) {
+    flatbuffers::FlatBufferBuilder b;
+    const auto op = fbs::CreateRemoveOp(b, 4, 9, static_cast<fbs::RemovalReason>(3));
+    const auto r = decode_command(command_of(b, fbs::CreateChange(b, fbs::Op::RemoveOp, op.Union())));
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().kind, decode_error_kind::invalid_field);
 }
 
 } // namespace
