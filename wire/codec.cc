@@ -1,22 +1,21 @@
 #include "wire/codec.hh"
 
-#include <cstring>
+#include <utility>
 
 #include <fmt/format.h>
 
 #include "roster_generated.h"
+#include "wire/buffer_codec.hh"
 #include "wire/codec_detail.hh"
 #include "wire/consensus_codec.hh"
 #include "wire/membership_codec.hh"
 #include "wire/union_codec.hh"
-#include "wire/verify.hh"
 #include "wire/views_codec.hh"
 
 // Each message's encode and decode sit side by side in a codec<T> (wire/codec_detail.hh), one header
-// per layer (views_codec.hh, membership_codec.hh, consensus_codec.hh) and the status messages below.
-// This file holds the envelope and its body dispatch; wire/log_codec.cc the replicated log's payloads.
-
-// The messages about a process as a whole, which wire/messages.hh adds to the layers' messages.
+// per layer (views_codec.hh, membership_codec.hh, consensus_codec.hh) and, here, the status messages
+// that wire/messages.hh adds to the layers' messages, and the envelope with its body dispatch.
+// wire/log_codec.cc holds the replicated log's payloads.
 namespace roster::wire::detail {
 
 template <>
@@ -55,43 +54,65 @@ struct codec<wire::status_reply> {
     }
 };
 
-} // namespace roster::wire::detail
-
-namespace roster::wire {
-
-namespace fb = roster::wire::fb;
-using detail::builder;
-
-namespace {
-
-// ---- the envelope ------------------------------------------------------------------------
-
-using body_codec = detail::union_codec<wire::body, fb::Body>;
+using body_codec = union_codec<wire::body, fb::Body>;
 static_assert(
     body_codec::decodes_every_tag_once(),
     "every table of the Body union in roster.fbs is decoded by exactly one alternative of wire::body "
     "(codec<T>::tables)");
 
-result<wire::body, decode_error> decode_body(const fb::Envelope& env) {
-    // The verifier accepts a union whose type is set but whose table is absent.
-    if (env.body_type() != fb::Body::NONE && env.body() == nullptr) {
-        return decode_error{decode_error_kind::missing_body,
-                            fmt::format("body type {} is set but the body is absent",
-                                        static_cast<unsigned>(env.body_type()))};
+template <>
+struct codec<wire::envelope> {
+    using table = fb::Envelope;
+    static Offset<fb::Envelope> encode(builder& b, const wire::envelope& m) {
+        // The body first, then the envelope's own fields: the order the bytes have always had.
+        const auto body = body_codec::encode(b, m.msg);
+        const auto cluster = b.CreateString(m.cluster);
+        const auto from =
+            fb::CreateSender(b, m.from.voter.value(), m.from.member.value(), opt_string(b, m.from.name));
+        return fb::CreateEnvelope(b, m.version, cluster, from, body.type, body.table);
     }
-    if (env.body_type() == fb::Body::NONE) {
-        return decode_error{decode_error_kind::missing_body, "the envelope has no body"};
+    static result<wire::envelope, decode_error> decode(const fb::Envelope& in) {
+        if (in.protocol_version() != wire::protocol_version) {
+            return decode_error{decode_error_kind::unsupported_version,
+                                fmt::format("version {}, this build speaks {}", in.protocol_version(),
+                                            wire::protocol_version)};
+        }
+        auto body = decode_body(in);
+        if (!body) {
+            return body.error();
+        }
+        const fb::Sender* s = in.sender();
+        return wire::envelope{
+            in.protocol_version(), in.cluster()->str(), // required
+            s == nullptr ? wire::sender{}
+                         : wire::sender{voter_id(s->voter_id()), member_id(s->member_id()), str(s->name())},
+            std::move(body).value()};
     }
-    const auto decode = body_codec::find(env.body_type());
-    if (decode == nullptr) {
-        return decode_error{decode_error_kind::missing_body,
-                            fmt::format("body type {} is not known to protocol version {}",
-                                        static_cast<unsigned>(env.body_type()), wire::protocol_version)};
-    }
-    return decode(env.body());
-}
 
-} // namespace
+private:
+    static result<wire::body, decode_error> decode_body(const fb::Envelope& in) {
+        // The verifier accepts a union whose type is set but whose table is absent.
+        if (in.body_type() != fb::Body::NONE && in.body() == nullptr) {
+            return decode_error{decode_error_kind::missing_body,
+                                fmt::format("body type {} is set but the body is absent",
+                                            static_cast<unsigned>(in.body_type()))};
+        }
+        if (in.body_type() == fb::Body::NONE) {
+            return decode_error{decode_error_kind::missing_body, "the envelope has no body"};
+        }
+        const auto decode = body_codec::find(in.body_type());
+        if (decode == nullptr) {
+            return decode_error{decode_error_kind::missing_body,
+                                fmt::format("body type {} is not known to protocol version {}",
+                                            static_cast<unsigned>(in.body_type()), wire::protocol_version)};
+        }
+        return decode(in.body());
+    }
+};
+
+} // namespace roster::wire::detail
+
+namespace roster::wire {
 
 const char* to_string(decode_error_kind kind) noexcept {
     switch (kind) {
@@ -118,39 +139,11 @@ const char* to_string(decode_error_kind kind) noexcept {
 std::string decode_error::describe() const { return fmt::format("{}: {}", to_string(kind), detail); }
 
 bytes encode(const wire::envelope& message) {
-    builder b(256);
-    // The body first, then the envelope's own fields: the order the bytes have always had.
-    const auto written = body_codec::encode(b, message.msg);
-    const auto cluster = b.CreateString(message.cluster);
-    const auto from = fb::CreateSender(b, message.from.voter.value(), message.from.member.value(),
-                                       detail::opt_string(b, message.from.name));
-    const auto env = fb::CreateEnvelope(b, message.version, cluster, from, written.type, written.table);
-    fb::FinishSizePrefixedEnvelopeBuffer(b, env);
-    return detail::finished_bytes(b);
+    return detail::encode_buffer<wire::envelope, detail::envelope_format>(message);
 }
 
 result<wire::envelope, decode_error> decode(bytes_view data) {
-    std::vector<std::uint64_t> aligned_copy;
-    const auto root = detail::verify<fb::Envelope, detail::envelope_format>(data, aligned_copy);
-    if (!root) {
-        return root.error();
-    }
-    const fb::Envelope& env = *root.value();
-    if (env.protocol_version() != wire::protocol_version) {
-        return decode_error{
-            decode_error_kind::unsupported_version,
-            fmt::format("version {}, this build speaks {}", env.protocol_version(), wire::protocol_version)};
-    }
-    auto decoded = decode_body(env);
-    if (!decoded) {
-        return decoded.error();
-    }
-    const fb::Sender* s = env.sender();
-    return wire::envelope{env.protocol_version(), env.cluster()->str(), // required
-                          s == nullptr ? wire::sender{}
-                                       : wire::sender{voter_id(s->voter_id()), member_id(s->member_id()),
-                                                      detail::str(s->name())},
-                          std::move(decoded).value()};
+    return detail::decode_buffer<wire::envelope, detail::envelope_format>(data);
 }
 
 } // namespace roster::wire

@@ -35,7 +35,8 @@ struct fb_tables {};
 //   static Offset<fb::X> encode(builder&, const T&);   (or union_offset, when T has two tables)
 //   static T decode(const fb::X&);                     when no field of fb::X can be refused, or
 //   static result<T, decode_error> decode(const fb::X&);  when one can (an enum, a nested view);
-//   using tables = fb_tables<fb::X>;                   for the alternatives of a union.
+//   using tables = fb_tables<fb::X>;                   for the alternatives of a union;
+//   using table = fb::X;                               for the root of a buffer (buffer_codec.hh).
 // decode reads only a verified buffer, so it may follow offsets and read required fields without
 // checks; it checks ranges the verifier cannot know (enums, NaN) and never throws.
 template <typename T>

@@ -10,9 +10,11 @@
 #include "common/bytes.hh"
 #include "common/result.hh"
 #include "wire/codec.hh"
+#include "wire/codec_detail.hh"
 
-// Private to wire/: the checks every buffer passes before any field of it is read, for the envelope
-// (wire/codec.cc) and the replicated log's payloads (wire/log_codec.cc) alike.
+// Private to wire/: whole buffers, whose root is an envelope (wire/codec.cc) or one of the replicated
+// log's payloads (wire/log_codec.cc): the checks every buffer passes before any field of it is read,
+// and the one way each kind is written and read.
 namespace roster::wire::detail {
 
 // What a buffer must hold: its root table's file identifier, whether a 4-byte size prefix comes
@@ -21,13 +23,14 @@ struct buffer_format {
     const char* identifier;
     bool size_prefixed;
     const char* what;
+    std::size_t first_allocation; // the builder's, enough for most buffers of the kind
 };
 
-// The file_identifier of roster.fbs (the builder writes the schema's; every round trip fails if the
-// two differ). A compile-time format lets each verify<> fold its branches away.
-inline constexpr buffer_format envelope_format{"RSTR", true, "message"};
-inline constexpr buffer_format command_format{"RCMD", false, "membership command"};
-inline constexpr buffer_format snapshot_format{"RSNP", false, "membership snapshot"};
+// "RSTR" is roster.fbs's file_identifier. The formats are template arguments, so that each
+// instantiation folds its branches away.
+inline constexpr buffer_format envelope_format{"RSTR", true, "message", 256};
+inline constexpr buffer_format command_format{"RCMD", false, "membership command", 256};
+inline constexpr buffer_format snapshot_format{"RSNP", false, "membership snapshot", 1024};
 
 // Size limits, the identifier, the size prefix, then the FlatBuffers verifier, in that order, each
 // refusal with its own kind. Returns the root table, which may point into `aligned_copy`.
@@ -87,6 +90,31 @@ result<const Table*, decode_error> verify(bytes_view data, std::vector<std::uint
     }
     return format.size_prefixed ? flatbuffers::GetSizePrefixedRoot<Table>(buf)
                                 : flatbuffers::GetRoot<Table>(buf);
+}
+
+// One buffer holding `value`, written by codec<T> (whose `table` is the root).
+template <typename T, const buffer_format& format>
+bytes encode_buffer(const T& value) {
+    builder b(format.first_allocation);
+    const auto root = codec<T>::encode(b, value);
+    if constexpr (format.size_prefixed) {
+        b.FinishSizePrefixed(root, format.identifier);
+    } else {
+        b.Finish(root, format.identifier);
+    }
+    return finished_bytes(b);
+}
+
+// Verifies `data`, then reads it with codec<T>. The root may live in an aligned copy that lasts only
+// for this call; the codecs copy out everything they keep.
+template <typename T, const buffer_format& format>
+result<T, decode_error> decode_buffer(bytes_view data) {
+    std::vector<std::uint64_t> aligned_copy;
+    const auto root = verify<typename codec<T>::table, format>(data, aligned_copy);
+    if (!root) {
+        return root.error();
+    }
+    return codec<T>::decode(*root.value());
 }
 
 } // namespace roster::wire::detail
