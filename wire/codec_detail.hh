@@ -17,9 +17,10 @@
 #include "wire/codec.hh"
 #include "wire/schema_enums.hh"
 
-// Private to wire/codec.cc (it includes the generated header, which only roster_wire sees): the
+// Private to wire/ (it includes the generated header, which only roster_wire sees): the
 // pieces every message codec is written with. The per-layer headers (views_codec.hh,
-// membership_codec.hh, consensus_codec.hh) and wire/codec.cc specialise `codec<T>` for their structs.
+// membership_codec.hh, consensus_codec.hh), wire/codec.cc and wire/log_codec.cc specialise `codec<T>`
+// for their structs.
 namespace roster::wire::detail {
 
 namespace fb = roster::wire::fb;

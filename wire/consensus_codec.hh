@@ -6,7 +6,7 @@
 #include "consensus/message.hh"
 #include "wire/codec_detail.hh"
 
-// Private to wire/codec.cc: the Raft messages between voters (consensus/message.hh).
+// Private to wire/: the Raft messages between voters (consensus/message.hh).
 namespace roster::wire::detail {
 
 template <>

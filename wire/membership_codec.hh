@@ -6,7 +6,7 @@
 #include "membership/messages.hh"
 #include "wire/codec_detail.hh"
 
-// Private to wire/codec.cc: the membership protocol (membership/messages.hh) and the ops of the
+// Private to wire/: the membership protocol (membership/messages.hh) and the ops of the
 // replicated log's commands (membership/command.hh).
 namespace roster::wire::detail {
 

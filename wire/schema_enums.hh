@@ -11,7 +11,7 @@
 #include "views/view.hh"
 #include "wire/messages.hh"
 
-// Private to wire/codec.cc. Every enum that crosses the wire, paired with its namesake in roster.fbs.
+// Private to wire/. Every enum that crosses the wire, paired with its namesake in roster.fbs.
 //
 // The codec converts enums by value, a cast each way (range-checked on decode), which is right only
 // while every C++ enumerator has the value of its schema counterpart. A reordering on either side

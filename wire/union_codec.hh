@@ -8,7 +8,7 @@
 
 #include "wire/codec_detail.hh"
 
-// Private to wire/codec.cc: a std::variant written as a FlatBuffers union (the envelope's Body, a
+// Private to wire/: a std::variant written as a FlatBuffers union (the envelope's Body, a
 // command's Op).
 namespace roster::wire::detail {
 

@@ -7,7 +7,7 @@
 #include "views/view.hh"
 #include "wire/codec_detail.hh"
 
-// Private to wire/codec.cc: the view value and the messages of the view stream (views/).
+// Private to wire/: the view value and the messages of the view stream (views/).
 namespace roster::wire::detail {
 
 inline Offset<flatbuffers::Vector<const fb::Removal*>>
