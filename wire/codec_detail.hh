@@ -179,9 +179,10 @@ join_fields encode_join_fields(builder& b, const Join& in) {
 }
 
 // Builds the Join in place from `first` (the one field the three do not share: the member's id, the
-// request's id, nothing for the op) and the join fields, which follow it in each struct.
+// request's id, nothing for the op) and the join fields, which follow it in each struct. Always
+// inlined: GCC kept it out of line, and a 1,000-member view then decoded 5 % slower (codec_bench).
 template <typename Join, typename Table, typename... First>
-Join decode_join_fields(const Table& in, First... first) {
+[[gnu::always_inline]] inline Join decode_join_fields(const Table& in, First... first) {
     return Join{first...,
                 in.name()->str(), // required: the verifier refuses a table without it
                 str(in.address()),
