@@ -84,4 +84,23 @@ std::vector<wire::envelope> sample_envelopes() {
     return out;
 }
 
+membership::command sample_command() {
+    membership::command c;
+    c.ops.push_back(membership::join_op{
+        "db-1", "10.0.0.1:7400", "10.0.0.1:7402", incarnation_number(7), {{"zone", "a"}}});
+    c.ops.push_back(membership::leave_op{member_id(3), incarnation_number(2)});
+    c.ops.push_back(
+        membership::remove_op{member_id(4), incarnation_number(9), views::removal_reason::suspected});
+    c.ops.push_back(membership::join_op{"bare", "", "", incarnation_number(1), {}});
+    return c;
+}
+
+membership::membership_snapshot sample_snapshot() {
+    membership::membership_snapshot s;
+    s.view = sample_view();
+    s.next_member = member_id(77);
+    s.incarnations = {{"a", incarnation_number(1)}, {"b", incarnation_number(5)}};
+    return s;
+}
+
 } // namespace roster::wire::testing

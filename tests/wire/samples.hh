@@ -2,6 +2,7 @@
 
 #include <vector>
 
+#include "membership/command.hh"
 #include "wire/messages.hh"
 
 namespace roster::wire::testing {
@@ -10,5 +11,10 @@ namespace roster::wire::testing {
 // every field set to a value other than its default, so that a field lost in encoding or
 // decoding shows up as a difference.
 std::vector<wire::envelope> sample_envelopes();
+
+// A command with every kind of op (a join with tags and one with only a name), and a snapshot of
+// the sample view: the Raft log payloads ("RCMD", "RSNP").
+membership::command sample_command();
+membership::membership_snapshot sample_snapshot();
 
 } // namespace roster::wire::testing

@@ -1,0 +1,183 @@
+#pragma once
+
+#include <vector>
+
+#include "membership/command.hh"
+#include "membership/messages.hh"
+#include "wire/codec_detail.hh"
+
+// Private to wire/: the membership protocol (membership/messages.hh) and the ops of the
+// replicated log's commands (membership/command.hh).
+namespace roster::wire::detail {
+
+// ---- members and voters ------------------------------------------------------------------
+
+template <>
+struct codec<membership::heartbeat> {
+    using tables = fb_tables<fb::Heartbeat>;
+    static Offset<fb::Heartbeat> encode(builder& b, const membership::heartbeat& m) {
+        return fb::CreateHeartbeat(b, m.member.value(), m.incarnation.value(), m.sequence,
+                                   m.known_view.value());
+    }
+    static membership::heartbeat decode(const fb::Heartbeat& in) {
+        return {member_id(in.member_id()), incarnation_number(in.incarnation()), in.sequence(),
+                view_id(in.known_view_id())};
+    }
+};
+
+template <>
+struct codec<membership::heartbeat_reply> {
+    using tables = fb_tables<fb::HeartbeatReply>;
+    static Offset<fb::HeartbeatReply> encode(builder& b, const membership::heartbeat_reply& m) {
+        return fb::CreateHeartbeatReply(b, m.member.value(), m.incarnation.value(),
+                                        static_cast<fb::MemberStatus>(m.status), m.current_view.value());
+    }
+    static result<membership::heartbeat_reply, decode_error> decode(const fb::HeartbeatReply& in) {
+        if (!known(in.status())) {
+            return invalid(
+                fmt::format("heartbeat reply status {} is not known", static_cast<unsigned>(in.status())));
+        }
+        return membership::heartbeat_reply{member_id(in.member_id()), incarnation_number(in.incarnation()),
+                                           static_cast<membership::member_status>(in.status()),
+                                           view_id(in.view_id())};
+    }
+};
+
+template <>
+struct codec<membership::join_request> {
+    using tables = fb_tables<fb::JoinRequest>;
+    static Offset<fb::JoinRequest> encode(builder& b, const membership::join_request& m) {
+        const auto f = encode_join_fields(b, m);
+        return fb::CreateJoinRequest(b, m.request_id, f.name, f.address, f.publish_endpoint, f.incarnation,
+                                     f.tags);
+    }
+    static membership::join_request decode(const fb::JoinRequest& in) {
+        return decode_join_fields<membership::join_request>(in, in.request_id());
+    }
+};
+
+template <>
+struct codec<membership::join_reply> {
+    using tables = fb_tables<fb::JoinReply>;
+    static Offset<fb::JoinReply> encode(builder& b, const membership::join_reply& m) {
+        const auto hint = opt_string(b, m.leader_hint);
+        const auto error = opt_string(b, m.error);
+        return fb::CreateJoinReply(b, m.request_id, static_cast<fb::RequestStatus>(m.status),
+                                   m.member.value(), m.incarnation.value(), m.view.value(), hint, error);
+    }
+    static result<membership::join_reply, decode_error> decode(const fb::JoinReply& in) {
+        if (!known(in.status())) {
+            return invalid(
+                fmt::format("join reply status {} is not known", static_cast<unsigned>(in.status())));
+        }
+        return membership::join_reply{in.request_id(),
+                                      static_cast<membership::request_status>(in.status()),
+                                      member_id(in.member_id()),
+                                      incarnation_number(in.incarnation()),
+                                      view_id(in.view_id()),
+                                      str(in.leader_hint()),
+                                      str(in.error())};
+    }
+};
+
+template <>
+struct codec<membership::leave_request> {
+    using tables = fb_tables<fb::Leave>;
+    static Offset<fb::Leave> encode(builder& b, const membership::leave_request& m) {
+        return fb::CreateLeave(b, m.request_id, m.member.value(), m.incarnation.value());
+    }
+    static membership::leave_request decode(const fb::Leave& in) {
+        return {in.request_id(), member_id(in.member_id()), incarnation_number(in.incarnation())};
+    }
+};
+
+template <>
+struct codec<membership::leave_reply> {
+    using tables = fb_tables<fb::LeaveReply>;
+    static Offset<fb::LeaveReply> encode(builder& b, const membership::leave_reply& m) {
+        const auto error = opt_string(b, m.error);
+        return fb::CreateLeaveReply(b, m.request_id, static_cast<fb::RequestStatus>(m.status), m.view.value(),
+                                    error);
+    }
+    static result<membership::leave_reply, decode_error> decode(const fb::LeaveReply& in) {
+        if (!known(in.status())) {
+            return invalid(
+                fmt::format("leave reply status {} is not known", static_cast<unsigned>(in.status())));
+        }
+        return membership::leave_reply{in.request_id(), static_cast<membership::request_status>(in.status()),
+                                       view_id(in.view_id()), str(in.error())};
+    }
+};
+
+template <>
+struct codec<membership::suspicion_report> {
+    using tables = fb_tables<fb::SuspicionReport>;
+    static Offset<fb::SuspicionReport> encode(builder& b, const membership::suspicion_report& m) {
+        std::vector<fb::Suspicion> items;
+        items.reserve(m.suspicions.size());
+        for (const auto& s : m.suspicions) {
+            items.emplace_back(s.member.value(), s.incarnation.value(), s.phi, s.suspected);
+        }
+        const auto suspicions = b.CreateVectorOfStructs(items);
+        return fb::CreateSuspicionReport(b, m.full, suspicions);
+    }
+    static result<membership::suspicion_report, decode_error> decode(const fb::SuspicionReport& in) {
+        membership::suspicion_report out{in.full(), {}};
+        if (in.suspicions() != nullptr) {
+            out.suspicions.reserve(in.suspicions()->size());
+            for (const fb::Suspicion* s : *in.suspicions()) {
+                if (!(s->phi() >= 0.0)) { // also refuses NaN
+                    return invalid(
+                        fmt::format("suspicion of member {} has phi {}", s->member_id(), s->phi()));
+                }
+                out.suspicions.push_back({member_id(s->member_id()), incarnation_number(s->incarnation()),
+                                          s->phi(), s->suspected()});
+            }
+        }
+        return out;
+    }
+};
+
+// ---- the ops of a command (the replicated log) -------------------------------------------
+
+template <>
+struct codec<membership::join_op> {
+    using tables = fb_tables<fb::JoinOp>;
+    static Offset<fb::JoinOp> encode(builder& b, const membership::join_op& o) {
+        const auto f = encode_join_fields(b, o);
+        return fb::CreateJoinOp(b, f.name, f.address, f.publish_endpoint, f.incarnation, f.tags);
+    }
+    static membership::join_op decode(const fb::JoinOp& in) {
+        return decode_join_fields<membership::join_op>(in);
+    }
+};
+
+template <>
+struct codec<membership::leave_op> {
+    using tables = fb_tables<fb::LeaveOp>;
+    static Offset<fb::LeaveOp> encode(builder& b, const membership::leave_op& o) {
+        return fb::CreateLeaveOp(b, o.member.value(), o.incarnation.value());
+    }
+    static membership::leave_op decode(const fb::LeaveOp& in) {
+        return {member_id(in.member_id()), incarnation_number(in.incarnation())};
+    }
+};
+
+template <>
+struct codec<membership::remove_op> {
+    using tables = fb_tables<fb::RemoveOp>;
+    static Offset<fb::RemoveOp> encode(builder& b, const membership::remove_op& o) {
+        return fb::CreateRemoveOp(b, o.member.value(), o.incarnation.value(),
+                                  static_cast<fb::RemovalReason>(o.reason));
+    }
+    static result<membership::remove_op, decode_error> decode(const fb::RemoveOp& in) {
+        if (!known(in.reason())) {
+            return invalid(
+                fmt::format("remove with reason {}, which is not known", static_cast<unsigned>(in.reason())));
+        }
+        return membership::remove_op{member_id(in.member_id()), incarnation_number(in.incarnation()),
+                                     static_cast<views::removal_reason>(in.reason())};
+    }
+};
+
+} // namespace roster::wire::detail
