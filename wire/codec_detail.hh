@@ -43,6 +43,20 @@ struct fb_tables {};
 template <typename T>
 struct codec;
 
+// The verifier checks that a vector's length is aligned, not its elements: a forged buffer can
+// put a vector of 8-byte numbers or structs at a 4-byte boundary, and reading it would be a
+// misaligned access (undefined behaviour). roster's encoders always align them, so such a vector
+// is refused. `Element` is the element type as stored (a scalar or an fb:: struct).
+template <typename Element, typename Vector>
+std::optional<decode_error> misaligned(const Vector* v, const char* what) {
+    if (v == nullptr || reinterpret_cast<std::uintptr_t>(v->Data()) % alignof(Element) == 0) {
+        return std::nullopt;
+    }
+    return decode_error{
+        decode_error_kind::malformed,
+        fmt::format("the {} vector is not aligned for its {}-byte elements", what, alignof(Element))};
+}
+
 // A table written as one alternative of a FlatBuffers union (fb::Body, fb::Op), with its tag.
 template <typename Union>
 struct union_offset {

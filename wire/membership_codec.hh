@@ -123,6 +123,9 @@ struct codec<membership::suspicion_report> {
     }
     static result<membership::suspicion_report, decode_error> decode(const fb::SuspicionReport& in) {
         membership::suspicion_report out{in.full(), {}};
+        if (auto error = misaligned<fb::Suspicion>(in.suspicions(), "suspicions")) {
+            return *error;
+        }
         if (in.suspicions() != nullptr) {
             out.suspicions.reserve(in.suspicions()->size());
             for (const fb::Suspicion* s : *in.suspicions()) {

@@ -25,6 +25,9 @@ inline std::optional<decode_error> decode_removals(const flatbuffers::Vector<con
     if (in == nullptr) {
         return std::nullopt;
     }
+    if (auto error = misaligned<fb::Removal>(in, "removed")) {
+        return error;
+    }
     out.reserve(in->size());
     for (const fb::Removal* r : *in) {
         if (!known(r->reason())) {
@@ -67,6 +70,9 @@ struct codec<views::view> {
         out.members = decode_each<views::member>(in.members());
         out.leader = member_id(in.leader_id());
         out.fencing_token = view_id(in.fencing_token());
+        if (auto error = misaligned<std::uint64_t>(in.joined(), "joined")) {
+            return *error;
+        }
         if (in.joined() != nullptr) {
             out.joined.reserve(in.joined()->size());
             for (std::uint64_t id : *in.joined()) {

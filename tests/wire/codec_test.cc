@@ -9,6 +9,7 @@
 #include "tests/wire/golden_bytes.hh"
 #include "tests/wire/samples.hh"
 #include "wire/codec.hh"
+#include "wire/codec_detail.hh"
 
 namespace roster::wire {
 namespace {
@@ -330,6 +331,32 @@ TEST(golden, empty_fields_and_log_payloads_encode_to_the_same_bytes_as_before) {
     for (std::size_t i = 0; i < encoded.size(); ++i) {
         expect_golden(testing::golden_other_samples[i], encoded[i]);
     }
+}
+
+} // namespace
+} // namespace roster::wire
+
+
+namespace roster::wire {
+namespace {
+
+// A vector whose elements start 4 bytes off their alignment: the verifier lets it through (it
+// checks only the length field), the codec must not read it.
+TEST(codec, a_vector_of_8_byte_elements_off_its_alignment_is_refused) {
+    alignas(8) std::uint8_t memory[32] = {};
+    const std::uint32_t one = 1;
+    std::memcpy(memory, &one, sizeof one);     // a vector at offset 0: its data at offset 4
+    std::memcpy(memory + 4, &one, sizeof one); // and one at offset 4: its data at offset 8
+    const auto* off = reinterpret_cast<const flatbuffers::Vector<std::uint64_t>*>(memory);
+    const auto* on = reinterpret_cast<const flatbuffers::Vector<std::uint64_t>*>(memory + 4);
+    const auto error = detail::misaligned<std::uint64_t>(off, "joined");
+    ASSERT_TRUE(error);
+    EXPECT_EQ(error->kind, decode_error_kind::malformed);
+    EXPECT_NE(error->detail.find("joined"), std::string::npos);
+    EXPECT_FALSE(detail::misaligned<std::uint64_t>(on, "joined"));
+    EXPECT_FALSE(detail::misaligned<std::uint64_t>(
+        static_cast<const flatbuffers::Vector<std::uint64_t>*>(nullptr), "x"));
+    EXPECT_TRUE(detail::misaligned<fbs::Removal>(off, "removed")) << "structs of 8-byte fields alike";
 }
 
 } // namespace
