@@ -19,9 +19,12 @@ import urllib.parse
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
-sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
-from roster_cluster import Cluster, free_ports, wait_for  # noqa: E402
+sys.path.insert(0, os.path.join(HERE, "..", "pylib"))
+from rosterkit.cluster import Cluster  # noqa: E402
+from rosterkit.paths import ROOT  # noqa: E402
+from rosterkit.ports import allocate  # noqa: E402
+from rosterkit.procs import Proc  # noqa: E402
+from rosterkit.waiting import wait_for  # noqa: E402
 
 DASHBOARD = os.path.join(ROOT, "dashboards", "roster.json")
 ALERTS = os.path.join(ROOT, "dashboards", "alerts.yml")
@@ -91,12 +94,15 @@ class LiveCluster(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.c = Cluster(cluster="monitored")
+        # Cleanups run even when setUpClass fails half way (tearDownClass would not).
+        cls.addClassCleanup(cls.c.cleanup)
         cls.c.start_voters()
         for m in ["a", "b", "victim"]:
             cls.c.add_member(m)
         cls.c.wait_formed(["v1", "v2", "v3", "a", "b", "victim"])
         cls.dir = tempfile.mkdtemp(prefix="roster-prom-")
-        (port,) = free_ports(1)
+        cls.addClassCleanup(shutil.rmtree, cls.dir, ignore_errors=True)
+        (port,) = allocate(1)
         cls.prom_url = f"http://127.0.0.1:{port}"
         shutil.copy(ALERTS, os.path.join(cls.dir, "alerts.yml"))
         voters = ", ".join(f'"{v.metrics}"' for v in cls.c.voter_nodes)
@@ -106,10 +112,10 @@ class LiveCluster(unittest.TestCase):
                     "rule_files: [alerts.yml]\n"
                     f"scrape_configs:\n  - job_name: roster-voters\n    static_configs: [{{targets: [{voters}]}}]\n"
                     f"  - job_name: roster-members\n    static_configs: [{{targets: [{members}]}}]\n")
-        cls.prom_log = open(os.path.join(cls.dir, "prometheus.log"), "wb")
-        cls.prom = subprocess.Popen(["prometheus", f"--config.file={cls.dir}/prometheus.yml",
-                                     f"--storage.tsdb.path={cls.dir}/data", f"--web.listen-address=127.0.0.1:{port}",
-                                     "--log.level=warn"], stdout=cls.prom_log, stderr=subprocess.STDOUT)
+        cls.prom = Proc(["prometheus", f"--config.file={cls.dir}/prometheus.yml",
+                         f"--storage.tsdb.path={cls.dir}/data", f"--web.listen-address=127.0.0.1:{port}",
+                         "--log.level=warn"], log_path=os.path.join(cls.dir, "prometheus.log"))
+        cls.addClassCleanup(cls.prom.kill)
 
         def targets_up():
             data = json.loads(http_get(f"{cls.prom_url}/api/v1/targets"))
@@ -121,13 +127,6 @@ class LiveCluster(unittest.TestCase):
         cls.victim_id = victim["id"]
         cls.c.members["victim"].kill(signal.SIGKILL)
         wait_for("the victim's removal", lambda: "victim" not in cls.c.names_in_view(cls.c.voter_nodes[0]))
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.prom.send_signal(signal.SIGKILL)
-        cls.prom.wait()
-        cls.c.cleanup()
-        shutil.rmtree(cls.dir, ignore_errors=True)
 
     def query(self, expr):
         url = f"{self.prom_url}/api/v1/query?" + urllib.parse.urlencode({"query": expr})
