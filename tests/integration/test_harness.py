@@ -136,31 +136,29 @@ class HarnessCleanup(unittest.TestCase):
         self.assertIsNotNone(left, f"the child did not get to say what was left\n{out}")
         self.assertEqual(left.group(1).split(), [], f"the cluster's processes outlived the failed test\n{out}")
 
-    def test_a_failing_setup_kills_the_members_whose_voters_died(self):
-        name, pids, code, out = self.run_child("setup_fails")
-        self.assertEqual(code, 1, out)
-        self.assertIn("FAILED", out)
-        self.assertIn("timed out after 1 s waiting for every node to hold a view", out)
-        self.assert_the_test_cleaned_up(out)
+    def check(self, which, code, says=(), by_the_test=False, terminate=False):
+        """Runs child `which`; it exits with `code`, its output holds each of `says`, and nothing
+        of its cluster is left (already before it exited, with by_the_test)."""
+        name, pids, got, out = self.run_child(which, terminate)
+        self.assertEqual(got, code, out)
+        for text in says:
+            self.assertIn(text, out)
+        if by_the_test:
+            self.assert_the_test_cleaned_up(out)
         self.assert_nothing_left(name, pids, out)
+
+    def test_a_failing_setup_kills_the_members_whose_voters_died(self):
+        self.check("setup_fails", 1, ["FAILED", "timed out after 1 s waiting for every node to hold a view"],
+                   by_the_test=True)
 
     def test_a_test_that_raises_kills_its_cluster_and_watcher(self):
-        name, pids, code, out = self.run_child("test_raises")
-        self.assertEqual(code, 1, out)
-        self.assertIn("RuntimeError: the test fails", out)
-        self.assert_the_test_cleaned_up(out)
-        self.assert_nothing_left(name, pids, out)
+        self.check("test_raises", 1, ["RuntimeError: the test fails"], by_the_test=True)
 
     def test_a_program_without_cleanup_kills_its_cluster_at_exit(self):
-        name, pids, code, out = self.run_child("no_cleanup")
-        self.assertEqual(code, 1, out)
-        self.assertIn("RuntimeError: the program fails", out)
-        self.assert_nothing_left(name, pids, out)
+        self.check("no_cleanup", 1, ["RuntimeError: the program fails"])
 
     def test_sigterm_kills_the_cluster(self):
-        name, pids, code, out = self.run_child("sigterm", terminate=True)
-        self.assertEqual(code, 128 + signal.SIGTERM, out)
-        self.assert_nothing_left(name, pids, out)
+        self.check("sigterm", 128 + signal.SIGTERM, terminate=True)
 
 
 if __name__ == "__main__":
