@@ -51,6 +51,13 @@ def versions():
             "kazoo": kazoo.version.__version__, "python_etcd3": etcd3.__version__}
 
 
+def row_samples(row):
+    """The samples (ms) of a detection or failover row of a results file."""
+    if "latencies_ms" in row:
+        return row["latencies_ms"]
+    return [t["latency_ms"] if isinstance(t, dict) else t for t in row["trials"]]
+
+
 def fmt(x):
     return "-" if x is None else f"{x:.0f}"
 
@@ -87,7 +94,7 @@ def main():
     ap.add_argument("--roster-heartbeats", default="50,100,1000",
                     help="roster's heartbeat intervals in ms (default phi threshold)")
     ap.add_argument("--mode", default="kill,stop", help="kill (SIGKILL) and/or stop (SIGSTOP)")
-    ap.add_argument("--kills", type=int, default=30, help="kills per (system, setting, mode)")
+    ap.add_argument("--kills", type=int, default=30, help="kills per (system, setting, mode) (0: skip detection)")
     ap.add_argument("--failover", type=int, default=10, help="leader kills per system (0: skip)")
     ap.add_argument("--zk-tick-ms", type=int, default=100)
     ap.add_argument("--zk-sessions", default="min,500,1000,2000",
@@ -131,7 +138,7 @@ def main():
             # The same scenario on roster: 3 voters, 10 members, 3 watchers (bench/detection), and
             # the consensus leader killed while views are committed every 10 ms (bench/commit).
             detection, commit = load_bench("detection"), load_bench("commit")
-            for hb in [int(x) for x in a.roster_heartbeats.split(",")]:
+            for hb in [int(x) for x in a.roster_heartbeats.split(",")] if a.kills else []:
                 for mode in modes:
                     lat = [x * 1000 for x in detection.measure(hb, mode, a.kills, 10, 12)]
                     print(f"# roster heartbeat {hb} ms, {mode}: median {summary(lat)['median']:.0f} ms",
@@ -167,7 +174,7 @@ def main():
                     timeouts = [smallest if t == "min" else int(t) * 1000
                                 for t in a.etcd_ttls.split(",")]
                 print(f"# {system}: smallest session/lease {smallest} ms", flush=True)
-                for t in timeouts:
+                for t in timeouts if a.kills else []:
                     setting = dict(base, timeout_ms=t)
                     for mode in modes:
                         trials, spurious = peerlib.detection(
