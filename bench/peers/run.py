@@ -66,10 +66,12 @@ def markdown(res):
     # The reference: roster at its default heartbeat (100 ms), same failure mode.
     ref = {r["mode"]: r["stats"].get("median") for r in res["detection"]
            if r["system"] == "roster" and r["setting"].get("heartbeat_ms") == 100}
-    out = ["Dead-client detection: ms from kill/stop until all 3 watchers saw the "
-           "member gone; ratio = median / roster's median at its default 100 ms heartbeat, same mode", "",
-           "| system | setting | mode | n | min | median | p90 | p99 | max | ratio to roster | spurious |",
-           "|---|---|---|---|---|---|---|---|---|---|---|"]
+    out = []
+    if res["detection"]:
+        out += ["Dead-client detection: ms from kill/stop until all 3 watchers saw the "
+                "member gone; ratio = median / roster's median at its default 100 ms heartbeat, same mode", "",
+                "| system | setting | mode | n | min | median | p90 | p99 | max | ratio to roster | spurious |",
+                "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in res["detection"]:
         s = r["stats"]
         base = ref.get(r["mode"])
@@ -78,9 +80,9 @@ def markdown(res):
                    + " | ".join(fmt(s.get(k)) for k in ("min", "median", "p90", "p99", "max"))
                    + f" | {ratio} | {r['spurious']} |")
     if res["failover"]:
-        out += ["", "Leader failover: ms from SIGKILL of the leader to the first "
-                "successful write started after it", "",
-                "| system | cluster | n | min | median | p90 | max |", "|---|---|---|---|---|---|---|"]
+        out += ([""] if out else []) + [
+            "Leader failover: ms from SIGKILL of the leader to the first successful write started after it", "",
+            "| system | cluster | n | min | median | p90 | max |", "|---|---|---|---|---|---|---|"]
         for r in res["failover"]:
             s = r["stats"]
             out.append(f"| {r['system']} | {r['label']} | {s['n']} | "
