@@ -1,10 +1,14 @@
-"""The harness kills what it started, also when a test fails.
+"""The harness kills what it started, also when a test fails; and it moves a node whose port an
+outsider took, where that is safe.
 
 Each test runs a small program in a child python that starts a cluster under a unique cluster
 name and then fails in one of the ways a real test can: setUp fails after the voters died (the
 members are left without voters), the test body raises, the program dies of an exception without
 any cleanup of its own, or it is sent SIGTERM. Once the child has exited, no process whose
 command line names that cluster may be alive.
+
+PortInUseRetry: a port of the scheme's blocks taken by a program outside it (here: a socket of
+the test itself) before rosterd binds it.
 
 Run by ctest (label `integration`); alone: /usr/bin/python3 -m unittest tests/integration/test_harness.py
 """
@@ -13,6 +17,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import sys
 import tempfile
 import unittest
@@ -21,7 +26,9 @@ import uuid
 HERE = os.path.dirname(os.path.abspath(__file__))
 PYLIB = os.path.abspath(os.path.join(HERE, "..", "pylib"))
 sys.path.insert(0, PYLIB)
+from rosterkit.cluster import Cluster, PortInUse, cluster_for  # noqa: E402
 from rosterkit.paths import PYTHON  # noqa: E402
+from rosterkit.ports import allocate  # noqa: E402
 from rosterkit.procs import Proc, processes_with_arg  # noqa: E402
 
 # The child's part: a cluster of 3 voters and 2 members named NAME; prints the pids it started.
@@ -159,6 +166,62 @@ class HarnessCleanup(unittest.TestCase):
 
     def test_sigterm_kills_the_cluster(self):
         self.check("sigterm", 128 + signal.SIGTERM, terminate=True)
+
+
+class GivenMemberPorts(Cluster):
+    """A Cluster whose next members get the ports of `plans` (then ports of its own)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.plans = []
+
+    def _member_ports(self):
+        return self.plans.pop(0) if self.plans else super()._member_ports()
+
+
+class PortInUseRetry(unittest.TestCase):
+    def occupy(self, port):
+        """Listens on 127.0.0.1:port until the end of the test, as a program outside the scheme could."""
+        s = socket.socket()
+        self.addCleanup(s.close)
+        s.bind(("127.0.0.1", port))
+        s.listen()
+
+    def test_a_voter_whose_port_is_taken_before_the_first_start_moves_to_fresh_ports(self):
+        c = cluster_for(self)
+        taken = c.voter_nodes[1].ports["peer"]  # in every voter's --voters
+        self.occupy(taken)
+        c.start_voters()
+        self.assertNotEqual(c.voter_nodes[1].ports["peer"], taken)
+        self.assertIn(f"cannot listen on 127.0.0.1:{taken} (--peer-listen): Address already in use",
+                      c.voter_nodes[1].log_text())
+        c.add_member("a")
+        c.wait_formed(["v1", "v2", "v3", "a"])
+
+    def test_a_member_whose_port_is_taken_starts_on_fresh_ports(self):
+        c = GivenMemberPorts()
+        self.addCleanup(c.cleanup_after, self)
+        c.start_voters()
+        busy, publish, metrics = allocate(3)
+        self.occupy(busy)
+        c.plans.append({"listen": busy, "publish": publish, "metrics": metrics})
+        a = c.add_member("a")
+        self.assertNotEqual(a.ports["listen"], busy)
+        self.assertIn("Address already in use", a.log_text())
+        c.wait_formed(["v1", "v2", "v3", "a"])
+
+    def test_after_formation_a_taken_port_is_an_error_that_names_its_holder(self):
+        c = cluster_for(self)
+        c.start_voters()
+        c.wait_formed(["v1", "v2", "v3"])
+        v3 = c.voter_nodes[2]
+        v3.kill()
+        v3.wait()
+        self.occupy(v3.ports["listen"])
+        with self.assertRaises(PortInUse) as cm:
+            v3.start()
+        self.assertIn(f"cannot listen on {v3.listen} (--listen): Address already in use", str(cm.exception))
+        self.assertIn(f"{v3.ports['listen']}: [{os.getpid()}]", str(cm.exception))
 
 
 if __name__ == "__main__":
