@@ -66,6 +66,8 @@ class Node:
     def start(self, wait=True):
         """Starts rosterd; with wait, returns once it listens on all its ports (PortInUse, or
         GiveUp with its log, if it exits first)."""
+        if self.alive():
+            raise RuntimeError(f"rosterd {self.name} is running already (pid {self.proc.pid})")
         self._log_offset = os.path.getsize(self.log_path) if os.path.exists(self.log_path) else 0
         self.proc = Proc([binary("rosterd")] + self.args, log_path=self.log_path)
         if wait:

@@ -40,9 +40,14 @@ class Proc:
         self._eof = not capture
         self._log = open(log_path, "ab") if log_path else None
         sink = self._log or subprocess.DEVNULL
-        self.popen = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL,
-                                      stdout=subprocess.PIPE if capture else sink, stderr=sink,
-                                      start_new_session=True, env=env, pass_fds=ports.held_fds())
+        try:
+            self.popen = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL,
+                                          stdout=subprocess.PIPE if capture else sink, stderr=sink,
+                                          start_new_session=True, env=env, pass_fds=ports.held_fds())
+        except BaseException:
+            if self._log:
+                self._log.close()
+            raise
         with _live_lock:
             _live.add(self)
         if capture:
