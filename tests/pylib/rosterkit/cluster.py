@@ -157,6 +157,7 @@ class Cluster:
         self.members = {}
         self.watchers = []
         self._nodes = list(self.voter_nodes)   # every node ever made, for stop()
+        self.keep_logs = False                 # cleanup() keeps the directory (set after a failure)
         self._voters_started = False           # once true, the voters' ports are in each other's flags
 
     @staticmethod
@@ -236,9 +237,10 @@ class Cluster:
             n.stop()
 
     def cleanup(self, keep_logs=False):
-        """stop(), then removes the directory (kept with keep_logs or ROSTER_KEEP_LOGS set)."""
+        """stop(), then removes the directory (kept with keep_logs, self.keep_logs or
+        ROSTER_KEEP_LOGS set)."""
         self.stop()
-        if keep_logs or os.environ.get("ROSTER_KEEP_LOGS"):
+        if keep_logs or self.keep_logs or os.environ.get("ROSTER_KEEP_LOGS"):
             print(f"\nlogs in {self.dir}", flush=True)
         else:
             shutil.rmtree(self.dir, ignore_errors=True)
@@ -249,10 +251,14 @@ class Cluster:
         outcome = getattr(testcase, "_outcome", None)
         failed = outcome is not None and not getattr(outcome, "success", True)
         if failed:
-            for n in self._nodes:
-                if os.path.exists(n.log_path):
-                    print(f"\n--- {n.name}\n" + "\n".join(n.log_text().splitlines()[-15:]), flush=True)
+            self.print_logs()
         self.cleanup(keep_logs=failed)
+
+    def print_logs(self, lines=15):
+        """Prints the end of every node's log."""
+        for n in self._nodes:
+            if os.path.exists(n.log_path):
+                print(f"\n--- {n.name}\n" + "\n".join(n.log_text().splitlines()[-lines:]), flush=True)
 
     def __enter__(self):
         return self
