@@ -8,7 +8,7 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "pylib"))
-from rosterkit.cluster import cluster_for  # noqa: E402
+from rosterkit.cluster import cluster_for, test_failed  # noqa: E402
 from rosterkit.paths import PYTHON, ROOT, binary  # noqa: E402
 from rosterkit.procs import Proc  # noqa: E402
 from rosterkit.waiting import wait_for  # noqa: E402
@@ -35,7 +35,7 @@ class WithCluster(unittest.TestCase):
     def _stop_procs(self):
         for p in self.procs:
             p.kill()
-        if not getattr(self._outcome, "success", True):
+        if test_failed(self):
             for p in self.procs:
                 print("\n--- output of", p.args, "\n" + "\n".join(p.snapshot()[-30:]) + "\n" + p.log_tail())
 

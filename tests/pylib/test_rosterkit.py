@@ -16,6 +16,7 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from rosterkit import ports  # noqa: E402
+from rosterkit.cluster import test_failed  # noqa: E402
 from rosterkit.paths import PYTHON  # noqa: E402
 from rosterkit.procs import Proc, kill_all, live  # noqa: E402
 from rosterkit.stats import median, percentile, summary  # noqa: E402
@@ -184,6 +185,26 @@ def gone(pid):
             return f.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
     except OSError:
         return True
+
+
+class TestFailed(unittest.TestCase):
+    def test_a_cleanup_knows_whether_its_test_failed(self):
+        seen = {}
+
+        class Child(unittest.TestCase):
+            def setUp(self):
+                self.addCleanup(lambda: seen.__setitem__(self._testMethodName, test_failed(self)))
+
+            def test_fails(self):
+                self.fail("on purpose")
+
+            def test_raises(self):
+                raise RuntimeError("on purpose")
+
+            def test_passes(self):
+                pass
+        unittest.defaultTestLoader.loadTestsFromTestCase(Child).run(unittest.TestResult())
+        self.assertEqual(seen, {"test_fails": True, "test_raises": True, "test_passes": False})
 
 
 class Procs(unittest.TestCase):

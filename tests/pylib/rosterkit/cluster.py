@@ -248,8 +248,7 @@ class Cluster:
     def cleanup_after(self, testcase):
         """cleanup() for unittest's addCleanup: if the test failed, prints the end of every
         node's log first and keeps the logs."""
-        outcome = getattr(testcase, "_outcome", None)
-        failed = outcome is not None and not getattr(outcome, "success", True)
+        failed = test_failed(testcase)
         if failed:
             self.print_logs()
         self.cleanup(keep_logs=failed)
@@ -314,6 +313,16 @@ class Cluster:
                 tail = n.log_text().strip().splitlines()[-3:] if os.path.exists(n.log_path) else []
                 out.append(f"  {n.name}: {'running' if n.alive() else 'exited'}, no answer ({e}); log: {tail}")
         return "\n".join(out)
+
+
+def test_failed(testcase):
+    """Whether the test case has failed or raised so far; for its tearDown and cleanups, which
+    unittest (3.11) runs each with a fresh `_outcome.success` of True, but only after it has
+    recorded the failure in the result."""
+    result = getattr(getattr(testcase, "_outcome", None), "result", None)
+    if result is None:
+        return False
+    return any(test is testcase for test, _ in list(result.errors) + list(result.failures))
 
 
 def cluster_for(testcase, **kwargs):
