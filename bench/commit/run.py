@@ -18,11 +18,16 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from benchlib import BIN, Cluster, command_line, machine, save, summary, table, wait_for  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "pylib"))
+from rosterkit.cluster import Cluster  # noqa: E402
+from rosterkit.machine import machine  # noqa: E402
+from rosterkit.paths import binary  # noqa: E402
+from rosterkit.procs import Proc  # noqa: E402
+from rosterkit.report import command_line, save, table  # noqa: E402
+from rosterkit.stats import summary  # noqa: E402
+from rosterkit.waiting import wait_for  # noqa: E402
 
 
 def fdatasync_latencies(directory, n=500):
@@ -44,10 +49,15 @@ def fdatasync_latencies(directory, n=500):
         os.unlink(path)
 
 
+def commit_time(line):
+    """The time (s, CLOCK_MONOTONIC) at which commit_probe had the leader's OK, from its "ok" lines."""
+    return int(line.split()[2]) / 1e9 if line.startswith("ok") else None
+
+
 def probe(c, *args):
+    """commit_probe against the live voters in the background; its lines are commit times."""
     voters = ",".join(v.listen for v in c.voter_nodes if v.alive())
-    return subprocess.Popen([os.path.join(BIN, "commit_probe"), "--voters", voters] + list(args),
-                            stdout=subprocess.PIPE, text=True)
+    return Proc([binary("commit_probe"), "--voters", voters] + list(args), capture=True, parse=commit_time)
 
 
 def commit_latency(count):
@@ -58,7 +68,7 @@ def commit_latency(count):
         wait_for("a leader", c.leader_voter)
         leader = c.leader_voter()
         # Round trips to the leader, then the commits.
-        p = subprocess.run([os.path.join(BIN, "commit_probe"), "--voters", leader.listen, "--rtt", "500",
+        p = subprocess.run([binary("commit_probe"), "--voters", leader.listen, "--rtt", "500",
                             "--count", str(count)], capture_output=True, text=True, timeout=600)
         rtt = [int(line.split()[1]) / 1e9 for line in p.stdout.splitlines() if line.startswith("rtt")]
         commits = [(int(line.split()[2]) - int(line.split()[1])) / 1e9 for line in p.stdout.splitlines()
@@ -79,22 +89,14 @@ def failover(trials):
         for _ in range(trials):
             leader = wait_for("a leader", c.leader_voter, timeout=30)
             p = probe(c, "--count", "0", "--interval-ms", "10", "--timeout-ms", "300")
-            oks = []
-
-            def read():
-                for line in p.stdout:
-                    if line.startswith("ok"):
-                        oks.append(int(line.split()[2]) / 1e9)
-            t = threading.Thread(target=read, daemon=True)
-            t.start()
-            wait_for("commits flowing", lambda: len(oks) >= 5, timeout=30)
+            wait_for("commits flowing", lambda: len(p.snapshot()) >= 5, timeout=30)
             killed = time.monotonic()
             leader.kill(signal.SIGKILL)
             leader.wait()
-            wait_for("a commit after the kill", lambda: any(x > killed for x in oks), timeout=30, interval=0.01)
-            gaps.append(min(x for x in oks if x > killed) - killed)
+            wait_for("a commit after the kill", lambda: any(x > killed for x in p.snapshot()), timeout=30,
+                     interval=0.01)
+            gaps.append(min(x for x in p.snapshot() if x > killed) - killed)
             p.kill()
-            p.wait()
             leader.start()
             wait_for("the killed voter back in the view",
                      lambda: leader.name in c.names_in_view(leader) and

@@ -17,8 +17,12 @@ import signal
 import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from benchlib import Cluster, command_line, machine, ms, save, summary, table, wait_for  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "pylib"))
+from rosterkit.cluster import Cluster  # noqa: E402
+from rosterkit.machine import machine  # noqa: E402
+from rosterkit.report import command_line, ms, save, table  # noqa: E402
+from rosterkit.stats import summary  # noqa: E402
+from rosterkit.waiting import wait_for  # noqa: E402
 
 
 def ids(view):

@@ -25,7 +25,6 @@ import shlex
 import shutil
 import signal
 import socket
-import statistics
 import sys
 import tempfile
 import time
@@ -34,9 +33,12 @@ sys.dont_write_bytecode = True  # no __pycache__ in the repo (here nor in bench/
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
+sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "pylib"))
 import topology  # noqa: E402
-from topology import PROFILES, Topology, wait_for  # noqa: E402
+from topology import PROFILES, Topology  # noqa: E402
 from systems import SYSTEMS  # noqa: E402
+from rosterkit.stats import median, percentile  # noqa: E402
+from rosterkit.waiting import wait_for  # noqa: E402
 
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
 LOCK = "/tmp/rfp-bench.lock"
@@ -45,14 +47,6 @@ FALSE_REASONS = ("suspected", "resync", "expired")  # removals that a live membe
 
 def log(*a):
     print(f"[{time.strftime('%H:%M:%S')}]", *a, file=sys.stderr, flush=True)
-
-
-def quantile(xs, q):
-    """Nearest-rank quantile."""
-    if not xs:
-        return None
-    xs = sorted(xs)
-    return xs[max(0, min(len(xs) - 1, int(-(-q * len(xs) // 1)) - 1))]
 
 
 def profile_text(name):
@@ -173,8 +167,8 @@ def run_setting(args, system_cls, profile, setting, workdir):
         t_det_end = time.monotonic()
         result["detection"] = {
             "samples_ms": samples,
-            "median_ms": statistics.median(samples) if samples else None,
-            "p90_ms": quantile(samples, 0.9),
+            "median_ms": median(samples),
+            "p90_ms": percentile(samples, 90),
             "max_ms": max(samples) if samples else None,
             "kills": len(victims),
             "kills_detected": sum(1 for k in per_kill if "watchers_ms" in k),

@@ -5,7 +5,7 @@ A System is created for one setting in one topology; the harness (false_positive
     start_servers()                  the fixed servers (voters / ensemble / cluster) on the server hosts
     wait_servers(timeout)            until they serve
     start_watcher(host) -> Watcher   an observer of the membership on that host
-    start_member(host, name) -> Proc a member process on that host; the harness uses its kill9(),
+    start_member(host, name) -> obj  a member process on that host; the harness uses its kill9(),
                                      killed_at (monotonic time of the kill), alive(), log_path
     member_names()                   names the watchers show for everything started (servers included
                                      if they are members too)
@@ -28,51 +28,36 @@ in the table.
 import collections
 import json
 import os
-import re
 import shlex
 import signal
-import subprocess
 import sys
 import threading
 import time
 
-from topology import wait_for, run
+from topology import run  # (importing topology puts the kit, tests/pylib, on sys.path)
+from rosterkit.metrics import total as _metric
+from rosterkit.procs import Proc
+from rosterkit.waiting import wait_for
 
 Removal = collections.namedtuple("Removal", "t name reason key")
 
 
-class Proc:
+class NsProc(Proc):
     """A process started inside a namespace with `ip netns exec` (which execs: the pid is the
-    program's own)."""
+    program's own): a kit Proc with a name and the time of the harness's kill -9."""
 
-    def __init__(self, name, cmd, log_path, stdout=None):
+    def __init__(self, name, cmd, log_path, capture=False, parse=None):
         self.name = name
-        self.log_path = log_path
-        self.log = open(log_path, "ab")
-        self.popen = subprocess.Popen(cmd, stdout=stdout if stdout is not None else self.log,
-                                      stderr=self.log, start_new_session=True)
         self.killed_at = None  # time.monotonic() of the harness's kill -9
-
-    @property
-    def pid(self):
-        return self.popen.pid
-
-    def alive(self):
-        return self.popen.poll() is None
+        super().__init__(cmd, log_path=log_path, capture=capture, parse=parse)
 
     def kill9(self):
         if self.alive():
             self.killed_at = time.monotonic()
-            self.popen.send_signal(signal.SIGKILL)
+            self.signal(signal.SIGKILL)
 
-    def reap(self, timeout=10):
-        if self.alive():
-            self.popen.send_signal(signal.SIGKILL)
-        try:
-            self.popen.wait(timeout)
-        except subprocess.TimeoutExpired:
-            pass
-        self.log.close()
+    def reap(self):
+        self.kill()
 
 
 class System:
@@ -136,8 +121,6 @@ class RosterWatcher:
         self.host = host
         cmd = host.prefix + [system.ctl, "--endpoint", ",".join(endpoints), "--cluster", system.cluster,
                              "watch", "--json"]
-        self.proc = Proc(f"watch-{host.name}", cmd, os.path.join(system.workdir, f"watch-{host.name}.err"),
-                         stdout=subprocess.PIPE)
         self._lock = threading.Lock()
         self._names = {}        # member id -> name, over every view seen
         self._present = set()
@@ -145,18 +128,17 @@ class RosterWatcher:
         self.views = 0
         self.resyncs = 0
         self._expect = {h.name for h in system.server_hosts}
-        self._thread = threading.Thread(target=self._read, daemon=True)
-        self._thread.start()
+        self.proc = NsProc(f"watch-{host.name}", cmd, os.path.join(system.workdir, f"watch-{host.name}.err"),
+                           capture=True, parse=self._line)
 
-    def _read(self):
-        for line in self.proc.popen.stdout:
-            t = time.monotonic()
-            try:
-                obj = json.loads(line)
-            except ValueError:
-                continue
-            if "event" in obj:
-                continue
+    def _line(self, line):
+        """Called by the reader thread for each line of `rosterctl watch --json` (keeps nothing)."""
+        t = time.monotonic()
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            return None
+        if "event" not in obj:
             with self._lock:
                 self.views += 1
                 current = {m["id"]: m["name"] for m in obj["members"]}
@@ -245,7 +227,7 @@ class Roster(System):
             cmd = h.prefix + [os.path.join(self.bin, "rosterd")] + self._common(h, h.name) + [
                 "--voter-id", str(i + 1), "--voters", self.voter_spec, "--data-dir", data,
                 "--peer-listen", f"{h.ip}:{PEER}"]
-            self.voters.append(Proc(h.name, cmd, os.path.join(self.workdir, f"{h.name}.log")))
+            self.voters.append(NsProc(h.name, cmd, os.path.join(self.workdir, f"{h.name}.log")))
 
     def ctl_json(self, host, *args, timeout_ms=2000):
         r = run(host.prefix + [self.ctl, "--endpoint", f"{host.ip}:{LISTEN}", "--cluster", self.cluster,
@@ -273,7 +255,7 @@ class Roster(System):
 
     def start_member(self, host, name):
         cmd = host.prefix + [os.path.join(self.bin, "rosterd")] + self._common(host, name) + ["--join", self.join]
-        p = Proc(name, cmd, os.path.join(self.workdir, f"{name}.log"))
+        p = NsProc(name, cmd, os.path.join(self.workdir, f"{name}.log"))
         self.members[name] = p
         return p
 
@@ -307,20 +289,6 @@ class Roster(System):
             p.reap()
 
 
-def _metric(text, name, label_filter=None):
-    """Sum of the samples of one metric in a Prometheus text exposition (optionally those whose
-    labels contain label_filter)."""
-    total, found = 0.0, False
-    pattern = re.compile(r"^" + re.escape(name) + r"(\{[^}]*\})?\s+(\S+)", re.M)
-    for m in pattern.finditer(text):
-        labels = m.group(1) or ""
-        if label_filter and label_filter not in labels:
-            continue
-        total += float(m.group(2))
-        found = True
-    return total if found else None
-
-
 # ---------------------------------------------------------------------------------------------
 # ZooKeeper and etcd, through bench/peers/peerlib.py (servers, member and watcher processes that
 # take an IP and a command prefix; written for bench/peers, used here as it is)
@@ -343,8 +311,7 @@ class PeerWatcher:
         self.w = w
 
     def _lines(self):
-        with self.w._cond:
-            return list(self.w.lines)
+        return self.w.snapshot()
 
     def ready(self):
         return bool(self._lines())

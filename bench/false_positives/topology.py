@@ -28,11 +28,15 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "pylib"))
+from rosterkit.paths import PYTHON  # noqa: E402
+from rosterkit.procs import Proc  # noqa: E402
+from rosterkit.waiting import wait_for  # noqa: E402
+
 PREFIX = "rfp-"
 HUB = PREFIX + "hub"
 SUBNET = "10.213.0"
 HERE = os.path.dirname(os.path.abspath(__file__))
-PYTHON = "/usr/bin/python3"
 
 PROFILES = {
     # name: (delay ms, jitter ms, loss %)
@@ -47,22 +51,6 @@ def run(cmd, check=True, quiet=False, timeout=30):
     if check and r.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)}: exit {r.returncode}: {r.stderr.strip()}")
     return r
-
-
-def wait_for(what, predicate, timeout=20.0, interval=0.05):
-    """Polls predicate() until it returns something truthy; raises after the deadline."""
-    deadline = time.monotonic() + timeout
-    last_error = None
-    while time.monotonic() < deadline:
-        try:
-            value = predicate()
-            if value:
-                return value
-        except Exception as e:  # a node not up yet, a partial answer...
-            last_error = e
-        time.sleep(interval)
-    raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}" +
-                       (f" (last error: {last_error})" if last_error else ""))
 
 
 def list_namespaces():
@@ -211,14 +199,13 @@ class Topology:
                 if os.path.exists(f):
                     os.unlink(f)
             ports = [f"--port=p-{h.name}:{delay}:{jitter}:{loss}" for h in self.hosts.values()]
-            log = open(os.path.join(self.workdir, "netem_bridge.log"), "ab")
             # A little priority: the emulator must not be the one that delays heartbeats.
-            self.bridge_proc = subprocess.Popen(
+            self.bridge_proc = Proc(
                 ["ip", "netns", "exec", HUB, "nice", "-n", "-10", PYTHON, os.path.join(HERE, "netem_bridge.py"),
                  "--seed", str(self.seed), "--stats", self.bridge_stats, "--ready", ready] + ports,
-                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-            wait_for("the userspace netem bridge", lambda: os.path.exists(ready) or self._bridge_died(), 10)
-            if self.bridge_proc.poll() is not None:
+                log_path=os.path.join(self.workdir, "netem_bridge.log"))
+            wait_for("the userspace netem bridge", lambda: os.path.exists(ready) or not self.bridge_proc.alive(), 10)
+            if not self.bridge_proc.alive():
                 raise RuntimeError("netem_bridge.py exited; see netem_bridge.log")
         # Everyone reaches everyone (ARP resolves through the impaired hub, like any packet).
         names = list(self.hosts)
@@ -226,9 +213,6 @@ class Topology:
         for h in list(self.hosts.values())[1:]:
             wait_for(f"{first.name} to reach {h.name}", lambda h=h: reachable(first, h.ip), 20, 0.1)
         return self
-
-    def _bridge_died(self):
-        return self.bridge_proc.poll() is not None
 
     def _ns(self, ns):
         run(["ip", "netns", "add", ns])
@@ -247,13 +231,8 @@ class Topology:
 
     def down(self):
         """Stops the emulator, kills what still runs inside the namespaces, deletes them."""
-        if self.bridge_proc is not None and self.bridge_proc.poll() is None:
-            self.bridge_proc.send_signal(signal.SIGTERM)
-            try:
-                self.bridge_proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.bridge_proc.kill()
-                self.bridge_proc.wait()
+        if self.bridge_proc is not None:
+            self.bridge_proc.terminate(grace=10)  # SIGTERM: it writes its stats, then exits
         for ns in reversed(self.created):
             kill_namespace_processes(ns)
             run(["ip", "netns", "del", ns], check=False)

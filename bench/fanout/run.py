@@ -18,8 +18,15 @@ import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from benchlib import BIN, Cluster, command_line, machine, percentile, save, summary, table, wait_for  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "pylib"))
+from rosterkit.cluster import Cluster  # noqa: E402
+from rosterkit.machine import machine  # noqa: E402
+from rosterkit.metrics import scrape, total  # noqa: E402
+from rosterkit.paths import binary  # noqa: E402
+from rosterkit.procs import Proc  # noqa: E402
+from rosterkit.report import command_line, save, table  # noqa: E402
+from rosterkit.stats import percentile, summary  # noqa: E402
+from rosterkit.waiting import wait_for  # noqa: E402
 
 
 def main():
@@ -37,12 +44,14 @@ def main():
         target = c.voter_nodes[0]
         per = a.subscribers // a.processes
         seconds = 8 + a.views * 0.2
-        subs = [subprocess.Popen([os.path.join(BIN, "fanout_sub"), "--publish", target.publish, "--sockets",
-                                  str(per), "--seconds", str(seconds)], stdout=subprocess.PIPE, text=True)
-                for _ in range(a.processes)]
+        subs = [Proc([binary("fanout_sub"), "--publish", target.publish, "--sockets", str(per), "--seconds",
+                      str(seconds)], capture=True) for _ in range(a.processes)]
         started = time.monotonic()
-        time.sleep(3)  # let a thousand TCP connections come up (PUB drops to unconnected SUBs)
-        probe = subprocess.run([os.path.join(BIN, "commit_probe"), "--voters", leader.listen, "--count",
+        # PUB drops views to subscribers that are not connected yet: wait for all the connections.
+        wait_for(f"{per * a.processes} subscribers connected to {target.name}",
+                 lambda: (total(scrape(target.metrics), "roster_subscribers_connected") or 0) >= per * a.processes,
+                 timeout=60, interval=0.1)
+        probe = subprocess.run([binary("commit_probe"), "--voters", leader.listen, "--count",
                                 str(a.views), "--interval-ms", "150"], capture_output=True, text=True, timeout=300)
         commits = {}
         for line in probe.stdout.splitlines():
@@ -51,8 +60,7 @@ def main():
                 commits[int(view)] = int(answered)
         arrivals = {}
         for s in subs:
-            out, _ = s.communicate(timeout=seconds + 60)
-            for line in out.splitlines():
+            for line in s.communicate(timeout=seconds + 60):
                 _, view, n, first, p50, p99, last = line.split()
                 v = arrivals.setdefault(int(view), {"n": 0, "first": [], "last": []})
                 v["n"] += int(n)

@@ -8,7 +8,8 @@ says the lease has expired."""
 import argparse, os, signal, sys, threading, time
 import etcd3, grpc
 from etcd3 import etcdrpc
-from peerlib import MEMBERS_PREFIX
+from peerlib import MEMBERS_PREFIX      # puts the kit (tests/pylib) on sys.path
+from rosterkit.waiting import wait_for
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--endpoints", required=True, help="ip:port,... tried in this order")
@@ -19,18 +20,22 @@ a = ap.parse_args()
 clients = [etcd3.client(h, int(p), timeout=2.0)
            for h, p in (e.rsplit(":", 1) for e in a.endpoints.split(","))]
 idx = 0
-deadline = time.monotonic() + 30
-while True:
+
+
+def register():
+    """A lease and the key under it through endpoint idx; on failure the next endpoint."""
+    global idx
     try:
         lease = clients[idx].lease(a.ttl)
         clients[idx].put(MEMBERS_PREFIX + a.name, a.name, lease=lease.id)
-        break
+        return lease
     except Exception as e:     # etcd3 wraps grpc errors in its own exceptions
-        if time.monotonic() > deadline:
-            raise
         print(f"register via {idx} failed: {e!r}", file=sys.stderr, flush=True)
         idx = (idx + 1) % len(clients)
-        time.sleep(0.1)
+        raise
+
+
+lease = wait_for(f"registering {a.name}", register, timeout=30, interval=0.1)
 print(f"ready ttl={lease.ttl}", flush=True)
 period = lease.ttl / 3.0
 

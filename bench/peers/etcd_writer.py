@@ -6,7 +6,8 @@ endpoint (python-etcd3 talks to one endpoint; this is the failover etcd's Go
 client does for itself)."""
 import argparse, sys, threading, time
 import etcd3
-from peerlib import FAILOVER_KEY, paced_writes
+from peerlib import FAILOVER_KEY, paced_writes      # puts the kit (tests/pylib) on sys.path
+from rosterkit.waiting import wait_for
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--endpoints", required=True)
@@ -19,17 +20,21 @@ clients = [etcd3.client(h, int(p), timeout=a.timeout_s)
            for h, p in (e.rsplit(":", 1) for e in a.endpoints.split(","))]
 idx = 0
 lock = threading.Lock()
-deadline = time.monotonic() + 30
-while True:
+
+
+def first_put():
+    """One put through endpoint idx; on failure the next endpoint."""
+    global idx
     try:
         clients[idx].put(FAILOVER_KEY, "0")
-        break
+        return True
     except Exception as e:
-        if time.monotonic() > deadline:
-            raise
         print(f"first put via {idx} failed: {e!r}", file=sys.stderr, flush=True)
         idx = (idx + 1) % len(clients)
-        time.sleep(0.1)
+        raise
+
+
+wait_for("a first put", first_put, timeout=30, interval=0.1)
 print("ready", flush=True)
 
 

@@ -1,5 +1,6 @@
 """peerlib: run ZooKeeper and etcd clusters plus client processes, and time
-how fast they notice a dead client.
+how fast they notice a dead client.  Processes, ports, waits and statistics
+come from the shared kit, tests/pylib/rosterkit.
 
 Everything that talks to a server runs as a separate process, started as
 `prefix + argv` (prefix e.g. ["ip", "netns", "exec", "ns1"], default []) and
@@ -13,19 +14,24 @@ Use /usr/bin/python3 (Debian's, with python3-kazoo and python3-etcd3).
 """
 
 import json
-import math
 import os
 import random
 import re
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 import uuid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-PY = "/usr/bin/python3"
+sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "pylib"))
+from rosterkit.paths import PYTHON as PY  # noqa: E402
+from rosterkit.ports import allocate  # noqa: E402
+from rosterkit.procs import Proc  # noqa: E402
+from rosterkit.waiting import GiveUp, wait_for  # noqa: E402
+
 LOCAL_IP = "127.0.0.1"
 MEMBERS_PATH = "/roster-bench/members"        # ZK parent znode
 MEMBERS_PREFIX = MEMBERS_PATH + "/"           # etcd key prefix
@@ -36,44 +42,6 @@ ZK_CLASSPATH = "/usr/share/java/zookeeper.jar:/usr/share/java/slf4j-simple.jar"
 
 
 # ---------------------------------------------------------------- helpers
-
-def wait_until(pred, timeout, what, interval=0.02):
-    """Poll pred() until it returns something truthy; TimeoutError after
-    `timeout` seconds, naming `what`."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = pred()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise TimeoutError(f"timed out after {timeout:.1f}s waiting for {what}")
-        time.sleep(interval)
-
-
-def free_ports(n, ip=LOCAL_IP):
-    """n distinct ports the kernel says are free now (bind to port 0).  All
-    sockets are held until every port is chosen so they are distinct."""
-    socks = []
-    try:
-        for _ in range(n):
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            s.bind((ip, 0))
-            socks.append(s)
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
-
-
-def percentile(values, p):
-    """Linear-interpolated percentile (numpy's default), p in [0, 100]."""
-    xs = sorted(values)
-    if not xs:
-        return None
-    k = (len(xs) - 1) * p / 100.0
-    lo, hi = math.floor(k), math.ceil(k)
-    return xs[lo] + (xs[hi] - xs[lo]) * (k - lo)
-
 
 def paced_writes(start, interval_ms, max_inflight):
     """For the failover writers: calls start(n, finished) every interval_ms, forever, without
@@ -97,125 +65,6 @@ def paced_writes(start, interval_ms, max_inflight):
             n += 1
             start(n, finished)
         time.sleep(interval_ms / 1000.0)
-
-
-def summarize(ms):
-    if not ms:
-        return {"n": 0}
-    return {"n": len(ms), "min": min(ms), "median": percentile(ms, 50),
-            "p90": percentile(ms, 90), "p99": percentile(ms, 99), "max": max(ms)}
-
-
-_LIVE = set()          # every Proc not yet reaped, for kill_all()
-_LIVE_LOCK = threading.Lock()
-
-
-def kill_all():
-    """SIGKILL every process group this module started and has not reaped."""
-    with _LIVE_LOCK:
-        procs = list(_LIVE)
-    for p in procs:
-        p.kill()
-
-
-class Proc:
-    """A child in its own session/process group (so signals reach everything
-    it spawned, and a prefix like `ip netns exec` does not matter).  With
-    capture=True its stdout lines are collected by a thread, parsed by
-    `parse` (None results are dropped), and can be waited for."""
-
-    def __init__(self, argv, prefix=None, log_path=None, capture=False, parse=None):
-        self.argv = list(prefix or []) + list(argv)
-        self.log_path = log_path
-        self._log = open(log_path, "ab") if log_path else None
-        self.lines = []
-        self._parse = parse or (lambda s: s)
-        self._cond = threading.Condition()
-        self._eof = False
-        self.p = subprocess.Popen(
-            self.argv, stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE if capture else (self._log or subprocess.DEVNULL),
-            stderr=self._log or subprocess.DEVNULL, start_new_session=True)
-        with _LIVE_LOCK:
-            _LIVE.add(self)
-        if capture:
-            threading.Thread(target=self._read, daemon=True).start()
-        else:
-            self._eof = True
-
-    def _read(self):
-        for raw in self.p.stdout:
-            item = self._parse(raw.decode(errors="replace").rstrip("\n"))
-            if item is not None:
-                with self._cond:
-                    self.lines.append(item)
-                    self._cond.notify_all()
-        with self._cond:
-            self._eof = True
-            self._cond.notify_all()
-
-    def wait_for(self, pred, timeout, what):
-        """Wait until pred(lines) is truthy and return it.  Fails early with
-        the log's tail if the process closes stdout (i.e. exits)."""
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while True:
-                value = pred(self.lines)
-                if value:
-                    return value
-                if self._eof:
-                    raise RuntimeError(f"{what}: process exited (rc={self.p.poll()}); "
-                                       f"{self.argv}\n{self.log_tail()}")
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise TimeoutError(f"timed out after {timeout:.1f}s waiting for {what}"
-                                       f"\n{self.log_tail()}")
-                self._cond.wait(left)
-
-    def log_tail(self, n=15):
-        if not self.log_path or not os.path.exists(self.log_path):
-            return ""
-        with open(self.log_path, errors="replace") as f:
-            return "".join(f.readlines()[-n:])
-
-    def alive(self):
-        return self.p.poll() is None
-
-    def signal(self, sig):
-        # Only while unreaped: after wait() the pgid could be reused.
-        if self.p.returncode is None:
-            try:
-                os.killpg(self.p.pid, sig)
-            except ProcessLookupError:
-                pass
-
-    def kill(self):
-        """SIGKILL the whole group (works on SIGSTOPped ones too) and reap."""
-        self.signal(signal.SIGKILL)
-        try:
-            self.p.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            pass
-        self._close()
-
-    def terminate(self, grace=3.0):
-        """SIGTERM (clients then close their session / revoke their lease),
-        SIGKILL after `grace` seconds."""
-        self.signal(signal.SIGCONT)
-        self.signal(signal.SIGTERM)
-        try:
-            self.p.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            pass
-        self.kill()
-
-    def _close(self):
-        if self.p.returncode is not None:
-            with _LIVE_LOCK:
-                _LIVE.discard(self)
-            if self._log:
-                self._log.close()
-                self._log = None
 
 
 def run_in(prefix, argv, timeout):
@@ -266,10 +115,11 @@ class _Cluster:
         self.hosts = list(hosts or [LOCAL_IP] * self.N)
         self.prefixes = [list(p) for p in (prefixes or [[]] * self.N)]
         assert len(self.hosts) == self.N and len(self.prefixes) == self.N
-        # Ports base_port .. base_port+nports-1, or ones free on 127.0.0.1 now
-        # (inside namespaces each has its own port space, so those do too).
+        # Ports base_port .. base_port+nports-1 (inside namespaces each has its
+        # own port space), or on 127.0.0.1 ports of this process's blocks
+        # below the ephemeral range (rosterkit.ports).
         self.ports = (list(range(base_port, base_port + nports)) if base_port
-                      else free_ports(nports))
+                      else allocate(nports))
         self.procs = [None] * self.N
 
     def server_dir(self, i):
@@ -307,9 +157,9 @@ class _Cluster:
         def ready():
             for i in range(self.N):
                 if self.procs[i] is not None and not self.procs[i].alive():
-                    raise RuntimeError(f"{self.kind} server {i} exited:\n{self.procs[i].log_tail()}")
+                    raise GiveUp(f"{self.kind} server {i} exited:\n{self.procs[i].log_tail()}")
             return self._ready()
-        wait_until(ready, timeout, f"{self.kind} cluster ready", interval=0.2)
+        wait_for(f"{self.kind} cluster ready", ready, timeout, interval=0.2)
         return self
 
     def __enter__(self):
@@ -552,11 +402,11 @@ class Member(Proc):
                          prefix, _log(log_dir, f"member-{name}"), capture=True)
 
     def wait_ready(self, timeout=30):
-        return self.wait_for(lambda ls: any(l.startswith("ready") for l in ls), timeout,
-                             f"member {self.name} ready")
+        return self.wait_output(lambda ls: any(l.startswith("ready") for l in ls), timeout,
+                                f"member {self.name} ready")
 
     def lost(self):
-        return any(l == "lost" for l in self.lines)
+        return "lost" in self.snapshot()
 
 
 class Watcher(Proc):
@@ -572,19 +422,19 @@ class Watcher(Proc):
                          _log(log_dir, name), capture=True, parse=_parse_watch_line)
 
     def latest(self):
-        with self._cond:
-            return self.lines[-1][1] if self.lines else None
+        last = self.last()
+        return last[1] if last else None
 
     def wait_set(self, expected, timeout):
         expected = frozenset(expected)
-        return self.wait_for(lambda ls: ls and ls[-1][1] == expected, timeout,
-                             f"{self.name} to see {sorted(expected)}")
+        return self.wait_output(lambda ls: ls and ls[-1][1] == expected, timeout,
+                                f"{self.name} to see {sorted(expected)}")
 
     def wait_gone(self, name, since, timeout):
         """Timestamp of the first line at/after `since` without `name`."""
         def first(ls):
             return next((t for t, s in lines_since(ls, since) if name not in s), None)
-        return self.wait_for(first, timeout, f"{self.name} to drop {name}")
+        return self.wait_output(first, timeout, f"{self.name} to drop {name}")
 
 
 def lines_since(lines, since):
@@ -616,25 +466,21 @@ class Writer(Proc):
                          _log(log_dir, "writer"), capture=True, parse=_parse_write_line)
 
     def wait_ready(self, timeout=30):
-        return self.wait_for(lambda ls: any(l[0] is None for l in ls), timeout, "writer ready")
+        return self.wait_output(lambda ls: any(l[0] is None for l in ls), timeout, "writer ready")
 
     def first_ok_after(self, since, timeout):
         """End time of the first successful write that started at/after since."""
-        return self.wait_for(
+        return self.wait_output(
             lambda ls: next((e for ok, s, e in ls[-20000:] if ok and s >= since), None),
             timeout, "a successful write")
-
-    def trim(self):
-        with self._cond:
-            del self.lines[:-100]
 
 
 # ---------------------------------------------------------------- measurements
 
 def wait_leader(cluster, timeout=60):
     """The leader's index, polling until there is exactly one."""
-    return wait_until(lambda: (lambda i: None if i is None else [i])(cluster.leader()),
-                      timeout, f"{cluster.kind} leader", interval=0.1)[0]
+    return wait_for(f"{cluster.kind} leader", lambda: (lambda i: None if i is None else [i])(cluster.leader()),
+                    timeout, interval=0.1)[0]
 
 
 def random_phase(rng, span_s=1.0):
@@ -745,7 +591,7 @@ def leader_failover(system, setting, trials, workdir=None, cluster=None, writer_
             leader = wait_leader(cluster)
             # steady state: the writer is succeeding right now
             writer.first_ok_after(time.monotonic(), 30)
-            writer.trim()
+            writer.trim(100)
             random_phase(rng)
             t0 = time.monotonic()
             cluster.kill(leader)

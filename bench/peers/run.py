@@ -4,22 +4,22 @@ take writes again after losing their leader?  3-server clusters on
 127.0.0.1; see README.md.  Run with Debian's /usr/bin/python3."""
 
 import argparse
-import atexit
 import json
 import os
-import platform
 import random
-import re
 import shlex
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "pylib"))
 import peerlib  # noqa: E402
+from rosterkit.machine import loadavg, machine  # noqa: E402
+from rosterkit.procs import kill_all, kill_on_signals  # noqa: E402
+from rosterkit.stats import summary  # noqa: E402
 
 
 def load_bench(name):
@@ -40,14 +40,6 @@ def sh(argv):
         return ""
 
 
-def machine():
-    model = re.search(r"^model name\s*:\s*(.*)$", open("/proc/cpuinfo").read(), re.M)
-    mem = re.search(r"^MemTotal:\s*(\d+)", open("/proc/meminfo").read(), re.M)
-    return {"nproc": os.cpu_count(), "model_name": model.group(1) if model else None,
-            "kernel": platform.release(), "mem_gib": round(int(mem.group(1)) / 2**20, 1),
-            "loadavg_start": open("/proc/loadavg").read().split()[:3]}
-
-
 def versions():
     import etcd3
     import kazoo.version
@@ -59,6 +51,13 @@ def versions():
             "kazoo": kazoo.version.__version__, "python_etcd3": etcd3.__version__}
 
 
+def row_samples(row):
+    """The samples (ms) of a detection or failover row of a results file."""
+    if "latencies_ms" in row:
+        return row["latencies_ms"]
+    return [t["latency_ms"] if isinstance(t, dict) else t for t in row["trials"]]
+
+
 def fmt(x):
     return "-" if x is None else f"{x:.0f}"
 
@@ -67,10 +66,12 @@ def markdown(res):
     # The reference: roster at its default heartbeat (100 ms), same failure mode.
     ref = {r["mode"]: r["stats"].get("median") for r in res["detection"]
            if r["system"] == "roster" and r["setting"].get("heartbeat_ms") == 100}
-    out = ["Dead-client detection: ms from kill/stop until all 3 watchers saw the "
-           "member gone; ratio = median / roster's median at its default 100 ms heartbeat, same mode", "",
-           "| system | setting | mode | n | min | median | p90 | p99 | max | ratio to roster | spurious |",
-           "|---|---|---|---|---|---|---|---|---|---|---|"]
+    out = []
+    if res["detection"]:
+        out += ["Dead-client detection: ms from kill/stop until all 3 watchers saw the "
+                "member gone; ratio = median / roster's median at its default 100 ms heartbeat, same mode", "",
+                "| system | setting | mode | n | min | median | p90 | p99 | max | ratio to roster | spurious |",
+                "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in res["detection"]:
         s = r["stats"]
         base = ref.get(r["mode"])
@@ -79,9 +80,9 @@ def markdown(res):
                    + " | ".join(fmt(s.get(k)) for k in ("min", "median", "p90", "p99", "max"))
                    + f" | {ratio} | {r['spurious']} |")
     if res["failover"]:
-        out += ["", "Leader failover: ms from SIGKILL of the leader to the first "
-                "successful write started after it", "",
-                "| system | cluster | n | min | median | p90 | max |", "|---|---|---|---|---|---|---|"]
+        out += ([""] if out else []) + [
+            "Leader failover: ms from SIGKILL of the leader to the first successful write started after it", "",
+            "| system | cluster | n | min | median | p90 | max |", "|---|---|---|---|---|---|---|"]
         for r in res["failover"]:
             s = r["stats"]
             out.append(f"| {r['system']} | {r['label']} | {s['n']} | "
@@ -95,7 +96,7 @@ def main():
     ap.add_argument("--roster-heartbeats", default="50,100,1000",
                     help="roster's heartbeat intervals in ms (default phi threshold)")
     ap.add_argument("--mode", default="kill,stop", help="kill (SIGKILL) and/or stop (SIGSTOP)")
-    ap.add_argument("--kills", type=int, default=30, help="kills per (system, setting, mode)")
+    ap.add_argument("--kills", type=int, default=30, help="kills per (system, setting, mode) (0: skip detection)")
     ap.add_argument("--failover", type=int, default=10, help="leader kills per system (0: skip)")
     ap.add_argument("--zk-tick-ms", type=int, default=100)
     ap.add_argument("--zk-sessions", default="min,500,1000,2000",
@@ -125,9 +126,9 @@ def main():
     for s in systems:
         assert s in ("roster", "zookeeper", "etcd"), s
 
-    # Whatever happens (exception, Ctrl-C, SIGTERM) kill every process we started.
-    atexit.register(peerlib.kill_all)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    # Whatever happens (exception, Ctrl-C, SIGTERM) kill every process we started: the kit's
+    # atexit does, and SIGTERM exits through it.
+    kill_on_signals()
     workdir = a.workdir or tempfile.mkdtemp(prefix="roster-peers.", dir="/tmp")
     rng = random.Random(a.seed)
     command = "/usr/bin/python3 bench/peers/run.py " + shlex.join(sys.argv[1:])
@@ -139,19 +140,19 @@ def main():
             # The same scenario on roster: 3 voters, 10 members, 3 watchers (bench/detection), and
             # the consensus leader killed while views are committed every 10 ms (bench/commit).
             detection, commit = load_bench("detection"), load_bench("commit")
-            for hb in [int(x) for x in a.roster_heartbeats.split(",")]:
+            for hb in [int(x) for x in a.roster_heartbeats.split(",")] if a.kills else []:
                 for mode in modes:
                     lat = [x * 1000 for x in detection.measure(hb, mode, a.kills, 10, 12)]
-                    print(f"# roster heartbeat {hb} ms, {mode}: median {peerlib.summarize(lat)['median']:.0f} ms",
+                    print(f"# roster heartbeat {hb} ms, {mode}: median {summary(lat)['median']:.0f} ms",
                           flush=True)
                     res["detection"].append({
                         "system": "roster", "setting": {"heartbeat_ms": hb, "phi_threshold": 8}, "mode": mode,
                         "label": f"heartbeat={hb}ms phi=8", "smallest": False,
-                        "stats": peerlib.summarize(lat), "spurious": "-", "trials": lat})
+                        "stats": summary(lat), "spurious": "-", "trials": lat})
             if a.failover:
                 lat = [x * 1000 for x in commit.failover(a.failover)]
                 res["failover"].append({"system": "roster", "setting": {}, "label": "3 voters, defaults",
-                                        "stats": peerlib.summarize(lat), "latencies_ms": lat})
+                                        "stats": summary(lat), "latencies_ms": lat})
         for system in [s for s in systems if s != "roster"]:
             if system == "zookeeper":
                 base = {"tick_ms": a.zk_tick_ms}
@@ -175,7 +176,7 @@ def main():
                     timeouts = [smallest if t == "min" else int(t) * 1000
                                 for t in a.etcd_ttls.split(",")]
                 print(f"# {system}: smallest session/lease {smallest} ms", flush=True)
-                for t in timeouts:
+                for t in timeouts if a.kills else []:
                     setting = dict(base, timeout_ms=t)
                     for mode in modes:
                         trials, spurious = peerlib.detection(
@@ -185,21 +186,21 @@ def main():
                         res["detection"].append({
                             "system": system, "setting": setting, "mode": mode,
                             "label": peerlib.setting_label(system, setting),
-                            "smallest": t == smallest, "stats": peerlib.summarize(lat),
-                            "first_watcher_stats": peerlib.summarize([x["first_ms"] for x in trials]),
+                            "smallest": t == smallest, "stats": summary(lat),
+                            "first_watcher_stats": summary([x["first_ms"] for x in trials]),
                             "spurious": spurious, "trials": trials})
                 if a.failover:
                     lat = peerlib.leader_failover(system, base, a.failover, cluster=cluster, rng=rng)
                     label = ", ".join(f"{k}={v}" for k, v in base.items())
                     res["failover"].append({"system": system, "setting": base, "label": label,
-                                            "stats": peerlib.summarize(lat), "latencies_ms": lat})
+                                            "stats": summary(lat), "latencies_ms": lat})
             finally:
                 cluster.stop()
         res["complete"] = True
     finally:
         res.setdefault("complete", False)      # interrupted: partial results
-        peerlib.kill_all()
-        res["machine"]["loadavg_end"] = open("/proc/loadavg").read().split()[:3]
+        kill_all()
+        res["machine"]["loadavg_end"] = loadavg()
         res["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
         if res["detection"] or res["failover"]:
             with open(a.out, "w") as f:
@@ -208,7 +209,7 @@ def main():
             shutil.rmtree(workdir, ignore_errors=True)
     m, v = res["machine"], res["versions"]
     print(f"\n{command}\n")
-    print(f"machine: {m['nproc']} cores, {m['model_name']}, load {' '.join(m['loadavg_start'])}"
+    print(f"machine: {m['cores']} cores, {m['cpu']}, load {' '.join(m['loadavg_start'])}"
           f" -> {' '.join(m['loadavg_end'])}")
     print(f"versions: zookeeper {v['debian_packages'].get('zookeeper')}, "
           f"etcd {v['debian_packages'].get('etcd-server')}, kazoo {v['kazoo']}, "

@@ -19,10 +19,16 @@ import re
 import subprocess
 import sys
 import time
-import urllib.request
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from benchlib import BIN, Cluster, command_line, machine, save, summary, table, wait_for  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "pylib"))
+from rosterkit.cluster import Cluster  # noqa: E402
+from rosterkit.machine import machine  # noqa: E402
+from rosterkit.metrics import scrape, total  # noqa: E402
+from rosterkit.paths import binary  # noqa: E402
+from rosterkit.procs import Proc  # noqa: E402
+from rosterkit.report import command_line, save, table  # noqa: E402
+from rosterkit.stats import summary  # noqa: E402
+from rosterkit.waiting import GiveUp, wait_for  # noqa: E402
 
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -39,17 +45,13 @@ def rss_bytes(pid):
 
 
 def metric(node, name):
-    text = urllib.request.urlopen(f"http://{node.metrics}/metrics", timeout=5).read().decode()
-    total = 0.0
-    for line in text.splitlines():
-        if line.startswith(name + "{") or line.startswith(name + " "):
-            total += float(line.rsplit(" ", 1)[1])
-    return total
+    """The sum of a metric's samples on a node (0 if it has none)."""
+    return total(scrape(node.metrics), name) or 0.0
 
 
 def histogram_quantile(node, name, q):
     """A quantile from a Prometheus histogram's cumulative buckets (upper bound of the bucket)."""
-    text = urllib.request.urlopen(f"http://{node.metrics}/metrics", timeout=5).read().decode()
+    text = scrape(node.metrics)
     buckets = sorted((float("inf") if m.group(1) == "+Inf" else float(m.group(1)), float(m.group(2)))
                      for m in re.finditer(name + r'_bucket\{[^}]*le="([^"]+)"\} (\S+)', text))
     if not buckets or buckets[-1][1] == 0:
@@ -73,10 +75,12 @@ def run_load(n, seconds, sockets):
         # (a voter's reply queue to one peer holds 1000 messages, and a view of thousands of joins
         # answers them all at once).
         sockets = sockets or max(4, n // 2000)
-        load = subprocess.Popen([os.path.join(BIN, "scale_load"), "--voters", voters, "--members", str(n),
-                                 "--interval-ms", "1000", "--sockets", str(sockets), "--seconds", str(seconds + 30)],
-                                stdout=subprocess.PIPE, text=True)
-        joined = load.stdout.readline().split()
+        load = Proc([binary("scale_load"), "--voters", voters, "--members", str(n), "--interval-ms", "1000",
+                     "--sockets", str(sockets), "--seconds", str(seconds + 30)], capture=True)
+        try:
+            joined = load.wait_output(lambda lines: lines and lines[0], 600, "scale_load's first line").split()
+        except GiveUp:  # it exited without a word
+            joined = []
         if not joined or joined[0] != "joined" or int(joined[1]) != n:
             load.kill()
             raise RuntimeError(f"not every member joined: {' '.join(joined) or 'no answer'}")
@@ -88,7 +92,7 @@ def run_load(n, seconds, sockets):
         cpu0 = {k: cpu_seconds(p) for k, p in pids.items()}
         hb0 = {v.name: metric(v, "roster_heartbeats_received_total") for v in c.voter_nodes}
         t0 = time.monotonic()
-        probe = subprocess.run([os.path.join(BIN, "commit_probe"), "--voters", voters, "--count", "30",
+        probe = subprocess.run([binary("commit_probe"), "--voters", voters, "--count", "30",
                                 "--interval-ms", "200"], capture_output=True, text=True, timeout=seconds + 60)
         rest = seconds - (time.monotonic() - t0)
         if rest > 0:
@@ -104,7 +108,6 @@ def run_load(n, seconds, sockets):
         raft_p50 = histogram_quantile(leader, "roster_raft_commit_latency_seconds", 0.5)
         raft_p99 = histogram_quantile(leader, "roster_raft_commit_latency_seconds", 0.99)
         load.kill()
-        load.wait()
         return {"members": n, "bootstrap_s": bootstrap, "wall_s": wall,
                 "cpu_cores": cpu, "heartbeats_per_s": {k: v / wall for k, v in hbs.items()},
                 "us_per_heartbeat": {k: cpu[k] * 1e6 / (hbs[k] / wall) for k in cpu if hbs[k] > 0},
@@ -125,7 +128,7 @@ def bootstrap(n):
         leader = wait_for("a leader", c.leader_voter)
         before = c.members_of(leader)["view_id"]
         voters = ",".join(v.listen for v in c.voter_nodes)
-        out = subprocess.run([os.path.join(BIN, "scale_load"), "--voters", voters, "--members", str(n),
+        out = subprocess.run([binary("scale_load"), "--voters", voters, "--members", str(n),
                               "--join-only"], capture_output=True, text=True, timeout=300).stdout.split()
         took = (int(out[3]) - int(out[2])) / 1e9
         wait_for("the full view", lambda: len(c.members_of(leader)["members"]) >= n + 3, timeout=60)

@@ -1,19 +1,28 @@
 """Integration tests: real rosterd processes on loopback, killed with SIGKILL, restarted.
 
 Run by ctest (label `integration`); alone: /usr/bin/python3 -m unittest tests/integration/test_cluster.py
-ROSTER_KEEP_LOGS=1 keeps the daemons' logs of a run (their directory is printed on failure).
+ROSTER_KEEP_LOGS=1 keeps the daemons' logs of a run (a failed test keeps them and prints where).
+The harness (Cluster, ports, processes, wait_for) is tests/pylib/rosterkit.
 """
 
 import json
 import os
+import shutil
 import signal
+import socket
 import subprocess
 import sys
+import tempfile
 import time
 import unittest
 
-sys.path.insert(0, os.path.dirname(__file__))
-from roster_cluster import BIN, Cluster, free_ports, wait_for  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+from rosterkit.cluster import cluster_for  # noqa: E402
+from rosterkit.metrics import samples, scrape  # noqa: E402
+from rosterkit.paths import binary  # noqa: E402
+from rosterkit.ports import allocate  # noqa: E402
+from rosterkit.procs import Proc  # noqa: E402
+from rosterkit.waiting import wait_for  # noqa: E402
 
 VOTERS = ["v1", "v2", "v3"]
 
@@ -26,19 +35,12 @@ class ClusterTestCase(unittest.TestCase):
     members = ["a", "b", "c"]
 
     def setUp(self):
-        self.c = Cluster()
+        # Cleaned up (every process killed) whatever happens, a failure of setUp included.
+        self.c = cluster_for(self)
         self.c.start_voters()
         for m in self.members:
             self.c.add_member(m)
         self.c.wait_formed(VOTERS + self.members)
-
-    def tearDown(self):
-        if not getattr(self._outcome, "success", True):
-            print(f"\nlogs in {self.c.dir}:")
-            for n in self.c.voter_nodes + list(self.c.members.values()):
-                print(f"--- {n.name}\n" + "\n".join(n.log_text().splitlines()[-15:]))
-            os.environ["ROSTER_KEEP_LOGS"] = "1"
-        self.c.cleanup()
 
 
 class Formation(ClusterTestCase):
@@ -170,19 +172,11 @@ class BadBytes(ClusterTestCase):
 
     def test_garbage_on_the_listen_socket_is_dropped_and_counted(self):
         v1 = self.c.voter_nodes[0]
-        out = subprocess.run([os.path.join(BIN, "send_garbage"), v1.listen], capture_output=True, text=True,
-                             timeout=30)
+        out = subprocess.run([binary("send_garbage"), v1.listen], capture_output=True, text=True, timeout=30)
         self.assertEqual(out.returncode, 0, out.stderr)
 
         def dropped():
-            import urllib.request
-            text = urllib.request.urlopen(f"http://{v1.metrics}/metrics", timeout=2).read().decode()
-            total = {}
-            for line in text.splitlines():
-                if line.startswith("roster_messages_dropped_total{"):
-                    labels, value = line.rsplit(" ", 1)
-                    total[labels] = float(value)
-            return total
+            return samples(scrape(v1.metrics, timeout=2), "roster_messages_dropped_total")
         counts = wait_for("the drops to be counted", lambda: (lambda d: d if sum(d.values()) >= 400 else None)(dropped()))
         self.assertTrue(any('reason="decode_error"' in k for k in counts), counts)
         self.assertTrue(any('reason="wrong_cluster"' in k for k in counts), counts)
@@ -194,8 +188,7 @@ class Errors(unittest.TestCase):
     """Bad flags, busy ports and foreign data dirs give a clear message and a non-zero exit."""
 
     def rosterd(self, *args, timeout=10):
-        return subprocess.run([os.path.join(BIN, "rosterd")] + list(args), capture_output=True, text=True,
-                              timeout=timeout)
+        return subprocess.run([binary("rosterd")] + list(args), capture_output=True, text=True, timeout=timeout)
 
     def test_bad_flags(self):
         for args, message in [
@@ -214,37 +207,32 @@ class Errors(unittest.TestCase):
             self.assertIn(message, out.stderr, args)
 
     def test_a_config_file_sets_the_flags(self):
-        import tempfile
         d = tempfile.mkdtemp(prefix="roster-it-")
-        listen, peer, publish, metrics = free_ports(4)
+        self.addCleanup(shutil.rmtree, d, ignore_errors=True)
+        listen, peer, publish, metrics = allocate(4)
         config = os.path.join(d, "rosterd.toml")
         with open(config, "w") as f:
             f.write(f'name = "from-config"\ncluster = "cfg"\nvoter-id = 1\nvoters = "1@127.0.0.1:{peer}"\n'
                     f'data-dir = "{d}/data"\nlisten = "127.0.0.1:{listen}"\npublish = "127.0.0.1:{publish}"\n'
                     f'metrics-listen = "127.0.0.1:{metrics}"\nheartbeat-interval-ms = 50\n')
-        p = subprocess.Popen([os.path.join(BIN, "rosterd"), "--config", config], stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL)
-        try:
-            def status():
-                out = subprocess.run([os.path.join(BIN, "rosterctl"), "--endpoint", f"127.0.0.1:{listen}",
-                                      "--cluster", "cfg", "--timeout", "300", "status", "--json"],
-                                     capture_output=True, text=True, timeout=5)
-                return json.loads(out.stdout) if out.returncode == 0 else None
-            st = wait_for("the configured voter to answer", status)
-            self.assertEqual(st["name"], "from-config")
-            self.assertEqual(st["voter_id"], 1)
-        finally:
-            p.send_signal(signal.SIGKILL)
-            p.wait()
+        p = Proc([binary("rosterd"), "--config", config])
+        self.addCleanup(p.kill)
+
+        def status():
+            out = subprocess.run([binary("rosterctl"), "--endpoint", f"127.0.0.1:{listen}",
+                                  "--cluster", "cfg", "--timeout", "300", "status", "--json"],
+                                 capture_output=True, text=True, timeout=5)
+            return json.loads(out.stdout) if out.returncode == 0 else None
+        st = wait_for("the configured voter to answer", status)
+        self.assertEqual(st["name"], "from-config")
+        self.assertEqual(st["voter_id"], 1)
 
     def test_a_port_in_use(self):
-        import socket
+        listen, peer, metrics, port = allocate(4)
         s = socket.socket()
-        s.bind(("127.0.0.1", 0))
+        s.bind(("127.0.0.1", port))
         s.listen()
-        port = s.getsockname()[1]
         try:
-            listen, peer, metrics = free_ports(3)
             out = self.rosterd("--dev", "--listen", f"127.0.0.1:{listen}", "--peer-listen", f"127.0.0.1:{peer}",
                                "--publish", f"127.0.0.1:{port}", "--metrics-listen", f"127.0.0.1:{metrics}")
             self.assertEqual(out.returncode, 1)
@@ -254,26 +242,25 @@ class Errors(unittest.TestCase):
             s.close()
 
     def test_a_data_dir_of_another_voter_or_cluster_is_refused(self):
-        import tempfile
         d = tempfile.mkdtemp(prefix="roster-it-")
-        listen, peer, publish, metrics = free_ports(4)
+        self.addCleanup(shutil.rmtree, d, ignore_errors=True)
+        listen, peer, publish, metrics = allocate(4)
         common = ["--listen", f"127.0.0.1:{listen}", "--publish", f"127.0.0.1:{publish}",
                   "--metrics-listen", f"127.0.0.1:{metrics}", "--data-dir", d]
         one = ["--voter-id", "1", "--voters", f"1@127.0.0.1:{peer}"]
-        p = subprocess.Popen([os.path.join(BIN, "rosterd")] + common + one + ["--cluster", "alpha"],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        p = Proc([binary("rosterd")] + common + one + ["--cluster", "alpha"])
+        self.addCleanup(p.kill)
         wait_for("the first voter to create its data", lambda: os.path.exists(os.path.join(d, "raft.db")))
-        p.send_signal(signal.SIGKILL)
-        p.wait()
+        p.kill()
         out = self.rosterd(*(common + one + ["--cluster", "beta"]))
         self.assertEqual(out.returncode, 1)
         self.assertIn("belongs to cluster 'alpha' voter 1, not cluster 'beta' voter 1", out.stderr)
         self.assertIn(os.path.join(d, "raft.db"), out.stderr)
 
     def test_rosterctl_reports_an_unreachable_endpoint_within_its_timeout(self):
-        (port,) = free_ports(1)
+        (port,) = allocate(1)
         start = time.monotonic()
-        out = subprocess.run([os.path.join(BIN, "rosterctl"), "--endpoint", f"127.0.0.1:{port}", "--timeout", "500",
+        out = subprocess.run([binary("rosterctl"), "--endpoint", f"127.0.0.1:{port}", "--timeout", "500",
                               "status"], capture_output=True, text=True, timeout=10)
         took = time.monotonic() - start
         self.assertNotEqual(out.returncode, 0)

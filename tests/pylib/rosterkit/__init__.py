@@ -1,0 +1,24 @@
+"""rosterkit: the one Python kit of roster's tests and benchmarks.
+
+Every integration, monitoring and example test and every benchmark driver imports its helpers
+from here, so that there is one definition of each:
+
+    paths     where the repository and the built binaries are (ROSTER_BIN)
+    waiting   wait_for: poll a predicate until a deadline; the error names what was awaited
+    stats     one percentile definition (nearest rank) and one summary of a list of samples
+    procs     Proc: a child in its own process group, with a log file or captured stdout lines,
+              and a registry that kills whatever is still running (cleanup, addCleanup, atexit)
+    ports     TCP ports for loopback clusters that concurrently running tests cannot collide on
+    machine   a description of the machine a benchmark ran on
+    report    markdown tables, JSON results and the command line, for the benchmark drivers
+    metrics   reading a rosterd's Prometheus /metrics
+    cluster   Cluster, Node, Watcher: real rosterd processes on loopback
+
+Use it after putting tests/pylib on sys.path:
+
+    sys.path.insert(0, os.path.join(ROOT, "tests", "pylib"))
+    from rosterkit.cluster import Cluster
+    from rosterkit.waiting import wait_for
+
+Tests of the kit itself: tests/pylib/test_rosterkit.py.
+"""

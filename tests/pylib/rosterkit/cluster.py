@@ -1,0 +1,333 @@
+"""Real rosterd processes on loopback: the harness of the integration, monitoring and example
+tests and of the benchmarks.
+
+A Cluster has n voters (made at once, started with start_voters) and members added by name; a
+Watcher is `rosterctl watch --json` on one node. Every process is a procs.Proc, and the Cluster
+kills all it started in cleanup() -- call it from a `with` block, from unittest's addCleanup
+(cluster_for() does both for a test case), or leave it to the atexit of procs.py as the last
+resort. Members whose voters died are killed like any other.
+
+Ports come from ports.allocate (blocks owned under a lock, so concurrent tests cannot collide).
+A node counts as started once it listens on all its ports (read from /proc). If rosterd exits
+saying a port is in use (a program outside the scheme took it), the node is started again on
+fresh ports, where that is safe: a member's first start, or the voters' first start_voters (the
+voters are then all started afresh with the new --voters list, before any member exists).
+After that a voter's ports are in every other voter's flags, and PortInUse names the holder.
+"""
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+from . import ports
+from .paths import binary
+from .procs import Proc
+from .waiting import GiveUp, wait_for
+
+# What rosterd prints when one of its ports is taken (daemon/runtime.cc, daemon/metrics.cc).
+_IN_USE = re.compile(r"cannot listen on \S+ \(--[\w-]+\): Address already in use"
+                     r"|cannot serve metrics on \S+ \(--metrics-listen\)")
+START_ATTEMPTS = 3
+
+
+class PortInUse(GiveUp):
+    """rosterd exited at start because one of its ports was taken."""
+
+
+class Node:
+    """One rosterd: its flags, ports and log file; start() again after a kill reuses them."""
+
+    def __init__(self, name, log_path, node_ports):
+        self.name, self.log_path = name, log_path
+        self.ports = node_ports      # role ("listen", "publish", "metrics", "peer") -> port
+        self.args = []               # set by the Cluster from the ports
+        self.proc = None
+
+    def _endpoint(self, role):
+        return f"127.0.0.1:{self.ports[role]}"
+
+    @property
+    def listen(self):
+        return self._endpoint("listen")
+
+    @property
+    def publish(self):
+        return self._endpoint("publish")
+
+    @property
+    def metrics(self):
+        return self._endpoint("metrics")
+
+    def start(self, wait=True):
+        """Starts rosterd; with wait, returns once it listens on all its ports (PortInUse, or
+        GiveUp with its log, if it exits first)."""
+        if self.alive():
+            raise RuntimeError(f"rosterd {self.name} is running already (pid {self.proc.pid})")
+        self._log_offset = os.path.getsize(self.log_path) if os.path.exists(self.log_path) else 0
+        self.proc = Proc([binary("rosterd")] + self.args, log_path=self.log_path)
+        if wait:
+            self.wait_up()
+        return self
+
+    def wait_up(self, timeout=15.0):
+        want = set(self.ports.values())
+
+        def up():
+            if want <= ports.listening_ports(self.proc.pid):
+                return True
+            if self.proc.alive():
+                return False
+            text = self._log_since_start()
+            if _IN_USE.search(text):
+                raise PortInUse(f"rosterd {self.name} could not start: {_IN_USE.search(text).group(0)} "
+                                f"(ports {self.ports}; holders: " +
+                                ", ".join(f"{p}: {ports.holders(p)}" for p in want) + ")")
+            raise GiveUp(f"rosterd {self.name} exited with {self.proc.returncode} at start:\n{text[-2000:]}")
+        wait_for(f"rosterd {self.name} to listen on {sorted(want)}", up, timeout, interval=0.01)
+
+    def _log_since_start(self):
+        with open(self.log_path, "rb") as f:
+            f.seek(self._log_offset)
+            return f.read().decode(errors="replace")
+
+    def alive(self):
+        return self.proc is not None and self.proc.alive()
+
+    def kill(self, sig=signal.SIGKILL):
+        """Sends sig (SIGKILL, SIGTERM, SIGSTOP, SIGCONT...) if it runs; wait() reaps it."""
+        if self.alive():
+            self.proc.signal(sig)
+
+    def wait(self, timeout=10.0):
+        return self.proc.wait(timeout=timeout)
+
+    def stop(self):
+        """SIGKILL and reap (nothing if it never started or is already gone)."""
+        if self.proc is not None:
+            self.proc.kill()
+
+    def log_text(self):
+        with open(self.log_path, "rb") as f:
+            return f.read().decode(errors="replace")
+
+
+class Watcher(Proc):
+    """`rosterctl watch --json` in the background; views are parsed as they come, each with the
+    time.monotonic() of its arrival under "_arrived"; events ("removed", "rejoined") apart."""
+
+    def __init__(self, endpoint, cluster="roster", log_path=None):
+        self.events = []
+        super().__init__([binary("rosterctl"), "--endpoint", endpoint, "--cluster", cluster, "watch", "--json"],
+                         log_path=log_path, capture=True, parse=self._parse_line)
+
+    def _parse_line(self, line):
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            return None
+        obj["_arrived"] = time.monotonic()
+        if "event" in obj:
+            with self._lock:
+                self.events.append(obj)
+            return None
+        return obj
+
+    def stop(self):
+        self.kill()
+
+
+class Cluster:
+    """A cluster of rosterd on loopback: n voters, members added by name."""
+
+    def __init__(self, voters=3, heartbeat_ms=100, cluster="roster", workdir=None, voter_args=(), member_args=()):
+        self.dir = workdir or tempfile.mkdtemp(prefix="roster-it-")
+        os.makedirs(self.dir, exist_ok=True)
+        self.cluster = cluster
+        self.heartbeat_ms = heartbeat_ms
+        self.voter_args = list(voter_args)
+        self.member_args = list(member_args)
+        self.voter_nodes = [Node(f"v{i + 1}", os.path.join(self.dir, f"v{i + 1}.log"), self._voter_ports())
+                            for i in range(voters)]
+        self._set_voter_args()
+        self.members = {}
+        self.watchers = []
+        self._nodes = list(self.voter_nodes)   # every node ever made, for stop()
+        self.keep_logs = False                 # cleanup() keeps the directory (set after a failure)
+        self._voters_started = False           # once true, the voters' ports are in each other's flags
+
+    @staticmethod
+    def _voter_ports():
+        return dict(zip(("listen", "peer", "publish", "metrics"), ports.allocate(4)))
+
+    @staticmethod
+    def _member_ports():
+        return dict(zip(("listen", "publish", "metrics"), ports.allocate(3)))
+
+    def _common_args(self, node):
+        return ["--name", node.name, "--cluster", self.cluster, "--listen", node.listen,
+                "--publish", node.publish, "--metrics-listen", node.metrics,
+                "--heartbeat-interval-ms", str(self.heartbeat_ms)]
+
+    def _set_voter_args(self):
+        peers = ",".join(f"{i + 1}@127.0.0.1:{v.ports['peer']}" for i, v in enumerate(self.voter_nodes))
+        self.join = ",".join(v.listen for v in self.voter_nodes)
+        for i, v in enumerate(self.voter_nodes):
+            v.args = self._common_args(v) + ["--voter-id", str(i + 1), "--voters", peers,
+                                              "--data-dir", os.path.join(self.dir, v.name)] + self.voter_args
+
+    # -- processes ----------------------------------------------------------------------
+    def start_voters(self, which=None):
+        """Starts the voters (by index; all by default) and returns once each listens."""
+        chosen = [v for i, v in enumerate(self.voter_nodes) if which is None or i in which]
+        for attempt in range(1, START_ATTEMPTS + 1):
+            for v in chosen:
+                v.start(wait=False)
+            busy = []
+            for v in chosen:
+                try:
+                    v.wait_up()
+                except PortInUse as e:
+                    busy.append((v, e))
+            if not busy:
+                self._voters_started = True
+                return
+            if self._voters_started or self.members or attempt == START_ATTEMPTS:
+                raise busy[0][1]
+            # Nothing has formed yet: move the voters whose ports were taken, and start every
+            # chosen voter afresh with the new --voters list (empty data directories).
+            for v in chosen:
+                v.stop()
+                shutil.rmtree(os.path.join(self.dir, v.name), ignore_errors=True)
+            for v, e in busy:
+                print(f"\n{e}; starting the voters again on fresh ports", flush=True)
+                v.ports = self._voter_ports()
+            self._set_voter_args()
+
+    def add_member(self, name):
+        """Starts a member that joins through the voters; returns its Node once it listens."""
+        node = Node(name, os.path.join(self.dir, f"{name}.log"), self._member_ports())
+        self._nodes.append(node)
+        self.members[name] = node
+        for attempt in range(1, START_ATTEMPTS + 1):
+            node.args = self._common_args(node) + ["--join", self.join] + self.member_args
+            try:
+                return node.start()
+            except PortInUse as e:
+                if attempt == START_ATTEMPTS:
+                    raise
+                # It never started, so it never joined: fresh ports are safe.
+                print(f"\n{e}; starting it again on fresh ports", flush=True)
+                node.ports = self._member_ports()
+
+    def watch(self, node):
+        w = Watcher(node.listen, self.cluster, os.path.join(self.dir, f"watch-{len(self.watchers)}.err"))
+        self.watchers.append(w)
+        return w
+
+    def stop(self):
+        """Kills (SIGKILL) and reaps every process of the cluster: watchers, members, voters."""
+        for w in self.watchers:
+            w.stop()
+        for n in self._nodes:
+            n.stop()
+
+    def cleanup(self, keep_logs=False):
+        """stop(), then removes the directory (kept with keep_logs, self.keep_logs or
+        ROSTER_KEEP_LOGS set)."""
+        self.stop()
+        if keep_logs or self.keep_logs or os.environ.get("ROSTER_KEEP_LOGS"):
+            print(f"\nlogs in {self.dir}", flush=True)
+        else:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def cleanup_after(self, testcase):
+        """cleanup() for unittest's addCleanup: if the test failed, prints the end of every
+        node's log first and keeps the logs."""
+        failed = test_failed(testcase)
+        if failed:
+            self.print_logs()
+        self.cleanup(keep_logs=failed)
+
+    def print_logs(self, lines=15):
+        """Prints the end of every node's log."""
+        for n in self._nodes:
+            if os.path.exists(n.log_path):
+                print(f"\n--- {n.name}\n" + "\n".join(n.log_text().splitlines()[-lines:]), flush=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        self.cleanup(keep_logs=exc_type is not None)
+
+    # -- queries ------------------------------------------------------------------------
+    def ctl(self, node, *args, timeout_ms=2000):
+        out = subprocess.run([binary("rosterctl"), "--endpoint", node.listen, "--cluster", self.cluster,
+                              "--timeout", str(timeout_ms)] + list(args) + ["--json"],
+                             capture_output=True, text=True, timeout=timeout_ms / 1000 + 5)
+        if out.returncode != 0:
+            raise RuntimeError(out.stderr.strip())
+        return json.loads(out.stdout)
+
+    def members_of(self, node):
+        return self.ctl(node, "members")
+
+    def names_in_view(self, node):
+        return sorted(m["name"] for m in self.members_of(node)["members"])
+
+    def leader_voter(self):
+        """The voter whose status says leader (None if none answers so)."""
+        for v in self.voter_nodes:
+            if v.alive():
+                try:
+                    if self.ctl(v, "status", timeout_ms=500)["role"] == "leader":
+                        return v
+                except Exception:  # noqa: BLE001 -- a voter that does not answer is not the leader
+                    pass
+        return None
+
+    def wait_formed(self, names, timeout=20.0):
+        """Every live node reports a view with exactly these names."""
+        want = sorted(names)
+
+        def formed():
+            return all(self.names_in_view(n) == want
+                       for n in self.voter_nodes + list(self.members.values()) if n.alive())
+        try:
+            return wait_for(f"every node to hold a view of {want}", formed, timeout)
+        except AssertionError as e:
+            raise type(e)(f"{e}\n{self.describe()}") from None
+
+    def describe(self):
+        """What each node says it holds, and the end of the log of each that does not answer."""
+        out = []
+        for n in self.voter_nodes + list(self.members.values()):
+            try:
+                out.append(f"  {n.name}: {self.names_in_view(n)}")
+            except Exception as e:  # noqa: BLE001
+                tail = n.log_text().strip().splitlines()[-3:] if os.path.exists(n.log_path) else []
+                out.append(f"  {n.name}: {'running' if n.alive() else 'exited'}, no answer ({e}); log: {tail}")
+        return "\n".join(out)
+
+
+def test_failed(testcase):
+    """Whether the test case has failed or raised so far; for its tearDown and cleanups, which
+    unittest (3.11) runs each with a fresh `_outcome.success` of True, but only after it has
+    recorded the failure in the result."""
+    result = getattr(getattr(testcase, "_outcome", None), "result", None)
+    if result is None:
+        return False
+    return any(test is testcase for test, _ in list(result.errors) + list(result.failures))
+
+
+def cluster_for(testcase, **kwargs):
+    """A Cluster(**kwargs) that the test case cleans up whatever happens: registered with
+    addCleanup at once, so it runs even when setUp fails after this (tearDown would not)."""
+    c = Cluster(**kwargs)
+    testcase.addCleanup(c.cleanup_after, testcase)
+    return c

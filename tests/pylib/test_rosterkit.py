@@ -1,0 +1,235 @@
+"""Tests of the kit itself: the percentile definition, wait_for, the port blocks, Proc.
+
+Run by ctest (label `unit`); alone: /usr/bin/python3 -m unittest tests/pylib/test_rosterkit.py
+"""
+
+import errno
+import fcntl
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from rosterkit import ports  # noqa: E402
+from rosterkit.cluster import test_failed  # noqa: E402
+from rosterkit.paths import PYTHON  # noqa: E402
+from rosterkit.procs import Proc, kill_all, live  # noqa: E402
+from rosterkit.stats import median, percentile, summary  # noqa: E402
+from rosterkit.waiting import GiveUp, WaitTimeout, wait_for  # noqa: E402
+
+
+class Percentile(unittest.TestCase):
+    def test_nearest_rank_is_a_sample_at_rank_ceil_p_n(self):
+        ten = [7, 3, 9, 1, 5, 10, 2, 8, 4, 6]  # 1..10, unsorted
+        self.assertEqual(percentile(ten, 0), 1)
+        self.assertEqual(percentile(ten, 10), 1)
+        self.assertEqual(percentile(ten, 11), 2)
+        self.assertEqual(percentile(ten, 50), 5)
+        self.assertEqual(percentile(ten, 90), 9)   # exactly rank 9, not 9.000000000000002 -> 10
+        self.assertEqual(percentile(ten, 99), 10)
+        self.assertEqual(percentile(ten, 100), 10)
+        self.assertEqual(percentile([0.4, 0.1, 0.3], 50), 0.3)
+        self.assertEqual(percentile([30, 10, 20, 40], 75), 30)
+        self.assertEqual(percentile(list(range(1, 1001)), 99.9), 999)
+
+    def test_the_median_of_an_even_count_is_the_lower_middle_sample(self):
+        self.assertEqual(median([4, 1, 3, 2]), 2)
+        self.assertEqual(median([5]), 5)
+
+    def test_empty_and_out_of_range(self):
+        self.assertIsNone(percentile([], 50))
+        self.assertEqual(summary([]), {"n": 0})
+        with self.assertRaises(ValueError):
+            percentile([1], 101)
+
+    def test_summary(self):
+        self.assertEqual(summary([3, 1, 2]), {"n": 3, "min": 1, "median": 2, "p90": 3, "p99": 3, "max": 3})
+
+
+class WaitFor(unittest.TestCase):
+    def test_returns_the_first_truthy_value(self):
+        calls = []
+
+        def pred():
+            calls.append(1)
+            return len(calls) if len(calls) >= 3 else None
+        self.assertEqual(wait_for("three calls", pred, timeout=5, interval=0.001), 3)
+
+    def test_the_timeout_names_what_was_awaited_and_the_last_error(self):
+        def pred():
+            raise ValueError("not up")
+        start = time.monotonic()
+        with self.assertRaises(WaitTimeout) as cm:
+            wait_for("the moon", pred, timeout=0.2, interval=0.01)
+        self.assertLess(time.monotonic() - start, 2)
+        self.assertIn("timed out after 0.2 s waiting for the moon", str(cm.exception))
+        self.assertIn("not up", str(cm.exception))
+        self.assertIsInstance(cm.exception, AssertionError)
+        self.assertIsInstance(cm.exception, TimeoutError)
+
+    def test_give_up_ends_the_wait_at_once(self):
+        def pred():
+            raise GiveUp("the process exited")
+        start = time.monotonic()
+        with self.assertRaises(GiveUp):
+            wait_for("something", pred, timeout=30)
+        self.assertLess(time.monotonic() - start, 1)
+
+
+# A child that takes n ports, prints them and its blocks, then waits for stdin to close.
+HOLDER = """
+import sys
+sys.path.insert(0, sys.argv[1])
+from rosterkit import ports
+got = ports.allocate(int(sys.argv[2]))
+print(" ".join(map(str, got)), "|", " ".join(map(str, ports.held_blocks())), flush=True)
+sys.stdin.read()
+"""
+
+# A child that takes a block, starts `sleep` as a Proc, and dies without any cleanup.
+ORPHAN = """
+import os, sys
+sys.path.insert(0, sys.argv[1])
+from rosterkit import ports
+from rosterkit.procs import Proc
+ports.allocate(1)
+p = Proc(["sleep", "60"])
+print(ports.held_blocks()[0], p.pid, flush=True)
+os._exit(0)
+"""
+
+
+def block_is_locked(first):
+    """Tries to lock a block's file; True if another process holds it."""
+    fd = os.open(os.path.join(ports.LOCK_DIR, f"{first}.lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return False
+    except OSError as e:
+        if e.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
+            return True
+        raise
+    finally:
+        os.close(fd)
+
+
+class Ports(unittest.TestCase):
+    def holder(self, n):
+        p = subprocess.Popen([PYTHON, "-c", HOLDER, HERE, str(n)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             text=True)
+        self.addCleanup(p.stdout.close)
+        self.addCleanup(p.wait)
+        self.addCleanup(p.stdin.close)
+        got, blocks = p.stdout.readline().split("|")
+        return p, [int(x) for x in got.split()], [int(x) for x in blocks.split()]
+
+    def test_concurrent_processes_get_disjoint_ports_below_the_ephemeral_range(self):
+        holders = [self.holder(100) for _ in range(3)]  # 100 ports: at least two blocks each
+        all_ports = [p for _, got, _ in holders for p in got]
+        self.assertEqual(len(all_ports), 300)
+        self.assertEqual(len(set(all_ports)), 300, "no port handed to two processes")
+        blocks = [b for _, _, bs in holders for b in bs]
+        self.assertEqual(len(set(blocks)), len(blocks), "no block held by two processes")
+        lo = ports.ephemeral_range()[0]
+        self.assertTrue(all(1024 <= p < lo for p in all_ports))
+        for _, got, bs in holders:
+            self.assertTrue(all(any(b <= p < b + ports.BLOCK for b in bs) for p in got), "ports from own blocks")
+            for b in bs:
+                self.assertTrue(block_is_locked(b))
+
+    def test_a_port_in_use_is_skipped(self):
+        (first,) = ports.allocate(1)
+        s = socket.socket()
+        self.addCleanup(s.close)
+        # Occupy the next ports of this process's block, then ask for more: none of them comes back.
+        busy = []
+        for p in range(first + 1, min(first + 4, ports.port_range()[1])):
+            if ports.bindable(p):
+                t = socket.socket()
+                t.bind(("127.0.0.1", p))
+                self.addCleanup(t.close)
+                busy.append(p)
+        got = ports.allocate(5)
+        self.assertFalse(set(got) & set(busy))
+        self.assertTrue(all(ports.bindable(p) for p in got))
+
+    def test_a_block_is_free_again_once_its_holder_and_the_holders_children_are_gone(self):
+        out = subprocess.run([PYTHON, "-c", ORPHAN, HERE], capture_output=True, text=True, timeout=30).stdout
+        block, sleeper = (int(x) for x in out.split())
+        self.addCleanup(lambda: os.path.exists(f"/proc/{sleeper}") and os.kill(sleeper, signal.SIGKILL))
+        # The holder is gone, but the sleep it started inherited the lock.
+        self.assertTrue(block_is_locked(block))
+        os.kill(sleeper, signal.SIGKILL)
+        wait_for(f"block {block} to be free", lambda: not block_is_locked(block), timeout=10)
+
+    def test_listening_ports_sees_a_listening_socket(self):
+        (port,) = ports.allocate(1)
+        s = socket.socket()
+        self.addCleanup(s.close)
+        s.bind(("127.0.0.1", port))
+        self.assertNotIn(port, ports.listening_ports(os.getpid()))
+        s.listen()
+        self.assertIn(port, ports.listening_ports(os.getpid()))
+        self.assertIn(os.getpid(), ports.holders(port))
+
+
+def gone(pid):
+    """The process has exited (a zombie not reaped yet counts as gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except OSError:
+        return True
+
+
+class TestFailed(unittest.TestCase):
+    def test_a_cleanup_knows_whether_its_test_failed(self):
+        seen = {}
+
+        class Child(unittest.TestCase):
+            def setUp(self):
+                self.addCleanup(lambda: seen.__setitem__(self._testMethodName, test_failed(self)))
+
+            def test_fails(self):
+                self.fail("on purpose")
+
+            def test_raises(self):
+                raise RuntimeError("on purpose")
+
+            def test_passes(self):
+                pass
+        unittest.defaultTestLoader.loadTestsFromTestCase(Child).run(unittest.TestResult())
+        self.assertEqual(seen, {"test_fails": True, "test_raises": True, "test_passes": False})
+
+
+class Procs(unittest.TestCase):
+    def test_kill_reaches_the_whole_process_group(self):
+        p = Proc(["sh", "-c", "sleep 60 & echo $!; wait"], capture=True)
+        self.addCleanup(p.kill)
+        grandchild = int(p.wait_output(lambda lines: lines and lines[0], 10, "the background sleep's pid"))
+        p.kill()
+        self.assertFalse(p.alive())
+        wait_for("the background sleep to be gone", lambda: gone(grandchild), timeout=10)
+
+    def test_wait_output_gives_up_when_the_process_exits(self):
+        p = Proc(["sh", "-c", "echo one"], capture=True)
+        self.addCleanup(p.kill)
+        with self.assertRaises(GiveUp):
+            p.wait_output(lambda lines: "two" in lines, 30, "a line that never comes")
+        self.assertEqual(p.snapshot(), ["one"])
+
+    def test_kill_all_kills_every_live_proc(self):
+        procs = [Proc(["sleep", "60"]) for _ in range(3)]
+        self.assertTrue(set(procs) <= set(live()))
+        kill_all()
+        self.assertFalse(any(p.alive() for p in procs))
+        self.assertFalse(set(procs) & set(live()))
+
+
+if __name__ == "__main__":
+    unittest.main()
