@@ -45,11 +45,14 @@ struct codec;
 
 // The verifier checks that a vector's length is aligned, not its elements: a forged buffer can
 // put a vector of 8-byte numbers or structs at a 4-byte boundary, and reading it would be a
-// misaligned access (undefined behaviour). roster's encoders always align them, so such a vector
-// is refused. `Element` is the element type as stored (a scalar or an fb:: struct).
+// misaligned access (undefined behaviour). FlatBuffers' builder aligns every vector that has
+// elements (an empty one only to 4 bytes, which is harmless: nothing is read), so a non-empty one
+// that is not aligned is refused. `Element` is the element type as stored (a scalar or an fb::
+// struct).
 template <typename Element, typename Vector>
 std::optional<decode_error> misaligned(const Vector* v, const char* what) {
-    if (v == nullptr || reinterpret_cast<std::uintptr_t>(v->Data()) % alignof(Element) == 0) {
+    if (v == nullptr || v->size() == 0 ||
+        reinterpret_cast<std::uintptr_t>(v->Data()) % alignof(Element) == 0) {
         return std::nullopt;
     }
     return decode_error{
