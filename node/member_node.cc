@@ -75,15 +75,12 @@ void member_node::tick(mono_time now) {
         }
         break;
     case phase::active:
-        if (now >= _next_heartbeat) {
-            _next_heartbeat = now + _config.heartbeat_interval;
-            const heartbeat hb{_id, _incarnation, ++_sequence, _publisher.current().id};
-            for (std::size_t i = 0; i < _config.voters; ++i) {
-                _out.to_endpoints.emplace_back(i, hb);
-            }
-        }
+        send_heartbeat();
         break;
     case phase::leaving:
+        // Still a member until the leave commits: a leave slower than the detectors (a loaded
+        // leader) must not end as a removal for silence.
+        send_heartbeat();
         if (_request && now >= _request_deadline) {
             _request.reset();
             _endpoint = (_endpoint + 1) % _config.voters;
@@ -100,6 +97,17 @@ void member_node::tick(mono_time now) {
         break;
     case phase::left:
         break;
+    }
+}
+
+void member_node::send_heartbeat() {
+    if (_now < _next_heartbeat) {
+        return;
+    }
+    _next_heartbeat = _now + _config.heartbeat_interval;
+    const heartbeat hb{_id, _incarnation, ++_sequence, _publisher.current().id};
+    for (std::size_t i = 0; i < _config.voters; ++i) {
+        _out.to_endpoints.emplace_back(i, hb);
     }
 }
 

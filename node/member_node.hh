@@ -61,6 +61,7 @@ public:
     [[nodiscard]] wire::status_reply status(std::uint64_t request_id) const;
 
 private:
+    void send_heartbeat(); // every heartbeat_interval, to every voter
     void send_join();
     void send_leave();
     void removed(view_id in_view, views::removal_reason why);

@@ -138,6 +138,31 @@ TEST(member_node, leaves_gracefully) {
     EXPECT_EQ(m.current_phase(), member_node::phase::left);
 }
 
+TEST(member_node, a_leaving_member_heartbeats_until_its_leave_commits) {
+    member_node m(three_voters(), at(0));
+    m.tick(at(0));
+    auto q = sent<join_request>(m.take_output()).at(0).second;
+    m.on_reply(0,
+               join_reply{q.request_id, request_status::ok, member_id(9), incarnation_number(100), view_id(1),
+                          "", ""},
+               at(1));
+    m.tick(at(1));
+    (void)m.take_output();
+    m.leave(at(10));
+    const auto leave = sent<leave_request>(m.take_output()).at(0);
+    // A slow commit (a loaded leader): without heartbeats it would be removed as suspected first.
+    std::size_t heartbeats = 0;
+    for (int t = 20; t <= 600; t += 10) {
+        m.tick(at(t));
+        heartbeats += sent<heartbeat>(m.take_output()).size();
+    }
+    EXPECT_GE(heartbeats, 3u * 5) << "every voter, every 100 ms";
+    m.on_reply(leave.first, leave_reply{leave.second.request_id, request_status::ok, view_id(2), ""}, at(601));
+    ASSERT_EQ(m.current_phase(), member_node::phase::left);
+    m.tick(at(800));
+    EXPECT_TRUE(sent<heartbeat>(m.take_output()).empty()) << "gone once the leave committed";
+}
+
 TEST(member_node, a_leave_during_a_join_waits_for_the_join_and_then_leaves) {
     member_node m(three_voters(), at(0));
     m.tick(at(0));
