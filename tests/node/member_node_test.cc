@@ -32,6 +32,18 @@ std::vector<std::pair<std::size_t, T>> sent(const output& out) {
     return r;
 }
 
+// Takes `m` through its first join: answered by voter 0 at 1 ms, as member 9 (incarnation 100) in
+// view 1. Returns the join request it sent.
+join_request join(member_node& m) {
+    m.tick(at(0));
+    const auto q = sent<join_request>(m.take_output()).at(0).second;
+    m.on_reply(0,
+               join_reply{q.request_id, request_status::ok, member_id(9), incarnation_number(100), view_id(1),
+                          "", ""},
+               at(1));
+    return q;
+}
+
 TEST(member_node, joins_through_a_voter_and_moves_on_when_it_does_not_answer) {
     member_node m(three_voters(), at(0));
     m.tick(at(0));
@@ -55,12 +67,7 @@ TEST(member_node, joins_through_a_voter_and_moves_on_when_it_does_not_answer) {
 
 TEST(member_node, heartbeats_every_voter_at_the_interval) {
     member_node m(three_voters(), at(0));
-    m.tick(at(0));
-    auto q = sent<join_request>(m.take_output()).at(0).second;
-    m.on_reply(0,
-               join_reply{q.request_id, request_status::ok, member_id(9), incarnation_number(100), view_id(1),
-                          "", ""},
-               at(1));
+    join(m);
     int heartbeats = 0;
     for (int t = 1; t <= 1000; t += 5) {
         m.tick(at(t));
@@ -76,12 +83,7 @@ TEST(member_node, heartbeats_every_voter_at_the_interval) {
 
 TEST(member_node, learns_of_its_removal_and_rejoins_with_a_new_incarnation) {
     member_node m(three_voters(), at(0));
-    m.tick(at(0));
-    auto q = sent<join_request>(m.take_output()).at(0).second;
-    m.on_reply(0,
-               join_reply{q.request_id, request_status::ok, member_id(9), incarnation_number(100), view_id(1),
-                          "", ""},
-               at(1));
+    join(m);
     (void)m.take_output();
     m.on_reply(2, heartbeat_reply{member_id(9), incarnation_number(100), member_status::removed, view_id(7)},
                at(50));
@@ -92,7 +94,7 @@ TEST(member_node, learns_of_its_removal_and_rejoins_with_a_new_incarnation) {
     EXPECT_EQ(removed.what, node_event::kind::removed);
     EXPECT_EQ(removed.member, member_id(9));
     m.tick(at(51));
-    q = sent<join_request>(m.take_output()).at(0).second;
+    auto q = sent<join_request>(m.take_output()).at(0).second;
     EXPECT_EQ(q.incarnation, incarnation_number(101));
     m.on_reply(0,
                join_reply{q.request_id, request_status::ok, member_id(12), incarnation_number(101),
@@ -109,12 +111,7 @@ TEST(member_node, learns_of_its_removal_and_rejoins_with_a_new_incarnation) {
 
 TEST(member_node, a_removal_reply_for_an_old_incarnation_is_ignored) {
     member_node m(three_voters(), at(0));
-    m.tick(at(0));
-    auto q = sent<join_request>(m.take_output()).at(0).second;
-    m.on_reply(0,
-               join_reply{q.request_id, request_status::ok, member_id(9), incarnation_number(100), view_id(1),
-                          "", ""},
-               at(1));
+    join(m);
     m.on_reply(1, heartbeat_reply{member_id(9), incarnation_number(99), member_status::removed, view_id(2)},
                at(2));
     EXPECT_EQ(m.current_phase(), member_node::phase::active);
@@ -122,12 +119,7 @@ TEST(member_node, a_removal_reply_for_an_old_incarnation_is_ignored) {
 
 TEST(member_node, leaves_gracefully) {
     member_node m(three_voters(), at(0));
-    m.tick(at(0));
-    auto q = sent<join_request>(m.take_output()).at(0).second;
-    m.on_reply(0,
-               join_reply{q.request_id, request_status::ok, member_id(9), incarnation_number(100), view_id(1),
-                          "", ""},
-               at(1));
+    join(m);
     (void)m.take_output();
     m.leave(at(10));
     auto leaves = sent<leave_request>(m.take_output());
@@ -140,12 +132,7 @@ TEST(member_node, leaves_gracefully) {
 
 TEST(member_node, a_leaving_member_heartbeats_until_its_leave_commits) {
     member_node m(three_voters(), at(0));
-    m.tick(at(0));
-    auto q = sent<join_request>(m.take_output()).at(0).second;
-    m.on_reply(0,
-               join_reply{q.request_id, request_status::ok, member_id(9), incarnation_number(100), view_id(1),
-                          "", ""},
-               at(1));
+    join(m);
     m.tick(at(1));
     (void)m.take_output();
     m.leave(at(10));
@@ -157,7 +144,8 @@ TEST(member_node, a_leaving_member_heartbeats_until_its_leave_commits) {
         heartbeats += sent<heartbeat>(m.take_output()).size();
     }
     EXPECT_GE(heartbeats, 3u * 5) << "every voter, every 100 ms";
-    m.on_reply(leave.first, leave_reply{leave.second.request_id, request_status::ok, view_id(2), ""}, at(601));
+    m.on_reply(leave.first, leave_reply{leave.second.request_id, request_status::ok, view_id(2), ""},
+               at(601));
     ASSERT_EQ(m.current_phase(), member_node::phase::left);
     m.tick(at(800));
     EXPECT_TRUE(sent<heartbeat>(m.take_output()).empty()) << "gone once the leave committed";
