@@ -76,6 +76,19 @@ metrics::metrics(const std::string& cluster, const std::string& name, bool voter
     // Present from the start, so that rate() has a zero to start from.
     _dropped->Add({{"socket", "listen"}, {"reason", "decode_error"}});
     _dropped->Add({{"socket", "listen"}, {"reason", "wrong_cluster"}});
+    _dropped->Add({{"socket", "listen"}, {"reason", "unauthorized"}});
+    _dropped->Add({{"socket", "listen"}, {"reason", "not_permitted"}});
+    _dropped->Add({{"socket", "listen"}, {"reason", "not_owner"}});
+    _dropped->Add({{"socket", "listen"}, {"reason", "rate_limited"}});
+    _handshakes_failed = &prometheus::BuildCounter()
+                              .Name("roster_handshakes_failed_total")
+                              .Help("Connections whose CURVE handshake failed, by socket and reason "
+                                    "(unauthorized_key, mechanism_mismatch, cryptographic, protocol)")
+                              .Labels(_labels)
+                              .Register(*_registry);
+    _handshakes_failed->Add({{"socket", "listen"}, {"reason", "unauthorized_key"}});
+    _handshakes_failed->Add({{"socket", "listen"}, {"reason", "mechanism_mismatch"}});
+    _authorized_keys = &gauge("roster_authorized_keys", "Keys this node accepts (0: an insecure node)");
     _view_id = &gauge("roster_view_id", "Number of the current view");
     _view_members = &gauge("roster_view_members", "Members in the current view");
     _leader_member =
@@ -195,6 +208,12 @@ double metrics::value(const std::string& name, const std::map<std::string, std::
 
 void metrics::received(const std::string& socket) { _received->Add({{"socket", socket}}).Increment(); }
 
+void metrics::handshake_failed(const std::string& socket, const std::string& reason) {
+    _handshakes_failed->Add({{"socket", socket}, {"reason", reason}}).Increment();
+}
+
+void metrics::authorized_keys(std::size_t n) { _authorized_keys->Set(static_cast<double>(n)); }
+
 void metrics::dropped(const std::string& socket, const std::string& reason) {
     _dropped->Add({{"socket", socket}, {"reason", reason}}).Increment();
 }
@@ -244,6 +263,8 @@ void metrics::observe(const node::voter_node& v, mono_time now) {
     add(_dropped->Add({{"socket", "peer"}, {"reason", "invalid"}}), rc.dropped_invalid, _last.invalid);
     add(_dropped->Add({{"socket", "peer"}, {"reason", "snapshot_refused"}}), v.counters().snapshots_refused,
         _last.snapshot_refused);
+    add(_dropped->Add({{"socket", "listen"}, {"reason", "not_owner"}}), v.counters().requests_refused,
+        _last.requests_refused);
 
     const auto& vc = v.counters();
     add(*_syncs, vc.sync_requests, _last.syncs);

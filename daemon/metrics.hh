@@ -45,6 +45,9 @@ public:
 
     void received(const std::string& socket);
     void dropped(const std::string& socket, const std::string& reason);
+    // A connection whose security handshake failed (socket: listen, publish, peer, voter, sub).
+    void handshake_failed(const std::string& socket, const std::string& reason);
+    void authorized_keys(std::size_t n);
     void fsync_seconds(double s);
     void subscribers_changed(int delta);
 
@@ -69,6 +72,8 @@ private:
 
     prometheus::Family<prometheus::Counter>* _received = nullptr;
     prometheus::Family<prometheus::Counter>* _dropped = nullptr;
+    prometheus::Family<prometheus::Counter>* _handshakes_failed = nullptr;
+    prometheus::Gauge* _authorized_keys = nullptr;
     prometheus::Family<prometheus::Counter>* _view_changes = nullptr;
     prometheus::Family<prometheus::Gauge>* _raft_role = nullptr;
     prometheus::Family<prometheus::Gauge>* _member_state = nullptr;
@@ -112,7 +117,7 @@ private:
         std::uint64_t syncs = 0, heartbeats = 0, raised = 0, cleared = 0, leader_changes = 0, elections = 0,
                       pre_elections = 0, proposals = 0, step_downs = 0, snapshots_sent = 0,
                       snapshots_installed = 0, unknown_voter = 0, stale_term = 0, invalid = 0,
-                      snapshot_refused = 0, rejoins = 0;
+                      snapshot_refused = 0, rejoins = 0, requests_refused = 0;
     } _last;
 
     struct member_series {

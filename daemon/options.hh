@@ -1,9 +1,11 @@
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "auth/keys.hh"
 #include "common/result.hh"
 #include "common/strong_value.hh"
 #include "daemon/endpoint.hh"
@@ -25,7 +27,14 @@ struct options {
     endpoint peer_listen{"127.0.0.1", 7401};             // --peer-listen
     std::vector<std::pair<voter_id, endpoint>> voters{}; // --voters
     // Member.
-    std::vector<endpoint> join{}; // --join
+    std::vector<endpoint> join{};        // --join
+    std::vector<voter_id> join_voters{}; // by --join index: the voter named as ID@ (0: not named)
+    // Security (docs/security.md). With a key, every socket runs CURVE; without one, plaintext.
+    std::optional<auth::key_pair> key{};              // --key-file, loaded
+    std::string key_file{};                           // --key-file
+    std::map<voter_id, auth::curve_key> voter_keys{}; // --voter-keys
+    std::string authorized_keys{};                    // --authorized-keys (re-read on SIGHUP)
+    bool insecure = false;                            // --insecure: plaintext beyond loopback
     int heartbeat_interval_ms = 100;
     double phi_threshold = 8.0;
     std::string log_level = "info";
@@ -37,6 +46,7 @@ struct options {
     bool dev_temporary_dir = false; // --dev made the data dir (removed at exit)
 
     [[nodiscard]] bool is_voter() const { return voter.has_value(); }
+    [[nodiscard]] bool secured() const { return key.has_value(); }
 };
 
 // The outcome of parsing: options to run with, or an exit (help or version printed: code 0; a
