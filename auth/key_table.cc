@@ -79,12 +79,8 @@ result<key_table, std::string> key_table::parse_authorized(std::string_view text
     for (std::string_view line : split(text, '\n')) {
         ++number;
         auto w = words(line);
-        // '#' is in the Z85 alphabet, so a key may start with it: a line is a comment when it
-        // starts with '#' and is not a key line; after a key line's words, a word from '#' on is.
-        const bool key_line = !w.empty() && curve_key::from_z85(w[0]).ok() && w.size() >= 2 &&
-                              (w[1] == "member" || w[1] == "reader" || w[1] == "admin");
-        if (w.empty() || (w[0].front() == '#' && !key_line)) {
-            continue;
+        if (w.empty() || w[0].front() == '#') {
+            continue; // no key starts with '#': Z85 cannot begin a 32-bit group with it
         }
         for (std::size_t i = 1; i < w.size(); ++i) {
             if (w[i].front() == '#') {

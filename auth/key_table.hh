@@ -48,9 +48,8 @@ public:
     // "1=PUB,2=PUB,3=PUB": every voter's public key, by voter id.
     static result<std::map<voter_id, curve_key>, std::string> parse_voter_keys(std::string_view text);
     // The --authorized-keys format: one key a line, `PUB member NAME`, `PUB reader` or `PUB admin`;
-    // a line starting with `#` (that is not a key line: Z85 keys may start with `#`) is a comment,
-    // as is the rest of a key line from a word starting with `#`; blank lines are ignored. Errors
-    // name `source` and the line.
+    // a comment starts with a word that starts with `#` (a key may hold a `#`, never start with
+    // one); blank lines are ignored. Errors name `source` and the line.
     static result<key_table, std::string> parse_authorized(std::string_view text, const std::string& source);
     static result<key_table, std::string> load_authorized(const std::string& path);
 

@@ -56,7 +56,11 @@ std::string describe_handshake_failure(std::uint16_t event, std::uint32_t value)
     if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL && value == ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC) {
         return "the CURVE handshake failed: the server key this side expects is not the other side's key";
     }
-    return fmt::format("the handshake failed (event {:#x}, code {:#x})", event, value);
+    if (event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) {
+        return fmt::format("the handshake failed ({}): the other side speaks without CURVE, or not ZeroMQ",
+                           std::strerror(static_cast<int>(value)));
+    }
+    return fmt::format("the handshake failed (protocol error {:#x})", value);
 }
 
 std::string handshake_reason(std::uint16_t event, std::uint32_t value) {
