@@ -46,7 +46,7 @@ std::optional<std::string> runtime::open() {
         return opened.error();
     }
     _transport = std::move(opened).value();
-    if (auto err = _metrics->serve(_o.metrics_listen)) {
+    if (auto err = _metrics->serve(_o)) {
         return err;
     }
     return _o.is_voter() ? open_voter() : open_member();
