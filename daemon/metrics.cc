@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "daemon/metrics_auth.hh"
 #include "views/view_ops.hh"
 
 namespace roster::daemon {
@@ -176,11 +177,51 @@ metrics::metrics(const std::string& cluster, const std::string& name, bool voter
     }
 }
 
-std::optional<std::string> metrics::serve(const endpoint& where) {
+std::vector<std::string> metrics::serving_options(const options& o) {
+    // CivetWeb gives each connection a worker thread from accept to close, and queues the others
+    // in accept order. A client that sends part of a request and stalls holds its worker until
+    // request_timeout_ms, which bounds the whole header (also one trickled in a byte at a time); a
+    // scrape queued behind stalled connections waits for them. So /metrics answers at once while
+    // fewer than num_threads connections are open, and the timeout bounds how long each stalled
+    // one costs (docs/monitoring.md, "Serving /metrics", has the measurements). Keep-alive stays
+    // off (so no keep-alive timeout applies): an idle scrape connection would hold a worker too.
+    return {"listening_ports",    o.metrics_listen.text(),
+            "num_threads",        std::to_string(o.metrics_threads),
+            "request_timeout_ms", std::to_string(o.metrics_request_timeout_ms),
+            "enable_keep_alive",  "no"};
+}
+
+std::optional<std::string> metrics::serve(const options& o) {
+    std::shared_ptr<const metrics_auth> auth;
+    if (!o.metrics_auth_file.empty()) {
+        auto loaded = metrics_auth::load(o.metrics_auth_file);
+        if (!loaded) {
+            return loaded.error();
+        }
+        auth = std::make_shared<const metrics_auth>(std::move(loaded).value());
+        _auth_refused = &counter("roster_metrics_auth_refused_total",
+                                 "Requests to /metrics refused for a wrong user or password (basic auth)");
+    }
     try {
-        _exposer = std::make_unique<prometheus::Exposer>(where.text(), 2);
+        _exposer = std::make_unique<prometheus::Exposer>(serving_options(o));
     } catch (const std::exception& e) {
-        return fmt::format("cannot serve metrics on {} (--metrics-listen): {}", where.text(), e.what());
+        return fmt::format("cannot serve metrics on {} (--metrics-listen): {}", o.metrics_listen.text(),
+                           e.what());
+    }
+    if (auth) {
+        // Registered before the registry is attached, so that no metric is ever served without the
+        // check. The callback runs on the exposer's threads: it reads the immutable user list and
+        // increments an atomic counter. (prometheus-cpp answers 401 to a request without a Basic
+        // Authorization header, or with one that does not decode, before calling it.)
+        _exposer->RegisterAuth(
+            [auth, refused = _auth_refused](const std::string& user, const std::string& password) {
+                const bool ok = auth->allows(user, password);
+                if (!ok) {
+                    refused->Increment();
+                }
+                return ok;
+            },
+            "roster");
     }
     _exposer->RegisterCollectable(_registry);
     return std::nullopt;

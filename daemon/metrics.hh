@@ -4,6 +4,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <prometheus/counter.h>
 #include <prometheus/exposer.h>
@@ -14,6 +15,7 @@
 
 #include "common/result.hh"
 #include "daemon/endpoint.hh"
+#include "daemon/options.hh"
 #include "node/member_node.hh"
 #include "node/voter_node.hh"
 
@@ -34,9 +36,14 @@ public:
     // (the daemon blocks its signals before any thread starts, see transport).
     metrics(const std::string& cluster, const std::string& name, bool voter, std::size_t member_limit);
 
-    // Serves /metrics on `where` (starts the exposer's threads). Empty on success, else a message
-    // naming --metrics-listen and the reason. Call once.
-    [[nodiscard]] std::optional<std::string> serve(const endpoint& where);
+    // Serves /metrics on o.metrics_listen (starts the exposer's threads): CivetWeb with
+    // o.metrics_threads workers and o.metrics_request_timeout_ms (serving_options), and, with
+    // o.metrics_auth_file, HTTP basic auth (metrics_auth). Empty on success, else a message naming
+    // the flag at fault and the reason. Call once.
+    [[nodiscard]] std::optional<std::string> serve(const options& o);
+
+    // The CivetWeb options (name, value, name, value...) rosterd serves /metrics with.
+    [[nodiscard]] static std::vector<std::string> serving_options(const options& o);
 
     // The current value of the counter or gauge `name` whose labels include `labels` (0 when there
     // is no such series); for tests and diagnostics, it collects the whole registry.
@@ -86,6 +93,7 @@ private:
     prometheus::Gauge* _fencing_token = nullptr;
     prometheus::Gauge* _subscribers = nullptr;
     prometheus::Counter* _syncs = nullptr;
+    prometheus::Counter* _auth_refused = nullptr; // with --metrics-auth-file; incremented by exposer threads
     prometheus::Histogram* _fsync = nullptr;
 
     // Voters.

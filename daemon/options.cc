@@ -146,6 +146,18 @@ result<options, exit_now> parse_options(int argc, char** argv) {
     app.add_option("--metrics-member-limit", o.metrics_member_limit,
                    "above this many members, per-member metrics give way to aggregates")
         ->capture_default_str();
+    app.add_option("--metrics-threads", o.metrics_threads,
+                   "worker threads of /metrics: connections served at once (a stalled one holds a thread "
+                   "until --metrics-request-timeout-ms)")
+        ->check(CLI::Range(2, 4096))
+        ->capture_default_str();
+    app.add_option("--metrics-request-timeout-ms", o.metrics_request_timeout_ms,
+                   "/metrics closes a connection whose request header has not fully arrived within this "
+                   "time")
+        ->check(CLI::Range(100, 60'000))
+        ->capture_default_str();
+    app.add_option("--metrics-auth-file", o.metrics_auth_file,
+                   "/metrics requires HTTP basic auth: user:password lines, # comments (mode 600)");
     app.add_option("--join-settle-ms", o.join_settle_ms,
                    "voters: joins and leaves wait this long to be committed together (batching)")
         ->check(CLI::Range(0, 10'000))

@@ -42,6 +42,11 @@ struct options {
     std::size_t metrics_member_limit = 1000; // above it, per-member series give way to aggregates
     int join_settle_ms = 50;                 // joins and leaves wait this long to share a view
     int removal_settle_ms = 10;              // a due removal waits this long for correlated ones
+    // The /metrics endpoint (docs/monitoring.md, "Serving /metrics"): a CivetWeb worker thread per
+    // open connection, up to metrics_threads; a request's header must arrive within the timeout.
+    std::size_t metrics_threads = 256;     // --metrics-threads
+    int metrics_request_timeout_ms = 5000; // --metrics-request-timeout-ms
+    std::string metrics_auth_file{};       // --metrics-auth-file: user:password lines (basic auth)
     bool dev = false;
     bool dev_temporary_dir = false; // --dev made the data dir (removed at exit)
 

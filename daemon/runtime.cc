@@ -57,7 +57,7 @@ std::optional<std::string> runtime::open() {
         _logger->info(
             "plaintext on loopback only (no --key-file): fine on one machine, see docs/security.md for more");
     }
-    if (auto err = _metrics->serve(_o.metrics_listen)) {
+    if (auto err = _metrics->serve(_o)) {
         return err;
     }
     return _o.is_voter() ? open_voter() : open_member();
