@@ -7,6 +7,10 @@
 // delivered view before every action.
 //
 //   build/bin/leader_election --endpoint 127.0.0.1:7500 --instance job-a --resource /tmp/job.log
+//
+// On a secured cluster it authenticates its rosterd by that node's public key, as rosterctl does:
+//
+//   build/bin/leader_election --key-file KEY --server-key "$(cat MEMBER_KEY.pub)" --endpoint ...
 #include <chrono>
 #include <cstdio>
 #include <string>
@@ -14,8 +18,9 @@
 
 #include <CLI/CLI.hpp>
 
-#include "examples/leader_election/fenced_file.hh"
 #include "client/client.hh"
+#include "examples/common/key_flags.hh"
+#include "examples/leader_election/fenced_file.hh"
 
 using namespace std::chrono_literals;
 using namespace roster;
@@ -24,14 +29,21 @@ int main(int argc, char** argv) {
     CLI::App app{"leader_election: a singleton job that acts only while its member leads the view"};
     std::string endpoint = "127.0.0.1:7400", instance = "job", resource = "/tmp/roster-job.log";
     int every_ms = 50;
-    app.add_option("--endpoint", endpoint, "the --listen endpoint of this instance's rosterd member");
+    app.add_option("--endpoint", endpoint,
+                   "the --listen endpoint of this instance's rosterd: HOST:PORT (ID@HOST:PORT for a voter)");
     app.add_option("--instance", instance, "this instance's name (written with each action)");
     app.add_option("--resource", resource, "the fenced file the job writes to");
     app.add_option("--every-ms", every_ms, "one action this often while leading");
+    examples::key_flags keys;
+    keys.add_to(app);
     CLI11_PARSE(app, argc, argv);
 
     client::options options;
     options.endpoints = {endpoint};
+    if (auto bad = keys.apply(options)) {
+        std::fprintf(stderr, "leader_election: %s\n", bad->c_str());
+        return 2;
+    }
     // Which member is ours: ask our rosterd.
     auto me = client::status(options);
     if (!me) {

@@ -7,6 +7,15 @@ puts it in build/python). It prints each view as one JSON line, in the format of
 `rosterctl watch --json`.
 
     /usr/bin/python3 examples/python/subscriber.py --endpoint 127.0.0.1:7400
+
+On a secured cluster (docs/security.md) it speaks CURVE through pyzmq, with rosterctl's flags
+and environment variables: its own key file (--key-file, ROSTER_KEY_FILE), and the key of the
+node it asks: a voter's from --voter-keys (ROSTER_VOTER_KEYS) for an endpoint ID@HOST:PORT, or
+--server-key for a member (its key file's .pub). The publish endpoint that node names is the same
+node, so the SUB socket expects the same server key.
+
+    /usr/bin/python3 examples/python/subscriber.py --key-file KEY --voter-keys 1=PUB,2=PUB,3=PUB \
+        --endpoint 1@127.0.0.1:7400
 """
 
 import argparse
@@ -17,6 +26,8 @@ import time
 
 import flatbuffers
 import zmq
+import zmq.utils.monitor
+import zmq.utils.z85
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.environ.get("ROSTER_PYTHON", os.path.join(HERE, "..", "..", "build", "python")))
@@ -26,6 +37,77 @@ from roster.wire.fb import (Body, Envelope, FullView, RemovalReason, Sender, Sta
 PROTOCOL_VERSION = 1
 REASONS = {RemovalReason.RemovalReason.Suspected: "suspected", RemovalReason.RemovalReason.Left: "left",
            RemovalReason.RemovalReason.Replaced: "replaced"}
+
+
+# ---- keys (CURVE) -------------------------------------------------------------------------
+
+def fail(why):
+    raise SystemExit(f"subscriber.py: {why}")
+
+
+def read_key_file(path):
+    """(public, secret) Z85 bytes of a key file that `rosterctl keygen PATH` wrote (the secret key
+    in Z85 on one line). Refused, as rosterd refuses it, if others may read it."""
+    try:
+        mode = os.stat(path).st_mode & 0o777
+        with open(path, "rb") as f:
+            secret = f.read().strip()
+    except OSError as e:
+        fail(f"--key-file {path}: {e.strerror}")
+    if mode & 0o077:
+        fail(f"--key-file {path}: mode {mode:04o}, must not be readable by others (chmod 600)")
+    if len(secret) != 40:
+        fail(f"--key-file {path}: not a secret key in Z85 (40 characters, from `rosterctl keygen`)")
+    try:
+        return zmq.curve_public(secret), secret
+    except (zmq.ZMQError, ValueError) as e:
+        fail(f"--key-file {path}: {e}")
+
+
+def z85_key(text, what):
+    key = text.strip().encode()
+    if len(key) != 40:
+        fail(f"{what}: '{text}' is not a public key in Z85 (40 characters)")
+    return key
+
+
+def parse_voter_keys(text):
+    """{voter id: Z85 key} of "1=PUB,2=PUB,3=PUB" (Z85 has no ','; the first '=' ends the id)."""
+    keys = {}
+    for item in filter(None, (t.strip() for t in text.split(","))):
+        vid, eq, key = item.partition("=")
+        if not eq or not vid.isdigit():
+            fail(f"--voter-keys: expected ID=PUB, got '{item}'")
+        keys[int(vid)] = z85_key(key, f"--voter-keys {vid}")
+    return keys
+
+
+def target(endpoint, voter_keys, server_key):
+    """(HOST:PORT, the server key to expect or None) of an endpoint HOST:PORT or ID@HOST:PORT."""
+    where, key = endpoint, server_key
+    vid, at, rest = endpoint.partition("@")
+    if at:
+        if not vid.isdigit():
+            fail(f"--endpoint '{endpoint}': expected HOST:PORT or ID@HOST:PORT")
+        where, key = rest, voter_keys.get(int(vid), server_key)
+    if ":" not in where:
+        fail(f"--endpoint '{endpoint}': expected HOST:PORT or ID@HOST:PORT")
+    return where, key
+
+
+# What a failed handshake means, as the C++ client says it.
+HANDSHAKE_EVENTS = (zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                    zmq.EVENT_HANDSHAKE_FAILED_AUTH)
+
+
+def handshake_failure(event, secured):
+    if event["event"] == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
+        return "it refused this client's key (not in its --authorized-keys)"
+    if not secured:
+        return "it requires CURVE: give --key-file, and --voter-keys (voters as ID@HOST:PORT) or --server-key"
+    if event["value"] == zmq.PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH:
+        return "it runs without CURVE and this client has a key (leave out --key-file)"
+    return "the CURVE handshake failed (is the server key right?)"
 
 
 # ---- encoding ------------------------------------------------------------------------------
@@ -95,8 +177,11 @@ def decode(data, cluster):
 
 
 def member_of(m):
-    return {"id": m.Id(), "name": m.Name().decode(), "address": (m.Address() or b"").decode(),
-            "incarnation": m.Incarnation()}
+    member = {"id": m.Id(), "name": m.Name().decode(), "address": (m.Address() or b"").decode(),
+              "incarnation": m.Incarnation()}
+    if m.KeyLength() == 32:  # its CURVE public key (a secured cluster), as rosterctl prints it
+        member["key"] = zmq.utils.z85.encode(bytes(m.Key(i) for i in range(32))).decode()
+    return member
 
 
 def view_of(v):
@@ -137,22 +222,32 @@ def as_json(view, resync):
 class Subscriber:
     """Delivers views with strictly increasing ids, no gaps: the protocol of docs/protocol.md."""
 
-    def __init__(self, endpoint, cluster, deliver, timeout=3.0):
+    def __init__(self, endpoint, cluster, deliver, timeout=3.0, key=None, server_key=None):
+        """endpoint: HOST:PORT. key: this client's (public, secret) Z85 keys on a secured cluster,
+        and server_key the public key of the node at endpoint (None: plaintext)."""
         self.cluster, self.deliver, self.timeout = cluster, deliver, timeout
         self.endpoint = endpoint
         self.ctx = zmq.Context.instance()
         self.req = self.ctx.socket(zmq.DEALER)
-        self.req.setsockopt(zmq.LINGER, 0)
-        self.req.connect(f"tcp://{endpoint}")
         self.sub = self.ctx.socket(zmq.SUB)
-        self.sub.setsockopt(zmq.LINGER, 0)
+        for s in (self.req, self.sub):
+            s.setsockopt(zmq.LINGER, 0)
+            if key:
+                # The node publishes with the key it answers with: one server key for both.
+                s.curve_publickey, s.curve_secretkey = key
+                s.curve_serverkey = server_key
+        self.secured = key is not None
+        self.handshakes = self.req.get_monitor_socket(HANDSHAKE_EVENTS)
+        self.handshake_error = None  # the latest failure, to explain a silence
+        self.req.connect(f"tcp://{endpoint}")
         self.sub.setsockopt(zmq.SUBSCRIBE, b"")
         self.view = None          # the last view delivered
         self.buffer = {}          # changes ahead of it, by id
         self.next_request = 1
         self.pending = None       # (request id, deadline) of the sync in flight
         self.last_sync = 0.0
-        self.subscribed = False
+        self.subscribed = False   # the SUB socket is connected
+        self.receiving = False    # and a message came through it
 
     def ask(self, message):
         self.req.send(message, zmq.DONTWAIT)
@@ -213,10 +308,13 @@ class Subscriber:
         poller = zmq.Poller()
         poller.register(self.req, zmq.POLLIN)
         poller.register(self.sub, zmq.POLLIN)
+        poller.register(self.handshakes, zmq.POLLIN)
         while not until():
             now = time.monotonic()
             if self.view is None and now - started > self.timeout:
-                raise SystemExit(f"subscriber.py: no answer from {self.endpoint} within {self.timeout} s")
+                fail(f"cannot talk to {self.endpoint}: {self.handshake_error}" if self.handshake_error else
+                     f"no answer from {self.endpoint} within {self.timeout} s (is rosterd running there, "
+                     f"in cluster '{self.cluster}'?)")
             if self.pending and now > self.pending[1]:
                 self.pending = None
                 self.ask(status_request(self.cluster, 0))
@@ -224,6 +322,10 @@ class Subscriber:
             elif self.pending is None and now - self.last_sync > 1.0:
                 self.sync()  # a quiet stream may hide a lost last message
             for sock, _ in poller.poll(100):
+                if sock is self.handshakes:
+                    self.handshake_error = handshake_failure(
+                        zmq.utils.monitor.recv_monitor_message(self.handshakes), self.secured)
+                    continue
                 while True:
                     try:
                         data = sock.recv(zmq.DONTWAIT)
@@ -233,12 +335,17 @@ class Subscriber:
                     if msg is None:
                         continue
                     kind, body = msg
+                    if sock is self.sub and not self.receiving:
+                        self.receiving = True  # said once, on stderr: the stream itself works
+                        print(f"subscriber.py: receiving the views published at {self.publish}", file=sys.stderr,
+                              flush=True)
                     if kind == Body.Body.StatusReply and not self.subscribed and body.PublishEndpoint():
                         where = body.PublishEndpoint().decode()
                         host, port = where.rsplit(":", 1)
                         if host in ("0.0.0.0", "*"):  # a wildcard bind: the host we reached it at
                             host = self.endpoint.rsplit(":", 1)[0]
-                        self.sub.connect(f"tcp://{host}:{port}")
+                        self.publish = f"{host}:{port}"
+                        self.sub.connect(f"tcp://{self.publish}")
                         self.subscribed = True
                     elif kind == Body.Body.SyncReply:
                         self.on_sync_reply(body)
@@ -254,16 +361,30 @@ class Subscriber:
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--endpoint", default="127.0.0.1:7400", help="the --listen endpoint of any rosterd")
+    p.add_argument("--endpoint", default="127.0.0.1:7400",
+                   help="the --listen endpoint of any rosterd: HOST:PORT, or ID@HOST:PORT for voter ID")
     p.add_argument("--cluster", default="roster")
     p.add_argument("--count", type=int, default=0, help="stop after this many views (0: never)")
+    p.add_argument("--key-file", default=os.environ.get("ROSTER_KEY_FILE"),
+                   help="this client's CURVE secret key, for a secured cluster (env ROSTER_KEY_FILE)")
+    p.add_argument("--voter-keys", default=os.environ.get("ROSTER_VOTER_KEYS", ""),
+                   help="the voters' public keys, 1=PUB,2=PUB,3=PUB (env ROSTER_VOTER_KEYS)")
+    p.add_argument("--server-key", help="the public key of the node at a HOST:PORT endpoint (a member's)")
     args = p.parse_args()
+    voter_keys = parse_voter_keys(args.voter_keys)
+    server_key = z85_key(args.server_key, "--server-key") if args.server_key else None
+    where, expect = target(args.endpoint, voter_keys, server_key)
+    key = read_key_file(args.key_file) if args.key_file else None
+    if key and expect is None:
+        fail(f"--endpoint '{args.endpoint}': no key for it; give voter endpoints as ID@HOST:PORT with "
+             "--voter-keys, or a member's key with --server-key")
     seen = []
 
     def deliver(view):
         seen.append(view)
         print(json.dumps(view), flush=True)
-    Subscriber(args.endpoint, args.cluster, deliver).run(until=lambda: args.count and len(seen) >= args.count)
+    Subscriber(where, args.cluster, deliver, key=key, server_key=expect).run(
+        until=lambda: args.count and len(seen) >= args.count)
 
 
 if __name__ == "__main__":

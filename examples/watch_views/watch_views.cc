@@ -4,18 +4,33 @@
 // and says so when the node it watches was removed from the view (and rejoined).
 //
 //   build/bin/watch_views 127.0.0.1:7400
+//   build/bin/watch_views --key-file KEY --voter-keys 1=PUB,2=PUB,3=PUB 1@127.0.0.1:7400   (secured)
 #include <cstdio>
 #include <map>
 #include <string>
 
+#include <CLI/CLI.hpp>
+
 #include "client/client.hh"
+#include "examples/common/key_flags.hh"
 #include "views/view_ops.hh"
 
 using namespace std::chrono_literals;
 
 int main(int argc, char** argv) {
+    CLI::App app{"watch_views: print every view of a rosterd as it commits"};
+    std::string endpoint = "127.0.0.1:7400";
+    app.add_option("ENDPOINT", endpoint, "the --listen endpoint of a rosterd, HOST:PORT or ID@HOST:PORT");
+    roster::examples::key_flags keys; // --key-file, --voter-keys, --server-key, as rosterctl's
+    keys.add_to(app);
+    CLI11_PARSE(app, argc, argv);
+
     roster::client::options options;
-    options.endpoints = {argc > 1 ? argv[1] : "127.0.0.1:7400"};
+    options.endpoints = {endpoint};
+    if (auto bad = keys.apply(options)) {
+        std::fprintf(stderr, "watch_views: %s\n", bad->c_str());
+        return 2;
+    }
     roster::client::watcher watcher(options);
     std::map<roster::member_id, std::string> names; // to name members that are gone
 
