@@ -156,8 +156,8 @@ class Observer:
 
     def snapshot(self):
         """What 'nothing changed' compares: per voter, whether it runs, its term, the leader it
-        knows, its view's id and members (id -> name, incarnation)."""
-        out = {}
+        knows, its view's id and members (id -> name, incarnation); and which members run."""
+        out = {"running members": sorted(name for name, n in self.c.members.items() if n.alive())}
         for v in self.c.voter_nodes:
             if not v.alive():
                 out[v.name] = {"alive": False}
@@ -175,7 +175,12 @@ class Observer:
         except AssertionError as e:
             return [f"a voter did not answer: {e}"]
         out = []
+        stopped = set(before["running members"]) - set(after["running members"])
+        if stopped:
+            out.append(f"members exited: {sorted(stopped)}")
         for name, b in before.items():
+            if name == "running members":
+                continue
             a = after.get(name, {"alive": False})
             if not a["alive"]:
                 if b["alive"]:
