@@ -12,7 +12,7 @@ Every attack is tried, where it applies, in these ways (a subTest each):
     voter_as_other a voter's own key, in an envelope that claims another voter: dropped and counted
                    (reason sender_mismatch) -- the voter's key does not make it the leader
 
-and then: no member added or removed, no term or leadership change, no voter exited, and the
+and then: no member added or removed, no term or leadership change, no process exited, and the
 counter of the refusal rose (roster_messages_dropped_total{socket, reason} on /metrics). The
 window in which "nothing changed" must hold starts once there is evidence that the bytes were
 handled: a refused handshake, a counter that rose, or a reply on the same connection.
@@ -54,8 +54,8 @@ UNCHANGED_FOR = 1.0
 # Refused at the handshake: the bytes never left the attacker, nothing can follow.
 UNCHANGED_AFTER_REFUSAL = 0.3
 
-# The reasons of roster_messages_dropped_total that these tests expect (the lead's implementation
-# must count under exactly these).
+# The reasons of roster_messages_dropped_total that these tests expect: the first four are the
+# issue-13 contract's, the last two the reasons raft's and the voter's refusals are counted under.
 NOT_PERMITTED = "not_permitted"      # listen: an authorized key asking for what its role may not
 UNAUTHORIZED = "unauthorized"        # listen: a connection whose key was revoked (SIGHUP)
 RATE_LIMITED = "rate_limited"        # listen: joins beyond a connection's rate
@@ -70,7 +70,7 @@ LISTEN_MODES = ("plaintext", "unauthorized", "other_member")
 class SecuredCluster(unittest.TestCase):
     """One secured 3-voter cluster per class, with members that keep heartbeating; each test
     leaves it as it found it (or says what it changed). mallory's key is authorized as
-    `member mallory`, and no mallory ever runs: it is the key an authorized member could abuse."""
+    `member mallory`, and no rosterd runs with it: it is the key an authorized member could abuse."""
 
     members = ("a", "b")
     keys_only = ()   # names whose keys are authorized but that are not started at the class setup
