@@ -34,6 +34,7 @@ import time
 import unittest
 
 import zmq
+from zmq.utils import z85
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
 from rosterkit import attacks, wire  # noqa: E402
@@ -577,6 +578,9 @@ class Credentials(SecuredCluster):
         a = self.member("a")
         for v in self.c.voter_nodes:
             self.assertEqual(self.obs.member(v, "a")["id"], a["id"])
+        # The view records the key a joined with (Member.key: the 32 bytes of its public key).
+        self.assertIn("key", a, "Member.key in the schema")
+        self.assertEqual(a["key"], z85.decode(self.c.member_key("a").public))
         beats = {v.name: attacks.counter(v, "roster_heartbeats_received_total") for v in self.c.voter_nodes}
         for v in self.c.voter_nodes:
             wait_for(f"a's heartbeats counted at {v.name}",

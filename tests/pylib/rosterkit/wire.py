@@ -241,7 +241,10 @@ def text(b):
 
 
 def member_dict(m):
-    return {"id": m.Id(), "name": m.Name() or b"", "incarnation": m.Incarnation(), "address": text(m.Address())}
+    out = {"id": m.Id(), "name": m.Name() or b"", "incarnation": m.Incarnation(), "address": text(m.Address())}
+    if hasattr(m, "KeyLength"):  # Member.key (issue 13): the member's public key, 32 bytes
+        out["key"] = bytes(m.Key(i) for i in range(m.KeyLength()))
+    return out
 
 
 def view_dict(v):
