@@ -41,7 +41,7 @@ from rosterkit import attacks, wire  # noqa: E402
 from rosterkit.cluster import Cluster, test_failed  # noqa: E402
 from rosterkit.keys import Key  # noqa: E402
 from rosterkit.link import Link  # noqa: E402
-from rosterkit.metrics import scrape  # noqa: E402
+from rosterkit.metrics import scrape_bytes  # noqa: E402
 from rosterkit.paths import binary  # noqa: E402
 from rosterkit.ports import allocate  # noqa: E402
 from rosterkit.procs import Proc  # noqa: E402
@@ -413,7 +413,7 @@ class ListenAttacks(SecuredCluster):
                     self.assertTrue(reply["error"].isprintable(), f"the reason is printable: {reply}")
         self.assert_unchanged(before, what="joins with invalid names")
         for v in self.c.voter_nodes:
-            text = scrape(v.metrics).encode()
+            text = scrape_bytes(v.metrics)
             text.decode("utf-8")   # Prometheus drops a scrape that is not UTF-8
             self.assertNotIn(b"\x1b", text)
 
