@@ -58,8 +58,13 @@ def forged_leave(link, cluster, member_id, incarnation):
     return rid
 
 
-def forged_heartbeat(link, cluster, member_id, incarnation, sequence, known_view_id=0):
-    link.send(wire.heartbeat(cluster, member_id, incarnation, sequence, known_view_id, member=member_id))
+def forged_heartbeat(link, cluster, member_id, incarnation, sequence, known_view_id=0, wait=True):
+    """A Heartbeat for the member; wait=False: not sent if the link takes no more messages now."""
+    data = wire.heartbeat(cluster, member_id, incarnation, sequence, known_view_id, member=member_id)
+    if wait:
+        link.send(data)
+    else:
+        link.try_send(data)
 
 
 def join_as(link, cluster, name, incarnation, **fields):
@@ -233,8 +238,15 @@ def dropped(node, socket, reason):
     return counter(node, "roster_messages_dropped_total", socket=socket, reason=reason)
 
 
-def wait_counter_above(node, socket, reason, base, what, timeout=5.0, by=1):
-    """Waits until roster_messages_dropped_total{socket, reason} at node is at least base + by."""
-    return wait_for(f"roster_messages_dropped_total{{socket=\"{socket}\",reason=\"{reason}\"}} at {node.name} "
+def handshakes_failed(node, socket, reason):
+    """roster_handshakes_failed_total{socket=socket, reason=reason} at node."""
+    return counter(node, "roster_handshakes_failed_total", socket=socket, reason=reason)
+
+
+def wait_counter_above(node, socket, reason, base, what, timeout=5.0, by=1,
+                       metric="roster_messages_dropped_total"):
+    """Waits until metric{socket, reason} (a count of refusals) at node is at least base + by."""
+    return wait_for(f"{metric}{{socket=\"{socket}\",reason=\"{reason}\"}} at {node.name} "
                     f"to rise above {base:g} ({what})",
-                    lambda: (lambda n: n if n >= base + by else None)(dropped(node, socket, reason)), timeout)
+                    lambda: (lambda n: n if n >= base + by else None)(
+                        counter(node, metric, socket=socket, reason=reason)), timeout)

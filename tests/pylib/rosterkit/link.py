@@ -106,6 +106,15 @@ class Link:
         self.sock.setsockopt(zmq.SNDTIMEO, int(timeout * 1000))
         self.sock.send(data, copy=len(data) < 65536)
 
+    def try_send(self, data):
+        """Queues one message if the socket takes it now; False if not (no connection to queue
+        for, or the queue full)."""
+        try:
+            self.sock.send(data, zmq.DONTWAIT)
+            return True
+        except zmq.Again:
+            return False
+
     def receive(self, timeout=0.0):
         """Every (kind, fields) decoded from what arrived within `timeout` s of the first wait."""
         out = []
