@@ -4,8 +4,11 @@ of rosterkit.attacks, the same that tests/integration/test_attacks.py sends to a
 cluster), sent with no credentials to a fresh 3-voter cluster on loopback, and what they did.
 
 This is the evidence that each attack test can fail: on a node without the defences the same
-bytes do damage. It is a tool, not a test (ctest does not run it): on a plaintext cluster the
-attacks that only authentication stops keep working by design (plaintext is for loopback).
+bytes do damage (on the code before issue 13, every row but the garbage snapshot did). It is a
+tool, not a test (ctest does not run it): since issue 13 the bounds refuse their rows here too
+(terms, incarnations, names, sizes), while the rows that only authentication stops (a forged
+leader, suspicions, leaves, heartbeats, names taken) keep working on a plaintext cluster by
+design -- plaintext is for loopback, where whoever reaches the ports can read the data dir.
 
     /usr/bin/python3 tests/integration/attack_table.py [--only NAME ...] [--flood 20000]
 
