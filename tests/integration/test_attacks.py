@@ -559,7 +559,7 @@ class Floods(SecuredCluster):
             wait_for(f"heartbeats counted at {v.name} after the flood",
                      lambda v=v: attacks.counter(v, "roster_heartbeats_received_total") > beats[v.name], timeout=5)
 
-    def test_joins_beyond_a_connections_rate_are_dropped(self):
+    def test_joins_beyond_a_keys_rate_are_dropped(self):
         """mallory's key may join as mallory: of 200 joins at once, those beyond the burst (20)
         and the rate (10 a second) are dropped, counted as rate_limited. (Then mallory leaves.)"""
         leader = self.leader()
@@ -572,7 +572,7 @@ class Floods(SecuredCluster):
             attacks.join_as(link, self.c.cluster, "mallory", incarnation)
         took = time.monotonic() - start
         allowed = 20 + 10 * (took + 1)
-        attacks.wait_counter_above(leader, "listen", RATE_LIMITED, base, "200 joins at once from one connection",
+        attacks.wait_counter_above(leader, "listen", RATE_LIMITED, base, "200 joins at once from one key",
                                    by=200 - allowed)
         wait_for("mallory in the view", lambda: self.obs.member(leader, "mallory"), timeout=10)
         self.leave_again(link, "mallory")
