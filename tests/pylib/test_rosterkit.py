@@ -1,4 +1,5 @@
-"""Tests of the kit itself: the percentile definition, wait_for, the port blocks, Proc.
+"""Tests of the kit itself: the percentile definition, wait_for and holds_for, the port blocks,
+Proc, key files, a Link's handshake outcomes against a CURVE server, the Python envelopes.
 
 Run by ctest (label `unit`); alone: /usr/bin/python3 -m unittest tests/pylib/test_rosterkit.py
 """
@@ -6,21 +7,27 @@ Run by ctest (label `unit`); alone: /usr/bin/python3 -m unittest tests/pylib/tes
 import errno
 import fcntl
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import unittest
 
+import zmq
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from rosterkit import ports  # noqa: E402
+from rosterkit import ports, wire  # noqa: E402
+from rosterkit.keys import Key, authorized_line, make_key, write_authorized_keys  # noqa: E402
+from rosterkit.link import Link  # noqa: E402
 from rosterkit.cluster import test_failed  # noqa: E402
 from rosterkit.paths import PYTHON  # noqa: E402
 from rosterkit.procs import Proc, kill_all, live  # noqa: E402
 from rosterkit.stats import median, percentile, summary  # noqa: E402
-from rosterkit.waiting import GiveUp, WaitTimeout, wait_for  # noqa: E402
+from rosterkit.waiting import GiveUp, WaitTimeout, holds_for, wait_for  # noqa: E402
 
 
 class Percentile(unittest.TestCase):
@@ -79,6 +86,39 @@ class WaitFor(unittest.TestCase):
         with self.assertRaises(GiveUp):
             wait_for("something", pred, timeout=30)
         self.assertLess(time.monotonic() - start, 1)
+
+
+class HoldsFor(unittest.TestCase):
+    def test_a_predicate_that_keeps_holding_passes_after_the_window(self):
+        calls = []
+
+        def pred():
+            calls.append(1)
+            return "fine"
+        start = time.monotonic()
+        self.assertEqual(holds_for("fine", pred, 0.2, interval=0.01), "fine")
+        self.assertGreaterEqual(time.monotonic() - start, 0.2)
+        self.assertGreater(len(calls), 5)
+
+    def test_the_first_failure_ends_it_and_says_what_it_returned(self):
+        calls = []
+
+        def pred():
+            calls.append(1)
+            return [] if len(calls) < 3 else ["v2: term 3 -> 4"]
+        with self.assertRaises(AssertionError) as cm:
+            holds_for("nothing changed", lambda: not pred() or None, 5, interval=0.001)
+        self.assertIn("nothing changed stopped holding", str(cm.exception))
+        self.assertEqual(len(calls), 3)
+
+    def test_an_exception_counts_as_not_holding(self):
+        def pred():
+            raise ValueError("no answer")
+        start = time.monotonic()
+        with self.assertRaises(AssertionError) as cm:
+            holds_for("answers", pred, 5)
+        self.assertLess(time.monotonic() - start, 1)
+        self.assertIn("no answer", str(cm.exception))
 
 
 # A child that takes n ports, prints them and its blocks, then waits for stdin to close.
@@ -187,6 +227,99 @@ def gone(pid):
         return True
 
 
+class Keys(unittest.TestCase):
+    def test_a_key_file_is_the_secret_mode_0600_and_the_public_next_to_it(self):
+        d = tempfile.mkdtemp(prefix="rosterkit-")
+        self.addCleanup(shutil.rmtree, d, ignore_errors=True)
+        k = make_key(d, "a")
+        self.assertEqual(os.stat(k.path).st_mode & 0o777, 0o600)
+        with open(k.path) as f:
+            self.assertEqual(f.read(), k.secret + "\n")
+        with open(k.path + ".pub") as f:
+            self.assertEqual(f.read(), k.public + "\n")
+        self.assertEqual(len(k.public), 40)
+        self.assertEqual(zmq.curve_public(k.secret.encode()).decode(), k.public)
+        path = os.path.join(d, "authorized_keys")
+        write_authorized_keys(path, [authorized_line(k, "member", "a"), authorized_line(k, "reader")])
+        with open(path) as f:
+            lines = [line for line in f.read().splitlines() if not line.startswith("#")]
+        self.assertEqual(lines, [f"{k.public} member a", f"{k.public} reader"])
+
+
+class Links(unittest.TestCase):
+    """A Link tells how its handshake went, against a CURVE server with a ZAP handler."""
+
+    def setUp(self):
+        from zmq.auth.thread import ThreadAuthenticator
+        ctx = zmq.Context.instance()
+        self.good = Key.fresh("good")
+        self.server = Key.fresh("server")
+        auth = ThreadAuthenticator(ctx)
+        auth.start()
+        self.addCleanup(auth.stop)
+        good = self.good.public.encode()
+
+        class Provider:
+            def callback(self, domain, key):
+                return key == good
+        auth.configure_curve_callback(domain="*", credentials_provider=Provider())
+        self.router = ctx.socket(zmq.ROUTER)
+        self.addCleanup(self.router.close, 0)
+        self.router.curve_server = True
+        self.router.curve_secretkey = self.server.secret.encode()
+        (port,) = ports.allocate(1)
+        self.router.bind(f"tcp://127.0.0.1:{port}")
+        self.endpoint = f"127.0.0.1:{port}"
+
+    def link(self, key):
+        link = Link(self.endpoint, key, self.server.public)
+        self.addCleanup(link.close)
+        return link
+
+    def test_an_authorized_key_gets_through(self):
+        link = self.link(self.good)
+        link.send(b"hello")
+        self.assertEqual(link.handshake(), "ok")
+        self.assertTrue(self.router.poll(5000))
+        self.assertEqual(self.router.recv_multipart()[1], b"hello")
+
+    def test_a_key_the_server_does_not_know_is_refused_with_400_and_nothing_arrives(self):
+        link = self.link(Key.fresh("stranger"))
+        link.send(b"hello")
+        self.assertEqual(link.handshake(), "auth:400")
+        self.assertFalse(self.router.poll(200))
+
+    def test_no_curve_at_all_is_a_mechanism_mismatch_and_nothing_arrives(self):
+        link = Link(self.endpoint)
+        self.addCleanup(link.close)
+        link.send(b"hello")
+        self.assertTrue(link.handshake().startswith("protocol:"))
+        self.assertFalse(self.router.poll(200))
+
+
+class Wire(unittest.TestCase):
+    def test_a_join_request_carries_what_it_was_given_even_bytes_no_client_should_send(self):
+        from roster.wire.fb import Envelope, JoinRequest
+        data = wire.join_request("c", 7, b"\xff\x1b[31m", wire.U64_MAX, tags=[("k", "v")], member=3)
+        self.assertEqual(int.from_bytes(data[:4], "little"), len(data) - 4)
+        self.assertEqual(data[8:12], b"RSTR")
+        env = Envelope.Envelope.GetRootAs(data, 4)
+        self.assertEqual((env.ProtocolVersion(), env.Cluster(), env.Sender().MemberId()), (1, b"c", 3))
+        body = JoinRequest.JoinRequest()
+        body.Init(env.Body().Bytes, env.Body().Pos)
+        self.assertEqual((body.RequestId(), body.Name(), body.Incarnation()), (7, b"\xff\x1b[31m", wire.U64_MAX))
+        self.assertEqual((body.Tags(0).Key(), body.Tags(0).Value()), (b"k", b"v"))
+
+    def test_a_join_command_is_an_rcmd_buffer_without_a_size_prefix(self):
+        from roster.wire.fb import Command, JoinOp
+        data = wire.join_command("ghost", 1)
+        self.assertEqual(data[4:8], b"RCMD")
+        cmd = Command.Command.GetRootAs(data, 0)
+        op = JoinOp.JoinOp()
+        op.Init(cmd.Changes(0).Op().Bytes, cmd.Changes(0).Op().Pos)
+        self.assertEqual((op.Name(), op.Incarnation()), (b"ghost", 1))
+
+
 class TestFailed(unittest.TestCase):
     def test_a_cleanup_knows_whether_its_test_failed(self):
         seen = {}
@@ -203,8 +336,15 @@ class TestFailed(unittest.TestCase):
 
             def test_passes(self):
                 pass
+
+            def test_fails_in_a_subtest(self):
+                with self.subTest(mode="one"):
+                    pass
+                with self.subTest(mode="two"):
+                    self.fail("on purpose")
         unittest.defaultTestLoader.loadTestsFromTestCase(Child).run(unittest.TestResult())
-        self.assertEqual(seen, {"test_fails": True, "test_raises": True, "test_passes": False})
+        self.assertEqual(seen, {"test_fails": True, "test_raises": True, "test_passes": False,
+                                "test_fails_in_a_subtest": True})
 
 
 class Procs(unittest.TestCase):

@@ -4,7 +4,8 @@ Every integration, monitoring and example test and every benchmark driver import
 from here, so that there is one definition of each:
 
     paths     where the repository and the built binaries are (ROSTER_BIN)
-    waiting   wait_for: poll a predicate until a deadline; the error names what was awaited
+    waiting   wait_for: poll a predicate until a deadline; the error names what was awaited;
+              holds_for: what must not happen, checked at every poll of a window
     stats     one percentile definition (nearest rank) and one summary of a list of samples
     procs     Proc: a child in its own process group, with a log file or captured stdout lines,
               and a registry that kills whatever is still running (cleanup, addCleanup, atexit)
@@ -12,7 +13,11 @@ from here, so that there is one definition of each:
     machine   a description of the machine a benchmark ran on
     report    markdown tables, JSON results and the command line, for the benchmark drivers
     metrics   reading a rosterd's Prometheus /metrics
-    cluster   Cluster, Node, Watcher: real rosterd processes on loopback
+    cluster   Cluster, Node, Watcher: real rosterd processes on loopback, plaintext or secured
+    keys      CurveZMQ key files and the --authorized-keys file of a secured cluster
+    wire      roster's envelopes built and read in Python (the flatc-generated code in build/python)
+    link      one ZeroMQ connection with given credentials, and how its handshake went
+    attacks   the attacks of issue 13 as bytes, and an Observer of what they changed
 
 Use it after putting tests/pylib on sys.path:
 

@@ -2,10 +2,17 @@
 tests and of the benchmarks.
 
 A Cluster has n voters (made at once, started with start_voters) and members added by name; a
-Watcher is `rosterctl watch --json` on one node. Every process is a procs.Proc, and the Cluster
-kills all it started in cleanup() -- call it from a `with` block, from unittest's addCleanup
-(cluster_for() does both for a test case), or leave it to the atexit of procs.py as the last
-resort. Members whose voters died are killed like any other.
+Watcher is `rosterctl watch --json` on one node.
+
+Cluster(secure=True) runs it secured, as docs/security.md says (issue 13): every node has a key
+file (keys.py), the voters take --voter-keys and --authorized-keys, the members --join
+1@HOST:PORT,... with the voters' keys, and the harness asks the nodes with a `reader` key of its
+own. A member's key is authorized as `member NAME` (member_key(NAME) before start_voters, or at
+add_member, which then makes the voters re-read the file with SIGHUP).
+
+Every process is a procs.Proc, and the Cluster kills all it started in cleanup() -- call it from
+a `with` block, from unittest's addCleanup (cluster_for() does both for a test case), or leave it
+to the atexit of procs.py as the last resort. Members whose voters died are killed like any other.
 
 Ports come from ports.allocate (blocks owned under a lock, so concurrent tests cannot collide).
 A node counts as started once it listens on all its ports (read from /proc). If rosterd exits
@@ -25,6 +32,7 @@ import tempfile
 import time
 
 from . import ports
+from .keys import authorized_line, make_key, write_authorized_keys
 from .paths import binary
 from .procs import Proc
 from .waiting import GiveUp, wait_for
@@ -42,11 +50,13 @@ class PortInUse(GiveUp):
 class Node:
     """One rosterd: its flags, ports and log file; start() again after a kill reuses them."""
 
-    def __init__(self, name, log_path, node_ports):
+    def __init__(self, name, log_path, node_ports, voter_id=None, key=None):
         self.name, self.log_path = name, log_path
         self.ports = node_ports      # role ("listen", "publish", "metrics", "peer") -> port
         self.args = []               # set by the Cluster from the ports
         self.proc = None
+        self.voter_id = voter_id     # 1.. for a voter, None for a member
+        self.key = key               # its keys.Key in a secured cluster, else None
 
     def _endpoint(self, role):
         return f"127.0.0.1:{self.ports[role]}"
@@ -62,6 +72,10 @@ class Node:
     @property
     def metrics(self):
         return self._endpoint("metrics")
+
+    @property
+    def peer(self):
+        return self._endpoint("peer")
 
     def start(self, wait=True):
         """Starts rosterd; with wait, returns once it listens on all its ports (PortInUse, or
@@ -120,9 +134,11 @@ class Watcher(Proc):
     """`rosterctl watch --json` in the background; views are parsed as they come, each with the
     time.monotonic() of its arrival under "_arrived"; events ("removed", "rejoined") apart."""
 
-    def __init__(self, endpoint, cluster="roster", log_path=None):
+    def __init__(self, endpoint, cluster="roster", log_path=None, credentials=()):
+        """endpoint: HOST:PORT, or the credentials and endpoint flags of Cluster.client_args."""
         self.events = []
-        super().__init__([binary("rosterctl"), "--endpoint", endpoint, "--cluster", cluster, "watch", "--json"],
+        where = list(credentials) or ["--endpoint", endpoint]
+        super().__init__([binary("rosterctl")] + where + ["--cluster", cluster, "watch", "--json"],
                          log_path=log_path, capture=True, parse=self._parse_line)
 
     def _parse_line(self, line):
@@ -144,14 +160,25 @@ class Watcher(Proc):
 class Cluster:
     """A cluster of rosterd on loopback: n voters, members added by name."""
 
-    def __init__(self, voters=3, heartbeat_ms=100, cluster="roster", workdir=None, voter_args=(), member_args=()):
+    def __init__(self, voters=3, heartbeat_ms=100, cluster="roster", workdir=None, voter_args=(), member_args=(),
+                 secure=False):
         self.dir = workdir or tempfile.mkdtemp(prefix="roster-it-")
         os.makedirs(self.dir, exist_ok=True)
         self.cluster = cluster
         self.heartbeat_ms = heartbeat_ms
         self.voter_args = list(voter_args)
         self.member_args = list(member_args)
-        self.voter_nodes = [Node(f"v{i + 1}", os.path.join(self.dir, f"v{i + 1}.log"), self._voter_ports())
+        self.secure = secure
+        self.keys_dir = os.path.join(self.dir, "keys")
+        self.authorized_keys = os.path.join(self.dir, "authorized_keys")
+        self.authorized = {}                   # name -> (Key, role line) of --authorized-keys, in order
+        self.client_key = None                 # the harness's own key (`reader`), secured only
+        if secure:
+            self.client_key = make_key(self.keys_dir, "rosterkit-reader")
+            self.authorized["rosterkit-reader"] = (self.client_key, authorized_line(self.client_key, "reader"))
+        self.voter_nodes = [Node(f"v{i + 1}", os.path.join(self.dir, f"v{i + 1}.log"), self._voter_ports(),
+                                 voter_id=i + 1,
+                                 key=make_key(self.keys_dir, f"v{i + 1}") if secure else None)
                             for i in range(voters)]
         self._set_voter_args()
         self.members = {}
@@ -173,16 +200,69 @@ class Cluster:
                 "--publish", node.publish, "--metrics-listen", node.metrics,
                 "--heartbeat-interval-ms", str(self.heartbeat_ms)]
 
+    def _security_args(self, node):
+        if not self.secure:
+            return []
+        return ["--key-file", node.key.path, "--voter-keys", self.voter_keys(),
+                "--authorized-keys", self.authorized_keys]
+
     def _set_voter_args(self):
         peers = ",".join(f"{i + 1}@127.0.0.1:{v.ports['peer']}" for i, v in enumerate(self.voter_nodes))
-        self.join = ",".join(v.listen for v in self.voter_nodes)
+        # A secured member names each voter, so that it knows which --voter-keys entry to expect.
+        self.join = ",".join((f"{v.voter_id}@" if self.secure else "") + v.listen for v in self.voter_nodes)
         for i, v in enumerate(self.voter_nodes):
             v.args = self._common_args(v) + ["--voter-id", str(i + 1), "--voters", peers,
-                                              "--data-dir", os.path.join(self.dir, v.name)] + self.voter_args
+                                              "--data-dir", os.path.join(self.dir, v.name)] + \
+                self._security_args(v) + self.voter_args
+
+    # -- keys (secured) -----------------------------------------------------------------
+    def voter_keys(self):
+        """The --voter-keys flag's value: 1=PUB,2=PUB,..."""
+        return ",".join(f"{v.voter_id}={v.key.public}" for v in self.voter_nodes)
+
+    def member_key(self, name, key=None):
+        """The key authorized as `member NAME` (made -- or `key`, written to its file -- and added
+        to --authorized-keys the first time; call before start_voters, or reload_keys() after)."""
+        if name not in self.authorized:
+            key = key.write(os.path.join(self.keys_dir, f"{name}.key")) if key else make_key(self.keys_dir, name)
+            self.authorized[name] = (key, authorized_line(key, "member", name))
+            self.write_authorized_keys()
+        return self.authorized[name][0]
+
+    def revoke(self, name):
+        """Drops NAME's line from --authorized-keys (reload_keys() makes the nodes read it)."""
+        del self.authorized[name]
+        self.write_authorized_keys()
+
+    def write_authorized_keys(self):
+        if self.secure:
+            write_authorized_keys(self.authorized_keys, [line for _, line in self.authorized.values()])
+
+    def reload_keys(self):
+        """SIGHUP to every running voter: they read --authorized-keys again. (The members read it
+        for their local clients only, and the harness's reader key never changes.)"""
+        for v in self.voter_nodes:
+            if v.alive():
+                v.kill(signal.SIGHUP)
+
+    def server_key(self, node):
+        """The public key a client of `node` must expect (None when not secured)."""
+        return node.key.public if node.key else None
+
+    def client_args(self, node):
+        """rosterctl's flags to reach `node`: the endpoint, and in a secured cluster the harness's
+        key and the node's server key (--voter-keys and an id for a voter, --server-key for a member)."""
+        if not self.secure:
+            return ["--endpoint", node.listen]
+        if node.voter_id is not None:
+            return ["--key-file", self.client_key.path, "--voter-keys", self.voter_keys(),
+                    "--endpoint", f"{node.voter_id}@{node.listen}"]
+        return ["--key-file", self.client_key.path, "--server-key", node.key.public, "--endpoint", node.listen]
 
     # -- processes ----------------------------------------------------------------------
     def start_voters(self, which=None):
         """Starts the voters (by index; all by default) and returns once each listens."""
+        self.write_authorized_keys()
         chosen = [v for i, v in enumerate(self.voter_nodes) if which is None or i in which]
         for attempt in range(1, START_ATTEMPTS + 1):
             for v in chosen:
@@ -209,12 +289,20 @@ class Cluster:
             self._set_voter_args()
 
     def add_member(self, name):
-        """Starts a member that joins through the voters; returns its Node once it listens."""
-        node = Node(name, os.path.join(self.dir, f"{name}.log"), self._member_ports())
+        """Starts a member that joins through the voters; returns its Node once it listens. In a
+        secured cluster its key is authorized first (with a reload_keys() if that is new)."""
+        key = None
+        if self.secure:
+            new = name not in self.authorized
+            key = self.member_key(name)
+            if new and self._voters_started:
+                self.reload_keys()
+        node = Node(name, os.path.join(self.dir, f"{name}.log"), self._member_ports(), key=key)
         self._nodes.append(node)
         self.members[name] = node
         for attempt in range(1, START_ATTEMPTS + 1):
-            node.args = self._common_args(node) + ["--join", self.join] + self.member_args
+            node.args = self._common_args(node) + ["--join", self.join] + self._security_args(node) + \
+                self.member_args
             try:
                 return node.start()
             except PortInUse as e:
@@ -225,7 +313,8 @@ class Cluster:
                 node.ports = self._member_ports()
 
     def watch(self, node):
-        w = Watcher(node.listen, self.cluster, os.path.join(self.dir, f"watch-{len(self.watchers)}.err"))
+        w = Watcher(node.listen, self.cluster, os.path.join(self.dir, f"watch-{len(self.watchers)}.err"),
+                    credentials=self.client_args(node))
         self.watchers.append(w)
         return w
 
@@ -267,7 +356,7 @@ class Cluster:
 
     # -- queries ------------------------------------------------------------------------
     def ctl(self, node, *args, timeout_ms=2000):
-        out = subprocess.run([binary("rosterctl"), "--endpoint", node.listen, "--cluster", self.cluster,
+        out = subprocess.run([binary("rosterctl")] + self.client_args(node) + ["--cluster", self.cluster,
                               "--timeout", str(timeout_ms)] + list(args) + ["--json"],
                              capture_output=True, text=True, timeout=timeout_ms / 1000 + 5)
         if out.returncode != 0:
@@ -322,7 +411,9 @@ def test_failed(testcase):
     result = getattr(getattr(testcase, "_outcome", None), "result", None)
     if result is None:
         return False
-    return any(test is testcase for test, _ in list(result.errors) + list(result.failures))
+    # A failed subTest is recorded under a _SubTest that names its test case.
+    return any(test is testcase or getattr(test, "test_case", None) is testcase
+               for test, _ in list(result.errors) + list(result.failures))
 
 
 def cluster_for(testcase, **kwargs):

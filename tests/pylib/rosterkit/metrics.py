@@ -4,10 +4,16 @@ import re
 import urllib.request
 
 
-def scrape(endpoint, timeout=5):
-    """The text of http://endpoint/metrics (endpoint: "host:port", a node's --metrics-listen)."""
+def scrape_bytes(endpoint, timeout=5):
+    """The bytes of http://endpoint/metrics, as served (a test of what is served reads these)."""
     with urllib.request.urlopen(f"http://{endpoint}/metrics", timeout=timeout) as r:
-        return r.read().decode()
+        return r.read()
+
+
+def scrape(endpoint, timeout=5):
+    """The text of http://endpoint/metrics (endpoint: "host:port", a node's --metrics-listen);
+    bytes that are not UTF-8 (which Prometheus would refuse) are replaced, not raised on."""
+    return scrape_bytes(endpoint, timeout).decode(errors="replace")
 
 
 def samples(text, name):
