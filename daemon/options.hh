@@ -33,6 +33,7 @@ struct options {
     std::size_t metrics_member_limit = 1000; // above it, per-member series give way to aggregates
     int join_settle_ms = 50;                 // joins and leaves wait this long to share a view
     int removal_settle_ms = 10;              // a due removal waits this long for correlated ones
+    std::size_t max_members = 10'000;        // voters: a join that would make the views larger is rejected
     bool dev = false;
     bool dev_temporary_dir = false; // --dev made the data dir (removed at exit)
 

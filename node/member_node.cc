@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "membership/validation.hh"
 #include "views/view_ops.hh"
 
 namespace roster::node {
@@ -26,6 +27,10 @@ using wire::status_request;
 std::optional<std::string> member_config::validate() const {
     if (name.empty()) {
         return std::string("the member needs a name");
+    }
+    // What the voters would reject at join, refused here, before the first try.
+    if (auto bad = membership::check_join_fields(*this)) {
+        return *bad;
     }
     if (voters < 1) {
         return std::string("the member needs at least one voter endpoint to join through");
