@@ -63,8 +63,8 @@ bool is_control(char32_t cp) { return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f); }
 // Characters that change how the rest of a line reads without being controls: bidi embeddings,
 // overrides and isolates ("Trojan Source"), and the two Unicode line breaks.
 bool is_layout_changing(char32_t cp) {
-    return (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0x2028 ||
-           cp == 0x2029 || cp == 0x200e || cp == 0x200f || cp == 0x061c;
+    return (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0x2028 || cp == 0x2029 ||
+           cp == 0x200e || cp == 0x200f || cp == 0x061c;
 }
 
 constexpr std::string_view replacement = "\xef\xbf\xbd"; // U+FFFD
@@ -123,7 +123,8 @@ std::string to_valid_utf8(std::string_view s) {
     std::string out;
     out.reserve(s.size());
     walk(
-        s, [&](char32_t, std::string_view bytes) { out += bytes; }, [&](unsigned char) { out += replacement; });
+        s, [&](char32_t, std::string_view bytes) { out += bytes; },
+        [&](unsigned char) { out += replacement; });
     return out;
 }
 

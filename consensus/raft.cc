@@ -131,7 +131,8 @@ void raft::become_pre_candidate() {
 
 void raft::become_candidate() {
     if (_term >= max_term) {
-        invariant_broken(fmt::format("raft {}", _config.id), "campaigning past the largest term {}", max_term);
+        invariant_broken(fmt::format("raft {}", _config.id), "campaigning past the largest term {}",
+                         max_term);
     }
     _role = role::candidate;
     _term = _term.next();
@@ -261,7 +262,8 @@ void raft::step(const message& m) {
     if (auto why = term_out_of_range(m.body)) {
         // Before the term is looked at: taking it would make every later term wrap.
         ++_counters.dropped_invalid;
-        log_to(_logger, log_level::warn, "raft {}: refused a message from voter {}: {}", _config.id, m.from, *why);
+        log_to(_logger, log_level::warn, "raft {}: refused a message from voter {}: {}", _config.id, m.from,
+               *why);
         return;
     }
     const raft_term mterm = term_of(m.body);

@@ -41,11 +41,12 @@ std::optional<std::string> check_tags(const std::vector<views::tag>& tags) {
         return fmt::format("{} tags, at most {}", tags.size(), max_tags);
     }
     for (std::size_t i = 0; i < tags.size(); ++i) {
-        if (auto bad = check_text(fmt::format("the key of tag {}", i + 1), tags[i].key, 1, max_tag_key_bytes)) {
+        if (auto bad =
+                check_text(fmt::format("the key of tag {}", i + 1), tags[i].key, 1, max_tag_key_bytes)) {
             return bad;
         }
-        if (auto bad =
-                check_text(fmt::format("the value of tag {}", i + 1), tags[i].value, 0, max_tag_value_bytes)) {
+        if (auto bad = check_text(fmt::format("the value of tag {}", i + 1), tags[i].value, 0,
+                                  max_tag_value_bytes)) {
             return bad;
         }
     }
@@ -59,8 +60,8 @@ std::optional<std::string> check_endpoint(std::string_view what, std::string_vie
     for (std::size_t i = 0; i < endpoint.size(); ++i) {
         const auto c = static_cast<unsigned char>(endpoint[i]);
         if (c < 0x20 || c > 0x7e) {
-            return fmt::format("{} has byte 0x{:02x} at {}, not printable ASCII", what, static_cast<unsigned>(c),
-                               i);
+            return fmt::format("{} has byte 0x{:02x} at {}, not printable ASCII", what,
+                               static_cast<unsigned>(c), i);
         }
     }
     return std::nullopt;

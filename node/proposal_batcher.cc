@@ -122,7 +122,8 @@ std::optional<membership::command> proposal_batcher::next(mono_time now,
     take_joins(limit, cmd, f.joins);
     if (cmd.ops.empty()) {
         // Every join waiting was refused for lack of room: nothing to propose.
-        _join_open = (_join_queue.empty() && _leave_queue.empty()) ? std::nullopt : std::optional<mono_time>(now);
+        _join_open =
+            (_join_queue.empty() && _leave_queue.empty()) ? std::nullopt : std::optional<mono_time>(now);
         return std::nullopt;
     }
     _building = std::move(f);
@@ -157,14 +158,15 @@ void proposal_batcher::take_joins(const member_limit& limit, membership::command
     }
 }
 
-std::vector<proposal_batcher::answer> proposal_batcher::take_refused(view_id view, const std::string& leader_hint) {
+std::vector<proposal_batcher::answer> proposal_batcher::take_refused(view_id view,
+                                                                     const std::string& leader_hint) {
     std::vector<answer> out;
     for (auto& r : _refused) {
         for (auto& o : r.origins) {
             const std::uint64_t id = request_id_of(o);
-            out.emplace_back(std::move(o), membership::join_reply{id, membership::request_status::rejected,
-                                                                  member_id(), r.op.incarnation, view,
-                                                                  leader_hint, r.reason});
+            out.emplace_back(std::move(o),
+                             membership::join_reply{id, membership::request_status::rejected, member_id(),
+                                                    r.op.incarnation, view, leader_hint, r.reason});
         }
     }
     _refused.clear();

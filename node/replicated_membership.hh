@@ -14,8 +14,9 @@ namespace roster::node {
 
 // The membership state machine as Raft drives it: committed entries come in as bytes, views come
 // out. Decodes each entry (one that is not a membership command, or carries a join beyond the
-// bounds of membership/validation.hh, is skipped, alike on every voter), applies it, loads snapshots, checks a snapshot that arrives from the network before raft
-// may take it, and says when to compact. Deterministic and I/O-free.
+// bounds of membership/validation.hh, is skipped, alike on every voter), applies it, loads
+// snapshots, checks a snapshot that arrives from the network before raft may take it, and says
+// when to compact. Deterministic and I/O-free.
 class replicated_membership {
 public:
     // `compact_every`: entries applied past the last snapshot before the next one is due;

@@ -419,11 +419,11 @@ void voter_node::leader_decide() {
         return;
     }
     const auto due = _aggregator.removals_due(view(), _now);
-    const member_limit limit{
-        _config.max_members, [&] { return members_after_log(); },
-        [&](const membership::join_op& j) { return state().adds_member(j); },
-        fmt::format("the cluster has reached --max-members ({})", _config.max_members)};
-    auto cmd = _batcher.next(_now, due, [&] { return _monitor.others_late(due, _now); }, limit);
+    const member_limit limit{_config.max_members, [&] { return members_after_log(); },
+                             [&](const membership::join_op& j) { return state().adds_member(j); },
+                             fmt::format("the cluster has reached --max-members ({})", _config.max_members)};
+    auto cmd = _batcher.next(
+        _now, due, [&] { return _monitor.others_late(due, _now); }, limit);
     for (auto& [to, reply] : _batcher.take_refused(state().id(), leader_hint())) {
         ++_counters.joins_over_limit;
         answer(to, std::move(reply));
@@ -456,7 +456,8 @@ std::size_t voter_node::members_after_log() const {
         }
         if (auto cmd = wire::decode_command(e.data)) {
             for (const auto& o : cmd.value().ops) {
-                if (const auto* j = std::get_if<membership::join_op>(&o); j && !state().find_by_name(j->name)) {
+                if (const auto* j = std::get_if<membership::join_op>(&o);
+                    j && !state().find_by_name(j->name)) {
                     ++members;
                 }
             }

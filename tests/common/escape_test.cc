@@ -103,7 +103,7 @@ TEST(escapes, hold_their_promises_for_random_bytes) {
         for (auto& c : s) {
             // Mostly the interesting bytes: controls, UTF-8 lead and continuation bytes.
             const std::uint64_t pick = random.below(4);
-            c = static_cast<char>(pick == 0 ? random.below(0x20)
+            c = static_cast<char>(pick == 0   ? random.below(0x20)
                                   : pick == 1 ? 0x80 + random.below(0x80)
                                               : random.below(0x100));
         }

@@ -139,7 +139,8 @@ TEST_F(refusals, a_term_above_the_largest_inside_a_message_of_a_correct_term) {
 TEST_F(refusals, the_leader_refuses_a_reply_with_a_term_above_the_largest) {
     const raft_term t = net.node(v1).term();
     const auto before = net.node(v1).counters().dropped_invalid;
-    net.deliver({v2, v1, append_reply{raft_term(~std::uint64_t{0}), false, log_index(), log_index(), raft_term()}});
+    net.deliver(
+        {v2, v1, append_reply{raft_term(~std::uint64_t{0}), false, log_index(), log_index(), raft_term()}});
     EXPECT_EQ(net.node(v1).counters().dropped_invalid, before + 1);
     EXPECT_EQ(net.node(v1).role(), role::leader);
     EXPECT_EQ(net.node(v1).term(), t);

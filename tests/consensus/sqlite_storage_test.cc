@@ -10,8 +10,8 @@
 #include <thread>
 #include <unistd.h>
 
-#include <gtest/gtest.h>
 #include <fmt/format.h>
+#include <gtest/gtest.h>
 #include <sqlite3.h>
 
 #include "consensus/memory_storage.hh"
@@ -234,11 +234,12 @@ TEST_F(sqlite_storage_test, a_term_above_the_largest_is_refused_and_left_alone) 
         const std::string before((std::istreambuf_iterator<char>(before_file)), {});
         const auto msg = open_error();
         const raft_term term(static_cast<std::uint64_t>(stored));
-        EXPECT_NE(msg.find(fmt::format("data file {} holds term {}, above the largest term {}", _file.string(),
-                                       term, max_term)),
+        EXPECT_NE(msg.find(fmt::format("data file {} holds term {}, above the largest term {}",
+                                       _file.string(), term, max_term)),
                   std::string::npos)
             << msg;
-        EXPECT_NE(msg.find(fmt::format("nothing in {} was changed", _dir.string())), std::string::npos) << msg;
+        EXPECT_NE(msg.find(fmt::format("nothing in {} was changed", _dir.string())), std::string::npos)
+            << msg;
         std::ifstream after_file(_file, std::ios::binary);
         const std::string after((std::istreambuf_iterator<char>(after_file)), {});
         EXPECT_EQ(after, before) << "the refused file was written to";

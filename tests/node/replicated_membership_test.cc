@@ -50,7 +50,9 @@ TEST(replicated_membership, an_entry_with_a_join_beyond_the_bounds_is_refused_wh
     };
     const std::vector<membership::join_op> refused = {
         bad_join("\x1b[2Jowned", 1),
-        bad_join("c1\xc2\x9b" "31m", 1),
+        bad_join("c1\xc2\x9b"
+                 "31m",
+                 1),
         bad_join("bad\xff", 1),
         bad_join(std::string(256, 'n'), 1),
         bad_join("fine", 0),

@@ -220,7 +220,8 @@ TEST(voter_config, validation_names_what_is_wrong) {
     EXPECT_NE(c.validate()->find("ttl"), std::string::npos);
     // Its own member entry passes what every voter checks at join.
     c = single("v1\x1b[0m");
-    EXPECT_NE(c.validate()->find("its member entry: the name has control character U+001B"), std::string::npos);
+    EXPECT_NE(c.validate()->find("its member entry: the name has control character U+001B"),
+              std::string::npos);
     c = single();
     c.incarnation = incarnation_number(0);
     EXPECT_NE(c.validate()->find("incarnation 0"), std::string::npos);
@@ -596,7 +597,8 @@ TEST(voter_node_trio, a_join_beyond_the_bounds_is_rejected_with_the_reason_by_th
             EXPECT_NE(r[0].error.find(c.reason), std::string::npos) << r[0].error;
             EXPECT_EQ(r[0].error.find('\x1b'), std::string::npos) << "the reason never quotes the bytes";
         }
-        EXPECT_EQ(t.node(v).requests_forwarded(), forwarded) << "nothing beyond the bounds reaches the leader";
+        EXPECT_EQ(t.node(v).requests_forwarded(), forwarded)
+            << "nothing beyond the bounds reaches the leader";
         EXPECT_EQ(t.node(v).counters().requests_invalid, invalid + cases.size());
     }
     // A forwarded one that got past a voter of another build is checked again at the leader.
@@ -640,10 +642,10 @@ TEST(voter_node, a_committed_join_beyond_the_bounds_is_refused_alike_on_every_vo
     bad.incarnation = incarnation_number(1);
     zero.name = "zero"; // incarnation 0
     consensus::persisted_state log;
-    log.entries = {{log_index(1), raft_term(1), consensus::entry_kind::normal, wire::encode_command({{good}})},
-                   {log_index(2), raft_term(1), consensus::entry_kind::normal, wire::encode_command({{good, bad}})},
-                   {log_index(3), raft_term(1), consensus::entry_kind::normal,
-                    wire::encode_command({{zero}})}};
+    log.entries = {
+        {log_index(1), raft_term(1), consensus::entry_kind::normal, wire::encode_command({{good}})},
+        {log_index(2), raft_term(1), consensus::entry_kind::normal, wire::encode_command({{good, bad}})},
+        {log_index(3), raft_term(1), consensus::entry_kind::normal, wire::encode_command({{zero}})}};
     log.hard = {raft_term(1), voter_id(), log_index(3)};
     std::optional<views::view> first;
     for (const std::uint32_t id : {1u, 2u, 3u}) {

@@ -413,19 +413,21 @@ bool cluster_sim::forge_term(std::size_t to, std::size_t from, consensus::messag
     trace(12, from * 1024 + to, body.index());
     if (_options.verbose) {
         std::printf("%10.3f  forged consensus message (kind %zu, term %llu) %zu -> %zu\n",
-                    to_ms(now().time_since_epoch()), body.index(), static_cast<unsigned long long>(term.value()),
-                    from + 1, to + 1);
+                    to_ms(now().time_since_epoch()), body.index(),
+                    static_cast<unsigned long long>(term.value()), from + 1, to + 1);
     }
     const consensus::raft& r = slot.node->consensus();
-    const auto state = [&] { return std::make_tuple(r.term(), r.vote(), r.role(), r.leader(), r.commit_index()); };
+    const auto state = [&] {
+        return std::make_tuple(r.term(), r.vote(), r.role(), r.leader(), r.commit_index());
+    };
     const auto before = state();
     const auto refused = r.counters().dropped_invalid;
     slot.node->on_peer(voter_id(static_cast<std::uint32_t>(from + 1)),
                        std::visit([](auto&& b) { return wire::body(std::move(b)); }, std::move(body)), now());
     ++_forged;
     if (r.counters().dropped_invalid != refused + 1 || state() != before) {
-        fail(fmt::format("voter {} did not refuse a forged consensus message of term {} (now at term {})", to + 1,
-                         term, r.term()));
+        fail(fmt::format("voter {} did not refuse a forged consensus message of term {} (now at term {})",
+                         to + 1, term, r.term()));
     }
     drive_voter(to);
     return true;

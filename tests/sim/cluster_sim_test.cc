@@ -42,11 +42,13 @@ TEST_P(cluster_random_shard, views_agree_in_order_and_the_cluster_converges) {
     }
     std::printf("seeds %llu..%llu: %llu views, %llu faults, %llu forged terms refused, worst convergence "
                 "after the heal %.0f ms\n",
-                static_cast<unsigned long long>(first), static_cast<unsigned long long>(first + per_shard - 1),
+                static_cast<unsigned long long>(first),
+                static_cast<unsigned long long>(first + per_shard - 1),
                 static_cast<unsigned long long>(views), static_cast<unsigned long long>(faults),
                 static_cast<unsigned long long>(forged), to_ms(worst));
     EXPECT_GT(views, per_shard * 5) << "the runs should change the view plenty";
-    EXPECT_GT(forged, per_shard) << "about half the seeds forge consensus messages with terms past the largest";
+    EXPECT_GT(forged, per_shard)
+        << "about half the seeds forge consensus messages with terms past the largest";
 }
 
 INSTANTIATE_TEST_SUITE_P(seeds, cluster_random_shard, ::testing::Range<std::uint64_t>(0, shards));

@@ -153,8 +153,8 @@ bool raft_cluster::forge_term(std::size_t to, std::size_t from, message_body bod
     const auto term = std::visit([](const auto& b) { return b.term; }, body);
     trace(5, from * 16 + to, body.index(), term.value());
     if (_options.verbose) {
-        std::printf("%10.3f  forged %zu -> %zu  %s term %llu\n", to_ms(_events.now().time_since_epoch()), from + 1,
-                    to + 1, body_name(body), static_cast<unsigned long long>(term.value()));
+        std::printf("%10.3f  forged %zu -> %zu  %s term %llu\n", to_ms(_events.now().time_since_epoch()),
+                    from + 1, to + 1, body_name(body), static_cast<unsigned long long>(term.value()));
     }
     const auto before = std::make_tuple(r.term(), r.vote(), r.role(), r.leader(), r.commit_index(),
                                         r.log().last_index(), r.log().last_term());
@@ -362,7 +362,8 @@ void raft_cluster::check() {
     for (std::size_t i = 0; i < _voters.size(); ++i) {
         const voter& v = _voters[i];
         if (v.r && v.r->term() > max_term) {
-            fail(fmt::format("voter {} is at term {}, past the largest term {}", i + 1, v.r->term(), max_term));
+            fail(fmt::format("voter {} is at term {}, past the largest term {}", i + 1, v.r->term(),
+                             max_term));
             return;
         }
         if (!v.r || v.r->role() != role::leader) {

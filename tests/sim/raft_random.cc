@@ -181,7 +181,8 @@ raft_random_result run_raft_random(const raft_random_options& options) {
                 (void)c.propose(i, std::move(data));
             }
         }
-        if (auto f = forger.next(co.voters, [&](std::size_t i) { return c.up(i) ? c.node(i).term() : raft_term(); })) {
+        if (auto f = forger.next(co.voters,
+                                 [&](std::size_t i) { return c.up(i) ? c.node(i).term() : raft_term(); })) {
             c.forge_term(f->to, f->from, std::move(f->body));
         }
         if (c.now() >= next_fault) {

@@ -47,12 +47,12 @@ TEST_P(raft_random_shard, every_invariant_holds_and_the_cluster_recovers) {
             }
         }
     }
-    std::printf("seeds %llu..%llu: %llu events, %llu faults, %llu forged terms refused, %llu entries committed, "
-                "worst recovery %.0f ms\n",
-                static_cast<unsigned long long>(first), static_cast<unsigned long long>(first + per_shard - 1),
-                static_cast<unsigned long long>(events), static_cast<unsigned long long>(faults),
-                static_cast<unsigned long long>(forged), static_cast<unsigned long long>(committed),
-                to_ms(worst));
+    std::printf(
+        "seeds %llu..%llu: %llu events, %llu faults, %llu forged terms refused, %llu entries committed, "
+        "worst recovery %.0f ms\n",
+        static_cast<unsigned long long>(first), static_cast<unsigned long long>(first + per_shard - 1),
+        static_cast<unsigned long long>(events), static_cast<unsigned long long>(faults),
+        static_cast<unsigned long long>(forged), static_cast<unsigned long long>(committed), to_ms(worst));
     EXPECT_GT(committed, per_shard * 20) << "the runs should commit plenty (a stuck cluster proves nothing)";
     EXPECT_GT(faults, per_shard * 10) << "the runs should inject plenty of faults";
     EXPECT_GT(forged, per_shard) << "about half the seeds forge messages with terms past the largest";

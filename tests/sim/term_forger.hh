@@ -34,7 +34,8 @@ public:
     [[nodiscard]] bool active() const noexcept { return _active; }
 
     // Maybe a forged message for one of `voters` voters; `term_of(i)` is voter i's current term.
-    std::optional<forged_message> next(std::size_t voters, const std::function<raft_term(std::size_t)>& term_of) {
+    std::optional<forged_message> next(std::size_t voters,
+                                       const std::function<raft_term(std::size_t)>& term_of) {
         if (!_active || !_rng.chance(_chance)) {
             return std::nullopt;
         }
