@@ -169,9 +169,9 @@ void raft::become_leader() {
 
 void raft::campaign(bool pre) {
     if (_term >= max_term) {
-        // The next term would pass the bound (and, near 2^64, wrap). Reaching it takes a message
-        // from a voter at max_term (every larger one is refused), so stay a follower: a leader of
-        // this term can still lead. Logged once; counted every time.
+        // The next term would pass the bound (and, near 2^64, wrap). A voter gets here after 2^62
+        // elections, or from a message of a voter already here (every larger term is refused):
+        // stay a follower, under whichever voter leads this term. Logged once; counted every time.
         if (_counters.campaigns_at_max_term++ == 0) {
             log_to(_logger, log_level::error,
                    "raft {}: term {} is the largest term a voter takes; this voter no longer campaigns",
@@ -370,8 +370,9 @@ void raft::handle_vote_reply(voter_id from, const vote_reply& m) {
 }
 
 std::optional<std::string> raft::term_out_of_range(const message_body& body) {
-    // Every term a message carries: its own, and those of the entries it names. (The others are
-    // bounded by the message's own term only where invalid() checks it, after the term is taken.)
+    // Every term a message carries, not only its own: invalid() bounds an entry's term by the
+    // message's, but only after the message's term was taken, and nothing bounds a vote request's
+    // last term or a reply's hint by anything else.
     raft_term largest = term_of(body);
     std::visit(
         [&](const auto& m) {

@@ -37,6 +37,7 @@ voter_node::voter_node(const voter_config& config, prng random, consensus::persi
                          config.tags})
     , _publisher(config.publisher_ring)
     , _now(now)
+    , _views_full(fmt::format("the cluster has reached --max-members ({})", config.max_members))
     , _next_raft_tick(now + config.raft_tick)
     , _next_heartbeat(now) {
     if (auto bad = config.validate()) {
@@ -421,7 +422,7 @@ void voter_node::leader_decide() {
     const auto due = _aggregator.removals_due(view(), _now);
     const member_limit limit{_config.max_members, [&] { return members_after_log(); },
                              [&](const membership::join_op& j) { return state().adds_member(j); },
-                             fmt::format("the cluster has reached --max-members ({})", _config.max_members)};
+                             _views_full};
     auto cmd = _batcher.next(
         _now, due, [&] { return _monitor.others_late(due, _now); }, limit);
     for (auto& [to, reply] : _batcher.take_refused(state().id(), leader_hint())) {

@@ -154,6 +154,7 @@ private:
     self_member _self;
     views::view_publisher _publisher;
     mono_time _now;
+    std::string _views_full; // why a join beyond config.max_members is rejected
     output _out;
     std::vector<voter_event> _events;
     voter_counters _counters;
