@@ -18,24 +18,40 @@
 // thread-safe). Everything here is blocking with a timeout; nothing spawns threads.
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <variant>
 #include <vector>
 
+#include "auth/keys.hh"
 #include "common/result.hh"
-#include "wire/messages.hh"
 #include "views/view_subscriber.hh"
+#include "wire/messages.hh"
 
 namespace roster::client {
 
 struct options {
-    std::vector<std::string> endpoints;      // the --listen endpoints (HOST:PORT) of one or more rosterd
+    // The --listen endpoints of one or more rosterd: HOST:PORT, or ID@HOST:PORT for voter ID (whose
+    // key is then taken from `voter_keys`).
+    std::vector<std::string> endpoints;
     std::string cluster = "roster";          // must match the daemons' --cluster
     std::chrono::milliseconds timeout{3000}; // how long to wait for an answer
     std::string name = "client";             // how this client names itself in messages
+
+    // A secured cluster (docs/security.md): this client's key pair (auth::load_key_file), and the
+    // server key of each endpoint: voter ID's from `voter_keys` for ID@HOST:PORT, else
+    // `server_key` (a member's, from the view or its key file's .pub). Leave `key` empty for a
+    // plaintext cluster.
+    std::optional<auth::key_pair> key;
+    std::map<voter_id, auth::curve_key> voter_keys;
+    std::optional<auth::curve_key> server_key;
 };
+
+// Checks that every endpoint is HOST:PORT or ID@HOST:PORT and, with a key, that each has a server
+// key; the error says what to give.
+[[nodiscard]] std::optional<std::string> check(const options& o);
 
 // The node's status (from the first endpoint that answers).
 result<wire::status_reply, std::string> status(const options& o);

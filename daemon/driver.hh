@@ -4,6 +4,7 @@
 
 #include "common/strong_value.hh"
 #include "common/time.hh"
+#include "node/origin.hh"
 #include "node/output.hh"
 #include "wire/messages.hh"
 
@@ -17,8 +18,10 @@ class driver {
 public:
     virtual ~driver() = default;
 
-    // A request on --listen (members, clients, rosterctl); a reply goes back to `from`.
-    virtual void on_request(node::route_id from, const wire::body& msg, mono_time now) = 0;
+    // A request on --listen (members, clients, rosterctl); a reply goes back to `from`. `who` is
+    // what the authenticated sender may do.
+    virtual void on_request(node::route_id from, const node::requester& who, const wire::body& msg,
+                            mono_time now) = 0;
     // Voters: a message on --peer-listen from voter `from` (a voter of --voters, not this one).
     virtual void on_peer(voter_id /*from*/, const wire::body& /*msg*/, mono_time /*now*/) {}
     // Members: a reply from the voter at --join endpoint `endpoint` (an index into --join).

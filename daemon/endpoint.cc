@@ -61,12 +61,24 @@ result<std::vector<endpoint>, std::string> parse_endpoints(std::string_view text
     return out;
 }
 
-result<std::vector<std::pair<voter_id, endpoint>>, std::string> parse_voters(std::string_view text) {
+namespace {
+
+// "ID@HOST:PORT" items; without '@', the voter is 0 when `id_optional`, else an error.
+result<std::vector<std::pair<voter_id, endpoint>>, std::string> parse_named(std::string_view text,
+                                                                            bool id_optional) {
     std::vector<std::pair<voter_id, endpoint>> out;
     for (auto part : split(text, ',')) {
         const auto at = part.find('@');
         if (at == std::string_view::npos) {
-            return fmt::format("'{}' is not ID@HOST:PORT", part);
+            if (!id_optional) {
+                return fmt::format("'{}' is not ID@HOST:PORT", part);
+            }
+            auto e = parse_endpoint(part);
+            if (!e) {
+                return e.error();
+            }
+            out.emplace_back(voter_id(), e.value());
+            continue;
         }
         unsigned id = 0;
         const auto id_text = part.substr(0, at);
@@ -83,8 +95,25 @@ result<std::vector<std::pair<voter_id, endpoint>>, std::string> parse_voters(std
         }
         out.emplace_back(voter_id(id), e.value());
     }
-    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
     return out;
+}
+
+} // namespace
+
+result<std::vector<std::pair<voter_id, endpoint>>, std::string> parse_voters(std::string_view text) {
+    auto out = parse_named(text, false);
+    if (out) {
+        std::sort(out->begin(), out->end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    }
+    return out;
+}
+
+result<std::vector<std::pair<voter_id, endpoint>>, std::string> parse_join(std::string_view text) {
+    return parse_named(text, true);
+}
+
+bool is_loopback(const endpoint& e) {
+    return e.host == "localhost" || e.host == "::1" || e.host.rfind("127.", 0) == 0;
 }
 
 } // namespace roster::daemon

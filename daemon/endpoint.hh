@@ -28,5 +28,10 @@ result<endpoint, std::string> parse_endpoint(std::string_view text);
 result<std::vector<endpoint>, std::string> parse_endpoints(std::string_view text);
 // "1@HOST:PORT,2@HOST:PORT,..." -> voters sorted by id; ids unique and at least 1.
 result<std::vector<std::pair<voter_id, endpoint>>, std::string> parse_voters(std::string_view text);
+// --join: "HOST:PORT,..." or "ID@HOST:PORT,..." (each item may name the voter it reaches; 0 when
+// it does not), in the order given.
+result<std::vector<std::pair<voter_id, endpoint>>, std::string> parse_join(std::string_view text);
+// Whether `e` can only be reached from this host: 127.0.0.0/8, localhost, ::1.
+[[nodiscard]] bool is_loopback(const endpoint& e);
 
 } // namespace roster::daemon

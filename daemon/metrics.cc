@@ -8,6 +8,7 @@
 #include <prometheus/text_serializer.h>
 
 #include "common/escape.hh"
+#include "daemon/metrics_auth.hh"
 #include "views/view_ops.hh"
 
 namespace roster::daemon {
@@ -80,6 +81,19 @@ metrics::metrics(const std::string& cluster, const std::string& name, bool voter
     // Present from the start, so that rate() has a zero to start from.
     _dropped->Add({{"socket", "listen"}, {"reason", "decode_error"}});
     _dropped->Add({{"socket", "listen"}, {"reason", "wrong_cluster"}});
+    _dropped->Add({{"socket", "listen"}, {"reason", "unauthorized"}});
+    _dropped->Add({{"socket", "listen"}, {"reason", "not_permitted"}});
+    _dropped->Add({{"socket", "listen"}, {"reason", "not_owner"}});
+    _dropped->Add({{"socket", "listen"}, {"reason", "rate_limited"}});
+    _handshakes_failed = &prometheus::BuildCounter()
+                              .Name("roster_handshakes_failed_total")
+                              .Help("Connections whose CURVE handshake failed, by socket and reason "
+                                    "(unauthorized_key, mechanism_mismatch, cryptographic, protocol)")
+                              .Labels(_labels)
+                              .Register(*_registry);
+    _handshakes_failed->Add({{"socket", "listen"}, {"reason", "unauthorized_key"}});
+    _handshakes_failed->Add({{"socket", "listen"}, {"reason", "mechanism_mismatch"}});
+    _authorized_keys = &gauge("roster_authorized_keys", "Keys this node accepts (0: an insecure node)");
     _view_id = &gauge("roster_view_id", "Number of the current view");
     _view_members = &gauge("roster_view_members", "Members in the current view");
     _leader_member =
@@ -188,11 +202,51 @@ metrics::metrics(const std::string& cluster, const std::string& name, bool voter
     }
 }
 
-std::optional<std::string> metrics::serve(const endpoint& where) {
+std::vector<std::string> metrics::serving_options(const options& o) {
+    // CivetWeb gives each connection a worker thread from accept to close, and queues the others
+    // in accept order. A client that sends part of a request and stalls holds its worker until
+    // request_timeout_ms, which bounds the whole header (also one trickled in a byte at a time); a
+    // scrape queued behind stalled connections waits for them. So /metrics answers at once while
+    // fewer than num_threads connections are open, and the timeout bounds how long each stalled
+    // one costs (docs/monitoring.md, "Serving /metrics", has the measurements). Keep-alive stays
+    // off (so no keep-alive timeout applies): an idle scrape connection would hold a worker too.
+    return {"listening_ports",    o.metrics_listen.text(),
+            "num_threads",        std::to_string(o.metrics_threads),
+            "request_timeout_ms", std::to_string(o.metrics_request_timeout_ms),
+            "enable_keep_alive",  "no"};
+}
+
+std::optional<std::string> metrics::serve(const options& o) {
+    std::shared_ptr<const metrics_auth> auth;
+    if (!o.metrics_auth_file.empty()) {
+        auto loaded = metrics_auth::load(o.metrics_auth_file);
+        if (!loaded) {
+            return loaded.error();
+        }
+        auth = std::make_shared<const metrics_auth>(std::move(loaded).value());
+        _auth_refused = &counter("roster_metrics_auth_refused_total",
+                                 "Requests to /metrics refused for a wrong user or password (basic auth)");
+    }
     try {
-        _exposer = std::make_unique<prometheus::Exposer>(where.text(), 2);
+        _exposer = std::make_unique<prometheus::Exposer>(serving_options(o));
     } catch (const std::exception& e) {
-        return fmt::format("cannot serve metrics on {} (--metrics-listen): {}", where.text(), e.what());
+        return fmt::format("cannot serve metrics on {} (--metrics-listen): {}", o.metrics_listen.text(),
+                           e.what());
+    }
+    if (auth) {
+        // Registered before the registry is attached, so that no metric is ever served without the
+        // check. The callback runs on the exposer's threads: it reads the immutable user list and
+        // increments an atomic counter. (prometheus-cpp answers 401 to a request without a Basic
+        // Authorization header, or with one that does not decode, before calling it.)
+        _exposer->RegisterAuth(
+            [auth, refused = _auth_refused](const std::string& user, const std::string& password) {
+                const bool ok = auth->allows(user, password);
+                if (!ok) {
+                    refused->Increment();
+                }
+                return ok;
+            },
+            "roster");
     }
     _exposer->RegisterCollectable(_registry);
     return std::nullopt;
@@ -221,6 +275,12 @@ double metrics::value(const std::string& name, const std::map<std::string, std::
 std::string metrics::text() const { return prometheus::TextSerializer().Serialize(_registry->Collect()); }
 
 void metrics::received(const std::string& socket) { _received->Add({{"socket", socket}}).Increment(); }
+
+void metrics::handshake_failed(const std::string& socket, const std::string& reason) {
+    _handshakes_failed->Add({{"socket", socket}, {"reason", reason}}).Increment();
+}
+
+void metrics::authorized_keys(std::size_t n) { _authorized_keys->Set(static_cast<double>(n)); }
 
 void metrics::dropped(const std::string& socket, const std::string& reason) {
     _dropped->Add({{"socket", socket}, {"reason", reason}}).Increment();
@@ -271,6 +331,8 @@ void metrics::observe(const node::voter_node& v, mono_time now) {
     add(_dropped->Add({{"socket", "peer"}, {"reason", "invalid"}}), rc.dropped_invalid, _last.invalid);
     add(_dropped->Add({{"socket", "peer"}, {"reason", "snapshot_refused"}}), v.counters().snapshots_refused,
         _last.snapshot_refused);
+    add(_dropped->Add({{"socket", "listen"}, {"reason", "not_owner"}}), v.counters().requests_refused,
+        _last.requests_refused);
 
     const auto& vc = v.counters();
     add(*_syncs, vc.sync_requests, _last.syncs);

@@ -4,6 +4,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <prometheus/counter.h>
 #include <prometheus/exposer.h>
@@ -14,6 +15,7 @@
 
 #include "common/result.hh"
 #include "daemon/endpoint.hh"
+#include "daemon/options.hh"
 #include "node/member_node.hh"
 #include "node/voter_node.hh"
 
@@ -34,9 +36,14 @@ public:
     // (the daemon blocks its signals before any thread starts, see transport).
     metrics(const std::string& cluster, const std::string& name, bool voter, std::size_t member_limit);
 
-    // Serves /metrics on `where` (starts the exposer's threads). Empty on success, else a message
-    // naming --metrics-listen and the reason. Call once.
-    [[nodiscard]] std::optional<std::string> serve(const endpoint& where);
+    // Serves /metrics on o.metrics_listen (starts the exposer's threads): CivetWeb with
+    // o.metrics_threads workers and o.metrics_request_timeout_ms (serving_options), and, with
+    // o.metrics_auth_file, HTTP basic auth (metrics_auth). Empty on success, else a message naming
+    // the flag at fault and the reason. Call once.
+    [[nodiscard]] std::optional<std::string> serve(const options& o);
+
+    // The CivetWeb options (name, value, name, value...) rosterd serves /metrics with.
+    [[nodiscard]] static std::vector<std::string> serving_options(const options& o);
 
     // The current value of the counter or gauge `name` whose labels include `labels` (0 when there
     // is no such series); for tests and diagnostics, it collects the whole registry.
@@ -48,6 +55,9 @@ public:
 
     void received(const std::string& socket);
     void dropped(const std::string& socket, const std::string& reason);
+    // A connection whose security handshake failed (socket: listen, publish, peer, voter, sub).
+    void handshake_failed(const std::string& socket, const std::string& reason);
+    void authorized_keys(std::size_t n);
     void fsync_seconds(double s);
     void subscribers_changed(int delta);
 
@@ -72,6 +82,8 @@ private:
 
     prometheus::Family<prometheus::Counter>* _received = nullptr;
     prometheus::Family<prometheus::Counter>* _dropped = nullptr;
+    prometheus::Family<prometheus::Counter>* _handshakes_failed = nullptr;
+    prometheus::Gauge* _authorized_keys = nullptr;
     prometheus::Family<prometheus::Counter>* _view_changes = nullptr;
     prometheus::Family<prometheus::Gauge>* _raft_role = nullptr;
     prometheus::Family<prometheus::Gauge>* _member_state = nullptr;
@@ -84,6 +96,7 @@ private:
     prometheus::Gauge* _fencing_token = nullptr;
     prometheus::Gauge* _subscribers = nullptr;
     prometheus::Counter* _syncs = nullptr;
+    prometheus::Counter* _auth_refused = nullptr; // with --metrics-auth-file; incremented by exposer threads
     prometheus::Histogram* _fsync = nullptr;
 
     // Voters.
@@ -118,8 +131,9 @@ private:
         std::uint64_t syncs = 0, heartbeats = 0, raised = 0, cleared = 0, leader_changes = 0, elections = 0,
                       pre_elections = 0, proposals = 0, step_downs = 0, snapshots_sent = 0,
                       snapshots_installed = 0, unknown_voter = 0, stale_term = 0, invalid = 0,
-                      snapshot_refused = 0, rejoins = 0, campaigns_at_max_term = 0, requests_invalid = 0,
-                      joins_over_limit = 0, commands_undecodable = 0, commands_invalid = 0;
+                      snapshot_refused = 0, rejoins = 0, requests_refused = 0, campaigns_at_max_term = 0,
+                      requests_invalid = 0, joins_over_limit = 0, commands_undecodable = 0,
+                      commands_invalid = 0;
     } _last;
 
     struct member_series {

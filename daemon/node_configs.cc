@@ -19,6 +19,12 @@ result<node::voter_config, std::string> make_voter_config(const options& o, inca
     c.address = o.listen.text();
     c.publish_endpoint = o.publish.text();
     c.incarnation = incarnation;
+    if (o.secured()) {
+        c.key = o.key->public_key.raw();
+        for (const auto& [id, k] : o.voter_keys) {
+            c.voter_keys[id] = k.raw();
+        }
+    }
     c.heartbeat_interval = heartbeat;
     c.detector.detector = detector::phi_accrual_config::for_heartbeat_interval(heartbeat);
     c.detector.detector.threshold = o.phi_threshold;

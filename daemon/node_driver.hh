@@ -17,8 +17,13 @@ namespace roster::daemon {
 template <typename Node>
 class node_driver : public driver {
 public:
-    void on_request(node::route_id from, const wire::body& msg, mono_time now) override {
-        _node->on_request(from, msg, now);
+    void on_request(node::route_id from, const node::requester& who, const wire::body& msg,
+                    mono_time now) override {
+        if constexpr (requires { _node->on_request(from, msg, now, who); }) {
+            _node->on_request(from, msg, now, who); // a voter: joins, leaves and heartbeats come here
+        } else {
+            _node->on_request(from, msg, now); // a member answers questions only
+        }
     }
     void tick(mono_time now) override { _node->tick(now); }
     void leave(mono_time now) override { _node->leave(now); }

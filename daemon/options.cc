@@ -6,6 +6,8 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "auth/key_table.hh"
+
 namespace roster::daemon {
 
 namespace {
@@ -18,17 +20,91 @@ std::string host_name() {
     return buf;
 }
 
+// Checks and loads the security flags: a key with the voters' keys, or plaintext on loopback only
+// (or --insecure).
+std::optional<std::string> security_options(options& o, const std::string& voter_keys) {
+    if (!voter_keys.empty()) {
+        auto k = auth::key_table::parse_voter_keys(voter_keys);
+        if (!k) {
+            return "--voter-keys: " + k.error();
+        }
+        o.voter_keys = k.value();
+    }
+    if (o.key_file.empty()) {
+        if (!o.voter_keys.empty() || !o.authorized_keys.empty()) {
+            return "--voter-keys and --authorized-keys need --key-file (this node's secret key)";
+        }
+        if (o.insecure) {
+            return std::nullopt;
+        }
+        std::vector<std::pair<const char*, const endpoint*>> bound{{"--listen", &o.listen},
+                                                                   {"--publish", &o.publish}};
+        if (o.is_voter()) {
+            bound.emplace_back("--peer-listen", &o.peer_listen);
+        }
+        for (const auto& [flag, e] : bound) {
+            if (!is_loopback(*e)) {
+                return fmt::format("{} {} is not a loopback address, and without --key-file anyone who can "
+                                   "reach it could change the views: give --key-file and --voter-keys "
+                                   "(docs/security.md), or --insecure to run in plaintext anyway",
+                                   flag, e->text());
+            }
+        }
+        return std::nullopt;
+    }
+    if (o.insecure) {
+        return "--insecure and --key-file contradict each other";
+    }
+    if (!auth::curve_available()) {
+        return "--key-file: this libzmq was built without CURVE (libsodium)";
+    }
+    auto k = auth::load_key_file(o.key_file);
+    if (!k) {
+        return "--key-file " + k.error();
+    }
+    o.key = k.value();
+    if (o.voter_keys.empty()) {
+        return "--key-file needs --voter-keys (the voters' public keys: 1=PUB,2=PUB,3=PUB)";
+    }
+    if (o.is_voter()) {
+        for (const auto& [id, e] : o.voters) {
+            if (o.voter_keys.count(id) == 0) {
+                return fmt::format("--voter-keys has no key for voter {} of --voters", id);
+            }
+        }
+        if (o.voter_keys.at(*o.voter) != o.key->public_key) {
+            return fmt::format("--key-file's public key {} is not voter {}'s key in --voter-keys ({})",
+                               o.key->public_key.z85(), *o.voter, o.voter_keys.at(*o.voter).z85());
+        }
+    } else {
+        for (std::size_t i = 0; i < o.join.size(); ++i) {
+            if (o.join_voters[i] == voter_id()) {
+                return fmt::format("--join {}: with --key-file, say which voter each endpoint is "
+                                   "(ID@HOST:PORT), so that its key in --voter-keys is known",
+                                   o.join[i].text());
+            }
+            if (o.voter_keys.count(o.join_voters[i]) == 0) {
+                return fmt::format("--join {}@{}: --voter-keys has no key for voter {}", o.join_voters[i],
+                                   o.join[i].text(), o.join_voters[i]);
+            }
+        }
+    }
+    return std::nullopt;
+}
+
 } // namespace
 
 result<options, exit_now> parse_options(int argc, char** argv) {
     options o;
     CLI::App app{"rosterd: membership and failure-detection daemon with consensus-backed views.\n"
                  "A voter: --voter-id N --voters 1@H:P,2@H:P,3@H:P --data-dir DIR.\n"
-                 "A member: --join H:P,H:P,H:P (the --listen endpoints of the voters).\n"
+                 "A member: --join 1@H:P,2@H:P,3@H:P (the --listen endpoints of the voters).\n"
+                 "Secured (docs/security.md): --key-file PATH --voter-keys 1=PUB,2=PUB,3=PUB, and on voters\n"
+                 "--authorized-keys PATH. Without --key-file, only loopback addresses (or --insecure).\n"
                  "Trying it out: --dev (a single voter on the default loopback ports)."};
     app.set_version_flag("--version", std::string("rosterd ") + ROSTER_VERSION);
     app.set_config("--config", "", "read flags from this TOML file (keys are the flag names)");
-    std::string name, listen, publish, metrics, peer_listen, voters, join;
+    std::string name, listen, publish, metrics, peer_listen, voters, join, voter_keys;
     unsigned voter = 0;
     app.add_option("--name", name, "name of this node in the views (default: host name)");
     app.add_option("--data-dir", o.data_dir, "directory for the voter's durable log");
@@ -44,7 +120,17 @@ result<options, exit_now> parse_options(int argc, char** argv) {
     app.add_option("--voters", voters,
                    "the peer endpoints of all voters: 1@HOST:PORT,2@HOST:PORT,3@HOST:PORT");
     app.add_option("--join", join,
-                   "the --listen endpoints of the voters, to join as a member: HOST:PORT,...");
+                   "the --listen endpoints of the voters, to join as a member: ID@HOST:PORT,... "
+                   "(the voter ids may be left out on an insecure cluster: HOST:PORT,...)");
+    app.add_option("--key-file", o.key_file,
+                   "this node's CURVE secret key (from `rosterctl keygen PATH`); secures every socket");
+    app.add_option("--voter-keys", voter_keys, "the voters' CURVE public keys: 1=PUB,2=PUB,3=PUB");
+    app.add_option("--authorized-keys", o.authorized_keys,
+                   "the keys that may connect, one a line: `PUB member NAME`, `PUB reader`, `PUB admin` "
+                   "(re-read on SIGHUP)");
+    app.add_flag("--insecure", o.insecure,
+                 "allow plaintext (no --key-file) on addresses other than loopback: anyone who can reach "
+                 "the ports can change the views");
     app.add_option("--heartbeat-interval-ms", o.heartbeat_interval_ms, "heartbeat interval")
         ->check(CLI::Range(10, 60'000))
         ->capture_default_str();
@@ -60,6 +146,18 @@ result<options, exit_now> parse_options(int argc, char** argv) {
     app.add_option("--metrics-member-limit", o.metrics_member_limit,
                    "above this many members, per-member metrics give way to aggregates")
         ->capture_default_str();
+    app.add_option("--metrics-threads", o.metrics_threads,
+                   "worker threads of /metrics: connections served at once (a stalled one holds a thread "
+                   "until --metrics-request-timeout-ms)")
+        ->check(CLI::Range(2, 4096))
+        ->capture_default_str();
+    app.add_option("--metrics-request-timeout-ms", o.metrics_request_timeout_ms,
+                   "/metrics closes a connection whose request header has not fully arrived within this "
+                   "time")
+        ->check(CLI::Range(100, 60'000))
+        ->capture_default_str();
+    app.add_option("--metrics-auth-file", o.metrics_auth_file,
+                   "/metrics requires HTTP basic auth: user:password lines, # comments (mode 600)");
     app.add_option("--join-settle-ms", o.join_settle_ms,
                    "voters: joins and leaves wait this long to be committed together (batching)")
         ->check(CLI::Range(0, 10'000))
@@ -111,11 +209,14 @@ result<options, exit_now> parse_options(int argc, char** argv) {
         o.voters = v.value();
     }
     if (!join.empty()) {
-        auto j = parse_endpoints(join);
+        auto j = parse_join(join);
         if (!j) {
             return bad("--join: " + j.error());
         }
-        o.join = j.value();
+        for (const auto& [id, e] : j.value()) {
+            o.join_voters.push_back(id);
+            o.join.push_back(e);
+        }
     }
     if (voter != 0) {
         o.voter = voter_id(voter);
@@ -178,6 +279,9 @@ result<options, exit_now> parse_options(int argc, char** argv) {
     }
     if (o.cluster.empty()) {
         return bad("--cluster must not be empty");
+    }
+    if (auto err = security_options(o, voter_keys)) {
+        return bad(*err);
     }
     return o;
 }

@@ -1,9 +1,11 @@
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "auth/keys.hh"
 #include "common/result.hh"
 #include "common/strong_value.hh"
 #include "daemon/endpoint.hh"
@@ -25,7 +27,14 @@ struct options {
     endpoint peer_listen{"127.0.0.1", 7401};             // --peer-listen
     std::vector<std::pair<voter_id, endpoint>> voters{}; // --voters
     // Member.
-    std::vector<endpoint> join{}; // --join
+    std::vector<endpoint> join{};        // --join
+    std::vector<voter_id> join_voters{}; // by --join index: the voter named as ID@ (0: not named)
+    // Security (docs/security.md). With a key, every socket runs CURVE; without one, plaintext.
+    std::optional<auth::key_pair> key{};              // --key-file, loaded
+    std::string key_file{};                           // --key-file
+    std::map<voter_id, auth::curve_key> voter_keys{}; // --voter-keys
+    std::string authorized_keys{};                    // --authorized-keys (re-read on SIGHUP)
+    bool insecure = false;                            // --insecure: plaintext beyond loopback
     int heartbeat_interval_ms = 100;
     double phi_threshold = 8.0;
     std::string log_level = "info";
@@ -34,10 +43,16 @@ struct options {
     int join_settle_ms = 50;                 // joins and leaves wait this long to share a view
     int removal_settle_ms = 10;              // a due removal waits this long for correlated ones
     std::size_t max_members = 10'000;        // voters: a join that would make the views larger is rejected
+    // The /metrics endpoint (docs/monitoring.md, "Serving /metrics"): a CivetWeb worker thread per
+    // open connection, up to metrics_threads; a request's header must arrive within the timeout.
+    std::size_t metrics_threads = 256;     // --metrics-threads
+    int metrics_request_timeout_ms = 5000; // --metrics-request-timeout-ms
+    std::string metrics_auth_file{};       // --metrics-auth-file: user:password lines (basic auth)
     bool dev = false;
     bool dev_temporary_dir = false; // --dev made the data dir (removed at exit)
 
     [[nodiscard]] bool is_voter() const { return voter.has_value(); }
+    [[nodiscard]] bool secured() const { return key.has_value(); }
 };
 
 // The outcome of parsing: options to run with, or an exit (help or version printed: code 0; a

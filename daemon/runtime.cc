@@ -1,5 +1,6 @@
 #include "daemon/runtime.hh"
 
+#include <csignal>
 #include <filesystem>
 #include <thread>
 #include <unistd.h>
@@ -46,7 +47,17 @@ std::optional<std::string> runtime::open() {
         return opened.error();
     }
     _transport = std::move(opened).value();
-    if (auto err = _metrics->serve(_o.metrics_listen)) {
+    if (_o.secured()) {
+        _logger->info("CURVE on every socket: this node's public key is {}; {} keys authorized",
+                      _o.key->public_key.z85(), _transport->keys().size());
+    } else if (_o.insecure) {
+        _logger->warn("--insecure: plaintext without authentication; anyone who can reach this node's ports "
+                      "can join, remove or impersonate members (docs/security.md)");
+    } else {
+        _logger->info(
+            "plaintext on loopback only (no --key-file): fine on one machine, see docs/security.md for more");
+    }
+    if (auto err = _metrics->serve(_o)) {
         return err;
     }
     return _o.is_voter() ? open_voter() : open_member();
@@ -123,6 +134,15 @@ int runtime::run() {
         }
         const mono_time t = net.now();
         for (const int signal : net.take_signals()) {
+            if (signal == SIGHUP) {
+                // Keys are added and revoked without a restart; a bad file keeps the keys in force.
+                if (auto err = net.reload_keys()) {
+                    _logger->error("SIGHUP: kept the keys in force: {}", *err);
+                } else if (_o.secured()) {
+                    _logger->info("SIGHUP: re-read {}: {} keys", _o.authorized_keys, net.keys().size());
+                }
+                continue;
+            }
             if (leaving_since) {
                 _logger->warn("second signal: stopping now");
                 return 0;

@@ -19,10 +19,61 @@ namespace {
 constexpr auto discovery_interval = 1s;
 constexpr std::uint64_t decode_log_lines = 10; // per decode_log_window
 constexpr auto decode_log_window = 60s;
+constexpr auto handshake_warning_interval = 60s;               // per connection this node makes
+constexpr double join_burst = 20;                              // joins a key may send at once
+constexpr double joins_per_second = 10;                        // and then, sustained
+constexpr const char* zap_endpoint = "inproc://zeromq.zap.01"; // fixed by ZeroMQ RFC 27
 
-void common_options(zmq::socket_t& s) {
+// The largest message each socket takes: what its traffic needs, so that nobody can make a node
+// read a 50 MB frame where a 200-byte heartbeat belongs. A larger frame closes the connection
+// before it is read (libzmq checks the length first).
+constexpr std::int64_t listen_max_message = 64 << 10; // requests: joins (with tags), heartbeats, sync
+constexpr std::int64_t large_max_message =
+    static_cast<std::int64_t>(wire::max_message_size); // views, snapshots
+
+void common_options(zmq::socket_t& s, std::int64_t max_message = large_max_message) {
     s.set(zmq::sockopt::linger, 0);
-    s.set(zmq::sockopt::maxmsgsize, static_cast<std::int64_t>(wire::max_message_size));
+    s.set(zmq::sockopt::maxmsgsize, max_message);
+}
+
+// Which messages a key that may only read (a reader, an admin, a voter on the listen socket) may
+// send on --listen.
+bool read_only(const wire::body& b) {
+    return std::holds_alternative<wire::status_request>(b) || std::holds_alternative<views::sync_request>(b);
+}
+
+std::string describe_handshake_failure(std::uint16_t event, std::uint32_t value) {
+    if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
+        return fmt::format(
+            "the other side refused this key (ZAP status {}): it is not in its --authorized-keys or "
+            "--voter-keys",
+            value);
+    }
+    if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL && value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH) {
+        return "one side runs CURVE (--key-file) and the other plaintext: give both the keys "
+               "(docs/security.md)";
+    }
+    if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL && value == ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC) {
+        return "the CURVE handshake failed: the server key this side expects is not the other side's key";
+    }
+    if (event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) {
+        return fmt::format("the handshake failed ({}): the other side speaks without CURVE, or not ZeroMQ",
+                           std::strerror(static_cast<int>(value)));
+    }
+    return fmt::format("the handshake failed (protocol error {:#x})", value);
+}
+
+std::string handshake_reason(std::uint16_t event, std::uint32_t value) {
+    if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
+        return "unauthorized_key";
+    }
+    if (value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH) {
+        return "mechanism_mismatch";
+    }
+    if (value == ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC) {
+        return "cryptographic";
+    }
+    return "protocol";
 }
 
 } // namespace
@@ -68,52 +119,145 @@ std::optional<std::string> transport::open_common() {
     sigemptyset(&mask);
     sigaddset(&mask, SIGTERM);
     sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGHUP);
     if (::sigprocmask(SIG_BLOCK, &mask, nullptr) != 0 ||
         (_signal_fd = ::signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) < 0) {
         return fmt::format("cannot set up signal handling: {}", std::strerror(errno));
     }
     _poll_items.push_back({nullptr, _signal_fd, ZMQ_POLLIN, 0});
 
+    if (_o.secured()) {
+        auto keys = load_keys();
+        if (!keys) {
+            return "--authorized-keys " + keys.error();
+        }
+        _keys = std::move(keys).value();
+        _metrics.authorized_keys(_keys.size());
+        // The ZAP handler must be bound before any CURVE server socket, or libzmq admits every key.
+        _zap = zmq::socket_t(_ctx, zmq::socket_type::rep);
+        _zap.set(zmq::sockopt::linger, 0);
+        _zap.bind(zap_endpoint);
+        poll_on(_zap);
+    }
+
+    constexpr int handshake_events = ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                                     ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
     _listen = zmq::socket_t(_ctx, zmq::socket_type::router);
-    common_options(_listen);
+    common_options(_listen, listen_max_message);
+    secure_server(_listen, "listen");
     if (auto err = bind(_listen, _o.listen, "--listen")) {
         return err;
     }
     _bound.listen = _listen.get(zmq::sockopt::last_endpoint);
+    if (auto err = watch(_listen, "listen", "", handshake_events)) {
+        return err;
+    }
     _pub = zmq::socket_t(_ctx, zmq::socket_type::pub);
-    common_options(_pub);
+    common_options(_pub, listen_max_message); // subscribers send subscriptions only
     _pub.set(zmq::sockopt::sndhwm, 10000);
+    secure_server(_pub, "publish");
     if (auto err = bind(_pub, _o.publish, "--publish")) {
         return err;
     }
     _bound.publish = _pub.get(zmq::sockopt::last_endpoint);
-    // Connections to the publish socket come and go as subscribers do: count them. (inproc names
-    // are per context, and every transport has its own.)
-    if (zmq_socket_monitor(_pub.handle(), "inproc://pub-monitor",
-                           ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED) != 0) {
-        return fmt::format("cannot monitor the publish socket: {}", zmq_strerror(zmq_errno()));
+    // Connections to the publish socket come and go as subscribers do: count them.
+    if (auto err =
+            watch(_pub, "publish", "", ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED | handshake_events)) {
+        return err;
     }
-    _pub_monitor = zmq::socket_t(_ctx, zmq::socket_type::pair);
-    _pub_monitor.connect("inproc://pub-monitor");
     poll_on(_listen);
-    poll_on(_pub_monitor);
+    return std::nullopt;
+}
+
+result<auth::key_table, std::string> transport::load_keys() const {
+    auth::key_table t;
+    if (!_o.authorized_keys.empty()) {
+        auto loaded = auth::key_table::load_authorized(_o.authorized_keys);
+        if (!loaded) {
+            return loaded.error();
+        }
+        t = std::move(loaded).value();
+    }
+    // The voters' keys are what the flags say, whatever the file says of them.
+    for (const auto& [id, k] : _o.voter_keys) {
+        t.set(k, {auth::permission::voter, {}, id});
+    }
+    // A member's own key may ask its node (rosterctl with the member's key file).
+    if (!_o.is_voter() && t.find(_o.key->public_key) == nullptr) {
+        t.set(_o.key->public_key, {auth::permission::admin, {}, voter_id()});
+    }
+    return t;
+}
+
+std::optional<std::string> transport::reload_keys() {
+    if (!_o.secured()) {
+        return std::nullopt;
+    }
+    auto keys = load_keys();
+    if (!keys) {
+        return keys.error();
+    }
+    _keys = std::move(keys).value();
+    _metrics.authorized_keys(_keys.size());
+    return std::nullopt;
+}
+
+void transport::secure_server(zmq::socket_t& s, const char* domain) {
+    if (!_o.secured()) {
+        return;
+    }
+    s.set(zmq::sockopt::curve_server, 1);
+    s.set(zmq::sockopt::curve_secretkey, zmq::buffer(_o.key->secret_key.bytes()));
+    s.set(zmq::sockopt::zap_domain, domain);
+}
+
+void transport::secure_client(zmq::socket_t& s, voter_id server) {
+    if (!_o.secured()) {
+        return;
+    }
+    s.set(zmq::sockopt::curve_serverkey, zmq::buffer(_o.voter_keys.at(server).bytes()));
+    s.set(zmq::sockopt::curve_publickey, zmq::buffer(_o.key->public_key.bytes()));
+    s.set(zmq::sockopt::curve_secretkey, zmq::buffer(_o.key->secret_key.bytes()));
+}
+
+std::optional<std::string> transport::watch(zmq::socket_t& s, const std::string& socket,
+                                            const std::string& peer, int events) {
+    // inproc names are per context, and every transport has its own.
+    const std::string where = fmt::format("inproc://monitor-{}", _monitors.size());
+    if (zmq_socket_monitor(s.handle(), where.c_str(), events) != 0) {
+        return fmt::format("cannot monitor the {} socket: {}", socket, zmq_strerror(zmq_errno()));
+    }
+    monitor m{zmq::socket_t(_ctx, zmq::socket_type::pair), socket, peer, {}};
+    m.events.connect(where);
+    _monitors.push_back(std::move(m));
+    poll_on(_monitors.back().events);
     return std::nullopt;
 }
 
 std::optional<std::string> transport::open_voter_links() {
     assert(_o.is_voter());
+    constexpr int handshake_events = ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                                     ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
     _peer_router = zmq::socket_t(_ctx, zmq::socket_type::router);
     common_options(_peer_router);
+    secure_server(_peer_router, "peer");
     if (auto err = bind(_peer_router, _o.peer_listen, "--peer-listen")) {
         return err;
     }
     _bound.peer_listen = _peer_router.get(zmq::sockopt::last_endpoint);
+    if (auto err = watch(_peer_router, "peer", "", handshake_events)) {
+        return err;
+    }
     for (const auto& [id, e] : _o.voters) {
         if (id != *_o.voter) {
             zmq::socket_t d(_ctx, zmq::socket_type::dealer);
             common_options(d);
             d.set(zmq::sockopt::immediate, 1); // no queueing for a voter that is down
             d.set(zmq::sockopt::sndhwm, 10000);
+            secure_client(d, id);
+            if (auto err = watch(d, "peer", fmt::format("voter {} at {}", id, e.text()), handshake_events)) {
+                return err;
+            }
             d.connect(e.zmq());
             _peer_dealers.emplace(id, std::move(d));
         }
@@ -124,17 +268,23 @@ std::optional<std::string> transport::open_voter_links() {
 
 void transport::open_member_links() {
     assert(!_o.is_voter());
-    for (const auto& e : _o.join) {
+    constexpr int handshake_events = ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                                     ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
+    for (std::size_t i = 0; i < _o.join.size(); ++i) {
         zmq::socket_t d(_ctx, zmq::socket_type::dealer);
         common_options(d);
         d.set(zmq::sockopt::immediate, 1);
-        d.connect(e.zmq());
+        secure_client(d, i < _o.join_voters.size() ? _o.join_voters[i] : voter_id());
+        // Monitoring cannot fail for a socket just made; a failure would only lose the warnings.
+        (void)watch(d, "voter", fmt::format("the voter at {}", _o.join[i].text()), handshake_events);
+        d.connect(_o.join[i].zmq());
         _voter_dealers.push_back(std::move(d));
     }
     _voter_publish.assign(_o.join.size(), std::string());
     _sub = zmq::socket_t(_ctx, zmq::socket_type::sub);
     common_options(_sub);
     _sub.set(zmq::sockopt::subscribe, "");
+    (void)watch(_sub, "sub", "a voter's publish socket", handshake_events);
     poll_on(_sub);
     for (auto& d : _voter_dealers) {
         poll_on(d);
@@ -155,15 +305,9 @@ std::optional<wire::envelope> transport::decode(const zmq::message_t& m, const c
     _metrics.received(socket);
     auto decoded = wire::decode(bytes_view(static_cast<const std::uint8_t*>(m.data()), m.size()));
     const mono_time t = now();
+    (void)t;
     auto rate_limited = [&](const std::string& what) {
-        // A few lines about bad messages, whoever sends them: a flood must not flood the log.
-        if (t - _decode_log_window > decode_log_window) {
-            _decode_log_window = t;
-            _decode_errors_logged = 0;
-        }
-        if (++_decode_errors_logged <= decode_log_lines) {
-            _logger->warn("dropped a message on the {} socket: {}", socket, what);
-        }
+        rate_limited_warn(fmt::format("dropped a message on the {} socket: {}", socket, what));
     };
     if (!decoded) {
         _metrics.dropped(socket, "decode_error");
@@ -178,7 +322,75 @@ std::optional<wire::envelope> transport::decode(const zmq::message_t& m, const c
     return std::move(decoded).value();
 }
 
-void transport::sweep_routes(mono_time t) { _routes.sweep(t); }
+void transport::rate_limited_warn(const std::string& what) {
+    // A few lines about bad messages, whoever sends them: a flood must not flood the log.
+    const mono_time t = now();
+    if (t - _decode_log_window > decode_log_window) {
+        _decode_log_window = t;
+        _decode_errors_logged = 0;
+    }
+    if (++_decode_errors_logged <= decode_log_lines) {
+        _logger->warn("{}", what);
+    }
+}
+
+void transport::sweep_routes(mono_time t) {
+    _routes.sweep(t);
+    // A budget that has refilled is the same as none.
+    for (auto it = _join_budgets.begin(); it != _join_budgets.end();) {
+        if (it->second.tokens + joins_per_second * to_ms(t - it->second.updated) / 1000 >= join_burst) {
+            it = _join_budgets.erase(it);
+        } else {
+            ++it;
+        }
+    }
+}
+
+const auth::grant* transport::grant_of(const zmq::message_t& m) const {
+    // The key the CURVE handshake authenticated, as the ZAP handler named it (its Z85).
+    const char* user = zmq_msg_gets(m.handle(), "User-Id");
+    if (user == nullptr) {
+        return nullptr;
+    }
+    auto k = auth::curve_key::from_z85(user);
+    return k ? _keys.find(k.value()) : nullptr;
+}
+
+std::optional<node::requester> transport::requester_of(const zmq::message_t& m, const wire::envelope& env,
+                                                       const std::string& identity, mono_time t) {
+    node::requester who;
+    std::string budget_key = identity;
+    if (_o.secured()) {
+        const auth::grant* g = grant_of(m);
+        if (g == nullptr) {
+            _metrics.dropped("listen", "unauthorized");
+            rate_limited_warn("dropped a message on the listen socket: its key is no longer authorized");
+            return std::nullopt;
+        }
+        if (g->what != auth::permission::member && g->what != auth::permission::voter &&
+            !read_only(env.msg)) {
+            _metrics.dropped("listen", "not_permitted");
+            rate_limited_warn(fmt::format("dropped a message on the listen socket: a {} key may only ask",
+                                          auth::to_string(g->what)));
+            return std::nullopt;
+        }
+        who.key = auth::curve_key::from_z85(zmq_msg_gets(m.handle(), "User-Id")).value().raw();
+        // A member joins under its name; a voter's entry joins on its own voter, never here.
+        who.join_as = g->what == auth::permission::member ? g->name : std::string();
+        budget_key = who.key;
+    }
+    if (std::holds_alternative<membership::join_request>(env.msg)) {
+        auto& b = _join_budgets.try_emplace(budget_key, join_budget{join_burst, t}).first->second;
+        b.tokens = std::min(join_burst, b.tokens + joins_per_second * to_ms(t - b.updated) / 1000);
+        b.updated = t;
+        if (b.tokens < 1) {
+            _metrics.dropped("listen", "rate_limited");
+            return std::nullopt;
+        }
+        b.tokens -= 1;
+    }
+    return who;
+}
 
 // ---- inputs ------------------------------------------------------------------------------
 
@@ -207,8 +419,9 @@ std::vector<int> transport::take_signals() {
 }
 
 void transport::receive(driver& d, mono_time t) {
+    drain_zap();
+    drain_monitors();
     drain_listen(d, t);
-    drain_pub_monitor();
     if (_o.is_voter()) {
         drain_peers(d, t);
     } else {
@@ -229,7 +442,7 @@ bool transport::read_routed(zmq::socket_t& s, const char* socket, std::optional<
         return true;
     }
     if (auto env = decode(parts[1], socket)) {
-        out = routed{parts[0].to_string(), std::move(*env)};
+        out = routed{parts[0].to_string(), std::move(parts[1]), std::move(*env)};
     }
     return true;
 }
@@ -246,28 +459,94 @@ bool transport::read_frame(zmq::socket_t& s, const char* socket, std::optional<w
 
 void transport::drain_listen(driver& d, mono_time t) {
     for (std::optional<routed> m; read_routed(_listen, "listen", m);) {
-        if (m) {
-            d.on_request(_routes.route_of(m->identity, t), m->env.msg, t);
+        if (!m) {
+            continue;
+        }
+        if (auto who = requester_of(m->frame, m->env, m->identity, t)) {
+            d.on_request(_routes.route_of(m->identity, t), *who, m->env.msg, t);
         }
     }
 }
 
-void transport::drain_pub_monitor() {
+void transport::drain_monitors() {
+    for (auto& mon : _monitors) {
+        while (true) {
+            std::vector<zmq::message_t> parts;
+            if (!zmq::recv_multipart(mon.events, std::back_inserter(parts), zmq::recv_flags::dontwait)) {
+                break;
+            }
+            if (parts.empty() || parts[0].size() < 6) {
+                continue;
+            }
+            std::uint16_t event = 0;
+            std::uint32_t value = 0;
+            std::memcpy(&event, parts[0].data(), sizeof event);
+            std::memcpy(&value, static_cast<const char*>(parts[0].data()) + 2, sizeof value);
+            if (event == ZMQ_EVENT_ACCEPTED) {
+                _metrics.subscribers_changed(+1);
+            } else if (event == ZMQ_EVENT_DISCONNECTED) {
+                _metrics.subscribers_changed(-1);
+            } else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL ||
+                       event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ||
+                       event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
+                if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH && mon.peer.empty()) {
+                    continue; // this node's ZAP handler refused the key: counted and logged there
+                }
+                _metrics.handshake_failed(mon.socket, handshake_reason(event, value));
+                const mono_time t = now();
+                if (mon.peer.empty()) {
+                    rate_limited_warn(fmt::format("refused a connection on the {} socket: {}", mon.socket,
+                                                  describe_handshake_failure(event, value)));
+                } else if (t >= mon.next_warning) {
+                    // This node's own connection: the operator must hear of it, but not every 100 ms.
+                    mon.next_warning = t + handshake_warning_interval;
+                    _logger->error("cannot connect to {}: {}", mon.peer,
+                                   describe_handshake_failure(event, value));
+                }
+            }
+        }
+    }
+}
+
+void transport::drain_zap() {
+    if (!_o.secured()) {
+        return;
+    }
+    // ZeroMQ RFC 27: version, request id, domain, address, identity, mechanism, credentials.
     while (true) {
-        std::vector<zmq::message_t> parts;
-        if (!zmq::recv_multipart(_pub_monitor, std::back_inserter(parts), zmq::recv_flags::dontwait)) {
+        std::vector<zmq::message_t> q;
+        if (!zmq::recv_multipart(_zap, std::back_inserter(q), zmq::recv_flags::dontwait)) {
             return;
         }
-        if (parts.empty() || parts[0].size() < 2) {
-            continue;
+        if (q.size() < 6) {
+            continue; // cannot happen from libzmq; a REP socket must still answer, so reply below
         }
-        std::uint16_t event = 0;
-        std::memcpy(&event, parts[0].data(), sizeof event);
-        if (event == ZMQ_EVENT_ACCEPTED) {
-            _metrics.subscribers_changed(+1);
-        } else if (event == ZMQ_EVENT_DISCONNECTED) {
-            _metrics.subscribers_changed(-1);
+        const std::string domain = q[2].to_string();
+        const std::string address = q[3].to_string();
+        const auth::grant* g = nullptr;
+        std::string user;
+        if (q[5].to_string() == "CURVE" && q.size() >= 7) {
+            if (auto k = auth::curve_key::from_raw(q[6].to_string_view())) {
+                g = _keys.find(k.value());
+                user = k->z85();
+            }
         }
+        // Only voters on the peer socket; any key of the table elsewhere.
+        const bool ok = g != nullptr && (domain != "peer" || g->what == auth::permission::voter);
+        if (!ok) {
+            _metrics.handshake_failed(domain, "unauthorized_key");
+            rate_limited_warn(fmt::format("refused a connection on the {} socket from {}: key {} is not {}",
+                                          domain, address, user.empty() ? "(none)" : user,
+                                          domain == "peer" ? "a voter's" : "authorized"));
+        }
+        std::array<zmq::const_buffer, 6> reply{zmq::str_buffer("1.0"),
+                                               zmq::buffer(q[1].data(), q[1].size()),
+                                               ok ? zmq::str_buffer("200") : zmq::str_buffer("400"),
+                                               ok ? zmq::str_buffer("OK")
+                                                  : zmq::str_buffer("key not authorized"),
+                                               zmq::buffer(user),
+                                               zmq::const_buffer()};
+        (void)zmq::send_multipart(_zap, reply);
     }
 }
 
@@ -279,6 +558,18 @@ void transport::drain_peers(driver& d, mono_time t) {
         if (_peer_dealers.count(m->env.from.voter) == 0) {
             _metrics.dropped("peer", "unknown_sender");
             continue;
+        }
+        if (_o.secured()) {
+            // The envelope says which voter sent it; only that voter's key may say so.
+            const auth::grant* g = grant_of(m->frame);
+            if (g == nullptr || g->what != auth::permission::voter || g->voter != m->env.from.voter) {
+                _metrics.dropped("peer", "sender_mismatch");
+                rate_limited_warn(
+                    fmt::format("dropped a message on the peer socket: it says it is from voter {} "
+                                "and its key is not that voter's",
+                                m->env.from.voter));
+                continue;
+            }
         }
         d.on_peer(m->env.from.voter, m->env.msg, t);
     }
@@ -312,6 +603,9 @@ void transport::follow_publisher(std::size_t i, const wire::status_reply& s) {
         e->host = _o.join[i].host;
     }
     _voter_publish[i] = e->zmq();
+    secure_client(_sub, i < _o.join_voters.size()
+                            ? _o.join_voters[i]
+                            : voter_id()); // a node's publish socket has its listen socket's key
     _sub.connect(_voter_publish[i]);
     _logger->info("following views published by {} at {}", _o.join[i].text(), e->text());
 }

@@ -5,12 +5,14 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include <spdlog/spdlog.h>
 #include <zmq.hpp>
 
+#include "auth/key_table.hh"
 #include "common/bytes.hh"
 #include "common/result.hh"
 #include "consensus/storage.hh"
@@ -18,6 +20,7 @@
 #include "daemon/metrics.hh"
 #include "daemon/options.hh"
 #include "daemon/route_table.hh"
+#include "node/origin.hh"
 #include "node/output.hh"
 #include "wire/messages.hh"
 
@@ -41,6 +44,17 @@ namespace roster::daemon {
 // that does not decode, is for another cluster, is badly framed or (on --peer-listen) names a
 // sender that is not another voter is dropped, counted by reason and logged (at most 10 lines a
 // minute, whoever sends them), and never reaches the driver.
+//
+// Security (docs/security.md). With --key-file every socket runs CURVE: the listen, publish and
+// peer sockets as servers, whose ZAP handler (served from the poll loop, on an inproc socket of
+// this transport's context) admits only the keys of the key table (--voter-keys,
+// --authorized-keys, this node's own key), the peer socket only voters' keys; every connection
+// this node makes authenticates its server by the voter's key. Each message carries the key that
+// sent it (its ZeroMQ User-Id), and that key, looked up again for every message so that a key
+// revoked on SIGHUP stops counting at once, decides what it may do: a voter key speaks on the peer
+// socket only as its own voter; on the listen socket a reader key may only ask (status, sync), a
+// member key may join only under its name, and the node checks that heartbeats and leaves come
+// from the key of the entry they name (node::requester). Joins are rate-limited per key.
 class transport {
 public:
     // Where the sockets are bound, as tcp://HOST:PORT (with port 0 in the options: the port the
@@ -85,6 +99,9 @@ public:
     // Forgets the routes of clients not heard from for 10 minutes (looks once a minute): a reply
     // to a forgotten route is not sent, and the client gets a new route if it comes back.
     void sweep_routes(mono_time now);
+    // Re-reads --authorized-keys (SIGHUP). On an error (returned) the keys in force stay.
+    [[nodiscard]] std::optional<std::string> reload_keys();
+    [[nodiscard]] const auth::key_table& keys() const noexcept { return _keys; }
     // Carries out one batch in the order node/output.hh states: saves `out.persist` to
     // `durable` (a voter's storage; may be null only when there is nothing to persist), then
     // sends to voters, replies and requests to voters, then publishes. Every envelope says it
@@ -97,12 +114,32 @@ private:
     [[nodiscard]] std::optional<std::string> open_common();
     [[nodiscard]] std::optional<std::string> bind(zmq::socket_t& s, const endpoint& e, const char* flag);
     void poll_on(zmq::socket_t& s);
+    // The key table: voters, --authorized-keys, this node's own key.
+    [[nodiscard]] result<auth::key_table, std::string> load_keys() const;
+    // CURVE server with the ZAP domain `domain` (the socket's name), when secured.
+    void secure_server(zmq::socket_t& s, const char* domain);
+    // CURVE client of the node whose public key is `server`'s, when secured.
+    void secure_client(zmq::socket_t& s, voter_id server);
+    // Connection events of `s` (handshake failures; for the publish socket also subscribers).
+    [[nodiscard]] std::optional<std::string> watch(zmq::socket_t& s, const std::string& socket,
+                                                   const std::string& peer, int events);
+    void drain_monitors();
+    void drain_zap();
+    // The grant of the key that sent `m` (null: not authorized now, or an insecure node).
+    [[nodiscard]] const auth::grant* grant_of(const zmq::message_t& m) const;
+    // What the sender of `env` on --listen may do; empty when the message is dropped (counted).
+    std::optional<node::requester> requester_of(const zmq::message_t& m, const wire::envelope& env,
+                                                const std::string& identity, mono_time now);
+    // A few lines a minute about refused messages and handshakes, whoever causes them.
+    void rate_limited_warn(const std::string& what);
 
     [[nodiscard]] bytes encode(wire::body b, const wire::sender& from) const;
     std::optional<wire::envelope> decode(const zmq::message_t& m, const char* socket);
-    // A message from a ROUTER (--listen, --peer-listen): the sender's routing identity and what it sent.
+    // A message from a ROUTER (--listen, --peer-listen): the sender's routing identity, the
+    // message's data frame (which carries the sender's authenticated key) and what it sent.
     struct routed {
         std::string identity;
+        zmq::message_t frame;
         wire::envelope env;
     };
     // Reads the next message of ROUTER `s`: false when none is left; else `out` holds it, or is
@@ -112,7 +149,6 @@ private:
     bool read_frame(zmq::socket_t& s, const char* socket, std::optional<wire::envelope>& out);
 
     void drain_listen(driver& d, mono_time now);
-    void drain_pub_monitor();
     void drain_peers(driver& d, mono_time now);
     void drain_voter_links(driver& d, mono_time now);
     void drain_sub(driver& d, mono_time now);
@@ -128,10 +164,26 @@ private:
     std::vector<zmq_pollitem_t> _poll_items;
     addresses _bound;
 
+    auth::key_table _keys; // empty on an insecure node
+    zmq::socket_t _zap;    // the ZAP handler's socket (secured nodes)
+    struct monitor {
+        zmq::socket_t events; // PAIR connected to the socket's monitor
+        std::string socket;   // "listen", "publish", "peer", "voter", "sub"
+        std::string peer;     // for a connection this node makes: whom it reaches
+        mono_time next_warning{};
+    };
+    std::vector<monitor> _monitors;
+
     zmq::socket_t _listen;
     zmq::socket_t _pub;
-    zmq::socket_t _pub_monitor; // connection events of _pub
-    route_table _routes;        // of --listen
+    route_table _routes; // of --listen
+    // Joins each key (an insecure node: each connection) may still send now: 20, refilled at 10 a
+    // second, so that a flood from one client cannot keep the leader proposing.
+    struct join_budget {
+        double tokens = 0;
+        mono_time updated{};
+    };
+    std::unordered_map<std::string, join_budget> _join_budgets;
     // Voter.
     zmq::socket_t _peer_router;
     std::map<voter_id, zmq::socket_t> _peer_dealers; // every other voter

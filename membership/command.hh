@@ -20,6 +20,7 @@ struct join_op {
     std::string publish_endpoint;   // its --publish endpoint
     incarnation_number incarnation; // a newer one replaces an older instance of the name
     std::vector<views::tag> tags;   // free-form labels
+    std::string key{};              // CURVE public key of the joining member (empty: insecure)
 
     bool operator==(const join_op&) const = default;
 };

@@ -64,6 +64,12 @@ membership_state::applied membership_state::apply(const command& c) {
                 out.outcomes.push_back({op_outcome::kind::already, present->id});
                 continue;
             }
+            // A name belongs to the key that holds it (on a secured cluster): another key cannot
+            // replace its member, whatever incarnation it claims.
+            if (present != nullptr && present->key != join->key) {
+                out.outcomes.push_back({op_outcome::kind::taken, present->id});
+                continue;
+            }
             if (seen != _incarnations.end() && join->incarnation <= seen->second) {
                 out.outcomes.push_back({op_outcome::kind::stale, member_id()});
                 continue;
@@ -71,8 +77,8 @@ membership_state::applied membership_state::apply(const command& c) {
             if (present != nullptr) {
                 remove(present->id, views::removal_reason::replaced);
             }
-            views::member m{_next,     join->name, join->address, join->publish_endpoint, join->incarnation,
-                            join->tags};
+            views::member m{_next,      join->name, join->address, join->publish_endpoint, join->incarnation,
+                            join->tags, join->key};
             _next = _next.next();
             _incarnations[join->name] = join->incarnation;
             // New ids are the largest yet: appending keeps the members sorted.

@@ -20,6 +20,7 @@ struct op_outcome {
         removed,   // the member is gone (left, suspected, replaced)
         not_found, // no such member with that incarnation (already gone): nothing changed
         stale,     // a join with an incarnation not newer than one already seen for that name
+        taken,     // a join for a name that a member with another CURVE key holds: nothing changed
     };
     kind what = kind::not_found;
     member_id member;

@@ -55,6 +55,7 @@ struct join_request {
     std::string publish_endpoint;   // its --publish endpoint
     incarnation_number incarnation; // a newer one replaces an older instance of the same name
     std::vector<views::tag> tags;   // free-form labels
+    std::string key{};              // set by the receiving voter: the requester's CURVE key
 
     bool operator==(const join_request&) const = default;
 };

@@ -67,9 +67,31 @@ std::optional<std::string> check_endpoint(std::string_view what, std::string_vie
     return std::nullopt;
 }
 
-std::optional<std::string> validate(const join_request& q) { return check_join_fields(q); }
+namespace {
 
-std::optional<std::string> validate(const join_op& j) { return check_join_fields(j); }
+// A CURVE public key as the voters record it: 32 bytes, or none on an insecure cluster.
+std::optional<std::string> check_key(const std::string& key) {
+    if (!key.empty() && key.size() != 32) {
+        return fmt::format("the key is {} bytes, not 32", key.size());
+    }
+    return std::nullopt;
+}
+
+} // namespace
+
+std::optional<std::string> validate(const join_request& q) {
+    if (auto bad = check_join_fields(q)) {
+        return bad;
+    }
+    return check_key(q.key);
+}
+
+std::optional<std::string> validate(const join_op& j) {
+    if (auto bad = check_join_fields(j)) {
+        return bad;
+    }
+    return check_key(j.key);
+}
 
 std::optional<std::string> validate(const leave_request& q) { return check_incarnation(q.incarnation); }
 

@@ -61,7 +61,8 @@ template <typename Join>
     return check_tags(j.tags);
 }
 
-// Why a join request (or the join op made of it) breaks the bounds above, or nothing.
+// Why a join request (or the join op made of it) breaks the bounds above, or carries a key that is
+// neither 32 bytes nor empty, or nothing.
 [[nodiscard]] std::optional<std::string> validate(const join_request& q);
 [[nodiscard]] std::optional<std::string> validate(const join_op& j);
 // Why a leave request names an incarnation no member can have, or nothing.

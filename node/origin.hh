@@ -1,12 +1,24 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
+#include <string>
 #include <variant>
 
 #include "common/strong_value.hh"
 #include "node/output.hh"
 
 namespace roster::node {
+
+// Who sent a request on a listen socket, as the transport authenticated it. What it may do: join
+// only as `join_as` (when set; an empty name: not at all), and heartbeat for or leave only member
+// entries that carry its key.
+struct requester {
+    std::string key;                    // CURVE public key (32 bytes); empty on an insecure node
+    std::optional<std::string> join_as; // nullopt: any name (an insecure node)
+
+    bool operator==(const requester&) const = default;
+};
 
 // Who asked a voter for a join or leave, so that the answer finds its way back.
 

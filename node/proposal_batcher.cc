@@ -225,17 +225,22 @@ proposal_batcher::answers(const membership::command& cmd, const std::vector<memb
     for (std::size_t i = 0; i < cmd.ops.size() && i < outcomes.size(); ++i) {
         const auto& outcome = outcomes[i];
         if (const auto* j = std::get_if<membership::join_op>(&cmd.ops[i])) {
-            const bool stale = outcome.what == membership::op_outcome::kind::stale;
+            std::string error;
+            if (outcome.what == membership::op_outcome::kind::stale) {
+                error = fmt::format("incarnation {} of '{}' is not newer than one already seen",
+                                    j->incarnation, j->name);
+            } else if (outcome.what == membership::op_outcome::kind::taken) {
+                error = fmt::format("the name '{}' belongs to member {}, which joined with another key",
+                                    j->name, outcome.member);
+            }
+            const bool refused = !error.empty();
             for (auto& o : take_from(_joins, key_of(*j))) {
                 const std::uint64_t id = request_id_of(o);
                 out.emplace_back(
                     std::move(o),
-                    membership::join_reply{
-                        id, stale ? request_status::rejected : request_status::ok,
-                        stale ? member_id() : outcome.member, j->incarnation, view, leader_hint,
-                        stale ? fmt::format("incarnation {} of '{}' is not newer than one already seen",
-                                            j->incarnation, j->name)
-                              : std::string()});
+                    membership::join_reply{id, refused ? request_status::rejected : request_status::ok,
+                                           refused ? member_id() : outcome.member, j->incarnation, view,
+                                           leader_hint, error});
             }
         } else if (const auto* l = std::get_if<membership::leave_op>(&cmd.ops[i])) {
             const bool removed = outcome.what == membership::op_outcome::kind::removed;

@@ -26,6 +26,10 @@ struct voter_config {
     std::string publish_endpoint;              // own --publish endpoint
     std::vector<views::tag> tags;              // of its member entry
     incarnation_number incarnation{1};         // of this process (the driver picks a growing one)
+    // CURVE public keys (32 bytes each; all empty on an insecure cluster): this voter's, recorded
+    // in its member entry, and every voter's, which alone may heartbeat for that voter's entry.
+    std::string key;
+    std::map<voter_id, std::string> voter_keys;
 
     duration raft_tick = 10ms;           // one raft tick
     consensus::raft_config raft;         // election/heartbeat ticks, limits (id, voters filled in)

@@ -114,7 +114,9 @@ void voter_node::on_peer(voter_id from, const body& msg, mono_time now) {
                     _raft->step({from, _config.id, m});
                 }
             } else if constexpr (std::is_same_v<T, heartbeat>) {
-                handle_heartbeat(m, from_voter{from, 0});
+                auto key = _config.voter_keys.find(from);
+                handle_heartbeat(m, from_voter{from, 0},
+                                 key != _config.voter_keys.end() ? key->second : std::string());
             } else if constexpr (std::is_same_v<T, suspicion_report>) {
                 if (is_leader()) {
                     _aggregator.report(from, m, _now);
@@ -132,15 +134,23 @@ void voter_node::on_peer(voter_id from, const body& msg, mono_time now) {
     drain();
 }
 
-void voter_node::on_request(route_id from, const body& msg, mono_time now) {
+void voter_node::on_request(route_id from, const body& msg, mono_time now, const requester& who) {
     _now = now;
     std::visit(
         [&](const auto& m) {
             using T = std::decay_t<decltype(m)>;
             if constexpr (std::is_same_v<T, heartbeat>) {
-                handle_heartbeat(m, from_route{from, 0});
-            } else if constexpr (std::is_same_v<T, join_request> || std::is_same_v<T, leave_request>) {
-                handle_request(m, from_route{from, m.request_id});
+                handle_heartbeat(m, from_route{from, 0}, who.key);
+            } else if constexpr (std::is_same_v<T, join_request>) {
+                if (permitted(m, who, from_route{from, m.request_id})) {
+                    join_request q = m;
+                    q.key = who.key; // the authenticated key, whatever the request said
+                    handle_request(std::move(q), from_route{from, m.request_id});
+                }
+            } else if constexpr (std::is_same_v<T, leave_request>) {
+                if (permitted(m, who, from_route{from, m.request_id})) {
+                    handle_request(m, from_route{from, m.request_id});
+                }
             } else if constexpr (std::is_same_v<T, views::sync_request>) {
                 ++_counters.sync_requests;
                 _out.replies.emplace_back(from, _publisher.answer(m));
@@ -291,8 +301,13 @@ void voter_node::on_view_change(const views::view_change& c, bool replay) {
 
 // ---- requests ----------------------------------------------------------------------------
 
-void voter_node::handle_heartbeat(const heartbeat& hb, const origin& from) {
+void voter_node::handle_heartbeat(const heartbeat& hb, const origin& from, const std::string& key) {
     const views::member* m = state().find(hb.member);
+    if (m != nullptr && m->key != key) {
+        // Only the key that joined may keep a member alive: not another member, not a reader.
+        ++_counters.requests_refused;
+        return;
+    }
     if (m != nullptr && m->incarnation == hb.incarnation) {
         std::optional<duration> interval;
         if (_monitor.heartbeat(hb.member, _now, interval)) {
@@ -324,7 +339,33 @@ bool voter_node::pass_on(const Request& q, const origin& from) {
     return true;
 }
 
-void voter_node::handle_request(const join_request& q, const origin& from) {
+bool voter_node::permitted(const join_request& q, const requester& who, const origin& from) {
+    if (!who.join_as || *who.join_as == q.name) {
+        return true;
+    }
+    ++_counters.requests_refused;
+    answer_join(from, request_status::rejected, member_id(), q.incarnation,
+                who.join_as->empty() ? std::string("this key may not join (it is not authorized as a member)")
+                                     : fmt::format("this key may join only as '{}'", *who.join_as));
+    return false;
+}
+
+bool voter_node::permitted(const leave_request& q, const requester& who, const origin& from) {
+    // A follower's view may lag, but a member id is never reused and its key never changes: when
+    // the id is here, its key is final.
+    const views::member* m = state().find(q.member);
+    if (m == nullptr || m->key == who.key) {
+        return true;
+    }
+    ++_counters.requests_refused;
+    answer_leave(from, request_status::rejected, fmt::format("this key may not leave member {}", q.member));
+    return false;
+}
+
+void voter_node::handle_request(join_request q, const origin& from) {
+    if (std::holds_alternative<from_self>(from)) {
+        q.key = _config.key;
+    }
     // Checked by whichever voter receives it (the leader again, for a forwarded one): a join beyond
     // the bounds never reaches the log, and its sender learns why.
     if (auto why = membership::validate(q)) {
@@ -335,12 +376,13 @@ void voter_node::handle_request(const join_request& q, const origin& from) {
     if (pass_on(q, from)) {
         return;
     }
-    membership::join_op op{q.name, q.address, q.publish_endpoint, q.incarnation, q.tags};
+    membership::join_op op{q.name, q.address, q.publish_endpoint, q.incarnation, q.tags, q.key};
     if (_batcher.add_origin(op, from)) {
         return; // a retry of one already on its way
     }
-    // Already a member under that incarnation: answer at once (an idempotent retry).
-    if (const auto* m = state().find_by_name(q.name); m && m->incarnation == q.incarnation) {
+    // Already a member under that incarnation and key: answer at once (an idempotent retry).
+    if (const auto* m = state().find_by_name(q.name);
+        m && m->incarnation == q.incarnation && m->key == q.key) {
         answer_join(from, request_status::ok, m->id, m->incarnation, "");
         return;
     }

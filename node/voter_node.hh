@@ -27,6 +27,7 @@ namespace roster::node {
 struct voter_counters {
     std::uint64_t heartbeats = 0;           // from members and voters, accepted
     std::uint64_t heartbeats_unknown = 0;   // from ids this voter does not know (yet)
+    std::uint64_t requests_refused = 0;     // heartbeats, joins and leaves from a key that may not send them
     std::uint64_t suspicions_raised = 0;    // by this voter's detectors
     std::uint64_t suspicions_cleared = 0;   // by this voter's detectors
     std::uint64_t removals_proposed = 0;    // remove ops in proposed commands (leader)
@@ -90,8 +91,9 @@ public:
     [[nodiscard]] bool left() const noexcept { return _self.current_phase() == self_member::phase::left; }
     // A message from another voter (its identity established by the driver).
     void on_peer(voter_id from, const wire::body& msg, mono_time now);
-    // A request from a member or client on the listen socket; replies go back to `from`.
-    void on_request(route_id from, const wire::body& msg, mono_time now);
+    // A request from a member or client on the listen socket; replies go back to `from`. `who`
+    // says what the sender may do (the default: anything, on an insecure node).
+    void on_request(route_id from, const wire::body& msg, mono_time now, const requester& who = {});
     output take_output();
     std::vector<voter_event> take_events();
     voter_samples take_samples();
@@ -120,9 +122,13 @@ private:
     // Whether `msg` is a snapshot the state machine could not load (checked before raft takes it).
     bool refuse_snapshot(voter_id from, const consensus::message_body& msg);
 
-    void handle_heartbeat(const membership::heartbeat& hb, const origin& from);
-    void handle_request(const membership::join_request& q, const origin& from);
+    // `key`: the sender's CURVE key, which must be the member entry's.
+    void handle_heartbeat(const membership::heartbeat& hb, const origin& from, const std::string& key);
+    void handle_request(membership::join_request q, const origin& from);
     void handle_request(const membership::leave_request& q, const origin& from);
+    // Whether `who` may send `q` (answered and counted when not).
+    bool permitted(const membership::join_request& q, const requester& who, const origin& from);
+    bool permitted(const membership::leave_request& q, const requester& who, const origin& from);
     // A follower forwards (or refuses) a request: false when this voter leads and decides it.
     template <class Request>
     bool pass_on(const Request& q, const origin& from);

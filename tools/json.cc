@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "auth/keys.hh"
 #include "common/escape.hh"
 #include "views/view_ops.hh"
 
@@ -37,7 +38,12 @@ std::string view_json(const views::view& v) {
         json_string(out, m.name);
         out += ", \"address\": ";
         json_string(out, m.address);
-        out += fmt::format(", \"incarnation\": {}}}", m.incarnation);
+        out += fmt::format(", \"incarnation\": {}", m.incarnation);
+        // The member's CURVE public key, in Z85: what a client gives as --server-key to reach it.
+        if (auto k = auth::curve_key::from_raw(m.key)) {
+            out += fmt::format(", \"key\": \"{}\"", k->z85()); // Z85 needs no JSON escaping
+        }
+        out += "}";
     }
     out += "], \"joined\": [";
     for (std::size_t i = 0; i < v.joined.size(); ++i) {

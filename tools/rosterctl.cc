@@ -1,11 +1,14 @@
 // rosterctl: ask a rosterd about the views.
 //
-//   rosterctl [--endpoint HOST:PORT] [--timeout MS] [--cluster NAME] <command> [--json]
+//   rosterctl [--endpoint [ID@]HOST:PORT] [--timeout MS] [--cluster NAME] [--key-file PATH
+//             --voter-keys 1=PUB,... | --server-key PUB] <command> [--json]
+//   rosterctl keygen PATH
 //
 //   members   the current view
 //   watch     every view as it commits, starting with the current one (runs until killed)
 //   leader    the current leader and its fencing token
 //   status    what the node is: role, term, commit index, view
+//   keygen    a new CURVE key pair: PATH (secret, 0600) and PATH.pub; prints the public key
 //
 // The JSON formats are a contract (README, "JSON formats").
 #include <cstdio>
@@ -15,6 +18,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "auth/key_table.hh"
 #include "client/client.hh"
 #include "common/escape.hh"
 #include "tools/json.hh"
@@ -97,7 +101,20 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(1, 3'600'000))
         ->capture_default_str();
     app.add_flag("--json", json, "print JSON");
+    std::string key_file, voter_keys, server_key;
+    app.add_option("--key-file", key_file,
+                   "this client's CURVE secret key, for a secured cluster (docs/security.md)")
+        ->envname("ROSTER_KEY_FILE");
+    app.add_option("--voter-keys", voter_keys,
+                   "the voters' public keys, 1=PUB,2=PUB,3=PUB; give voter endpoints as ID@HOST:PORT")
+        ->envname("ROSTER_VOTER_KEYS");
+    app.add_option("--server-key", server_key,
+                   "the public key of the node at --endpoint (a member's: in `members --json`)");
     app.require_subcommand(1);
+    std::string keygen_path;
+    auto* keygen = app.add_subcommand(
+        "keygen", "write a new key pair: PATH (secret, mode 0600) and PATH.pub; print the public key");
+    keygen->add_option("PATH", keygen_path, "where to write the secret key")->required();
     auto* members = app.add_subcommand("members", "the current view");
     auto* watch = app.add_subcommand("watch", "every view as it commits (until killed)");
     auto* leader = app.add_subcommand("leader", "the current leader and its fencing token");
@@ -107,7 +124,44 @@ int main(int argc, char** argv) {
     }
     CLI11_PARSE(app, argc, argv);
 
+    auto fail = [](const std::string& why) {
+        std::fprintf(stderr, "rosterctl: %s\n", shown(why).c_str()); // may quote a node's error
+        return 1;
+    };
+    if (*keygen) {
+        auto k = auth::generate_key_pair();
+        if (!k) {
+            return fail(k.error());
+        }
+        if (auto err = auth::write_key_files(keygen_path, k.value())) {
+            return fail(*err);
+        }
+        std::printf("%s\n", k->public_key.z85().c_str());
+        return 0;
+    }
+
     client::options o;
+    if (!key_file.empty()) {
+        auto k = auth::load_key_file(key_file);
+        if (!k) {
+            return fail("--key-file " + k.error());
+        }
+        o.key = k.value();
+    }
+    if (!voter_keys.empty()) {
+        auto k = auth::key_table::parse_voter_keys(voter_keys);
+        if (!k) {
+            return fail("--voter-keys: " + k.error());
+        }
+        o.voter_keys = k.value();
+    }
+    if (!server_key.empty()) {
+        auto k = auth::curve_key::from_z85(server_key);
+        if (!k) {
+            return fail("--server-key: " + k.error());
+        }
+        o.server_key = k.value();
+    }
     o.cluster = cluster;
     o.timeout = std::chrono::milliseconds(timeout_ms);
     o.name = "rosterctl";
@@ -120,10 +174,9 @@ int main(int argc, char** argv) {
         }
         start = comma + 1;
     }
-    auto fail = [](const std::string& why) {
-        std::fprintf(stderr, "rosterctl: %s\n", shown(why).c_str()); // may quote a node's error
-        return 1;
-    };
+    if (auto bad = client::check(o)) {
+        return fail(*bad);
+    }
 
     if (*status) {
         auto s = client::status(o);

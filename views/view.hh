@@ -29,6 +29,7 @@ struct member {
     std::string publish_endpoint;   // its rosterd --publish endpoint
     incarnation_number incarnation; // chosen by the member process at join
     std::vector<tag> tags;          // free-form labels given at join
+    std::string key{};              // CURVE public key that joined it (32 bytes; empty: insecure)
 
     bool operator==(const member&) const = default;
 };

@@ -182,6 +182,7 @@ struct join_fields {
     Offset<flatbuffers::String> publish_endpoint;
     std::uint64_t incarnation;
     Offset<flatbuffers::Vector<Offset<fb::Tag>>> tags; // absent when there are none
+    Offset<flatbuffers::Vector<std::uint8_t>> key;     // absent on an insecure cluster
 };
 
 // Writes the strings and tags, in the order the bytes have always had, before the caller's table.
@@ -192,7 +193,10 @@ join_fields encode_join_fields(builder& b, const Join& in) {
     const auto publish_endpoint = opt_string(b, in.publish_endpoint);
     const auto tags =
         in.tags.empty() ? Offset<flatbuffers::Vector<Offset<fb::Tag>>>() : encode_each(b, in.tags);
-    return {name, address, publish_endpoint, in.incarnation.value(), tags};
+    const auto key =
+        in.key.empty() ? Offset<flatbuffers::Vector<std::uint8_t>>()
+                       : b.CreateVector(reinterpret_cast<const std::uint8_t*>(in.key.data()), in.key.size());
+    return {name, address, publish_endpoint, in.incarnation.value(), tags, key};
 }
 
 // Builds the Join in place from `first` (the one field the three do not share: the member's id, the
@@ -205,7 +209,10 @@ template <typename Join, typename Table, typename... First>
                 str(in.address()),
                 str(in.publish_endpoint()),
                 incarnation_number(in.incarnation()),
-                decode_each<views::tag>(in.tags())};
+                decode_each<views::tag>(in.tags()),
+                in.key() != nullptr
+                    ? std::string(reinterpret_cast<const char*>(in.key()->data()), in.key()->size())
+                    : std::string()};
 }
 
 } // namespace roster::wire::detail

@@ -27,13 +27,16 @@ inline constexpr auto deadline = 5s;
 // Keeps what the transport hands over.
 struct recording_driver final : driver {
     std::vector<std::pair<node::route_id, wire::body>> requests;
+    std::vector<node::requester> requesters; // by request
     std::vector<std::pair<voter_id, wire::body>> peers;
     std::vector<std::pair<std::size_t, wire::body>> replies;
     std::vector<wire::body> published;
     wire::sender me{voter_id(), member_id(5), "t"};
 
-    void on_request(node::route_id from, const wire::body& msg, mono_time) override {
+    void on_request(node::route_id from, const node::requester& who, const wire::body& msg,
+                    mono_time) override {
         requests.emplace_back(from, msg);
+        requesters.push_back(who);
     }
     void on_peer(voter_id from, const wire::body& msg, mono_time) override { peers.emplace_back(from, msg); }
     void on_endpoint_reply(std::size_t e, const wire::body& msg, mono_time) override {

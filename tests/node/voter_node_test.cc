@@ -357,8 +357,8 @@ struct trio {
         }
         return voter_id();
     }
-    void request(voter_id v, route_id r, body b) {
-        node(v).on_request(r, b, at(now_ms));
+    void request(voter_id v, route_id r, body b, const requester& who = {}) {
+        node(v).on_request(r, b, at(now_ms), who);
         collect(v);
         deliver_all();
     }
@@ -729,6 +729,158 @@ TEST(voter_node_trio, each_voter_goes_from_joining_to_active_and_on_leave_to_lef
     EXPECT_EQ(t.node(v2).self_phase(), self_member::phase::left);
     EXPECT_TRUE(t.node(v2).left());
     EXPECT_EQ(t.node(v1).state().find_by_name("v2"), nullptr);
+}
+
+} // namespace
+} // namespace roster::node
+
+namespace roster::node {
+namespace {
+
+// ---- a secured cluster: what each key may do ----------------------------------------------
+
+// 32-byte stand-ins for CURVE public keys (the node compares them, it never uses them).
+std::string key_of(char c) { return std::string(32, c); }
+
+void with_keys(voter_config& c) {
+    c.key = key_of(static_cast<char>('0' + c.id.value()));
+    for (voter_id v : {v1, v2, v3}) {
+        c.voter_keys[v] = key_of(static_cast<char>('0' + v.value()));
+    }
+}
+
+const requester m1_key{key_of('m'), "m1"};
+
+// Joins "m1" through a follower with its key; returns its id.
+member_id join_m1(trio& t, incarnation_number inc = incarnation_number(1)) {
+    t.request(t.a_follower(), 7, join_request{1, "m1", "10.0.0.9:7400", "", inc, {}}, m1_key);
+    t.run(200);
+    const auto r = t.replies_to<join_reply>(7);
+    EXPECT_FALSE(r.empty());
+    EXPECT_EQ(r.empty() ? request_status::unavailable : r.back().status, request_status::ok);
+    return r.empty() ? member_id() : r.back().member;
+}
+
+TEST(voter_node_secured, each_entry_records_the_key_that_joined_it_on_every_voter) {
+    trio t(with_keys);
+    t.form();
+    for (voter_id v : {v1, v2, v3}) {
+        const auto* self = t.node(v).state().find_by_name(fmt::format("v{}", v));
+        ASSERT_NE(self, nullptr);
+        EXPECT_EQ(self->key, key_of(static_cast<char>('0' + v.value())))
+            << "a voter's entry has its voter key";
+    }
+    // What the requester writes in the key field is overwritten by the key that sent it.
+    join_request forged{1, "m1", "", "", incarnation_number(1), {}};
+    forged.key = key_of('x');
+    t.request(t.a_follower(), 7, forged, m1_key);
+    t.run(200);
+    ASSERT_EQ(t.replies_to<join_reply>(7).size(), 1u);
+    for (voter_id v : {v1, v2, v3}) {
+        ASSERT_NE(t.node(v).state().find_by_name("m1"), nullptr);
+        EXPECT_EQ(t.node(v).state().find_by_name("m1")->key, key_of('m'));
+    }
+}
+
+TEST(voter_node_secured, a_member_key_joins_only_under_its_name_and_a_reader_not_at_all) {
+    trio t(with_keys);
+    t.form();
+    const view_id before = t.node(t.leader()).view().id;
+    t.request(t.leader(), 1, join_request{1, "someone-else", "", "", incarnation_number(1), {}}, m1_key);
+    t.request(t.a_follower(), 2, join_request{2, "r", "", "", incarnation_number(1), {}},
+              requester{key_of('r'), ""});
+    t.run(200);
+    const auto wrong_name = t.replies_to<join_reply>(1);
+    ASSERT_EQ(wrong_name.size(), 1u);
+    EXPECT_EQ(wrong_name[0].status, request_status::rejected);
+    EXPECT_EQ(wrong_name[0].error, "this key may join only as 'm1'");
+    const auto reader = t.replies_to<join_reply>(2);
+    ASSERT_EQ(reader.size(), 1u);
+    EXPECT_EQ(reader[0].status, request_status::rejected);
+    EXPECT_NE(reader[0].error.find("may not join"), std::string::npos);
+    EXPECT_EQ(t.node(t.leader()).view().id, before) << "nothing was proposed";
+    EXPECT_EQ(t.node(t.leader()).counters().requests_refused +
+                  t.node(t.a_follower()).counters().requests_refused,
+              2u);
+}
+
+TEST(voter_node_secured, heartbeats_count_only_from_the_key_that_joined) {
+    trio t(with_keys);
+    t.form();
+    const member_id id = join_m1(t);
+    const voter_id v = t.leader();
+    const auto accepted = t.node(v).counters().heartbeats;
+    const heartbeat hb{id, incarnation_number(1), 1, view_id()};
+    t.request(v, 9, hb, requester{key_of('o'), "other"}); // another member's key
+    t.request(v, 9, hb, requester{key_of('r'), ""});      // a reader's
+    EXPECT_EQ(t.node(v).counters().heartbeats, accepted);
+    EXPECT_EQ(t.node(v).counters().requests_refused, 2u);
+    EXPECT_TRUE(t.replies_to<heartbeat_reply>(9).empty()) << "refused without an answer";
+    t.request(v, 9, hb, m1_key);
+    EXPECT_EQ(t.node(v).counters().heartbeats, accepted + 1);
+}
+
+TEST(voter_node_secured, a_leave_from_another_key_is_rejected_and_the_member_stays) {
+    trio t(with_keys);
+    t.form();
+    const member_id id = join_m1(t);
+    t.request(t.a_follower(), 3, leave_request{3, id, incarnation_number(1)},
+              requester{key_of('o'), "other"});
+    t.run(200);
+    const auto r = t.replies_to<leave_reply>(3);
+    ASSERT_EQ(r.size(), 1u);
+    EXPECT_EQ(r[0].status, request_status::rejected);
+    EXPECT_EQ(r[0].error, fmt::format("this key may not leave member {}", id));
+    for (voter_id v : {v1, v2, v3}) {
+        EXPECT_NE(t.node(v).state().find(id), nullptr);
+    }
+    t.request(t.a_follower(), 4, leave_request{4, id, incarnation_number(1)}, m1_key);
+    t.run(200);
+    ASSERT_EQ(t.replies_to<leave_reply>(4).size(), 1u);
+    EXPECT_EQ(t.replies_to<leave_reply>(4)[0].status, request_status::ok);
+}
+
+TEST(voter_node_secured, a_name_held_by_one_key_is_not_taken_by_another_whatever_its_incarnation) {
+    trio t(with_keys);
+    t.form();
+    const member_id id = join_m1(t);
+    // Another key that (by a mistake in --authorized-keys) may also use the name.
+    const requester impostor{key_of('i'), "m1"};
+    t.request(t.leader(), 5, join_request{5, "m1", "", "", incarnation_number(2), {}}, impostor);
+    t.run(200);
+    const auto r = t.replies_to<join_reply>(5);
+    ASSERT_EQ(r.size(), 1u);
+    EXPECT_EQ(r[0].status, request_status::rejected);
+    EXPECT_NE(r[0].error.find("belongs to member"), std::string::npos) << r[0].error;
+    for (voter_id v : {v1, v2, v3}) {
+        ASSERT_NE(t.node(v).state().find(id), nullptr) << "not replaced";
+        EXPECT_EQ(t.node(v).state().find(id)->key, key_of('m'));
+    }
+    // Its own key may replace it (a restart with a newer incarnation).
+    t.request(t.leader(), 6, join_request{6, "m1", "", "", incarnation_number(2), {}}, m1_key);
+    t.run(200);
+    ASSERT_EQ(t.replies_to<join_reply>(6).size(), 1u);
+    EXPECT_EQ(t.replies_to<join_reply>(6)[0].status, request_status::ok);
+    EXPECT_EQ(t.node(t.leader()).state().find(id), nullptr);
+}
+
+TEST(voter_node_secured, a_heartbeat_from_a_voter_counts_only_for_that_voters_entry) {
+    trio t(with_keys);
+    t.form();
+    const voter_id v = t.leader();
+    const voter_id f = t.a_follower();
+    voter_id other = v1;
+    for (voter_id x : {v1, v2, v3}) {
+        if (x != v && x != f) {
+            other = x;
+        }
+    }
+    const auto* entry = t.node(v).state().find_by_name(fmt::format("v{}", other));
+    ASSERT_NE(entry, nullptr);
+    const auto refused = t.node(v).counters().requests_refused;
+    // Voter f claims to heartbeat for the third voter's entry.
+    t.from_peer(v, f, heartbeat{entry->id, entry->incarnation, 1, view_id()});
+    EXPECT_EQ(t.node(v).counters().requests_refused, refused + 1);
 }
 
 } // namespace
