@@ -9,6 +9,14 @@
 
 namespace roster::consensus {
 
+// The largest term a voter ever takes: 2^62. Terms only grow and are persisted, and the next term
+// of 2^64 - 1 is 0 (strong_value::next wraps), so one forged message with a huge term would leave
+// the cluster without a leader for good, across restarts. Bounded here, a term can never wrap:
+// raft refuses a message carrying a term above it (counted as dropped_invalid), a voter at
+// max_term does not campaign, and storage refuses to start from a persisted term above it.
+// 2^62 elections at one a millisecond take 146 million years.
+inline constexpr raft_term max_term{std::uint64_t{1} << 62};
+
 enum class entry_kind : std::uint8_t {
     normal, // carries a proposal's bytes
     noop,   // appended by a new leader to commit entries of earlier terms (Raft §5.4.2, §8)

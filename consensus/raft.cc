@@ -56,6 +56,10 @@ raft::raft(const raft_config& config, prng random, persisted_state recovered, lo
     const snapshot_meta snap = recovered.snap ? recovered.snap->meta : snapshot_meta{};
     _log = raft_log(snap, std::move(recovered.entries));
     _snapshot = std::move(recovered.snap);
+    if (recovered.hard.term > max_term) {
+        invariant_broken(fmt::format("raft {}", _config.id), "recovered term {} is above the largest term {}",
+                         recovered.hard.term, max_term);
+    }
     _term = recovered.hard.term;
     _vote = recovered.hard.vote;
     _commit = std::max(recovered.hard.commit, snap.index);
@@ -126,6 +130,10 @@ void raft::become_pre_candidate() {
 }
 
 void raft::become_candidate() {
+    if (_term >= max_term) {
+        invariant_broken(fmt::format("raft {}", _config.id), "campaigning past the largest term {}",
+                         max_term);
+    }
     _role = role::candidate;
     _term = _term.next();
     _vote = _config.id;
@@ -160,6 +168,18 @@ void raft::become_leader() {
 }
 
 void raft::campaign(bool pre) {
+    if (_term >= max_term) {
+        // The next term would pass the bound (and, near 2^64, wrap). A voter gets here after 2^62
+        // elections, or from a message of a voter already here (every larger term is refused):
+        // stay a follower, under whichever voter leads this term. Logged once; counted every time.
+        if (_counters.campaigns_at_max_term++ == 0) {
+            log_to(_logger, log_level::error,
+                   "raft {}: term {} is the largest term a voter takes; this voter no longer campaigns",
+                   _config.id, _term);
+        }
+        reset_election_timer();
+        return;
+    }
     if (pre) {
         become_pre_candidate();
     } else {
@@ -237,6 +257,13 @@ bool raft::quorum_active() const {
 void raft::step(const message& m) {
     if (!is_voter(m.from) || m.from == _config.id || m.to != _config.id) {
         ++_counters.dropped_unknown_voter;
+        return;
+    }
+    if (auto why = term_out_of_range(m.body)) {
+        // Before the term is looked at: taking it would make every later term wrap.
+        ++_counters.dropped_invalid;
+        log_to(_logger, log_level::warn, "raft {}: refused a message from voter {}: {}", _config.id, m.from,
+               *why);
         return;
     }
     const raft_term mterm = term_of(m.body);
@@ -340,6 +367,34 @@ void raft::handle_vote_reply(voter_id from, const vote_reply& m) {
     } else if (rejected >= quorum()) {
         become_follower(_term, voter_id());
     }
+}
+
+std::optional<std::string> raft::term_out_of_range(const message_body& body) {
+    // Every term a message carries, not only its own: invalid() bounds an entry's term by the
+    // message's, but only after the message's term was taken, and nothing bounds a vote request's
+    // last term or a reply's hint by anything else.
+    raft_term largest = term_of(body);
+    std::visit(
+        [&](const auto& m) {
+            using T = std::decay_t<decltype(m)>;
+            if constexpr (std::is_same_v<T, vote_request>) {
+                largest = std::max(largest, m.last_term);
+            } else if constexpr (std::is_same_v<T, append_request>) {
+                largest = std::max(largest, m.prev_term);
+                for (const entry& e : m.entries) {
+                    largest = std::max(largest, e.term);
+                }
+            } else if constexpr (std::is_same_v<T, append_reply>) {
+                largest = std::max(largest, m.hint_term);
+            } else if constexpr (std::is_same_v<T, snapshot_request>) {
+                largest = std::max(largest, m.last_term);
+            }
+        },
+        body);
+    if (largest > max_term) {
+        return fmt::format("term {} is above the largest term {}", largest, max_term);
+    }
+    return std::nullopt;
 }
 
 std::optional<std::string> raft::invalid(const message_body& body) const {

@@ -50,7 +50,9 @@ struct raft_counters {
     std::uint64_t proposals = 0;
     std::uint64_t snapshots_sent = 0;
     std::uint64_t snapshots_installed = 0;
-    std::uint64_t dropped_invalid = 0; // well-formed bytes that no correct voter sends (see raft::step)
+    std::uint64_t dropped_invalid = 0; // well-formed bytes that no correct voter sends (see raft::step),
+                                       // a term above max_term among them
+    std::uint64_t campaigns_at_max_term = 0; // elections not started: the term is at max_term
 };
 
 enum class propose_error : std::uint8_t { not_leader };
@@ -65,13 +67,18 @@ enum class propose_error : std::uint8_t { not_leader };
 // leader; no two different entries are ever handed out as committed at the same index.
 class raft {
 public:
-    // Pre-condition: config.validate() is empty (checked; violating it aborts). `recovered` is
-    // what storage loaded (empty for a new voter). `log` may be null.
+    // Pre-condition: config.validate() is empty and recovered.hard.term <= max_term (both checked;
+    // violating them aborts: storage refuses such a term when it loads). `recovered` is what
+    // storage loaded (empty for a new voter). `log` may be null.
+    //
+    // The term never passes max_term: a voter whose term is max_term stays a follower (or the
+    // leader it is) and counts each election it does not start (campaigns_at_max_term).
     raft(const raft_config& config, prng random, persisted_state recovered, log_sink* log = nullptr);
 
     // Advances logical time by one tick.
     void tick();
-    // Handles a message from another voter. Messages from unknown voters are dropped and counted.
+    // Handles a message from another voter. Messages from unknown voters are dropped and counted;
+    // so is a message that carries a term above max_term, before it can move this voter's term.
     void step(const message& m);
     // Appends a proposal to the log (leader only). Returns the index it will commit at, if it
     // commits; a leader change may still drop it, so callers watch for it among committed entries.
@@ -118,6 +125,8 @@ private:
     // this log never held...), or nothing. Such a message is refused before it can reach an
     // invariant of the log.
     [[nodiscard]] std::optional<std::string> invalid(const message_body& body) const;
+    // Why `body` carries a term this voter could not take safely (above max_term), or nothing.
+    [[nodiscard]] static std::optional<std::string> term_out_of_range(const message_body& body);
     void reset_election_timer();
     void become_follower(raft_term term, voter_id leader);
     void become_pre_candidate();

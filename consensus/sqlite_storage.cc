@@ -279,6 +279,15 @@ std::optional<storage_error> sqlite_storage::load(const storage_identity& identi
                            log_index(u64(hard.s, 2))};
         _saved_term = _recovered.hard.term;
         _saved_vote = _recovered.hard.vote;
+        if (_recovered.hard.term > max_term) {
+            // raft never takes such a term; one here came from a forged message stored by an older
+            // build, or from damage. Starting would mean a voter that can never campaign (or, from
+            // 2^64 - 1, terms that wrap): refuse, and leave the file for the operator.
+            return storage_error{fmt::format(
+                "data file {} holds term {}, above the largest term {} a voter takes (from a forged "
+                "message or damage; the next term could wrap); refusing to start, nothing in {} was changed",
+                _path.string(), _recovered.hard.term, max_term, _path.parent_path().string())};
+        }
     }
     {
         statement snap;
@@ -295,6 +304,12 @@ std::optional<storage_error> sqlite_storage::load(const storage_identity& identi
                 return storage_error{
                     fmt::format("data file {} is corrupt: the snapshot at index {} fails its checksum",
                                 _path.string(), index)};
+            }
+            if (raft_term(term) > max_term) {
+                return storage_error{fmt::format("data file {} is corrupt: the snapshot at index {} has term "
+                                                 "{}, above the largest term {}; nothing in {} was changed",
+                                                 _path.string(), index, term, max_term,
+                                                 _path.parent_path().string())};
             }
             _recovered.snap =
                 snapshot{{log_index(index), raft_term(term)}, std::make_shared<const bytes>(std::move(data))};
@@ -326,6 +341,12 @@ std::optional<storage_error> sqlite_storage::load(const storage_identity& identi
                     static_cast<std::uint32_t>(u64(rows.s, 4))) {
                 return storage_error{fmt::format("data file {} is corrupt: entry {} fails its checksum",
                                                  _path.string(), index)};
+            }
+            if (raft_term(term) > max_term) {
+                return storage_error{fmt::format("data file {} is corrupt: entry {} has term {}, above the "
+                                                 "largest term {}; nothing in {} was changed",
+                                                 _path.string(), index, term, max_term,
+                                                 _path.parent_path().string())};
             }
             if (raft_term(term) < previous_term) {
                 return storage_error{

@@ -10,7 +10,10 @@
 namespace roster::daemon {
 
 // Sets up the process logger on stderr: `format` "text" (one line per event, human first) or
-// "json" (one JSON object per line: time, level, msg). `level` is a spdlog level name.
+// "json" (one JSON object per line: time, level, msg). `level` is a spdlog level name. Every
+// message is escaped by the sink (common/escape.hh): a text line shows control characters and
+// invalid UTF-8 as escapes, a JSON line is valid JSON; log calls pass strings from the network as
+// they are.
 std::shared_ptr<spdlog::logger> make_logger(const std::string& format, const std::string& level);
 
 // Hands the cores' log lines to spdlog.

@@ -5,7 +5,9 @@
 #include <limits>
 
 #include <fmt/format.h>
+#include <prometheus/text_serializer.h>
 
+#include "common/escape.hh"
 #include "daemon/metrics_auth.hh"
 #include "views/view_ops.hh"
 
@@ -53,7 +55,9 @@ prometheus::Histogram& metrics::histogram(const std::string& name, const std::st
 
 metrics::metrics(const std::string& cluster, const std::string& name, bool voter, std::size_t member_limit)
     : _registry(std::make_shared<prometheus::Registry>())
-    , _labels{{"cluster", cluster}, {"node", name}}
+    // Label values must be valid UTF-8, or Prometheus drops the whole scrape; prometheus-cpp escapes
+    // backslash, quote and newline itself.
+    , _labels{{"cluster", to_valid_utf8(cluster)}, {"node", to_valid_utf8(name)}}
     , _member_limit(member_limit) {
     prometheus::BuildGauge()
         .Name("roster_build_info")
@@ -162,6 +166,27 @@ metrics::metrics(const std::string& cluster, const std::string& name, bool voter
         _snapshots_sent = &counter("roster_raft_snapshots_sent_total", "Snapshots sent to lagging followers");
         _snapshots_installed =
             &counter("roster_raft_snapshots_installed_total", "Snapshots installed from a leader");
+        _campaigns_at_max_term =
+            &counter("roster_raft_campaigns_at_max_term_total",
+                     "Elections not started: the term is at the largest a voter takes (2^62)");
+        _rejected = &prometheus::BuildCounter()
+                         .Name("roster_requests_rejected_total")
+                         .Help("Joins and leaves answered rejected by this voter, by reason (invalid: beyond "
+                               "the bounds on names, tags, incarnations, endpoints; max_members)")
+                         .Labels(_labels)
+                         .Register(*_registry);
+        _skipped = &prometheus::BuildCounter()
+                        .Name("roster_commands_skipped_total")
+                        .Help("Committed entries not applied, alike on every voter, by reason (undecodable, "
+                              "invalid: a join beyond the bounds)")
+                        .Labels(_labels)
+                        .Register(*_registry);
+        for (const char* r : {"invalid", "max_members"}) {
+            _rejected->Add({{"reason", r}});
+        }
+        for (const char* r : {"undecodable", "invalid"}) {
+            _skipped->Add({{"reason", r}});
+        }
     } else {
         _member_state = &prometheus::BuildGauge()
                              .Name("roster_member_state")
@@ -247,6 +272,8 @@ double metrics::value(const std::string& name, const std::map<std::string, std::
     return 0;
 }
 
+std::string metrics::text() const { return prometheus::TextSerializer().Serialize(_registry->Collect()); }
+
 void metrics::received(const std::string& socket) { _received->Add({{"socket", socket}}).Increment(); }
 
 void metrics::handshake_failed(const std::string& socket, const std::string& reason) {
@@ -312,6 +339,11 @@ void metrics::observe(const node::voter_node& v, mono_time now) {
     add(*_heartbeats, vc.heartbeats, _last.heartbeats);
     add(*_raised, vc.suspicions_raised, _last.raised);
     add(*_cleared, vc.suspicions_cleared, _last.cleared);
+    add(*_campaigns_at_max_term, rc.campaigns_at_max_term, _last.campaigns_at_max_term);
+    add(_rejected->Add({{"reason", "invalid"}}), vc.requests_invalid, _last.requests_invalid);
+    add(_rejected->Add({{"reason", "max_members"}}), vc.joins_over_limit, _last.joins_over_limit);
+    add(_skipped->Add({{"reason", "undecodable"}}), vc.commands_undecodable, _last.commands_undecodable);
+    add(_skipped->Add({{"reason", "invalid"}}), vc.commands_invalid, _last.commands_invalid);
 
     per_member(v, now);
 }
@@ -352,7 +384,7 @@ void metrics::per_member(const node::voter_node& v, mono_time now) {
             }
             const auto* member = v.state().find(m);
             const std::map<std::string, std::string> labels{
-                {"member", member ? member->name : std::string("?")},
+                {"member", member ? to_valid_utf8(member->name) : std::string("?")},
                 {"member_id", std::to_string(m.value())}};
             it = _members
                      .emplace(

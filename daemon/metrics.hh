@@ -50,6 +50,9 @@ public:
     [[nodiscard]] double value(const std::string& name,
                                const std::map<std::string, std::string>& labels) const;
 
+    // Everything as /metrics serves it (the text format); for tests and diagnostics.
+    [[nodiscard]] std::string text() const;
+
     void received(const std::string& socket);
     void dropped(const std::string& socket, const std::string& reason);
     // A connection whose security handshake failed (socket: listen, publish, peer, voter, sub).
@@ -116,6 +119,9 @@ private:
     prometheus::Counter* _step_downs = nullptr;
     prometheus::Counter* _snapshots_sent = nullptr;
     prometheus::Counter* _snapshots_installed = nullptr;
+    prometheus::Counter* _campaigns_at_max_term = nullptr;
+    prometheus::Family<prometheus::Counter>* _rejected = nullptr; // requests, by reason
+    prometheus::Family<prometheus::Counter>* _skipped = nullptr;  // committed entries, by reason
 
     // Members.
     prometheus::Gauge* _member_id = nullptr;
@@ -125,7 +131,9 @@ private:
         std::uint64_t syncs = 0, heartbeats = 0, raised = 0, cleared = 0, leader_changes = 0, elections = 0,
                       pre_elections = 0, proposals = 0, step_downs = 0, snapshots_sent = 0,
                       snapshots_installed = 0, unknown_voter = 0, stale_term = 0, invalid = 0,
-                      snapshot_refused = 0, rejoins = 0, requests_refused = 0;
+                      snapshot_refused = 0, rejoins = 0, requests_refused = 0, campaigns_at_max_term = 0,
+                      requests_invalid = 0, joins_over_limit = 0, commands_undecodable = 0,
+                      commands_invalid = 0;
     } _last;
 
     struct member_series {

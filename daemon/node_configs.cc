@@ -31,6 +31,7 @@ result<node::voter_config, std::string> make_voter_config(const options& o, inca
     c.batching.removal_settle_max = heartbeat + heartbeat / 2;
     c.batching.join_settle = std::chrono::milliseconds(o.join_settle_ms);
     c.batching.removal_settle = std::chrono::milliseconds(o.removal_settle_ms);
+    c.max_members = o.max_members;
     if (auto bad = c.validate()) {
         return "invalid configuration: " + *bad;
     }

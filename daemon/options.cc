@@ -166,6 +166,10 @@ result<options, exit_now> parse_options(int argc, char** argv) {
                    "voters: a removal waits this long for correlated failures to share its view")
         ->check(CLI::Range(0, 10'000))
         ->capture_default_str();
+    app.add_option("--max-members", o.max_members,
+                   "voters: the most members the views may hold; a join beyond it is rejected")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}))
+        ->capture_default_str();
     app.add_flag("--dev", o.dev,
                  "a single-voter cluster on the default loopback ports with a temporary data dir");
     try {

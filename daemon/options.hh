@@ -42,6 +42,7 @@ struct options {
     std::size_t metrics_member_limit = 1000; // above it, per-member series give way to aggregates
     int join_settle_ms = 50;                 // joins and leaves wait this long to share a view
     int removal_settle_ms = 10;              // a due removal waits this long for correlated ones
+    std::size_t max_members = 10'000;        // voters: a join that would make the views larger is rejected
     // The /metrics endpoint (docs/monitoring.md, "Serving /metrics"): a CivetWeb worker thread per
     // open connection, up to metrics_threads; a request's header must arrive within the timeout.
     std::size_t metrics_threads = 256;     // --metrics-threads

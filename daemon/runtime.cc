@@ -69,16 +69,18 @@ std::optional<std::string> runtime::open_voter() {
     if (ec) {
         return fmt::format("cannot create --data-dir {}: {}", _o.data_dir, ec.message());
     }
-    auto incarnation = next_incarnation(_o.data_dir);
-    if (!incarnation) {
-        return incarnation.error();
-    }
+    // Storage first: a data file it refuses (damaged, another voter's, a term past the bound)
+    // stops the start before anything in the data dir is written, the incarnation file included.
     auto storage = consensus::sqlite_storage::open(std::filesystem::path(_o.data_dir) / "raft.db",
                                                    {_o.cluster, *_o.voter});
     if (!storage) {
         return storage.error().message;
     }
     _storage = std::move(storage).value();
+    auto incarnation = next_incarnation(_o.data_dir);
+    if (!incarnation) {
+        return incarnation.error();
+    }
     if (auto err = _transport->open_voter_links()) {
         return err;
     }

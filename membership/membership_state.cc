@@ -29,6 +29,14 @@ const views::member* membership_state::find_by_name(const std::string& name) con
     return it == _by_name.end() ? nullptr : find(it->second);
 }
 
+bool membership_state::adds_member(const join_op& j) const {
+    if (find_by_name(j.name) != nullptr) {
+        return false;
+    }
+    auto seen = _incarnations.find(j.name);
+    return seen == _incarnations.end() || j.incarnation > seen->second;
+}
+
 membership_state::applied membership_state::apply(const command& c) {
     applied out;
     std::vector<views::member> joined;

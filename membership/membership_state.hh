@@ -54,6 +54,9 @@ public:
     [[nodiscard]] member_id next_member() const noexcept { return _next; }
     [[nodiscard]] const views::member* find(member_id id) const;
     [[nodiscard]] const views::member* find_by_name(const std::string& name) const;
+    // Whether applying `j` now would add a member: not a retry of a present incarnation, not a
+    // newer incarnation replacing the member of its name, not a stale one.
+    [[nodiscard]] bool adds_member(const join_op& j) const;
     // A member id that was assigned once and is not in the view any more.
     [[nodiscard]] bool departed(member_id id) const { return id < _next && id != member_id() && !find(id); }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "membership/validation.hh"
 #include "views/view_ops.hh"
 
 namespace roster::node {
@@ -26,6 +27,10 @@ using wire::status_request;
 std::optional<std::string> member_config::validate() const {
     if (name.empty()) {
         return std::string("the member needs a name");
+    }
+    // What the voters would reject at join, refused here, before the first try.
+    if (auto bad = membership::check_join_fields(*this)) {
+        return *bad;
     }
     if (voters < 1) {
         return std::string("the member needs at least one voter endpoint to join through");
@@ -154,6 +159,7 @@ void member_node::on_reply(std::size_t endpoint, const body& msg, mono_time now)
         _request.reset();
         switch (r->status) {
         case request_status::ok:
+            _last_rejection.clear();
             _id = r->member;
             _joined_in = r->view;
             _phase = phase::active;
@@ -170,9 +176,17 @@ void member_node::on_reply(std::size_t endpoint, const body& msg, mono_time now)
             }
             break;
         case request_status::rejected:
-            // Most likely a stale incarnation (a restart faster than the clock moved): go past it.
+            // A stale incarnation (a restart faster than the clock moved): go past it. Other reasons
+            // (the views are full, a bound of this build's voters) do not go away by themselves: the
+            // member says why, once while it lasts, and asks again only after retry_backoff, so
+            // that a full cluster is not asked in a loop.
+            if (r->error != _last_rejection) {
+                log_to(_logger, log_level::warn, "member {}: join rejected: {}; trying again", _config.name,
+                       r->error);
+                _last_rejection = r->error;
+            }
             _incarnation = _incarnation.next();
-            _next_attempt = now;
+            _next_attempt = now + _config.retry_backoff;
             break;
         default:
             _endpoint = (endpoint + 1) % _config.voters;

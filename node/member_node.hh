@@ -86,6 +86,7 @@ private:
     mono_time _next_attempt{};
     int _leave_attempts = 0;
     bool _leave_after_join = false; // leave() came while a join was on its way
+    std::string _last_rejection;    // the error of the last join rejected (logged once while it lasts)
 
     mono_time _next_heartbeat{};
     std::uint64_t _sequence = 0;

@@ -1,6 +1,7 @@
 #include "node/proposal_batcher.hh"
 
 #include <algorithm>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -87,7 +88,8 @@ void proposal_batcher::open_join_window(mono_time now) {
 
 std::optional<membership::command> proposal_batcher::next(mono_time now,
                                                           const std::vector<membership::remove_op>& due,
-                                                          const std::function<bool()>& others_late) {
+                                                          const std::function<bool()>& others_late,
+                                                          const member_limit& limit) {
     if (_in_flight || _building) {
         return std::nullopt;
     }
@@ -117,9 +119,58 @@ std::optional<membership::command> proposal_batcher::next(mono_time now,
         cmd.ops.emplace_back(r);
     }
     take_queued(_leave_queue, _leaves, _config.max_ops_per_command, cmd, f.leaves);
-    take_queued(_join_queue, _joins, _config.max_ops_per_command, cmd, f.joins);
+    take_joins(limit, cmd, f.joins);
+    if (cmd.ops.empty()) {
+        // Every join waiting was refused for lack of room: nothing to propose.
+        _join_open =
+            (_join_queue.empty() && _leave_queue.empty()) ? std::nullopt : std::optional<mono_time>(now);
+        return std::nullopt;
+    }
     _building = std::move(f);
     return cmd;
+}
+
+void proposal_batcher::take_joins(const member_limit& limit, membership::command& cmd,
+                                  std::vector<join_key>& taken) {
+    std::optional<std::size_t> members; // asked for once, when the first join that adds one comes
+    std::set<std::string> added;        // names this command adds (a second join of one adds none)
+    while (!_join_queue.empty() && cmd.ops.size() < _config.max_ops_per_command) {
+        const join_key key = _join_queue.front();
+        _join_queue.pop_front();
+        auto it = _joins.find(key);
+        if (it == _joins.end()) {
+            continue; // answered meanwhile
+        }
+        const auto& op = std::get<membership::join_op>(it->second.change);
+        if (limit.max_members != SIZE_MAX && !added.count(op.name) && (!limit.adds || limit.adds(op))) {
+            if (!members) {
+                members = limit.members ? limit.members() : 0;
+            }
+            if (*members + added.size() >= limit.max_members) {
+                _refused.push_back({op, std::move(it->second.origins), limit.reason});
+                _joins.erase(it);
+                continue;
+            }
+            added.insert(op.name);
+        }
+        cmd.ops.push_back(op);
+        taken.push_back(key);
+    }
+}
+
+std::vector<proposal_batcher::answer> proposal_batcher::take_refused(view_id view,
+                                                                     const std::string& leader_hint) {
+    std::vector<answer> out;
+    for (auto& r : _refused) {
+        for (auto& o : r.origins) {
+            const std::uint64_t id = request_id_of(o);
+            out.emplace_back(std::move(o),
+                             membership::join_reply{id, membership::request_status::rejected, member_id(),
+                                                    r.op.incarnation, view, leader_hint, r.reason});
+        }
+    }
+    _refused.clear();
+    return out;
 }
 
 void proposal_batcher::proposed(log_index index, mono_time now) {

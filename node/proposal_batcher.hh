@@ -26,6 +26,20 @@ struct batcher_config {
     std::size_t max_ops_per_command = 1000; // ops in one command, so one view
 };
 
+// The leader's bound on the size of the views (--max-members), as the batcher applies it to the joins
+// it takes into a command. Joins that would add a member beyond `max_members` are answered
+// `rejected` with `reason` instead; a join that replaces the member of its name, retries one or is
+// stale adds none. Taken in arrival order, so the earliest joins get the room.
+struct member_limit {
+    std::size_t max_members = SIZE_MAX;
+    // The members the views will hold once everything proposed so far applies (an upper bound);
+    // asked only when a join is taken.
+    std::function<std::size_t()> members;
+    // Whether a join would add a member to the state as it will be (see membership_state::adds_member).
+    std::function<bool(const membership::join_op&)> adds;
+    std::string reason; // the `error` of the rejection
+};
+
 // The consensus leader's side of membership changes: joins and leaves wait here with whoever asked
 // for them, removals wait for a short settle window, and all of them leave in batches, one
 // command (so one view) at a time. Deterministic and I/O-free: the voter proposes what next()
@@ -38,7 +52,9 @@ struct batcher_config {
 //     carrying it applies (take_origins), or all together when leadership is lost (abandon);
 //   - identical requests (a retry) wait as one, with every origin;
 //   - order: removals first, then leaves, then joins, each in arrival order, at most
-//     max_ops_per_command in one command.
+//     max_ops_per_command in one command;
+//   - the views never grow past member_limit::max_members through the joins of the commands it
+//     builds: one command at a time, each counted against the members after the one before.
 class proposal_batcher {
 public:
     explicit proposal_batcher(const batcher_config& config)
@@ -55,10 +71,12 @@ public:
     // voters suspects, sorted by id) once they settled — removal_settle after they first showed,
     // longer while `others_late()` says more members look late (likely the same failure), but no
     // longer than removal_settle_max — and the queued joins and leaves once join_settle passed.
-    // Nothing while a command is in flight. Pre-condition: proposed() or unproposed() follows a
-    // returned command before the next call.
+    // Nothing while a command is in flight. Joins beyond `limit` are not taken: each is answered
+    // `rejected` through take_refused() and forgotten. Pre-condition: proposed() or unproposed()
+    // follows a returned command before the next call.
     std::optional<membership::command> next(mono_time now, const std::vector<membership::remove_op>& due,
-                                            const std::function<bool()>& others_late);
+                                            const std::function<bool()>& others_late,
+                                            const member_limit& limit = {});
     // The command from next() was proposed at `index`.
     void proposed(log_index index, mono_time now);
     // The command from next() could not be proposed (leadership lost): its requests wait again.
@@ -79,6 +97,10 @@ public:
     std::vector<answer> answers(const membership::command& cmd,
                                 const std::vector<membership::op_outcome>& outcomes, view_id view,
                                 const std::string& leader_hint);
+
+    // The `rejected` replies to the joins next() refused for lack of room since the last call,
+    // one per origin, in arrival order. `view` and `leader_hint` as in answers().
+    std::vector<answer> take_refused(view_id view, const std::string& leader_hint);
 
     // Leadership lost: a `not_leader` reply for every origin of every waiting request (joins, then
     // leaves, by key); the batcher is empty afterwards.
@@ -107,6 +129,7 @@ private:
     }
     void requeue(mono_time now);
     void open_join_window(mono_time now);
+    void take_joins(const member_limit& limit, membership::command& cmd, std::vector<join_key>& taken);
 
     batcher_config _config;
     // Pending requests by key (O(log n) per request whatever the backlog) and the order in which
@@ -119,6 +142,12 @@ private:
     std::optional<mono_time> _removal_open; // since when removals have been due
     std::optional<flight> _building;        // returned by next(), not yet proposed
     std::optional<flight> _in_flight;
+    struct refused_join {
+        membership::join_op op;
+        std::vector<origin> origins;
+        std::string reason;
+    };
+    std::vector<refused_join> _refused; // joins beyond the member limit, not answered yet
 };
 
 } // namespace roster::node

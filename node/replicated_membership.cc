@@ -3,18 +3,25 @@
 #include <algorithm>
 
 #include "common/invariant.hh"
+#include "membership/validation.hh"
 #include "wire/codec.hh"
 
 namespace roster::node {
 
-result<std::optional<replicated_membership::applied>, std::string>
+result<std::optional<replicated_membership::applied>, replicated_membership::refusal>
 replicated_membership::apply(const consensus::entry& e) {
     if (e.kind != consensus::entry_kind::normal) {
         return std::optional<applied>();
     }
     auto decoded = wire::decode_command(e.data);
     if (!decoded) {
-        return decoded.error().describe();
+        return refusal{refusal::kind::undecodable, decoded.error().describe()};
+    }
+    if (auto bad = membership::validate(decoded.value())) {
+        // The leader checks every join it takes; an entry that still breaks a bound was forged,
+        // or proposed by a build with other rules. Applying part of it would be as deterministic,
+        // but refusing all of it is simpler to reason about.
+        return refusal{refusal::kind::invalid, std::move(*bad)};
     }
     applied out{std::move(decoded).value(), {}};
     out.result = _state.apply(out.command);

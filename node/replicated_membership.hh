@@ -13,9 +13,10 @@
 namespace roster::node {
 
 // The membership state machine as Raft drives it: committed entries come in as bytes, views come
-// out. Decodes each entry (one that is not a membership command is skipped, alike on every
-// voter), applies it, loads snapshots, checks a snapshot that arrives from the network before raft
-// may take it, and says when to compact. Deterministic and I/O-free.
+// out. Decodes each entry (one that is not a membership command, or carries a join beyond the
+// bounds of membership/validation.hh, is skipped, alike on every voter), applies it, loads
+// snapshots, checks a snapshot that arrives from the network before raft may take it, and says
+// when to compact. Deterministic and I/O-free.
 class replicated_membership {
 public:
     // `compact_every`: entries applied past the last snapshot before the next one is due;
@@ -28,9 +29,19 @@ public:
         membership::command command;                  // what the entry said
         membership::membership_state::applied result; // the view change it made, and each op's outcome
     };
-    // Applies a committed entry. Nothing for a no-op entry; an error (what was wrong) for bytes
-    // that are not a membership command, which are then skipped.
-    result<std::optional<applied>, std::string> apply(const consensus::entry& e);
+    // Why a committed entry was skipped.
+    struct refusal {
+        enum class kind : std::uint8_t {
+            undecodable, // the bytes are not a membership command
+            invalid,     // a command no voter would have proposed (membership::validate)
+        };
+        kind what = kind::undecodable;
+        std::string why;
+    };
+    // Applies a committed entry. Nothing for a no-op entry; a refusal for an entry that is not a
+    // valid membership command, which is then skipped: nothing of it applies, and every voter
+    // decides alike (the same bytes, the same rules), so the views stay the same everywhere.
+    result<std::optional<applied>, refusal> apply(const consensus::entry& e);
 
     // Loads a snapshot. Pre-condition: it came from storage (which checks what it loads) or passed
     // check(); anything else is a bug (invariant_broken).

@@ -1,5 +1,9 @@
 #include "node/voter_config.hh"
 
+#include <fmt/format.h>
+
+#include "membership/validation.hh"
+
 namespace roster::node {
 
 std::optional<std::string> voter_config::validate() const {
@@ -14,6 +18,13 @@ std::optional<std::string> voter_config::validate() const {
     }
     if (name.empty()) {
         return std::string("the voter needs a name");
+    }
+    // The voter joins the views like any member: its own entry must pass what every voter checks.
+    if (auto bad = membership::check_join_fields(*this)) {
+        return "its member entry: " + *bad;
+    }
+    if (max_members < voters.size()) {
+        return fmt::format("max_members ({}) must leave room for the {} voters", max_members, voters.size());
     }
     if (raft_tick <= 0ns || heartbeat_interval <= 0ns || report_interval <= 0ns) {
         return std::string("tick, heartbeat and report intervals must be positive");

@@ -41,6 +41,7 @@ struct voter_config {
     std::size_t compact_every = 1000;    // snapshot once this many entries were applied past the last
     std::size_t publisher_ring = 1024;   // recent view changes kept for catch-up
     duration forward_timeout = 5s;       // a forwarded request unanswered this long is dropped
+    std::size_t max_members = 10'000;    // leader: a join that would make the views larger is rejected
 
     // Empty when valid, else what is wrong.
     [[nodiscard]] std::optional<std::string> validate() const;

@@ -2,7 +2,10 @@
 
 #include <algorithm>
 
+#include <fmt/format.h>
+
 #include "common/invariant.hh"
+#include "membership/validation.hh"
 #include "views/view_ops.hh"
 #include "wire/codec.hh"
 
@@ -34,6 +37,7 @@ voter_node::voter_node(const voter_config& config, prng random, consensus::persi
                          config.tags})
     , _publisher(config.publisher_ring)
     , _now(now)
+    , _views_full(fmt::format("the cluster has reached --max-members ({})", config.max_members))
     , _next_raft_tick(now + config.raft_tick)
     , _next_heartbeat(now) {
     if (auto bad = config.validate()) {
@@ -227,10 +231,18 @@ void voter_node::apply_entry(const consensus::entry& e, bool replay) {
     auto applied = _machine.apply(e);
     if (!applied) {
         // Deterministic on every voter: the entry is skipped everywhere alike.
-        ++_counters.commands_undecodable;
-        log_to(_logger, log_level::error,
-               "voter {}: committed entry {} is not a membership command ({}); skipped", _config.id, e.index,
-               applied.error());
+        const auto& refusal = applied.error();
+        if (refusal.what == replicated_membership::refusal::kind::undecodable) {
+            ++_counters.commands_undecodable;
+            log_to(_logger, log_level::error,
+                   "voter {}: committed entry {} is not a membership command ({}); skipped", _config.id,
+                   e.index, refusal.why);
+        } else {
+            ++_counters.commands_invalid;
+            log_to(_logger, log_level::error,
+                   "voter {}: committed entry {} carries a join no voter accepts ({}); skipped", _config.id,
+                   e.index, refusal.why);
+        }
         return;
     }
     if (!applied.value()) {
@@ -354,8 +366,11 @@ void voter_node::handle_request(join_request q, const origin& from) {
     if (std::holds_alternative<from_self>(from)) {
         q.key = _config.key;
     }
-    if (q.name.empty()) {
-        answer_join(from, request_status::rejected, member_id(), q.incarnation, "a member needs a name");
+    // Checked by whichever voter receives it (the leader again, for a forwarded one): a join beyond
+    // the bounds never reaches the log, and its sender learns why.
+    if (auto why = membership::validate(q)) {
+        ++_counters.requests_invalid;
+        answer_join(from, request_status::rejected, member_id(), q.incarnation, std::move(*why));
         return;
     }
     if (pass_on(q, from)) {
@@ -375,6 +390,11 @@ void voter_node::handle_request(join_request q, const origin& from) {
 }
 
 void voter_node::handle_request(const leave_request& q, const origin& from) {
+    if (auto why = membership::validate(q)) {
+        ++_counters.requests_invalid;
+        answer_leave(from, request_status::rejected, std::move(*why));
+        return;
+    }
     if (pass_on(q, from)) {
         return;
     }
@@ -442,7 +462,15 @@ void voter_node::leader_decide() {
         return;
     }
     const auto due = _aggregator.removals_due(view(), _now);
-    auto cmd = _batcher.next(_now, due, [&] { return _monitor.others_late(due, _now); });
+    const member_limit limit{_config.max_members, [&] { return members_after_log(); },
+                             [&](const membership::join_op& j) { return state().adds_member(j); },
+                             _views_full};
+    auto cmd = _batcher.next(
+        _now, due, [&] { return _monitor.others_late(due, _now); }, limit);
+    for (auto& [to, reply] : _batcher.take_refused(state().id(), leader_hint())) {
+        ++_counters.joins_over_limit;
+        answer(to, std::move(reply));
+    }
     if (!cmd) {
         return;
     }
@@ -454,6 +482,31 @@ void voter_node::leader_decide() {
     _batcher.proposed(*index, _now);
     _counters.removals_proposed += std::min(due.size(), _config.batching.max_ops_per_command);
     ++_counters.commands_proposed;
+}
+
+std::size_t voter_node::members_after_log() const {
+    // A new leader may hold entries of earlier terms it has not applied (they commit with its
+    // first entry), and a proposal given up after its timeout may still commit: both apply before
+    // the next command, so their joins count. Joins of present names replace, not add.
+    std::size_t members = view().members.size();
+    const consensus::raft_log& log = _raft->log();
+    if (_raft->applied_index() >= log.last_index()) {
+        return members;
+    }
+    for (const auto& e : log.slice(_raft->applied_index().next(), log.last_index())) {
+        if (e.kind != consensus::entry_kind::normal) {
+            continue;
+        }
+        if (auto cmd = wire::decode_command(e.data)) {
+            for (const auto& o : cmd.value().ops) {
+                if (const auto* j = std::get_if<membership::join_op>(&o);
+                    j && !state().find_by_name(j->name)) {
+                    ++members;
+                }
+            }
+        }
+    }
+    return members;
 }
 
 void voter_node::lost_leadership() {

@@ -33,6 +33,9 @@ struct voter_counters {
     std::uint64_t removals_proposed = 0;    // remove ops in proposed commands (leader)
     std::uint64_t commands_proposed = 0;    // membership commands proposed (leader)
     std::uint64_t commands_undecodable = 0; // committed entries that failed to decode (skipped)
+    std::uint64_t commands_invalid = 0;     // committed entries with a join beyond the bounds (skipped)
+    std::uint64_t requests_invalid = 0;     // joins and leaves rejected: beyond the bounds of validation.hh
+    std::uint64_t joins_over_limit = 0;     // joins rejected by this leader: the views hold max_members
     std::uint64_t snapshots_refused = 0;    // InstallSnapshot messages whose data is not a valid snapshot
     std::uint64_t sync_requests = 0;        // answered
     std::uint64_t views_published = 0;      // views and full views published
@@ -139,6 +142,9 @@ private:
     void evaluate_detectors();
     void send_report(membership::suspicion_report r);
     void leader_decide();
+    // Leader: the members the views will hold once every entry in this voter's log applies (an
+    // upper bound: each join in an entry not applied yet counts unless its name is a member).
+    std::size_t members_after_log() const;
     void lost_leadership();
     void self_membership();
     void voter_heartbeats();
@@ -154,6 +160,7 @@ private:
     self_member _self;
     views::view_publisher _publisher;
     mono_time _now;
+    std::string _views_full; // why a join beyond config.max_members is rejected
     output _out;
     std::vector<voter_event> _events;
     voter_counters _counters;

@@ -3,43 +3,18 @@
 #include <fmt/format.h>
 
 #include "auth/keys.hh"
+#include "common/escape.hh"
 #include "views/view_ops.hh"
 
 namespace roster::tools {
 
 namespace {
 
-void json_string(std::string& out, const std::string& s) {
-    out += '"';
-    for (char c : s) {
-        switch (c) {
-        case '"':
-            out += "\\\"";
-            break;
-        case '\\':
-            out += "\\\\";
-            break;
-        case '\n':
-            out += "\\n";
-            break;
-        default:
-            if (static_cast<unsigned char>(c) < 0x20) {
-                out += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
-            } else {
-                out += c;
-            }
-        }
-    }
-    out += '"';
-}
+void json_string(std::string& out, const std::string& s) { out += roster::json_quote(s); }
 
 } // namespace
 
-std::string json_quote(const std::string& s) {
-    std::string out;
-    json_string(out, s);
-    return out;
-}
+std::string json_quote(const std::string& s) { return roster::json_quote(s); }
 
 std::string view_json(const views::view& v) {
     std::string out = fmt::format("{{\"view_id\": {}, \"leader\": ", v.id);

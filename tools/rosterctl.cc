@@ -20,6 +20,7 @@
 
 #include "auth/key_table.hh"
 #include "client/client.hh"
+#include "common/escape.hh"
 #include "tools/json.hh"
 #include "views/view_ops.hh"
 
@@ -51,6 +52,11 @@ const views::member* find(const views::view& v, member_id id) {
     return nullptr;
 }
 
+// Every string from a node (names, addresses, errors) reaches the terminal through this: control
+// characters and invalid UTF-8 are shown as escapes, so no name can move the cursor, retitle the
+// window or forge a line.
+std::string shown(const std::string& s) { return escape_for_terminal(s); }
+
 // Names of members seen so far, to name the removed ones.
 std::map<member_id, std::string>& names() {
     static std::map<member_id, std::string> n;
@@ -64,18 +70,18 @@ void print_view_text(const views::view& v, bool resync) {
     const auto* leader = find(v, v.leader);
     std::printf("view %llu: %zu members, leader %s (id %llu, fencing token %llu)%s\n",
                 static_cast<unsigned long long>(v.id.value()), v.members.size(),
-                leader ? leader->name.c_str() : "-", static_cast<unsigned long long>(v.leader.value()),
+                leader ? shown(leader->name).c_str() : "-", static_cast<unsigned long long>(v.leader.value()),
                 static_cast<unsigned long long>(v.fencing_token.value()),
                 resync ? " [resync: earlier views are no longer held]" : "");
     for (member_id id : v.joined) {
         const auto* m = find(v, id);
         std::printf("  + %llu %s %s\n", static_cast<unsigned long long>(id.value()),
-                    m ? m->name.c_str() : "?", m ? m->address.c_str() : "");
+                    m ? shown(m->name).c_str() : "?", m ? shown(m->address).c_str() : "");
     }
     for (const auto& r : v.removed) {
         const auto n = names().find(r.id);
         std::printf("  - %llu %s(%s)\n", static_cast<unsigned long long>(r.id.value()),
-                    n != names().end() ? (n->second + " ").c_str() : "", views::to_string(r.reason));
+                    n != names().end() ? (shown(n->second) + " ").c_str() : "", views::to_string(r.reason));
     }
 }
 
@@ -119,7 +125,7 @@ int main(int argc, char** argv) {
     CLI11_PARSE(app, argc, argv);
 
     auto fail = [](const std::string& why) {
-        std::fprintf(stderr, "rosterctl: %s\n", why.c_str());
+        std::fprintf(stderr, "rosterctl: %s\n", shown(why).c_str()); // may quote a node's error
         return 1;
     };
     if (*keygen) {
@@ -187,8 +193,9 @@ int main(int argc, char** argv) {
                 static_cast<unsigned long long>(s->view.value()), s->voter.value(),
                 static_cast<unsigned long long>(s->member.value()), s->leader.value());
         } else {
-            std::printf("%s: %s, term %llu, commit index %llu, view %llu, member id %llu\n", s->name.c_str(),
-                        role_name(s->role).c_str(), static_cast<unsigned long long>(s->term.value()),
+            std::printf("%s: %s, term %llu, commit index %llu, view %llu, member id %llu\n",
+                        shown(s->name).c_str(), role_name(s->role).c_str(),
+                        static_cast<unsigned long long>(s->term.value()),
                         static_cast<unsigned long long>(s->commit.value()),
                         static_cast<unsigned long long>(s->view.value()),
                         static_cast<unsigned long long>(s->member.value()));
@@ -207,8 +214,9 @@ int main(int argc, char** argv) {
                 print_view_text(*v, false);
                 for (const auto& m : v->members) {
                     std::printf("  %llu %s %s (incarnation %llu)\n",
-                                static_cast<unsigned long long>(m.id.value()), m.name.c_str(),
-                                m.address.c_str(), static_cast<unsigned long long>(m.incarnation.value()));
+                                static_cast<unsigned long long>(m.id.value()), shown(m.name).c_str(),
+                                shown(m.address).c_str(),
+                                static_cast<unsigned long long>(m.incarnation.value()));
                 }
             }
             return 0;
@@ -223,7 +231,7 @@ int main(int argc, char** argv) {
                         static_cast<unsigned long long>(v->fencing_token.value()),
                         static_cast<unsigned long long>(v->id.value()));
         } else {
-            std::printf("%s (id %llu), fencing token %llu, view %llu\n", l->name.c_str(),
+            std::printf("%s (id %llu), fencing token %llu, view %llu\n", shown(l->name).c_str(),
                         static_cast<unsigned long long>(l->id.value()),
                         static_cast<unsigned long long>(v->fencing_token.value()),
                         static_cast<unsigned long long>(v->id.value()));

@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <fcntl.h>
 #include <fstream>
+#include <iterator>
 #include <optional>
 #include <signal.h>
 #include <sys/mount.h>
@@ -9,6 +10,7 @@
 #include <thread>
 #include <unistd.h>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
@@ -216,6 +218,46 @@ TEST_F(sqlite_storage_test, a_commit_index_past_the_log_is_refused) {
     tamper("UPDATE hard_state SET commit_index = 5;");
     const auto msg = open_error();
     EXPECT_NE(msg.find("commit index 5 is past the last entry 0"), std::string::npos) << msg;
+}
+
+// A term past max_term (what a forged AppendEntries left on disk before raft refused them) would
+// make the voter start where it can never campaign, or where the next term wraps: refused at open,
+// naming the file and its directory, and the file is left exactly as it was.
+TEST_F(sqlite_storage_test, a_term_above_the_largest_is_refused_and_left_alone) {
+    for (const std::int64_t stored : {static_cast<std::int64_t>(max_term.value() + 1), std::int64_t{-1}}) {
+        {
+            auto s = open_ok();
+            ASSERT_TRUE(s);
+        }
+        tamper(fmt::format("UPDATE hard_state SET term = {};", stored));
+        std::ifstream before_file(_file, std::ios::binary);
+        const std::string before((std::istreambuf_iterator<char>(before_file)), {});
+        const auto msg = open_error();
+        const raft_term term(static_cast<std::uint64_t>(stored));
+        EXPECT_NE(msg.find(fmt::format("data file {} holds term {}, above the largest term {}",
+                                       _file.string(), term, max_term)),
+                  std::string::npos)
+            << msg;
+        EXPECT_NE(msg.find(fmt::format("nothing in {} was changed", _dir.string())), std::string::npos)
+            << msg;
+        std::ifstream after_file(_file, std::ios::binary);
+        const std::string after((std::istreambuf_iterator<char>(after_file)), {});
+        EXPECT_EQ(after, before) << "the refused file was written to";
+        tamper("UPDATE hard_state SET term = 3;");
+        EXPECT_TRUE(open_ok()) << "the same file with a sane term opens";
+    }
+}
+
+TEST_F(sqlite_storage_test, the_largest_term_itself_is_accepted) {
+    {
+        auto s = open_ok();
+        ready r;
+        r.hard = hard_state{max_term, voter_id(1), log_index()};
+        ASSERT_FALSE(s->save(r));
+    }
+    auto s = open_ok();
+    ASSERT_TRUE(s);
+    EXPECT_EQ(s->recovered().hard.term, max_term);
 }
 
 TEST_F(sqlite_storage_test, a_gap_in_the_log_is_refused) {

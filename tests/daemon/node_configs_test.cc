@@ -19,7 +19,8 @@ options voter_two() {
             .heartbeat_interval_ms = 200,
             .phi_threshold = 10.5,
             .join_settle_ms = 70,
-            .removal_settle_ms = 20};
+            .removal_settle_ms = 20,
+            .max_members = 400};
 }
 
 options member_of_three() {
@@ -71,6 +72,7 @@ TEST(make_voter_config, tunes_the_detector_and_the_settle_windows_to_the_flags) 
     EXPECT_EQ(c->batching.removal_settle_max, 300ms) << "1.5 heartbeat intervals";
     EXPECT_EQ(c->batching.join_settle, 70ms);
     EXPECT_EQ(c->batching.removal_settle, 20ms);
+    EXPECT_EQ(c->max_members, 400u);
 }
 
 TEST(make_voter_config, leaves_what_no_flag_sets_at_the_node_defaults) {
@@ -102,6 +104,7 @@ TEST(make_voter_config, the_default_flags_give_the_lan_settings) {
     EXPECT_EQ(c->batching.removal_settle, 10ms);
     EXPECT_EQ(c->address, "127.0.0.1:7400");
     EXPECT_EQ(c->publish_endpoint, "127.0.0.1:7402");
+    EXPECT_EQ(c->max_members, 10'000u);
 }
 
 TEST(make_voter_config, says_why_the_voter_refuses_it) {
@@ -116,6 +119,20 @@ TEST(make_voter_config, says_why_the_voter_refuses_it) {
     c = make_voter_config(o, incarnation_number(1));
     ASSERT_FALSE(c);
     EXPECT_EQ(c.error(), "invalid configuration: phi threshold must be greater than 0 and less than 300");
+
+    o = voter_two();
+    o.max_members = 2;
+    c = make_voter_config(o, incarnation_number(1));
+    ASSERT_FALSE(c);
+    EXPECT_EQ(c.error(), "invalid configuration: max_members (2) must leave room for the 3 voters");
+
+    // The voter's own entry must pass what every voter checks at join.
+    o = voter_two();
+    o.name = "v2\x1b[31m";
+    c = make_voter_config(o, incarnation_number(1));
+    ASSERT_FALSE(c);
+    EXPECT_EQ(c.error(),
+              "invalid configuration: its member entry: the name has control character U+001B at byte 2");
 }
 
 TEST(make_member_config, takes_every_field_from_the_flags) {
@@ -148,6 +165,13 @@ TEST(make_member_config, says_why_the_member_refuses_it) {
     c = make_member_config(o, incarnation_number(1));
     ASSERT_FALSE(c);
     EXPECT_EQ(c.error(), "invalid configuration: the member needs a name");
+
+    // Refused at start, not at every join: the voters would reject it.
+    o = member_of_three();
+    o.name = "m\xff";
+    c = make_member_config(o, incarnation_number(1));
+    ASSERT_FALSE(c);
+    EXPECT_EQ(c.error(), "invalid configuration: the name has invalid UTF-8 at byte 1 (0xff)");
 }
 
 } // namespace

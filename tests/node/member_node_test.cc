@@ -190,3 +190,42 @@ TEST(member_node, republishes_the_views_it_follows_and_answers_local_syncs) {
 
 } // namespace
 } // namespace roster::node
+
+namespace roster::node {
+namespace {
+
+struct recording_sink final : log_sink {
+    std::vector<std::string> lines;
+    [[nodiscard]] bool enabled(log_level) const override { return true; }
+    void write(log_level, std::string_view line) override { lines.emplace_back(line); }
+};
+
+// A rejected join (the views full, a bound) is tried again under the next incarnation, but only
+// after retry_backoff, and the member says why once while the reason lasts.
+TEST(member_node, a_rejected_join_is_logged_once_and_tried_again_after_the_backoff) {
+    recording_sink log;
+    member_node m(three_voters(), at(0), &log);
+    const std::string full = "the cluster has reached --max-members (3)";
+    for (int attempt = 0; attempt < 3; ++attempt) {
+        const int t = attempt * 200;
+        m.tick(at(t));
+        const auto joins = sent<join_request>(m.take_output());
+        ASSERT_EQ(joins.size(), 1u) << "attempt " << attempt;
+        EXPECT_EQ(joins[0].second.incarnation, incarnation_number(100 + attempt));
+        m.on_reply(joins[0].first,
+                   join_reply{joins[0].second.request_id, request_status::rejected, member_id(),
+                              joins[0].second.incarnation, view_id(1), "", full},
+                   at(t + 1));
+        m.tick(at(t + 100));
+        EXPECT_TRUE(sent<join_request>(m.take_output()).empty()) << "waits retry_backoff (100 ms)";
+    }
+    int said = 0;
+    for (const auto& line : log.lines) {
+        said += line == "member m1: join rejected: " + full + "; trying again" ? 1 : 0;
+    }
+    EXPECT_EQ(said, 1) << "once while the reason lasts";
+    EXPECT_EQ(m.current_phase(), member_node::phase::joining);
+}
+
+} // namespace
+} // namespace roster::node

@@ -229,3 +229,62 @@ TEST(proposal_batcher, leadership_lost_answers_every_origin_not_leader) {
 
 } // namespace
 } // namespace roster::node
+
+namespace roster::node {
+namespace {
+
+// --max-members: joins are taken in arrival order while there is room; the rest are answered
+// `rejected` (every origin) and forgotten. A second join of a name in the same command, or one the
+// state says replaces a member, takes no room.
+TEST(proposal_batcher, joins_beyond_the_member_limit_are_refused_in_arrival_order) {
+    proposal_batcher b(config());
+    b.queue(join("a"), from_route{1, 1}, at(0));
+    b.queue(join("present", 2), from_route{1, 2}, at(0));
+    b.queue(join("b"), from_route{1, 3}, at(0));
+    b.queue(join("a", 2), from_route{1, 4}, at(0));
+    b.queue(join("c"), from_route{1, 5}, at(0));
+    ASSERT_TRUE(b.add_origin(join("c"), from_route{2, 6}));
+    b.queue(leave(7), from_route{1, 7}, at(0));
+    int asked = 0;
+    const member_limit limit{10,
+                             [&] {
+                                 ++asked;
+                                 return std::size_t{8};
+                             },
+                             [](const join_op& j) { return j.name != "present"; }, "full (10)"};
+    auto cmd = b.next(at(50), {}, nobody_late, limit);
+    ASSERT_TRUE(cmd);
+    EXPECT_EQ(names(*cmd), (std::vector<std::string>{"leave 7", "a", "present", "b", "a"}));
+    EXPECT_EQ(asked, 1) << "the member count is asked for once per command";
+    const auto refused = b.take_refused(view_id(3), "hint");
+    ASSERT_EQ(refused.size(), 2u) << "both origins of c";
+    for (std::size_t i = 0; i < refused.size(); ++i) {
+        EXPECT_EQ(refused[i].first, i == 0 ? origin(from_route{1, 5}) : origin(from_route{2, 6}));
+        const auto& r = std::get<membership::join_reply>(refused[i].second);
+        EXPECT_EQ(r.status, request_status::rejected);
+        EXPECT_EQ(r.error, "full (10)");
+        EXPECT_EQ(r.view, view_id(3));
+        EXPECT_EQ(r.request_id, i == 0 ? 5u : 6u);
+    }
+    EXPECT_TRUE(b.take_refused(view_id(3), "hint").empty()) << "answered once";
+    EXPECT_FALSE(b.add_origin(join("c"), from_route{3, 1})) << "forgotten";
+}
+
+TEST(proposal_batcher, a_command_of_only_refused_joins_is_not_proposed) {
+    proposal_batcher b(config());
+    b.queue(join("a"), from_route{1, 1}, at(0));
+    const member_limit full{3, [] { return std::size_t{3}; }, [](const join_op&) { return true; }, "full"};
+    EXPECT_FALSE(b.next(at(50), {}, nobody_late, full));
+    EXPECT_FALSE(b.in_flight());
+    EXPECT_EQ(b.queued(), 0u);
+    EXPECT_EQ(b.take_refused(view_id(1), "").size(), 1u);
+    // Removals still go while the views are full.
+    auto cmd = b.next(at(60), {removal(4)}, nobody_late, full);
+    EXPECT_FALSE(cmd) << "the removal settles first";
+    cmd = b.next(at(70), {removal(4)}, nobody_late, full);
+    ASSERT_TRUE(cmd);
+    EXPECT_EQ(names(*cmd), (std::vector<std::string>{"remove 4"}));
+}
+
+} // namespace
+} // namespace roster::node

@@ -32,8 +32,45 @@ TEST(replicated_membership, an_entry_that_is_not_a_command_is_skipped_with_the_r
     replicated_membership m(100, log_index());
     auto r = m.apply(entry(1, bytes{1, 2, 3}));
     ASSERT_FALSE(r);
-    EXPECT_FALSE(r.error().empty());
+    EXPECT_EQ(r.error().what, replicated_membership::refusal::kind::undecodable);
+    EXPECT_FALSE(r.error().why.empty());
     EXPECT_EQ(m.state().id(), view_id());
+}
+
+// A committed join no voter would have accepted (forged into the log, or from a build with other
+// rules) is refused whole, with the reason, and changes nothing: every voter decides alike.
+TEST(replicated_membership, an_entry_with_a_join_beyond_the_bounds_is_refused_whole) {
+    replicated_membership m(100, log_index());
+    ASSERT_TRUE(m.apply(entry(1, join("a"))));
+    const auto bad_join = [](std::string name, std::uint64_t incarnation) {
+        membership::join_op op;
+        op.name = std::move(name);
+        op.incarnation = incarnation_number(incarnation);
+        return op;
+    };
+    const std::vector<membership::join_op> refused = {
+        bad_join("\x1b[2Jowned", 1),
+        bad_join("c1\xc2\x9b"
+                 "31m",
+                 1),
+        bad_join("bad\xff", 1),
+        bad_join(std::string(256, 'n'), 1),
+        bad_join("fine", 0),
+        bad_join("fine", (std::uint64_t{1} << 63) + 1),
+    };
+    std::uint64_t index = 2;
+    for (const auto& op : refused) {
+        // A good join first: the whole entry goes, not only the bad op.
+        membership::command cmd{{bad_join("good", 1), op}};
+        auto r = m.apply(entry(index++, wire::encode_command(cmd)));
+        ASSERT_FALSE(r);
+        EXPECT_EQ(r.error().what, replicated_membership::refusal::kind::invalid);
+        EXPECT_NE(r.error().why.find("op 2 (a join)"), std::string::npos) << r.error().why;
+        EXPECT_EQ(m.state().id(), view_id(1));
+        EXPECT_EQ(m.state().find_by_name("good"), nullptr);
+    }
+    ASSERT_TRUE(m.apply(entry(index, join("b"))));
+    EXPECT_EQ(m.state().id(), view_id(2));
 }
 
 TEST(replicated_membership, compaction_is_due_every_so_many_entries_and_restores_the_same_state) {

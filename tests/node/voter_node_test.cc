@@ -218,6 +218,16 @@ TEST(voter_config, validation_names_what_is_wrong) {
     c = single();
     c.suspicion_ttl = c.report_interval;
     EXPECT_NE(c.validate()->find("ttl"), std::string::npos);
+    // Its own member entry passes what every voter checks at join.
+    c = single("v1\x1b[0m");
+    EXPECT_NE(c.validate()->find("its member entry: the name has control character U+001B"),
+              std::string::npos);
+    c = single();
+    c.incarnation = incarnation_number(0);
+    EXPECT_NE(c.validate()->find("incarnation 0"), std::string::npos);
+    c = single();
+    c.max_members = 0;
+    EXPECT_NE(c.validate()->find("max_members"), std::string::npos);
 }
 
 } // namespace
@@ -527,6 +537,184 @@ TEST(voter_node_trio, a_snapshot_that_is_not_a_membership_snapshot_is_refused_an
     EXPECT_LT(t.node(f).consensus().commit_index(), log_index(500));
     t.run(200);
     EXPECT_EQ(t.node(f).consensus().role(), consensus::role::follower) << "still a working voter";
+}
+
+// ---- limits that hold for any member ------------------------------------------------------
+
+join_request join(std::uint64_t request_id, std::string name, std::uint64_t incarnation = 1) {
+    join_request q;
+    q.request_id = request_id;
+    q.name = std::move(name);
+    q.address = "10.0.0.9:7400";
+    q.publish_endpoint = "10.0.0.9:7402";
+    q.incarnation = incarnation_number(incarnation);
+    return q;
+}
+
+TEST(voter_node_trio, a_join_beyond_the_bounds_is_rejected_with_the_reason_by_the_voter_that_gets_it) {
+    trio t;
+    t.form();
+    const voter_id f = t.a_follower();
+    const voter_id l = t.leader();
+    struct bad_join {
+        join_request q;
+        std::string reason;
+    };
+    std::vector<bad_join> cases = {
+        {join(1, ""), "the name is empty"},
+        {join(1, std::string(256, 'n')), "the name is 256 bytes, at most 255"},
+        {join(1, "evil\x1b]0;owned\x07"), "the name has control character U+001B at byte 4"},
+        {join(1, "c1\xc2\x9b"), "the name has control character U+009B at byte 2"},
+        {join(1, "bad\xff"), "the name has invalid UTF-8 at byte 3 (0xff)"},
+        {join(1, "m", 0), "incarnation 0 is outside 1..9223372036854775808"},
+        {join(1, "m", ~std::uint64_t{0}), "incarnation 18446744073709551615 is outside 1.."},
+    };
+    cases.push_back({join(1, "m"), "the address has byte 0x0a at 3"});
+    cases.back().q.address = "10.\n";
+    cases.push_back({join(1, "m"), "the publish endpoint is 256 bytes, at most 255"});
+    cases.back().q.publish_endpoint = std::string(256, 'p');
+    cases.push_back({join(1, "m"), "33 tags, at most 32"});
+    cases.back().q.tags.assign(33, views::tag{"k", "v"});
+    cases.push_back({join(1, "m"), "the key of tag 2 is empty"});
+    cases.back().q.tags = {{"zone", "a"}, {"", "x"}};
+    cases.push_back({join(1, "m"), "the value of tag 1 is 257 bytes, at most 256"});
+    cases.back().q.tags = {{"zone", std::string(257, 'v')}};
+    cases.push_back({join(1, "m"), "the key of tag 1 has control character U+000A"});
+    cases.back().q.tags = {{"zo\nne", "a"}};
+
+    const view_id before = t.node(l).view().id;
+    route_id route = 100;
+    for (const voter_id v : {f, l}) {
+        const auto forwarded = t.node(v).requests_forwarded();
+        const auto invalid = t.node(v).counters().requests_invalid;
+        for (auto& c : cases) {
+            c.q.request_id = ++route;
+            t.request(v, route, c.q);
+            const auto r = t.replies_to<join_reply>(route);
+            ASSERT_EQ(r.size(), 1u) << c.reason << ": answered at once, by the voter that got it";
+            EXPECT_EQ(r[0].status, request_status::rejected);
+            EXPECT_EQ(r[0].request_id, route);
+            EXPECT_NE(r[0].error.find(c.reason), std::string::npos) << r[0].error;
+            EXPECT_EQ(r[0].error.find('\x1b'), std::string::npos) << "the reason never quotes the bytes";
+        }
+        EXPECT_EQ(t.node(v).requests_forwarded(), forwarded)
+            << "nothing beyond the bounds reaches the leader";
+        EXPECT_EQ(t.node(v).counters().requests_invalid, invalid + cases.size());
+    }
+    // A forwarded one that got past a voter of another build is checked again at the leader.
+    t.from_peer(l, f, join(7, "bad\xff"));
+    const auto back = t.sent_to<join_reply>(f, l);
+    ASSERT_FALSE(back.empty());
+    EXPECT_EQ(back.back().status, request_status::rejected);
+    t.run(300);
+    EXPECT_EQ(t.node(l).view().id, before) << "no view changed";
+    // The largest incarnation and the longest name are fine.
+    t.request(f, 500, join(500, std::string(255, 'n'), std::uint64_t{1} << 63));
+    t.run(300);
+    ASSERT_EQ(t.replies_to<join_reply>(500).size(), 1u);
+    EXPECT_EQ(t.replies_to<join_reply>(500)[0].status, request_status::ok);
+}
+
+TEST(voter_node_trio, a_leave_with_an_incarnation_out_of_range_is_rejected) {
+    trio t;
+    t.form();
+    const voter_id f = t.a_follower();
+    const auto forwarded = t.node(f).requests_forwarded();
+    t.request(f, 1, leave_request{4, member_id(1), incarnation_number(0)});
+    t.request(f, 2, leave_request{5, member_id(1), incarnation_number((std::uint64_t{1} << 63) + 1)});
+    for (route_id r : {1, 2}) {
+        const auto replies = t.replies_to<leave_reply>(r);
+        ASSERT_EQ(replies.size(), 1u);
+        EXPECT_EQ(replies[0].status, request_status::rejected);
+        EXPECT_NE(replies[0].error.find("is outside 1..9223372036854775808"), std::string::npos)
+            << replies[0].error;
+    }
+    EXPECT_EQ(t.node(f).requests_forwarded(), forwarded);
+}
+
+// An entry that breaks the bounds in the log (forged, or from a build with other rules) is refused
+// alike on every voter: not applied, counted, and the views stay the same everywhere.
+TEST(voter_node, a_committed_join_beyond_the_bounds_is_refused_alike_on_every_voter) {
+    membership::join_op good, bad, zero;
+    good.name = "good";
+    good.incarnation = incarnation_number(1);
+    bad.name = "ev\x1b[2Jil";
+    bad.incarnation = incarnation_number(1);
+    zero.name = "zero"; // incarnation 0
+    consensus::persisted_state log;
+    log.entries = {
+        {log_index(1), raft_term(1), consensus::entry_kind::normal, wire::encode_command({{good}})},
+        {log_index(2), raft_term(1), consensus::entry_kind::normal, wire::encode_command({{good, bad}})},
+        {log_index(3), raft_term(1), consensus::entry_kind::normal, wire::encode_command({{zero}})}};
+    log.hard = {raft_term(1), voter_id(), log_index(3)};
+    std::optional<views::view> first;
+    for (const std::uint32_t id : {1u, 2u, 3u}) {
+        voter_config c = single(fmt::format("v{}", id));
+        c.id = voter_id(id);
+        c.voters = {voter_id(1), voter_id(2), voter_id(3)};
+        voter_node n(c, prng(id), log, at(0));
+        EXPECT_EQ(n.counters().commands_invalid, 2u);
+        EXPECT_EQ(n.counters().commands_undecodable, 0u);
+        ASSERT_EQ(n.view().members.size(), 1u);
+        EXPECT_EQ(n.view().members[0].name, "good");
+        if (first) {
+            EXPECT_EQ(n.view(), *first);
+        }
+        first = n.view();
+    }
+}
+
+// --max-members: the leader takes joins into commands only while the views have room, so joins
+// sent at once to every voter cannot overshoot; replacing a member of the same name takes no room.
+TEST(voter_node_trio, joins_beyond_max_members_are_rejected_with_the_reason) {
+    trio t([](voter_config& c) { c.max_members = 5; });
+    t.form(); // the three voters
+    route_id route = 0;
+    for (int round = 0; round < 2; ++round) {
+        for (const voter_id v : {v1, v2, v3}) {
+            ++route;
+            t.request(v, route, join(route, fmt::format("m{}", route)));
+        }
+    }
+    t.run(300);
+    int ok = 0, rejected = 0;
+    std::vector<std::string> joined;
+    for (route_id r = 1; r <= route; ++r) {
+        const auto replies = t.replies_to<join_reply>(r);
+        ASSERT_EQ(replies.size(), 1u) << "route " << r;
+        if (replies[0].status == request_status::ok) {
+            ++ok;
+            joined.push_back(fmt::format("m{}", r));
+        } else {
+            ++rejected;
+            EXPECT_EQ(replies[0].status, request_status::rejected);
+            EXPECT_EQ(replies[0].error, "the cluster has reached --max-members (5)");
+        }
+    }
+    EXPECT_EQ(ok, 2);
+    EXPECT_EQ(rejected, 4);
+    for (const voter_id v : {v1, v2, v3}) {
+        EXPECT_EQ(t.node(v).view().members.size(), 5u);
+    }
+    EXPECT_EQ(t.node(t.leader()).counters().joins_over_limit, 4u);
+
+    // A rejoin under a newer incarnation replaces its member: it takes no room.
+    t.request(t.a_follower(), 50, join(50, joined[0], 2));
+    t.run(300);
+    ASSERT_EQ(t.replies_to<join_reply>(50).size(), 1u);
+    EXPECT_EQ(t.replies_to<join_reply>(50)[0].status, request_status::ok);
+    EXPECT_EQ(t.node(v1).view().members.size(), 5u);
+    EXPECT_EQ(t.node(v1).view().removed.at(0).reason, views::removal_reason::replaced);
+
+    // A leave makes room for the next join.
+    const member_id gone = t.node(v1).state().find_by_name(joined[1])->id;
+    t.request(t.a_follower(), 51, leave_request{51, gone, incarnation_number(1)});
+    t.run(300);
+    t.request(t.a_follower(), 52, join(52, "newcomer"));
+    t.run(300);
+    ASSERT_EQ(t.replies_to<join_reply>(52).size(), 1u);
+    EXPECT_EQ(t.replies_to<join_reply>(52)[0].status, request_status::ok);
+    EXPECT_EQ(t.node(v1).view().members.size(), 5u);
 }
 
 TEST(voter_node_trio, each_voter_goes_from_joining_to_active_and_on_leave_to_left) {

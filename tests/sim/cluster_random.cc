@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "tests/sim/cluster_sim.hh"
+#include "tests/sim/term_forger.hh"
 
 namespace roster::sim {
 
@@ -53,6 +54,7 @@ cluster_random_result run_cluster_random(const cluster_random_options& options) 
     c.run_until([&] { return c.newest_view().members.size() == V + M; }, 20s);
 
     std::set<std::size_t> leaving; // members that left gracefully (restarted later)
+    term_forger forger(options.seed, 0.3);
     const mono_time end = c.now() + options.chaos;
     while (c.now() < end && !c.violation()) {
         c.run_for(duration(rng.between(20'000'000, 500'000'000)));
@@ -167,6 +169,11 @@ cluster_random_result run_cluster_random(const cluster_random_options& options) 
             break;
         }
         }
+        if (auto f = forger.next(V, [&](std::size_t v) {
+                return c.voter_up(v) ? c.voter(v).consensus().term() : raft_term();
+            })) {
+            c.forge_term(f->to, f->from, std::move(f->body));
+        }
     }
 
     if (!c.violation()) {
@@ -250,6 +257,7 @@ cluster_random_result run_cluster_random(const cluster_random_options& options) 
     out.trace_hash = c.trace_hash();
     out.events = c.events();
     out.views = c.view_changes();
+    out.forged = c.forged();
     return out;
 }
 

@@ -25,6 +25,7 @@ struct cluster_random_result {
     std::uint64_t events = 0;
     std::uint64_t views = 0;
     std::uint64_t faults = 0;
+    std::uint64_t forged = 0; // consensus messages with a term above max_term handed to voters (all refused)
     duration recovery{};
 };
 

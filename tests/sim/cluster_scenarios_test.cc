@@ -317,3 +317,53 @@ TEST(cluster_scenario, views_survive_the_crash_and_restart_of_every_voter) {
 
 } // namespace
 } // namespace roster::sim
+
+namespace roster::sim {
+namespace {
+
+// Issue 13: "AppendEntries with term 2^64 - 1 to each voter: no leader ever again". Every voter
+// gets, from each other voter, every kind of consensus message with a term past the largest; each
+// is refused (forge_term checks that), and the cluster goes on under the same leader and term:
+// a member still leaves and joins.
+TEST(cluster_scenario, consensus_messages_with_terms_past_the_largest_change_nothing) {
+    cluster_sim c(quiet(13));
+    form(c);
+    ASSERT_TRUE(c.run_for(1s)) << *c.violation();
+    const auto leader = c.leader();
+    ASSERT_TRUE(leader);
+    const raft_term term = c.voter(*leader).consensus().term();
+    const raft_term huge(~std::uint64_t{0});
+    for (std::size_t to = 0; to < c.options().voters; ++to) {
+        for (std::size_t from = 0; from < c.options().voters; ++from) {
+            if (to == from) {
+                continue;
+            }
+            const log_index last = c.voter(to).consensus().log().last_index();
+            const consensus::message_body bodies[] = {
+                consensus::append_request{huge, last, c.voter(to).consensus().log().last_term(), {}, last},
+                consensus::vote_request{huge, last + 10, huge, false},
+                consensus::vote_request{huge, last + 10, huge, true},
+                consensus::snapshot_request{huge, last + 10, huge, {}},
+                consensus::append_reply{huge, false, last, log_index(), raft_term()},
+                consensus::append_request{consensus::max_term.next(), last, term, {}, last},
+            };
+            for (const auto& b : bodies) {
+                ASSERT_TRUE(c.forge_term(to, from, b));
+                ASSERT_FALSE(c.violation()) << *c.violation();
+            }
+        }
+    }
+    ASSERT_TRUE(c.run_for(2s)) << *c.violation();
+    EXPECT_EQ(c.leader(), leader);
+    EXPECT_EQ(c.voter(*leader).consensus().term(), term);
+    EXPECT_TRUE(c.removals().empty());
+    c.leave_member(3);
+    ASSERT_TRUE(c.run_until([&] { return c.id_in_view(3) == member_id(); }, 5s)) << "a leave still commits";
+    c.crash_member(3);
+    c.restart_member(3);
+    ASSERT_TRUE(c.run_until([&] { return c.id_in_view(3) != member_id(); }, 5s)) << "and a join";
+    EXPECT_EQ(c.voter(*leader).consensus().term(), term);
+}
+
+} // namespace
+} // namespace roster::sim

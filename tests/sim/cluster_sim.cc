@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <tuple>
 
 #include <fmt/format.h>
 
 #include "tests/sim/hash.hh"
 #include "views/view_ops.hh"
+#include "wire/codec.hh"
 
 namespace roster::sim {
 
@@ -399,7 +401,44 @@ void cluster_sim::record_view(const views::view& v, const std::string& who) {
     }
 }
 
+bool cluster_sim::forge_term(std::size_t to, std::size_t from, consensus::message_body body) {
+    auto& slot = _voters[to];
+    if (!slot.node || to == from || _violation) {
+        return false;
+    }
+    if (auto* snap = std::get_if<consensus::snapshot_request>(&body)) {
+        snap->data = wire::encode_snapshot(slot.node->state().snapshot());
+    }
+    const auto term = std::visit([](const auto& b) { return b.term; }, body);
+    trace(12, from * 1024 + to, body.index());
+    if (_options.verbose) {
+        std::printf("%10.3f  forged consensus message (kind %zu, term %llu) %zu -> %zu\n",
+                    to_ms(now().time_since_epoch()), body.index(),
+                    static_cast<unsigned long long>(term.value()), from + 1, to + 1);
+    }
+    const consensus::raft& r = slot.node->consensus();
+    const auto state = [&] {
+        return std::make_tuple(r.term(), r.vote(), r.role(), r.leader(), r.commit_index());
+    };
+    const auto before = state();
+    const auto refused = r.counters().dropped_invalid;
+    slot.node->on_peer(voter_id(static_cast<std::uint32_t>(from + 1)),
+                       std::visit([](auto&& b) { return wire::body(std::move(b)); }, std::move(body)), now());
+    ++_forged;
+    if (r.counters().dropped_invalid != refused + 1 || state() != before) {
+        fail(fmt::format("voter {} did not refuse a forged consensus message of term {} (now at term {})",
+                         to + 1, term, r.term()));
+    }
+    drive_voter(to);
+    return true;
+}
+
 void cluster_sim::check_voter_view(std::size_t v) {
+    if (_voters[v].node->consensus().term() > consensus::max_term) {
+        fail(fmt::format("voter {} is at term {}, past the largest term {}", v + 1,
+                         _voters[v].node->consensus().term(), consensus::max_term));
+        return;
+    }
     const views::view& view = _voters[v].node->view();
     auto& last = _voter_view[v];
     if (last && last->id == view.id) {

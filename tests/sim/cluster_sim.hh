@@ -45,7 +45,9 @@ struct cluster_options {
 //  - order: each subscriber's deliveries have strictly increasing ids, without a gap unless the
 //    delivery says it is a resync;
 //  - leader: the leader is the lowest id, its fencing token is the view id at which it became
-//    leader, and a subscriber never sees the token go down.
+//    leader, and a subscriber never sees the token go down;
+//  - bounded terms: no voter's term passes consensus::max_term, and a consensus message with a
+//    larger term (forge_term) is refused and counted without moving the voter's consensus state.
 class cluster_sim {
 public:
     explicit cluster_sim(const cluster_options& options);
@@ -86,6 +88,13 @@ public:
     [[nodiscard]] std::optional<std::size_t> leader() const;
     void crash_voter(std::size_t v);
     void restart_voter(std::size_t v);
+    // Hands voter `to` (if up), on its peer socket, a consensus message that voter `from` never
+    // sent, carrying a term above consensus::max_term (a snapshot's data is replaced by a loadable
+    // one, so that the term is what gets it refused). A violation unless the voter refused it:
+    // raft's dropped_invalid up by one, and its term, vote, role, leader and commit index as they
+    // were. Returns whether it was delivered.
+    bool forge_term(std::size_t to, std::size_t from, consensus::message_body body);
+    [[nodiscard]] std::uint64_t forged() const { return _forged; }
 
     // Members: crash (the process dies), restart (a new process, new incarnation), pause (a stalled
     // process: nothing read or sent until resumed), resume.
@@ -193,6 +202,7 @@ private:
     views::view _newest;
     std::vector<removal_record> _removals;
     std::uint64_t _view_changes = 0;
+    std::uint64_t _forged = 0; // consensus messages with a term above max_term delivered (all refused)
     std::map<std::size_t, std::optional<views::view>> _voter_view; // last view checked per voter
 };
 

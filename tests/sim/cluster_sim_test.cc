@@ -21,7 +21,7 @@ class cluster_random_shard : public ::testing::TestWithParam<std::uint64_t> {};
 TEST_P(cluster_random_shard, views_agree_in_order_and_the_cluster_converges) {
     const std::uint64_t per_shard = (total_seeds() + shards - 1) / shards;
     const std::uint64_t first = GetParam() * per_shard + 1;
-    std::uint64_t views = 0, faults = 0, failures = 0;
+    std::uint64_t views = 0, faults = 0, forged = 0, failures = 0;
     duration worst{};
     for (std::uint64_t seed = first; seed < first + per_shard; ++seed) {
         cluster_random_options o;
@@ -29,6 +29,7 @@ TEST_P(cluster_random_shard, views_agree_in_order_and_the_cluster_converges) {
         const auto r = run_cluster_random(o);
         views += r.views;
         faults += r.faults;
+        forged += r.forged;
         worst = std::max(worst, r.recovery);
         if (r.failure) {
             ++failures;
@@ -39,11 +40,15 @@ TEST_P(cluster_random_shard, views_agree_in_order_and_the_cluster_converges) {
             }
         }
     }
-    std::printf(
-        "seeds %llu..%llu: %llu views, %llu faults, worst convergence after the heal %.0f ms\n",
-        static_cast<unsigned long long>(first), static_cast<unsigned long long>(first + per_shard - 1),
-        static_cast<unsigned long long>(views), static_cast<unsigned long long>(faults), to_ms(worst));
+    std::printf("seeds %llu..%llu: %llu views, %llu faults, %llu forged terms refused, worst convergence "
+                "after the heal %.0f ms\n",
+                static_cast<unsigned long long>(first),
+                static_cast<unsigned long long>(first + per_shard - 1),
+                static_cast<unsigned long long>(views), static_cast<unsigned long long>(faults),
+                static_cast<unsigned long long>(forged), to_ms(worst));
     EXPECT_GT(views, per_shard * 5) << "the runs should change the view plenty";
+    EXPECT_GT(forged, per_shard)
+        << "about half the seeds forge consensus messages with terms past the largest";
 }
 
 INSTANTIATE_TEST_SUITE_P(seeds, cluster_random_shard, ::testing::Range<std::uint64_t>(0, shards));

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -141,6 +142,33 @@ std::optional<log_index> raft_cluster::propose(std::size_t i, bytes data) {
     auto index = v.r->propose(std::move(data));
     after_input(i);
     return index ? std::optional<log_index>(*index) : std::nullopt;
+}
+
+bool raft_cluster::forge_term(std::size_t to, std::size_t from, message_body body) {
+    voter& v = _voters[to];
+    if (!v.r || from == to || _violation) {
+        return false;
+    }
+    const raft& r = *v.r;
+    const auto term = std::visit([](const auto& b) { return b.term; }, body);
+    trace(5, from * 16 + to, body.index(), term.value());
+    if (_options.verbose) {
+        std::printf("%10.3f  forged %zu -> %zu  %s term %llu\n", to_ms(_events.now().time_since_epoch()),
+                    from + 1, to + 1, body_name(body), static_cast<unsigned long long>(term.value()));
+    }
+    const auto before = std::make_tuple(r.term(), r.vote(), r.role(), r.leader(), r.commit_index(),
+                                        r.log().last_index(), r.log().last_term());
+    const auto refused = r.counters().dropped_invalid;
+    v.r->step({v.config.voters[from], v.config.id, std::move(body)});
+    ++_forged;
+    const auto after = std::make_tuple(r.term(), r.vote(), r.role(), r.leader(), r.commit_index(),
+                                       r.log().last_index(), r.log().last_term());
+    if (r.counters().dropped_invalid != refused + 1 || after != before || r.has_ready()) {
+        fail(fmt::format("voter {} did not refuse a forged message of term {} (now at term {}, {} refused)",
+                         to + 1, term, r.term(), r.counters().dropped_invalid - refused));
+    }
+    after_input(to);
+    return true;
 }
 
 void raft_cluster::crash(std::size_t i) {
@@ -333,6 +361,11 @@ void raft_cluster::check() {
     const std::size_t quorum = _voters.size() / 2 + 1;
     for (std::size_t i = 0; i < _voters.size(); ++i) {
         const voter& v = _voters[i];
+        if (v.r && v.r->term() > max_term) {
+            fail(fmt::format("voter {} is at term {}, past the largest term {}", i + 1, v.r->term(),
+                             max_term));
+            return;
+        }
         if (!v.r || v.r->role() != role::leader) {
             continue;
         }

@@ -36,7 +36,9 @@ struct raft_cluster_options {
 //  - leader completeness: a leader of term T holds every entry committed in a term below T;
 //  - state machine safety: no two voters (nor one voter across restarts) ever commit or apply
 //    different entries at one index, and each applies indices in order without gaps;
-//  - durability: every committed entry is on the durable storage of a majority of voters.
+//  - durability: every committed entry is on the durable storage of a majority of voters;
+//  - bounded terms: no voter's term ever passes consensus::max_term, and a message carrying a
+//    larger one (forge_term) is refused and counted without moving anything of the voter.
 class raft_cluster {
 public:
     explicit raft_cluster(const raft_cluster_options& options);
@@ -86,6 +88,12 @@ public:
     void set_speed(std::size_t i, double factor) { _voters[i].speed = factor; }
     // Proposes on voter i (if it is up and leader). Returns the index it was appended at.
     std::optional<log_index> propose(std::size_t i, bytes data);
+    // Hands voter `to` (if up) a message that voter `from` never sent, carrying a term above
+    // consensus::max_term (`body`), outside the network: a forger's. A violation unless the voter
+    // refused it: dropped_invalid up by one, and its term, vote, role, leader, commit index and
+    // log as they were, with nothing to persist or send. Returns whether it was delivered.
+    bool forge_term(std::size_t to, std::size_t from, consensus::message_body body);
+    [[nodiscard]] std::uint64_t forged() const { return _forged; }
 
 private:
     struct voter {
@@ -131,6 +139,7 @@ private:
     std::map<raft_term, log_index> _max_committed_by_term;
     std::optional<std::size_t> _last_leader;
     std::uint64_t _leader_changes = 0;
+    std::uint64_t _forged = 0; // messages with a term above max_term delivered, all refused
 };
 
 } // namespace roster::sim

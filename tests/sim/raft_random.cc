@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "tests/sim/raft_cluster.hh"
+#include "tests/sim/term_forger.hh"
 
 namespace roster::sim {
 
@@ -163,6 +164,7 @@ raft_random_result run_raft_random(const raft_random_options& options) {
     }
 
     nemesis chaos(c, rng.fork());
+    term_forger forger(options.seed, 0.05);
     std::uint64_t proposal = 0;
     const mono_time chaos_end = c.now() + options.chaos;
     mono_time next_fault = c.now() + duration(rng.between(50'000'000, 800'000'000));
@@ -179,12 +181,17 @@ raft_random_result run_raft_random(const raft_random_options& options) {
                 (void)c.propose(i, std::move(data));
             }
         }
+        if (auto f = forger.next(co.voters,
+                                 [&](std::size_t i) { return c.up(i) ? c.node(i).term() : raft_term(); })) {
+            c.forge_term(f->to, f->from, std::move(f->body));
+        }
         if (c.now() >= next_fault) {
             chaos.act();
             next_fault = c.now() + duration(rng.between(50'000'000, 800'000'000));
         }
     }
     out.faults = chaos.actions();
+    out.forged = c.forged();
 
     if (!c.violation()) {
         // Heal everything: links fair, no cuts, no clogs, every voter up.

@@ -24,6 +24,7 @@ struct raft_random_result {
     std::size_t voters = 0;
     std::uint64_t committed = 0; // entries committed over the run
     std::uint64_t faults = 0;    // fault actions taken
+    std::uint64_t forged = 0;    // messages with a term above max_term handed to voters (all refused)
     duration recovery{};         // from the heal until a new proposal was applied everywhere
 };
 

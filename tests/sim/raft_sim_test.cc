@@ -27,7 +27,7 @@ class raft_random_shard : public ::testing::TestWithParam<std::uint64_t> {};
 TEST_P(raft_random_shard, every_invariant_holds_and_the_cluster_recovers) {
     const std::uint64_t per_shard = (total_seeds() + shards - 1) / shards;
     const std::uint64_t first = GetParam() * per_shard + 1;
-    std::uint64_t events = 0, committed = 0, faults = 0, failures = 0;
+    std::uint64_t events = 0, committed = 0, faults = 0, forged = 0, failures = 0;
     duration worst{};
     for (std::uint64_t seed = first; seed < first + per_shard; ++seed) {
         raft_random_options o;
@@ -36,6 +36,7 @@ TEST_P(raft_random_shard, every_invariant_holds_and_the_cluster_recovers) {
         events += r.events;
         committed += r.committed;
         faults += r.faults;
+        forged += r.forged;
         worst = std::max(worst, r.recovery);
         if (r.failure) {
             ++failures;
@@ -47,12 +48,14 @@ TEST_P(raft_random_shard, every_invariant_holds_and_the_cluster_recovers) {
         }
     }
     std::printf(
-        "seeds %llu..%llu: %llu events, %llu faults, %llu entries committed, worst recovery %.0f ms\n",
+        "seeds %llu..%llu: %llu events, %llu faults, %llu forged terms refused, %llu entries committed, "
+        "worst recovery %.0f ms\n",
         static_cast<unsigned long long>(first), static_cast<unsigned long long>(first + per_shard - 1),
         static_cast<unsigned long long>(events), static_cast<unsigned long long>(faults),
-        static_cast<unsigned long long>(committed), to_ms(worst));
+        static_cast<unsigned long long>(forged), static_cast<unsigned long long>(committed), to_ms(worst));
     EXPECT_GT(committed, per_shard * 20) << "the runs should commit plenty (a stuck cluster proves nothing)";
     EXPECT_GT(faults, per_shard * 10) << "the runs should inject plenty of faults";
+    EXPECT_GT(forged, per_shard) << "about half the seeds forge messages with terms past the largest";
 }
 
 INSTANTIATE_TEST_SUITE_P(seeds, raft_random_shard, ::testing::Range<std::uint64_t>(0, shards));

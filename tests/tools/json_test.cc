@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "common/escape.hh"
 #include "tools/json.hh"
 
 namespace roster::tools {
@@ -10,6 +11,34 @@ TEST(json_quote, escapes_quotes_backslashes_and_control_characters) {
     EXPECT_EQ(json_quote("a\"b\\c"), "\"a\\\"b\\\\c\"");
     EXPECT_EQ(json_quote("line\nnext"), "\"line\\nnext\"");
     EXPECT_EQ(json_quote(std::string("\x1b[31m\x01", 6)), "\"\\u001b[31m\\u0001\"");
+}
+
+TEST(json_quote, gives_valid_json_for_invalid_utf8_and_every_control_character) {
+    EXPECT_EQ(json_quote("bad\xff\xc3"), "\"bad\\ufffd\\ufffd\"");
+    EXPECT_EQ(json_quote("\xed\xa0\x80"), "\"\\ufffd\\ufffd\\ufffd\"") << "a surrogate is not UTF-8";
+    EXPECT_EQ(json_quote("\x7f\xc2\x9b\r\t"), "\"\\u007f\\u009b\\r\\t\"");
+    EXPECT_EQ(json_quote("Zürich"), "\"Zürich\"");
+}
+
+// Issue 13: "a member name with invalid UTF-8: rosterctl members --json prints invalid JSON".
+TEST(view_json, stays_valid_json_whatever_the_names_and_addresses_hold) {
+    views::view v;
+    v.id = view_id(2);
+    views::member m;
+    m.id = member_id(1);
+    m.name = "evil\xff\x1b[2J\n\"";
+    m.address = "h:\x01\xfe";
+    m.incarnation = incarnation_number(1);
+    v.members = {m};
+    v.leader = member_id(1);
+    v.fencing_token = view_id(1);
+    const std::string json = view_json(v);
+    EXPECT_TRUE(is_valid_utf8(json)) << json;
+    EXPECT_FALSE(find_text_flaw(json)) << "no raw control character: " << json;
+    EXPECT_EQ(json,
+              "{\"view_id\": 2, \"leader\": {\"id\": 1, \"name\": \"evil\\ufffd\\u001b[2J\\n\\\"\", "
+              "\"fencing_token\": 1}, \"members\": [{\"id\": 1, \"name\": \"evil\\ufffd\\u001b[2J\\n\\\"\", "
+              "\"address\": \"h:\\u0001\\ufffd\", \"incarnation\": 1}], \"joined\": [], \"removed\": []}");
 }
 
 TEST(view_json, lists_the_leader_members_and_changes_in_a_stable_order) {
