@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include "common/escape.hh"
+
 namespace roster::auth {
 
 namespace {
@@ -95,6 +97,14 @@ result<key_table, std::string> key_table::parse_authorized(std::string_view text
         }
         grant g;
         if (w.size() == 3 && w[1] == "member") {
+            // The name must be one a member may have (membership/validation.hh), or the line could
+            // never join; the error never quotes it.
+            if (auto flaw = find_text_flaw(w[2])) {
+                return bad("the member name has " + flaw->describe());
+            }
+            if (w[2].size() > 255) {
+                return bad("the member name is longer than 255 bytes");
+            }
             g = {permission::member, std::string(w[2]), voter_id()};
         } else if (w.size() == 2 && w[1] == "reader") {
             g = {permission::reader, {}, voter_id()};

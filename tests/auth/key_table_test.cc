@@ -42,6 +42,12 @@ TEST(key_table, errors_name_the_file_and_line) {
     auto twice = key_table::parse_authorized(a.z85() + " reader\n" + a.z85() + " admin\n", "keys.txt");
     ASSERT_FALSE(twice);
     EXPECT_NE(twice.error().find("line 2: this key is already listed"), std::string::npos) << twice.error();
+    auto bad_name = key_table::parse_authorized(a.z85() + " member web\x1b[31m\n", "keys.txt");
+    ASSERT_FALSE(bad_name);
+    EXPECT_NE(bad_name.error().find("control character"), std::string::npos) << bad_name.error();
+    EXPECT_EQ(bad_name.error().find('\x1b'), std::string::npos) << "never quoted";
+    EXPECT_FALSE(
+        key_table::parse_authorized(a.z85() + " member " + std::string(256, 'n') + "\n", "keys.txt"));
     auto not_key = key_table::parse_authorized("hello reader\n", "keys.txt");
     ASSERT_FALSE(not_key);
     EXPECT_NE(not_key.error().find("public key"), std::string::npos);
