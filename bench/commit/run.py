@@ -10,7 +10,17 @@ which it sends once the change is committed (on a majority of disks) and applied
 with --join-settle-ms 0 here, so that the batching window does not hide the commit path; the
 failover part keeps the defaults.
 
-    /usr/bin/python3 bench/commit/run.py [--count 500] [--failovers 10]
+--security (issue 13): off (the default) is the run above. on or off,on measures instead with a
+Python client (pyzmq, rosterkit's wire module), since commit_probe speaks no CURVE: one cluster
+per setting, all up at once, Cluster(secure=...) (the probe's key authorized as `member probe`);
+round k sends one join to each cluster's leader in turn (alternating which goes first) and waits
+for the leader's OK, then pauses --pace-ms (rosterd admits 10 joins a second per key after a
+burst of 20, docs/security.md). Round trips are status requests to the leader over the same
+connection, interleaved the same way. Every setting is measured by the same client, so the
+difference between the rows is CURVE; the client's own cost (Python) is in every row. No
+failovers in this mode.
+
+    /usr/bin/python3 bench/commit/run.py [--count 500] [--failovers 10] [--security off|on|off,on]
 """
 
 import argparse
@@ -21,7 +31,9 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "pylib"))
+from rosterkit import wire  # noqa: E402
 from rosterkit.cluster import Cluster  # noqa: E402
+from rosterkit.link import Link, request_id  # noqa: E402
 from rosterkit.machine import machine  # noqa: E402
 from rosterkit.paths import binary  # noqa: E402
 from rosterkit.procs import Proc  # noqa: E402
@@ -106,12 +118,137 @@ def failover(trials):
         c.cleanup()
 
 
+class PyProbe:
+    """A client of one cluster's leader (CURVE when the cluster is secured): timed joins of the
+    member `probe` with a new incarnation each (each replaces the previous instance), and timed
+    status requests."""
+
+    def __init__(self, secure, voter_args):
+        self.c = c = Cluster(voter_args=voter_args, secure=secure)
+        self.key = c.member_key("probe") if secure else None
+        c.start_voters()
+        c.wait_formed(["v1", "v2", "v3"])
+        self.leader = wait_for("a leader", c.leader_voter)
+        self.link = Link(self.leader.listen, self.key, c.server_key(self.leader))
+        if secure:
+            assert self.link.handshake() == "ok", self.link.outcomes()
+        self.incarnation = int(time.time() * 1e6)
+        self.commits, self.rtt, self.failed = [], [], 0
+
+    def _ask(self, data, kind, rid, timeout=3.0):
+        sock = self.link.sock
+        t0 = time.monotonic()
+        sock.send(data)
+        while True:
+            left = timeout - (time.monotonic() - t0)
+            if left <= 0 or not sock.poll(int(left * 1000) + 1):
+                return None, None
+            msg = wire.decode(sock.recv())
+            if msg is not None and msg[0] == kind:
+                fields = wire.reply_dict(*msg)
+                if fields.get("request_id") == rid:
+                    return time.monotonic() - t0, fields
+
+    def status(self):
+        rid = request_id()
+        took, _ = self._ask(wire.status_request(self.c.cluster, rid), "StatusReply", rid)
+        if took is None:
+            self.failed += 1
+        else:
+            self.rtt.append(took)
+
+    def commit(self):
+        rid = request_id()
+        self.incarnation += 1
+        took, fields = self._ask(wire.join_request(self.c.cluster, rid, "probe", self.incarnation), "JoinReply", rid)
+        if took is None or fields["status"] != "ok":
+            self.failed += 1
+        else:
+            self.commits.append(took)
+
+    def close(self):
+        self.link.close()
+        self.c.cleanup()
+
+
+def interleaved(count, rtts, security, pace):
+    """{security: PyProbe} after `rtts` status round trips and `count` commits on each, interleaved."""
+    probes = {}
+    try:
+        for sec in security:
+            probes[sec] = PyProbe(sec == "on", ["--join-settle-ms", "0"])
+        for what, n in (("status", rtts), ("commit", count)):
+            for k in range(n):
+                for sec in (security if k % 2 == 0 else list(reversed(security))):
+                    getattr(probes[sec], what)()
+                if what == "commit":
+                    time.sleep(pace)
+        sync = fdatasync_latencies(os.path.join(probes[security[0]].c.dir, "v1"))
+        return probes, sync
+    finally:
+        for p in probes.values():
+            p.close()
+
+
+def us(x):
+    return f"{x * 1e6:.0f}"
+
+
+def median_difference_ci(off, on, rounds=2000, seed=13):
+    """A bootstrap 95 % interval of median(on) - median(off), in the samples' unit."""
+    import random
+    import statistics
+    rng = random.Random(seed)
+    diffs = sorted(statistics.median(rng.choices(on, k=len(on))) - statistics.median(rng.choices(off, k=len(off)))
+                   for _ in range(rounds))
+    return diffs[int(rounds * 0.025)], diffs[int(rounds * 0.975)]
+
+
+def main_security(a, security):
+    probes, sync = interleaved(a.count, a.rtt, security, a.pace_ms / 1000)
+    res = {"command": command_line(), "machine": machine(), "client": "python (pyzmq), one join at a time",
+           "fdatasync": summary(sync), "rows": []}
+    for sec in security:
+        p = probes[sec]
+        res["rows"].append({"curve": sec, "commit": summary(p.commits), "rtt": summary(p.rtt), "failed": p.failed,
+                            "commit_samples_us": [round(x * 1e6, 1) for x in p.commits]})
+    save(a.out, res)
+    print(f"command: {res['command']}\nmachine: {res['machine']}\n")
+    rows = []
+    for r in res["rows"]:
+        rows.append(["commit of one view change (3 voters)", r["curve"], r["commit"]["n"], us(r["commit"]["median"]),
+                     us(r["commit"]["p90"]), us(r["commit"]["p99"])])
+    for r in res["rows"]:
+        rows.append(["status round trip to the leader (loopback)", r["curve"], r["rtt"]["n"], us(r["rtt"]["median"]),
+                     us(r["rtt"]["p90"]), us(r["rtt"]["p99"])])
+    rows.append(["fdatasync 4 KiB (same disk)", "-", res["fdatasync"]["n"], us(res["fdatasync"]["median"]),
+                 us(res["fdatasync"]["p90"]), us(res["fdatasync"]["p99"])])
+    print(table(["what", "CURVE", "n", "median µs", "p90 µs", "p99 µs"], rows))
+    print("\nfailed or timed out: " + ", ".join(f"CURVE {r['curve']}: {r['failed']}" for r in res["rows"]))
+    by = {r["curve"]: r for r in res["rows"]}
+    if "on" in by and "off" in by:
+        d = by["on"]["commit"]["median"] - by["off"]["commit"]["median"]
+        lo, hi = median_difference_ci(by["off"]["commit_samples_us"], by["on"]["commit_samples_us"])
+        res["median_difference_ms"] = {"value": d * 1e3, "ci95": [lo / 1e3, hi / 1e3]}
+        save(a.out, res)
+        print(f"CURVE adds {d * 1e3:.3f} ms to the median commit (bootstrap 95 % interval {lo / 1e3:.3f} to "
+              f"{hi / 1e3:.3f} ms; aim: under 0.2 ms)")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--count", type=int, default=500)
     ap.add_argument("--failovers", type=int, default=10)
     ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "results.json"))
+    ap.add_argument("--security", default="off",
+                    help="off (commit_probe, as before), on or off,on (a Python client, interleaved)")
+    ap.add_argument("--rtt", type=int, default=300, help="status round trips per setting (--security on)")
+    ap.add_argument("--pace-ms", type=float, default=110, help="pause between rounds of joins (--security on)")
     a = ap.parse_args()
+    security = [x.strip() for x in a.security.split(",")]
+    assert all(x in ("off", "on") for x in security), "--security takes off, on or off,on"
+    if security != ["off"]:
+        return main_security(a, security)
     commits, rtt, sync, timeouts = commit_latency(a.count)
     gaps = failover(a.failovers) if a.failovers else []
     res = {"command": command_line(), "machine": machine(), "commit": summary(commits), "rtt": summary(rtt),

@@ -7,7 +7,12 @@ with SIGSTOP (a hung process or a dead host: nothing closes its connections); th
 signal to the moment the last watcher prints a view without it. The member is then replaced by a
 fresh process, and the next one goes. Settings: heartbeat intervals at the default phi threshold.
 
+--security off,on (issue 13) runs a plaintext cluster and a CURVE one (rosterkit's
+Cluster(secure=True): every node, watcher and rosterctl with keys) side by side with the same
+settings, their kills interleaved; the default, off, is the plaintext run alone as before.
+
     /usr/bin/python3 bench/detection/run.py [--kills 30] [--intervals 50,100,1000] [--modes kill,stop]
+        [--security off|on|off,on]
 """
 
 import argparse
@@ -36,42 +41,67 @@ def removal_arrival(views, victim):
     return views[last + 1]["_arrived"]
 
 
-def measure(interval_ms, mode, kills, members, settle_intervals):
-    c = Cluster(heartbeat_ms=interval_ms)
-    try:
+class Run:
+    """One cluster (plaintext or CURVE) with its watchers, killed member by member."""
+
+    def __init__(self, interval_ms, mode, members, settle_intervals, secure):
+        self.interval_ms, self.mode, self.settle_intervals = interval_ms, mode, settle_intervals
+        self.took = []
+        self.k = 0
+        self.c = c = Cluster(heartbeat_ms=interval_ms, secure=secure)
         c.start_voters()
-        names = [f"m{i}" for i in range(members)]
-        for n in names:
+        self.names = [f"m{i}" for i in range(members)]
+        for n in self.names:
             c.add_member(n)
-        c.wait_formed(["v1", "v2", "v3"] + names, timeout=60)
-        watchers = [c.watch(c.voter_nodes[1]), c.watch(c.members["m0"]), c.watch(c.members["m1"])]
-        wait_for("the watchers' first view", lambda: all(w.last() for w in watchers))
-        victims = [n for n in names if n not in ("m0", "m1")]
-        took = []
+        c.wait_formed(["v1", "v2", "v3"] + self.names, timeout=60)
+        self.watchers = [c.watch(c.voter_nodes[1]), c.watch(c.members["m0"]), c.watch(c.members["m1"])]
+        wait_for("the watchers' first view", lambda: all(w.last() for w in self.watchers))
+        self.victims = [n for n in self.names if n not in ("m0", "m1")]
+
+    def kill_one(self):
+        c, interval_ms, watchers = self.c, self.interval_ms, self.watchers
+        name = self.victims[self.k % len(self.victims)]
+        self.k += 1
+        # Let the detectors settle on the fresh member's rhythm before it dies, then a random
+        # part of one interval, so that kills land at every phase of the heartbeat timer.
+        time.sleep(max(0.5, self.settle_intervals * interval_ms / 1000) + random.uniform(0, interval_ms / 1000))
+        view = c.members_of(c.voter_nodes[0])
+        victim = next(m["id"] for m in view["members"] if m["name"] == name)
+        node = c.members[name]
+        t0 = time.monotonic()
+        node.kill(signal.SIGKILL if self.mode == "kill" else signal.SIGSTOP)
+        wait_for(f"member {name} removed at every watcher",
+                 lambda: all(w.last() and victim not in ids(w.last()) for w in watchers),
+                 timeout=30 + 10 * interval_ms / 1000, interval=0.005)
+        seen = [removal_arrival(w.snapshot(), victim) for w in watchers]
+        self.took.append(max(seen) - t0)
+        node.kill(signal.SIGKILL)
+        node.wait()
+        # A fresh process under the same name (a new incarnation, a new id).
+        del c.members[name]
+        c.add_member(name)
+        wait_for(f"{name} back", lambda: name in c.names_in_view(c.voter_nodes[0]), timeout=30)
+
+    def cleanup(self):
+        self.c.cleanup()
+
+
+def measure(interval_ms, mode, kills, members, settle_intervals, security):
+    """{security: [seconds]}: one cluster per security setting, all up at once, and their kills
+    interleaved (round k kills one member in each, in an order that alternates), so that every
+    setting sees the same machine load."""
+    runs = {}
+    try:
+        for sec in security:
+            runs[sec] = Run(interval_ms, mode, members, settle_intervals, secure=(sec == "on"))
         for k in range(kills):
-            name = victims[k % len(victims)]
-            # Let the detectors settle on the fresh member's rhythm before it dies, then a random
-            # part of one interval, so that kills land at every phase of the heartbeat timer.
-            time.sleep(max(0.5, settle_intervals * interval_ms / 1000) + random.uniform(0, interval_ms / 1000))
-            view = c.members_of(c.voter_nodes[0])
-            victim = next(m["id"] for m in view["members"] if m["name"] == name)
-            node = c.members[name]
-            t0 = time.monotonic()
-            node.kill(signal.SIGKILL if mode == "kill" else signal.SIGSTOP)
-            wait_for(f"member {name} removed at every watcher",
-                     lambda: all(w.last() and victim not in ids(w.last()) for w in watchers),
-                     timeout=30 + 10 * interval_ms / 1000, interval=0.005)
-            seen = [removal_arrival(w.snapshot(), victim) for w in watchers]
-            took.append(max(seen) - t0)
-            node.kill(signal.SIGKILL)
-            node.wait()
-            # A fresh process under the same name (a new incarnation, a new id).
-            del c.members[name]
-            c.add_member(name)
-            wait_for(f"{name} back", lambda: name in c.names_in_view(c.voter_nodes[0]), timeout=30)
-        return took
+            order = security if k % 2 == 0 else list(reversed(security))
+            for sec in order:
+                runs[sec].kill_one()
+        return {sec: r.took for sec, r in runs.items()}
     finally:
-        c.cleanup()
+        for r in runs.values():
+            r.cleanup()
 
 
 def main():
@@ -82,21 +112,27 @@ def main():
     p.add_argument("--modes", default="kill,stop")
     p.add_argument("--settle-intervals", type=float, default=12,
                    help="heartbeat intervals to wait before each kill (the new member's detectors settle)")
+    p.add_argument("--security", default="off",
+                   help="CURVE off, on, or off,on: every setting is measured in the same run, interleaved")
     p.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "results.json"))
     a = p.parse_args()
     results = {"command": command_line(), "machine": machine(), "rows": []}
+    security = [x.strip() for x in a.security.split(",")]
+    assert all(x in ("off", "on") for x in security), "--security takes off, on or off,on"
     for interval in [int(x) for x in a.intervals.split(",")]:
         for mode in a.modes.split(","):
-            took = measure(interval, mode, a.kills, a.members, a.settle_intervals)
-            s = summary(took)
-            results["rows"].append({"heartbeat_ms": interval, "mode": mode, **s})
-            print(f"heartbeat {interval} ms, {mode}: median {ms(s['median'])} ms over {s['n']}", flush=True)
+            took = measure(interval, mode, a.kills, a.members, a.settle_intervals, security)
+            for sec in security:
+                s = summary(took[sec])
+                results["rows"].append({"heartbeat_ms": interval, "mode": mode, "curve": sec, **s})
+                print(f"heartbeat {interval} ms, {mode}, CURVE {sec}: median {ms(s['median'])} ms over {s['n']}",
+                      flush=True)
             save(a.out, results)
-    rows = [[r["heartbeat_ms"], "SIGKILL" if r["mode"] == "kill" else "SIGSTOP", r["n"], ms(r["min"]),
-             ms(r["median"]), ms(r["p90"]), ms(r["p99"]), ms(r["max"])] for r in results["rows"]]
+    rows = [[r["heartbeat_ms"], "SIGKILL" if r["mode"] == "kill" else "SIGSTOP", r.get("curve", "off"), r["n"],
+             ms(r["min"]), ms(r["median"]), ms(r["p90"]), ms(r["p99"]), ms(r["max"])] for r in results["rows"]]
     print(f"\ncommand: {results['command']}\nmachine: {results['machine']}\n")
-    print(table(["heartbeat ms", "failure", "kills", "min ms", "median ms", "p90 ms", "p99 ms", "max ms"], rows))
-
+    print(table(["heartbeat ms", "failure", "CURVE", "kills", "min ms", "median ms", "p90 ms", "p99 ms", "max ms"],
+                rows))
 
 if __name__ == "__main__":
     main()
