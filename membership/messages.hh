@@ -77,6 +77,7 @@ struct leave_request {
     std::uint64_t request_id = 0;   // chosen by the requester, echoed in the reply
     member_id member;               // who leaves
     incarnation_number incarnation; // must match the member's
+    std::string key{};              // set by the receiving voter: the requester's CURVE key
 
     bool operator==(const leave_request&) const = default;
 };

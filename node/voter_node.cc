@@ -148,9 +148,9 @@ void voter_node::on_request(route_id from, const body& msg, mono_time now, const
                     handle_request(std::move(q), from_route{from, m.request_id});
                 }
             } else if constexpr (std::is_same_v<T, leave_request>) {
-                if (permitted(m, who, from_route{from, m.request_id})) {
-                    handle_request(m, from_route{from, m.request_id});
-                }
+                leave_request q = m;
+                q.key = who.key; // checked by the leader, which knows every member
+                handle_request(std::move(q), from_route{from, m.request_id});
             } else if constexpr (std::is_same_v<T, views::sync_request>) {
                 ++_counters.sync_requests;
                 _out.replies.emplace_back(from, _publisher.answer(m));
@@ -350,18 +350,6 @@ bool voter_node::permitted(const join_request& q, const requester& who, const or
     return false;
 }
 
-bool voter_node::permitted(const leave_request& q, const requester& who, const origin& from) {
-    // A follower's view may lag, but a member id is never reused and its key never changes: when
-    // the id is here, its key is final.
-    const views::member* m = state().find(q.member);
-    if (m == nullptr || m->key == who.key) {
-        return true;
-    }
-    ++_counters.requests_refused;
-    answer_leave(from, request_status::rejected, fmt::format("this key may not leave member {}", q.member));
-    return false;
-}
-
 void voter_node::handle_request(join_request q, const origin& from) {
     if (std::holds_alternative<from_self>(from)) {
         q.key = _config.key;
@@ -389,7 +377,10 @@ void voter_node::handle_request(join_request q, const origin& from) {
     _batcher.queue(std::move(op), from, _now);
 }
 
-void voter_node::handle_request(const leave_request& q, const origin& from) {
+void voter_node::handle_request(leave_request q, const origin& from) {
+    if (std::holds_alternative<from_self>(from)) {
+        q.key = _config.key;
+    }
     if (auto why = membership::validate(q)) {
         ++_counters.requests_invalid;
         answer_leave(from, request_status::rejected, std::move(*why));
@@ -401,6 +392,14 @@ void voter_node::handle_request(const leave_request& q, const origin& from) {
     const views::member* m = state().find(q.member);
     if (m == nullptr || m->incarnation != q.incarnation) {
         answer_leave(from, request_status::not_found, "not a member");
+        return;
+    }
+    // Only the key that joined a member may make it leave. Decided here, by the leader, whose
+    // view holds every committed member (a follower's may not hold it yet).
+    if (m->key != q.key) {
+        ++_counters.requests_refused;
+        answer_leave(from, request_status::rejected,
+                     fmt::format("this key may not leave member {}", q.member));
         return;
     }
     membership::leave_op op{q.member, q.incarnation};

@@ -125,10 +125,9 @@ private:
     // `key`: the sender's CURVE key, which must be the member entry's.
     void handle_heartbeat(const membership::heartbeat& hb, const origin& from, const std::string& key);
     void handle_request(membership::join_request q, const origin& from);
-    void handle_request(const membership::leave_request& q, const origin& from);
-    // Whether `who` may send `q` (answered and counted when not).
+    void handle_request(membership::leave_request q, const origin& from);
+    // Whether `who` may join under `q.name` (answered and counted when not).
     bool permitted(const membership::join_request& q, const requester& who, const origin& from);
-    bool permitted(const membership::leave_request& q, const requester& who, const origin& from);
     // A follower forwards (or refuses) a request: false when this voter leads and decides it.
     template <class Request>
     bool pass_on(const Request& q, const origin& from);

@@ -173,6 +173,16 @@ struct codec<views::tag> {
     static views::tag decode(const fb::Tag& in) { return {in.key()->str(), str(in.value())}; }
 };
 
+// A CURVE key field (32 bytes, or absent on an insecure cluster) and back.
+inline Offset<flatbuffers::Vector<std::uint8_t>> key_vector(builder& b, const std::string& key) {
+    return key.empty() ? Offset<flatbuffers::Vector<std::uint8_t>>()
+                       : b.CreateVector(reinterpret_cast<const std::uint8_t*>(key.data()), key.size());
+}
+inline std::string key_string(const flatbuffers::Vector<std::uint8_t>* key) {
+    return key != nullptr ? std::string(reinterpret_cast<const char*>(key->data()), key->size())
+                          : std::string();
+}
+
 // A join request, the join op it becomes in the log and the member it makes in a view carry the same
 // fields under the same names and in the same order (JoinRequest, JoinOp and Member in roster.fbs;
 // join_request, join_op and views::member here), written and read by this one pair.
@@ -193,9 +203,7 @@ join_fields encode_join_fields(builder& b, const Join& in) {
     const auto publish_endpoint = opt_string(b, in.publish_endpoint);
     const auto tags =
         in.tags.empty() ? Offset<flatbuffers::Vector<Offset<fb::Tag>>>() : encode_each(b, in.tags);
-    const auto key =
-        in.key.empty() ? Offset<flatbuffers::Vector<std::uint8_t>>()
-                       : b.CreateVector(reinterpret_cast<const std::uint8_t*>(in.key.data()), in.key.size());
+    const auto key = key_vector(b, in.key);
     return {name, address, publish_endpoint, in.incarnation.value(), tags, key};
 }
 
@@ -210,9 +218,7 @@ template <typename Join, typename Table, typename... First>
                 str(in.publish_endpoint()),
                 incarnation_number(in.incarnation()),
                 decode_each<views::tag>(in.tags()),
-                in.key() != nullptr
-                    ? std::string(reinterpret_cast<const char*>(in.key()->data()), in.key()->size())
-                    : std::string()};
+                key_string(in.key())};
 }
 
 } // namespace roster::wire::detail

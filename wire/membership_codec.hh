@@ -84,10 +84,12 @@ template <>
 struct codec<membership::leave_request> {
     using tables = fb_tables<fb::Leave>;
     static Offset<fb::Leave> encode(builder& b, const membership::leave_request& m) {
-        return fb::CreateLeave(b, m.request_id, m.member.value(), m.incarnation.value());
+        return fb::CreateLeave(b, m.request_id, m.member.value(), m.incarnation.value(),
+                               key_vector(b, m.key));
     }
     static membership::leave_request decode(const fb::Leave& in) {
-        return {in.request_id(), member_id(in.member_id()), incarnation_number(in.incarnation())};
+        return {in.request_id(), member_id(in.member_id()), incarnation_number(in.incarnation()),
+                key_string(in.key())};
     }
 };
 

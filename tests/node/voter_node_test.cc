@@ -840,6 +840,29 @@ TEST(voter_node_secured, a_leave_from_another_key_is_rejected_and_the_member_sta
     EXPECT_EQ(t.replies_to<leave_reply>(4)[0].status, request_status::ok);
 }
 
+TEST(voter_node_secured, a_leave_through_a_follower_that_does_not_know_the_member_yet_is_still_checked) {
+    trio t(with_keys);
+    t.form();
+    const voter_id l = t.leader();
+    const voter_id f = t.a_follower();
+    t.cut.insert({l, f}); // f hears nothing more from the leader, for less than an election timeout
+    t.request(l, 7, join_request{1, "m1", "", "", incarnation_number(1), {}}, m1_key);
+    // Just until the leader applied the join (with the other follower's vote).
+    for (int i = 0; i < 500 && t.replies_to<join_reply>(7).empty(); ++i) {
+        t.run(1);
+    }
+    ASSERT_EQ(t.replies_to<join_reply>(7).size(), 1u);
+    const member_id id = t.replies_to<join_reply>(7)[0].member;
+    ASSERT_EQ(t.node(f).state().find(id), nullptr) << "the follower lags";
+    t.cut.erase({l, f}); // the answer must come back; the leave goes before f hears of m1
+    t.request(f, 3, leave_request{3, id, incarnation_number(1)}, requester{key_of('o'), "other"});
+    t.run(50);
+    const auto r = t.replies_to<leave_reply>(3);
+    ASSERT_EQ(r.size(), 1u);
+    EXPECT_EQ(r[0].status, request_status::rejected) << "the leader, which knows the member, decides";
+    EXPECT_NE(t.node(l).state().find(id), nullptr);
+}
+
 TEST(voter_node_secured, a_name_held_by_one_key_is_not_taken_by_another_whatever_its_incarnation) {
     trio t(with_keys);
     t.form();
