@@ -9,6 +9,7 @@
 #include <zmq.hpp>
 #include <zmq_addon.hpp>
 
+#include "auth/handshake.hh"
 #include "wire/codec.hh"
 
 namespace roster::client {
@@ -68,9 +69,7 @@ public:
     handshake_watch(zmq::context_t& ctx, zmq::socket_t& s) {
         static std::atomic<std::uint64_t> next{0};
         const std::string where = fmt::format("inproc://roster-client-monitor-{}", next++);
-        if (zmq_socket_monitor(s.handle(), where.c_str(),
-                               ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
-                                   ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) == 0) {
+        if (zmq_socket_monitor(s.handle(), where.c_str(), auth::handshake_failure_events) == 0) {
             _events = zmq::socket_t(ctx, zmq::socket_type::pair);
             _events.set(zmq::sockopt::linger, 0);
             _events.connect(where);
@@ -83,29 +82,23 @@ public:
         if (!_events) {
             return why;
         }
-        while (true) {
-            std::vector<zmq::message_t> parts;
-            if (!zmq::recv_multipart(_events, std::back_inserter(parts), zmq::recv_flags::dontwait)) {
-                return why;
-            }
-            if (parts.empty() || parts[0].size() < 6) {
+        while (const auto e = auth::next_monitor_event(_events)) {
+            const auto f = auth::handshake_failure_of(*e);
+            if (!f) {
                 continue;
             }
-            std::uint16_t event = 0;
-            std::uint32_t value = 0;
-            std::memcpy(&event, parts[0].data(), sizeof event);
-            std::memcpy(&value, static_cast<const char*>(parts[0].data()) + 2, sizeof value);
-            if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
+            if (*f == auth::handshake_failure::unauthorized_key) {
                 why = "it refused this client's key (not in its --authorized-keys)";
             } else if (!secured) {
                 why = "it requires CURVE: give --key-file, and --voter-keys (voters as ID@HOST:PORT) or "
                       "--server-key";
-            } else if (value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH) {
+            } else if (*f == auth::handshake_failure::mechanism_mismatch) {
                 why = "it runs without CURVE and this client has a key (leave out --key-file)";
             } else {
                 why = "the CURVE handshake failed (is the server key right?)";
             }
         }
+        return why;
     }
 
 private:

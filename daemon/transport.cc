@@ -1,5 +1,6 @@
 #include "daemon/transport.hh"
 
+#include <algorithm>
 #include <cassert>
 #include <cerrno>
 #include <cstring>
@@ -10,6 +11,7 @@
 #include <fmt/format.h>
 #include <zmq_addon.hpp>
 
+#include "auth/handshake.hh"
 #include "wire/codec.hh"
 
 namespace roster::daemon {
@@ -42,38 +44,27 @@ bool read_only(const wire::body& b) {
     return std::holds_alternative<wire::status_request>(b) || std::holds_alternative<views::sync_request>(b);
 }
 
-std::string describe_handshake_failure(std::uint16_t event, std::uint32_t value) {
-    if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
+// For the log: what went wrong with a handshake, and what to do.
+std::string describe(auth::handshake_failure f, const auth::monitor_event& e) {
+    switch (f) {
+    case auth::handshake_failure::unauthorized_key:
         return fmt::format(
             "the other side refused this key (ZAP status {}): it is not in its --authorized-keys or "
             "--voter-keys",
-            value);
-    }
-    if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL && value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH) {
+            e.value);
+    case auth::handshake_failure::mechanism_mismatch:
         return "one side runs CURVE (--key-file) and the other plaintext: give both the keys "
                "(docs/security.md)";
-    }
-    if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL && value == ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC) {
+    case auth::handshake_failure::cryptographic:
         return "the CURVE handshake failed: the server key this side expects is not the other side's key";
+    case auth::handshake_failure::protocol:
+        break;
     }
-    if (event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) {
+    if (e.event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) {
         return fmt::format("the handshake failed ({}): the other side speaks without CURVE, or not ZeroMQ",
-                           std::strerror(static_cast<int>(value)));
+                           std::strerror(static_cast<int>(e.value)));
     }
-    return fmt::format("the handshake failed (protocol error {:#x})", value);
-}
-
-std::string handshake_reason(std::uint16_t event, std::uint32_t value) {
-    if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
-        return "unauthorized_key";
-    }
-    if (value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH) {
-        return "mechanism_mismatch";
-    }
-    if (value == ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC) {
-        return "cryptographic";
-    }
-    return "protocol";
+    return fmt::format("the handshake failed (protocol error {:#x})", e.value);
 }
 
 } // namespace
@@ -140,8 +131,6 @@ std::optional<std::string> transport::open_common() {
         poll_on(_zap);
     }
 
-    constexpr int handshake_events = ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
-                                     ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
     _listen = zmq::socket_t(_ctx, zmq::socket_type::router);
     common_options(_listen, listen_max_message);
     secure_server(_listen, "listen");
@@ -149,7 +138,7 @@ std::optional<std::string> transport::open_common() {
         return err;
     }
     _bound.listen = _listen.get(zmq::sockopt::last_endpoint);
-    if (auto err = watch(_listen, "listen", "", handshake_events)) {
+    if (auto err = watch(_listen, "listen", "", auth::handshake_failure_events)) {
         return err;
     }
     _pub = zmq::socket_t(_ctx, zmq::socket_type::pub);
@@ -161,8 +150,8 @@ std::optional<std::string> transport::open_common() {
     }
     _bound.publish = _pub.get(zmq::sockopt::last_endpoint);
     // Connections to the publish socket come and go as subscribers do: count them.
-    if (auto err =
-            watch(_pub, "publish", "", ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED | handshake_events)) {
+    if (auto err = watch(_pub, "publish", "",
+                         ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED | auth::handshake_failure_events)) {
         return err;
     }
     poll_on(_listen);
@@ -236,8 +225,6 @@ std::optional<std::string> transport::watch(zmq::socket_t& s, const std::string&
 
 std::optional<std::string> transport::open_voter_links() {
     assert(_o.is_voter());
-    constexpr int handshake_events = ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
-                                     ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
     _peer_router = zmq::socket_t(_ctx, zmq::socket_type::router);
     common_options(_peer_router);
     secure_server(_peer_router, "peer");
@@ -245,7 +232,7 @@ std::optional<std::string> transport::open_voter_links() {
         return err;
     }
     _bound.peer_listen = _peer_router.get(zmq::sockopt::last_endpoint);
-    if (auto err = watch(_peer_router, "peer", "", handshake_events)) {
+    if (auto err = watch(_peer_router, "peer", "", auth::handshake_failure_events)) {
         return err;
     }
     for (const auto& [id, e] : _o.voters) {
@@ -255,7 +242,8 @@ std::optional<std::string> transport::open_voter_links() {
             d.set(zmq::sockopt::immediate, 1); // no queueing for a voter that is down
             d.set(zmq::sockopt::sndhwm, 10000);
             secure_client(d, id);
-            if (auto err = watch(d, "peer", fmt::format("voter {} at {}", id, e.text()), handshake_events)) {
+            if (auto err = watch(d, "peer", fmt::format("voter {} at {}", id, e.text()),
+                                 auth::handshake_failure_events)) {
                 return err;
             }
             d.connect(e.zmq());
@@ -268,15 +256,14 @@ std::optional<std::string> transport::open_voter_links() {
 
 void transport::open_member_links() {
     assert(!_o.is_voter());
-    constexpr int handshake_events = ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
-                                     ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
     for (std::size_t i = 0; i < _o.join.size(); ++i) {
         zmq::socket_t d(_ctx, zmq::socket_type::dealer);
         common_options(d);
         d.set(zmq::sockopt::immediate, 1);
         secure_client(d, i < _o.join_voters.size() ? _o.join_voters[i] : voter_id());
         // Monitoring cannot fail for a socket just made; a failure would only lose the warnings.
-        (void)watch(d, "voter", fmt::format("the voter at {}", _o.join[i].text()), handshake_events);
+        (void)watch(d, "voter", fmt::format("the voter at {}", _o.join[i].text()),
+                    auth::handshake_failure_events);
         d.connect(_o.join[i].zmq());
         _voter_dealers.push_back(std::move(d));
     }
@@ -284,7 +271,7 @@ void transport::open_member_links() {
     _sub = zmq::socket_t(_ctx, zmq::socket_type::sub);
     common_options(_sub);
     _sub.set(zmq::sockopt::subscribe, "");
-    (void)watch(_sub, "sub", "a voter's publish socket", handshake_events);
+    (void)watch(_sub, "sub", "a voter's publish socket", auth::handshake_failure_events);
     poll_on(_sub);
     for (auto& d : _voter_dealers) {
         poll_on(d);
@@ -304,8 +291,6 @@ bytes transport::encode(wire::body b, const wire::sender& from) const {
 std::optional<wire::envelope> transport::decode(const zmq::message_t& m, const char* socket) {
     _metrics.received(socket);
     auto decoded = wire::decode(bytes_view(static_cast<const std::uint8_t*>(m.data()), m.size()));
-    const mono_time t = now();
-    (void)t;
     auto rate_limited = [&](const std::string& what) {
         rate_limited_warn(fmt::format("dropped a message on the {} socket: {}", socket, what));
     };
@@ -336,7 +321,11 @@ void transport::rate_limited_warn(const std::string& what) {
 
 void transport::sweep_routes(mono_time t) {
     _routes.sweep(t);
-    // A budget that has refilled is the same as none.
+    // A budget that has refilled is the same as none: forget those, once a minute like the routes.
+    if (t < _next_budget_sweep) {
+        return;
+    }
+    _next_budget_sweep = t + 60s;
     for (auto it = _join_budgets.begin(); it != _join_budgets.end();) {
         if (it->second.tokens + joins_per_second * to_ms(t - it->second.updated) / 1000 >= join_burst) {
             it = _join_budgets.erase(it);
@@ -346,14 +335,20 @@ void transport::sweep_routes(mono_time t) {
     }
 }
 
-const auth::grant* transport::grant_of(const zmq::message_t& m) const {
+const auth::grant* transport::grant_of(const zmq::message_t& m, auth::curve_key* key) const {
     // The key the CURVE handshake authenticated, as the ZAP handler named it (its Z85).
     const char* user = zmq_msg_gets(m.handle(), "User-Id");
     if (user == nullptr) {
         return nullptr;
     }
     auto k = auth::curve_key::from_z85(user);
-    return k ? _keys.find(k.value()) : nullptr;
+    if (!k) {
+        return nullptr;
+    }
+    if (key != nullptr) {
+        *key = k.value();
+    }
+    return _keys.find(k.value());
 }
 
 std::optional<node::requester> transport::requester_of(const zmq::message_t& m, const wire::envelope& env,
@@ -361,7 +356,8 @@ std::optional<node::requester> transport::requester_of(const zmq::message_t& m, 
     node::requester who;
     std::string budget_key = identity;
     if (_o.secured()) {
-        const auth::grant* g = grant_of(m);
+        auth::curve_key key;
+        const auth::grant* g = grant_of(m, &key);
         if (g == nullptr) {
             _metrics.dropped("listen", "unauthorized");
             rate_limited_warn("dropped a message on the listen socket: its key is no longer authorized");
@@ -374,7 +370,7 @@ std::optional<node::requester> transport::requester_of(const zmq::message_t& m, 
                                           auth::to_string(g->what)));
             return std::nullopt;
         }
-        who.key = auth::curve_key::from_z85(zmq_msg_gets(m.handle(), "User-Id")).value().raw();
+        who.key = key.raw();
         // A member joins under its name; a voter's entry joins on its own voter, never here.
         who.join_as = g->what == auth::permission::member ? g->name : std::string();
         budget_key = who.key;
@@ -470,39 +466,28 @@ void transport::drain_listen(driver& d, mono_time t) {
 
 void transport::drain_monitors() {
     for (auto& mon : _monitors) {
-        while (true) {
-            std::vector<zmq::message_t> parts;
-            if (!zmq::recv_multipart(mon.events, std::back_inserter(parts), zmq::recv_flags::dontwait)) {
-                break;
-            }
-            if (parts.empty() || parts[0].size() < 6) {
+        while (const auto e = auth::next_monitor_event(mon.events)) {
+            if (e->event == ZMQ_EVENT_ACCEPTED) {
+                _metrics.subscribers_changed(+1);
                 continue;
             }
-            std::uint16_t event = 0;
-            std::uint32_t value = 0;
-            std::memcpy(&event, parts[0].data(), sizeof event);
-            std::memcpy(&value, static_cast<const char*>(parts[0].data()) + 2, sizeof value);
-            if (event == ZMQ_EVENT_ACCEPTED) {
-                _metrics.subscribers_changed(+1);
-            } else if (event == ZMQ_EVENT_DISCONNECTED) {
+            if (e->event == ZMQ_EVENT_DISCONNECTED) {
                 _metrics.subscribers_changed(-1);
-            } else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL ||
-                       event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ||
-                       event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
-                if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH && mon.peer.empty()) {
-                    continue; // this node's ZAP handler refused the key: counted and logged there
-                }
-                _metrics.handshake_failed(mon.socket, handshake_reason(event, value));
-                const mono_time t = now();
-                if (mon.peer.empty()) {
-                    rate_limited_warn(fmt::format("refused a connection on the {} socket: {}", mon.socket,
-                                                  describe_handshake_failure(event, value)));
-                } else if (t >= mon.next_warning) {
-                    // This node's own connection: the operator must hear of it, but not every 100 ms.
-                    mon.next_warning = t + handshake_warning_interval;
-                    _logger->error("cannot connect to {}: {}", mon.peer,
-                                   describe_handshake_failure(event, value));
-                }
+                continue;
+            }
+            const auto failure = auth::handshake_failure_of(*e);
+            if (!failure || (*failure == auth::handshake_failure::unauthorized_key && mon.peer.empty())) {
+                continue; // this node's ZAP handler refused the key: counted and logged there
+            }
+            _metrics.handshake_failed(mon.socket, auth::to_string(*failure));
+            const mono_time t = now();
+            if (mon.peer.empty()) {
+                rate_limited_warn(fmt::format("refused a connection on the {} socket: {}", mon.socket,
+                                              describe(*failure, *e)));
+            } else if (t >= mon.next_warning) {
+                // This node's own connection: the operator must hear of it, but not every 100 ms.
+                mon.next_warning = t + handshake_warning_interval;
+                _logger->error("cannot connect to {}: {}", mon.peer, describe(*failure, *e));
             }
         }
     }
@@ -518,9 +503,9 @@ void transport::drain_zap() {
         if (!zmq::recv_multipart(_zap, std::back_inserter(q), zmq::recv_flags::dontwait)) {
             return;
         }
-        if (q.size() < 6) {
-            continue; // cannot happen from libzmq; a REP socket must still answer, so reply below
-        }
+        // libzmq always sends every frame; were one missing, the request is refused, and still
+        // answered: a REP socket that does not answer takes no further request.
+        q.resize(std::max<std::size_t>(q.size(), 6));
         const std::string domain = q[2].to_string();
         const std::string address = q[3].to_string();
         const auth::grant* g = nullptr;

@@ -125,8 +125,9 @@ private:
                                                    const std::string& peer, int events);
     void drain_monitors();
     void drain_zap();
-    // The grant of the key that sent `m` (null: not authorized now, or an insecure node).
-    [[nodiscard]] const auth::grant* grant_of(const zmq::message_t& m) const;
+    // The grant of the key that sent `m` (null: not authorized now, or an insecure node); that
+    // key in `key`, when given and known.
+    [[nodiscard]] const auth::grant* grant_of(const zmq::message_t& m, auth::curve_key* key = nullptr) const;
     // What the sender of `env` on --listen may do; empty when the message is dropped (counted).
     std::optional<node::requester> requester_of(const zmq::message_t& m, const wire::envelope& env,
                                                 const std::string& identity, mono_time now);
@@ -184,6 +185,7 @@ private:
         mono_time updated{};
     };
     std::unordered_map<std::string, join_budget> _join_budgets;
+    mono_time _next_budget_sweep{};
     // Voter.
     zmq::socket_t _peer_router;
     std::map<voter_id, zmq::socket_t> _peer_dealers; // every other voter
