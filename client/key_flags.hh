@@ -1,8 +1,8 @@
 #pragma once
 
-// The flags with which an example reaches a secured cluster (docs/security.md): the same names,
-// meaning and environment variables as rosterctl's, so that a shell that has set
-// ROSTER_KEY_FILE and ROSTER_VOTER_KEYS for rosterctl runs the examples as they are.
+// The flags with which a client program (rosterctl, the examples) reaches a secured cluster
+// (docs/security.md): one set of names, meanings and environment variables, so that a shell that
+// has set ROSTER_KEY_FILE and ROSTER_VOTER_KEYS runs every client as it is.
 //
 //   --key-file PATH    this client's secret key (from `rosterctl keygen PATH`)
 //   --voter-keys 1=PUB,2=PUB,3=PUB
@@ -10,7 +10,7 @@
 //   --server-key PUB   the public key of the node at a HOST:PORT endpoint: a member's (its key
 //                      file's .pub, or "key" in `rosterctl members --json`)
 //
-// Without --key-file the example speaks plaintext, which a secured node refuses (and says so).
+// Without --key-file the client speaks plaintext, which a secured node refuses (and says so).
 #include <optional>
 #include <string>
 
@@ -20,7 +20,7 @@
 #include "auth/keys.hh"
 #include "client/client.hh"
 
-namespace roster::examples {
+namespace roster::client {
 
 struct key_flags {
     std::string key_file;
@@ -34,12 +34,13 @@ struct key_flags {
                        "the voters' public keys, 1=PUB,2=PUB,3=PUB; give voter endpoints as ID@HOST:PORT")
             ->envname("ROSTER_VOTER_KEYS");
         app.add_option("--server-key", server_key,
-                       "the public key of the node at a HOST:PORT endpoint (a member's key file's .pub)");
+                       "the public key of the node at a HOST:PORT endpoint: a member's (its key file's .pub, "
+                       "or \"key\" in `rosterctl members --json`)");
     }
 
     // Fills the keys of `o` (whose endpoints are set) and checks them with client::check; the
     // error names the flag.
-    [[nodiscard]] std::optional<std::string> apply(client::options& o) const {
+    [[nodiscard]] std::optional<std::string> apply(options& o) const {
         if (!key_file.empty()) {
             auto k = auth::load_key_file(key_file);
             if (!k) {
@@ -61,8 +62,8 @@ struct key_flags {
             }
             o.server_key = k.value();
         }
-        return client::check(o);
+        return check(o);
     }
 };
 
-} // namespace roster::examples
+} // namespace roster::client

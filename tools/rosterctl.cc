@@ -18,8 +18,9 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
-#include "auth/key_table.hh"
+#include "auth/keys.hh"
 #include "client/client.hh"
+#include "client/key_flags.hh"
 #include "common/escape.hh"
 #include "tools/json.hh"
 #include "views/view_ops.hh"
@@ -101,15 +102,8 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(1, 3'600'000))
         ->capture_default_str();
     app.add_flag("--json", json, "print JSON");
-    std::string key_file, voter_keys, server_key;
-    app.add_option("--key-file", key_file,
-                   "this client's CURVE secret key, for a secured cluster (docs/security.md)")
-        ->envname("ROSTER_KEY_FILE");
-    app.add_option("--voter-keys", voter_keys,
-                   "the voters' public keys, 1=PUB,2=PUB,3=PUB; give voter endpoints as ID@HOST:PORT")
-        ->envname("ROSTER_VOTER_KEYS");
-    app.add_option("--server-key", server_key,
-                   "the public key of the node at --endpoint (a member's: in `members --json`)");
+    client::key_flags keys;
+    keys.add_to(app);
     app.require_subcommand(1);
     std::string keygen_path;
     auto* keygen = app.add_subcommand(
@@ -141,27 +135,6 @@ int main(int argc, char** argv) {
     }
 
     client::options o;
-    if (!key_file.empty()) {
-        auto k = auth::load_key_file(key_file);
-        if (!k) {
-            return fail("--key-file " + k.error());
-        }
-        o.key = k.value();
-    }
-    if (!voter_keys.empty()) {
-        auto k = auth::key_table::parse_voter_keys(voter_keys);
-        if (!k) {
-            return fail("--voter-keys: " + k.error());
-        }
-        o.voter_keys = k.value();
-    }
-    if (!server_key.empty()) {
-        auto k = auth::curve_key::from_z85(server_key);
-        if (!k) {
-            return fail("--server-key: " + k.error());
-        }
-        o.server_key = k.value();
-    }
     o.cluster = cluster;
     o.timeout = std::chrono::milliseconds(timeout_ms);
     o.name = "rosterctl";
@@ -174,7 +147,7 @@ int main(int argc, char** argv) {
         }
         start = comma + 1;
     }
-    if (auto bad = client::check(o)) {
+    if (auto bad = keys.apply(o)) { // loads the keys and checks every endpoint has its server key
         return fail(*bad);
     }
 

@@ -19,7 +19,7 @@
 #include <CLI/CLI.hpp>
 
 #include "client/client.hh"
-#include "examples/common/key_flags.hh"
+#include "client/key_flags.hh"
 #include "examples/leader_election/fenced_file.hh"
 
 using namespace std::chrono_literals;
@@ -34,7 +34,7 @@ int main(int argc, char** argv) {
     app.add_option("--instance", instance, "this instance's name (written with each action)");
     app.add_option("--resource", resource, "the fenced file the job writes to");
     app.add_option("--every-ms", every_ms, "one action this often while leading");
-    examples::key_flags keys;
+    client::key_flags keys;
     keys.add_to(app);
     CLI11_PARSE(app, argc, argv);
 

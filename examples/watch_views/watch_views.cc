@@ -12,7 +12,7 @@
 #include <CLI/CLI.hpp>
 
 #include "client/client.hh"
-#include "examples/common/key_flags.hh"
+#include "client/key_flags.hh"
 #include "views/view_ops.hh"
 
 using namespace std::chrono_literals;
@@ -21,7 +21,7 @@ int main(int argc, char** argv) {
     CLI::App app{"watch_views: print every view of a rosterd as it commits"};
     std::string endpoint = "127.0.0.1:7400";
     app.add_option("ENDPOINT", endpoint, "the --listen endpoint of a rosterd, HOST:PORT or ID@HOST:PORT");
-    roster::examples::key_flags keys; // --key-file, --voter-keys, --server-key, as rosterctl's
+    roster::client::key_flags keys; // --key-file, --voter-keys, --server-key, as rosterctl's
     keys.add_to(app);
     CLI11_PARSE(app, argc, argv);
 
