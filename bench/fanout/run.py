@@ -45,6 +45,20 @@ from rosterkit.waiting import wait_for  # noqa: E402
 PYSUB = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pysub.py")
 
 
+def gather_arrivals(subs, seconds):
+    """Per view: how many subscribers got it, and the first and last arrival (ns) per process,
+    from the lines each subscriber process prints when it ends."""
+    arrivals = {}
+    for s in subs:
+        for line in s.communicate(timeout=seconds + 60):
+            _, view, n, first, _p50, _p99, last = line.split()
+            v = arrivals.setdefault(int(view), {"n": 0, "first": [], "last": []})
+            v["n"] += int(n)
+            v["first"].append(int(first))
+            v["last"].append(int(last))
+    return arrivals
+
+
 class Side:
     """One cluster (plaintext or CURVE), its Python subscribers on voter 1, a client of its leader."""
 
@@ -99,14 +113,7 @@ class Side:
         self.commits[st["view_id"]] = at
 
     def results(self, seconds):
-        arrivals = {}
-        for s in self.subs:
-            for line in s.communicate(timeout=seconds + 60):
-                _, view, n, first, p50, p99, last = line.split()
-                v = arrivals.setdefault(int(view), {"n": 0, "first": [], "last": []})
-                v["n"] += int(n)
-                v["first"].append(int(first))
-                v["last"].append(int(last))
+        arrivals = gather_arrivals(self.subs, seconds)
         want = self.per * len(self.subs)
         complete = {v: d for v, d in arrivals.items() if d["n"] == want and v in self.commits}
         last = [(max(d["last"]) - self.commits[v]) / 1e9 for v, d in complete.items()]
@@ -194,14 +201,7 @@ def main():
             if line.startswith("ok"):
                 _, sent, answered, view = line.split()
                 commits[int(view)] = int(answered)
-        arrivals = {}
-        for s in subs:
-            for line in s.communicate(timeout=seconds + 60):
-                _, view, n, first, p50, p99, last = line.split()
-                v = arrivals.setdefault(int(view), {"n": 0, "first": [], "last": []})
-                v["n"] += int(n)
-                v["first"].append(int(first))
-                v["last"].append(int(last))
+        arrivals = gather_arrivals(subs, seconds)
         complete = {v: d for v, d in arrivals.items() if d["n"] == per * a.processes and v in commits}
         last = [(max(d["last"]) - commits[v]) / 1e9 for v, d in complete.items()]
         first = [(min(d["first"]) - commits[v]) / 1e9 for v, d in complete.items()]
