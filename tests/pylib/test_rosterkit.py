@@ -251,7 +251,10 @@ class Links(unittest.TestCase):
 
     def setUp(self):
         from zmq.auth.thread import ThreadAuthenticator
-        ctx = zmq.Context.instance()
+        # A context per test: its ZAP endpoint is its own, and a previous test's authenticator,
+        # still being torn down, cannot hold it.
+        ctx = zmq.Context()
+        self.addCleanup(ctx.destroy, 0)
         self.good = Key.fresh("good")
         self.server = Key.fresh("server")
         auth = ThreadAuthenticator(ctx)
@@ -293,7 +296,10 @@ class Links(unittest.TestCase):
         link = Link(self.endpoint)
         self.addCleanup(link.close)
         link.send(b"hello")
-        self.assertTrue(link.handshake().startswith("protocol:"))
+        # A mechanism mismatch, or a broken pipe when the server hangs up first (libzmq reports
+        # whichever side notices first); never "ok".
+        outcome = link.handshake()
+        self.assertTrue(outcome.startswith(("protocol:", "failed:")), outcome)
         self.assertFalse(self.router.poll(200))
 
 

@@ -52,9 +52,15 @@ def garbage_snapshot(link, cluster, claimed_leader, term, after_index, size=4096
 
 # ---- listen socket (members and clients) ---------------------------------------------------
 
-def forged_leave(link, cluster, member_id, incarnation):
+def forged_leave(link, cluster, member_id, incarnation, wait=True):
+    """A Leave for the member; wait=False: not sent if the link takes no more messages now (a link
+    whose handshake is refused may have no connection to queue for)."""
     rid = request_id()
-    link.send(wire.leave(cluster, rid, member_id, incarnation, member=member_id))
+    data = wire.leave(cluster, rid, member_id, incarnation, member=member_id)
+    if wait:
+        link.send(data)
+    else:
+        link.try_send(data)
     return rid
 
 
