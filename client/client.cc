@@ -10,6 +10,7 @@
 #include <zmq_addon.hpp>
 
 #include "auth/handshake.hh"
+#include "client/links.hh"
 #include "wire/codec.hh"
 
 namespace roster::client {
@@ -108,6 +109,7 @@ private:
 zmq::socket_t dealer(zmq::context_t& ctx, const options& o, const target& t) {
     zmq::socket_t s(ctx, zmq::socket_type::dealer);
     s.set(zmq::sockopt::linger, 0);
+    apply_link_timing(s);
     secure(s, o, t);
     return s;
 }
@@ -237,6 +239,7 @@ struct watcher::impl {
             sub.set(zmq::sockopt::curve_secretkey, zmq::buffer(o.key->secret_key.bytes()));
         }
         sub.set(zmq::sockopt::linger, 0);
+        apply_link_timing(sub);
         sub.set(zmq::sockopt::subscribe, "");
         for (const auto& e : o.endpoints) {
             if (auto t = target_of(o, e)) {

@@ -19,6 +19,19 @@ bool from_leader(const message_body& body) {
     return std::holds_alternative<append_request>(body) || std::holds_alternative<snapshot_request>(body);
 }
 
+// For the logs: what kind of message carried a term.
+const char* kind_of(const message_body& body) {
+    struct names {
+        const char* operator()(const vote_request& m) const { return m.pre_vote ? "a pre-vote request" : "a vote request"; }
+        const char* operator()(const vote_reply& m) const { return m.pre_vote ? "a pre-vote reply" : "a vote reply"; }
+        const char* operator()(const append_request&) const { return "an append"; }
+        const char* operator()(const append_reply&) const { return "an append reply"; }
+        const char* operator()(const snapshot_request&) const { return "a snapshot"; }
+        const char* operator()(const snapshot_reply&) const { return "a snapshot reply"; }
+    };
+    return std::visit(names{}, body);
+}
+
 } // namespace
 
 std::optional<std::string> raft_config::validate() const {
@@ -107,16 +120,12 @@ void raft::become_follower(raft_term term, voter_id leader) {
         _term = term;
         _vote = voter_id();
     }
-    const bool was_leader = _role == role::leader;
     _role = role::follower;
     _progress.clear();
     _votes.clear();
     _broadcast_pending = false;
     set_leader(leader);
     reset_election_timer();
-    if (was_leader) {
-        log_to(_logger, log_level::info, "raft {}: stepped down at term {}", _config.id, _term);
-    }
 }
 
 void raft::become_pre_candidate() {
@@ -180,6 +189,17 @@ void raft::campaign(bool pre) {
         reset_election_timer();
         return;
     }
+    if (_config.voters.size() > 1 && _role == role::follower) {
+        // Why an election starts, once per election (an idle cluster should never log this).
+        if (_leader != voter_id()) {
+            log_to(_logger, log_level::info,
+                   "raft {}: no message from leader {} in {} ticks (election timeout); starting {} for term {}",
+                   _config.id, _leader, _election_elapsed, pre ? "a pre-vote" : "an election", _term.next());
+        } else {
+            log_to(_logger, log_level::info, "raft {}: no leader known after {} ticks; starting {} for term {}",
+                   _config.id, _election_elapsed, pre ? "a pre-vote" : "an election", _term.next());
+        }
+    }
     if (pre) {
         become_pre_candidate();
     } else {
@@ -220,9 +240,17 @@ void raft::tick_leader() {
         if (_config.check_quorum) {
             if (!quorum_active()) {
                 ++_counters.check_quorum_step_downs;
+                std::vector<voter_id> heard;
+                for (const auto& [v, p] : _progress) {
+                    if (p.recent_active) {
+                        heard.push_back(v);
+                    }
+                }
                 log_to(_logger, log_level::warn,
-                       "raft {}: stepping down at term {}: no word from a majority in an election timeout",
-                       _config.id, _term);
+                       "raft {}: stepping down at term {}: lost check-quorum, heard from {} other voter(s) [{}] "
+                       "of {} in the last {} ticks",
+                       _config.id, _term, heard.size(), fmt::join(heard, ", "), _config.voters.size(),
+                       _config.election_ticks);
                 become_follower(_term, voter_id());
                 return;
             }
@@ -285,6 +313,11 @@ void raft::step(const message& m) {
         } else if (vrep != nullptr && vrep->pre_vote && vrep->granted) {
             // A granted pre-vote carries the term we asked for; we raise it when we campaign.
         } else {
+            if (_role == role::leader) {
+                ++_counters.higher_term_step_downs;
+                log_to(_logger, log_level::warn, "raft {}: stepping down at term {}: voter {} sent {} at term {}",
+                       _config.id, _term, m.from, kind_of(m.body), mterm);
+            }
             become_follower(mterm, from_leader(m.body) ? m.from : voter_id());
         }
     } else if (mterm < _term) {

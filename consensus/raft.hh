@@ -46,7 +46,8 @@ struct raft_counters {
     std::uint64_t pre_elections = 0;          // pre-vote rounds started
     std::uint64_t elections = 0;              // real elections started (term raised)
     std::uint64_t leader_changes = 0;         // times the known leader changed to a new voter
-    std::uint64_t check_quorum_step_downs = 0;
+    std::uint64_t check_quorum_step_downs = 0; // the leader heard from no majority in an election timeout
+    std::uint64_t higher_term_step_downs = 0;  // the leader saw a higher term (logged with whose)
     std::uint64_t proposals = 0;
     std::uint64_t snapshots_sent = 0;
     std::uint64_t snapshots_installed = 0;

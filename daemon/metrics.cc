@@ -161,8 +161,15 @@ metrics::metrics(const std::string& cluster, const std::string& name, bool voter
         _elections = &counter("roster_raft_elections_total", "Elections started by this voter (term raised)");
         _pre_elections = &counter("roster_raft_pre_elections_total", "Pre-vote rounds started by this voter");
         _proposals = &counter("roster_raft_proposals_total", "Commands proposed by this voter as leader");
-        _step_downs = &counter("roster_raft_check_quorum_step_downs_total",
-                               "Times this leader stepped down for not hearing from a majority");
+        _step_downs = &prometheus::BuildCounter()
+                           .Name("roster_raft_step_downs_total")
+                           .Help("Times this leader stepped down, by reason (lost_quorum: heard from no "
+                                 "majority in an election timeout; higher_term: another voter had a higher term)")
+                           .Labels(_labels)
+                           .Register(*_registry);
+        for (const char* r : {"lost_quorum", "higher_term"}) {
+            _step_downs->Add({{"reason", r}});
+        }
         _snapshots_sent = &counter("roster_raft_snapshots_sent_total", "Snapshots sent to lagging followers");
         _snapshots_installed =
             &counter("roster_raft_snapshots_installed_total", "Snapshots installed from a leader");
@@ -321,7 +328,8 @@ void metrics::observe(const node::voter_node& v, mono_time now) {
     add(*_elections, rc.elections, _last.elections);
     add(*_pre_elections, rc.pre_elections, _last.pre_elections);
     add(*_proposals, rc.proposals, _last.proposals);
-    add(*_step_downs, rc.check_quorum_step_downs, _last.step_downs);
+    add(_step_downs->Add({{"reason", "lost_quorum"}}), rc.check_quorum_step_downs, _last.step_downs);
+    add(_step_downs->Add({{"reason", "higher_term"}}), rc.higher_term_step_downs, _last.higher_term_step_downs);
     add(*_snapshots_sent, rc.snapshots_sent, _last.snapshots_sent);
     add(*_snapshots_installed, rc.snapshots_installed, _last.snapshots_installed);
     add(_dropped->Add({{"socket", "peer"}, {"reason", "unknown_sender"}}), rc.dropped_unknown_voter,

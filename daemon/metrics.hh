@@ -116,7 +116,7 @@ private:
     prometheus::Counter* _elections = nullptr;
     prometheus::Counter* _pre_elections = nullptr;
     prometheus::Counter* _proposals = nullptr;
-    prometheus::Counter* _step_downs = nullptr;
+    prometheus::Family<prometheus::Counter>* _step_downs = nullptr; // by reason
     prometheus::Counter* _snapshots_sent = nullptr;
     prometheus::Counter* _snapshots_installed = nullptr;
     prometheus::Counter* _campaigns_at_max_term = nullptr;
@@ -129,7 +129,7 @@ private:
 
     struct last_totals {
         std::uint64_t syncs = 0, heartbeats = 0, raised = 0, cleared = 0, leader_changes = 0, elections = 0,
-                      pre_elections = 0, proposals = 0, step_downs = 0, snapshots_sent = 0,
+                      pre_elections = 0, proposals = 0, step_downs = 0, higher_term_step_downs = 0, snapshots_sent = 0,
                       snapshots_installed = 0, unknown_voter = 0, stale_term = 0, invalid = 0,
                       snapshot_refused = 0, rejoins = 0, requests_refused = 0, campaigns_at_max_term = 0,
                       requests_invalid = 0, joins_over_limit = 0, commands_undecodable = 0,

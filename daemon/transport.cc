@@ -12,6 +12,7 @@
 #include <zmq_addon.hpp>
 
 #include "auth/handshake.hh"
+#include "client/links.hh"
 #include "wire/codec.hh"
 
 namespace roster::daemon {
@@ -36,6 +37,7 @@ constexpr std::int64_t large_max_message =
 void common_options(zmq::socket_t& s, std::int64_t max_message = large_max_message) {
     s.set(zmq::sockopt::linger, 0);
     s.set(zmq::sockopt::maxmsgsize, max_message);
+    client::apply_link_timing(s);
 }
 
 // Which messages a key that may only read (a reader, an admin, a voter on the listen socket) may

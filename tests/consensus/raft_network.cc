@@ -17,7 +17,7 @@ raft_network::raft_network(std::size_t voters, std::function<void(raft_config&)>
         if (tweak) {
             tweak(n.config);
         }
-        n.r = std::make_unique<raft>(n.config, prng(seed * 1000 + v.value()), persisted_state{});
+        n.r = std::make_unique<raft>(n.config, prng(seed * 1000 + v.value()), persisted_state{}, &_log);
         _nodes.emplace(v, std::move(n));
     }
 }
@@ -129,7 +129,7 @@ void raft_network::restart(voter_id v) {
     voter_slot& n = _nodes.at(v);
     ++n.restarts;
     n.r = std::make_unique<raft>(n.config, prng(_seed * 1000 + v.value() + 100 * n.restarts),
-                                 n.disk.recovered());
+                                 n.disk.recovered(), &_log);
     settle();
 }
 

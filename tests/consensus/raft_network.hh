@@ -5,7 +5,11 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <string>
+#include <string_view>
 #include <vector>
+
+#include "common/log_sink.hh"
 
 #include "consensus/memory_storage.hh"
 #include "consensus/raft.hh"
@@ -60,7 +64,16 @@ public:
     // Delivers one message directly (bypassing cuts), then settles.
     void deliver(const message& m);
 
+    // What the voters logged at info and above, in order.
+    const std::vector<std::string>& log_lines() const { return _log.lines; }
+
 private:
+    struct line_sink final : log_sink {
+        std::vector<std::string> lines;
+        [[nodiscard]] bool enabled(log_level level) const override { return level >= log_level::info; }
+        void write(log_level, std::string_view line) override { lines.emplace_back(line); }
+    };
+
     struct voter_slot {
         raft_config config;
         std::unique_ptr<raft> r;
@@ -75,6 +88,7 @@ private:
     std::function<bool(const message&)> _filter;
     std::vector<message> _sent;
     std::uint64_t _seed;
+    line_sink _log;
 };
 
 } // namespace roster::consensus::testing

@@ -343,8 +343,42 @@ TEST(raft_thesis, a_leader_that_cannot_hear_a_majority_steps_down) {
     EXPECT_EQ(net.node(v1).role(), role::follower);
     EXPECT_LE(ticks, 2 * t) << "within two check-quorum periods";
     EXPECT_EQ(net.node(v1).counters().check_quorum_step_downs, 1u);
+    EXPECT_EQ(net.node(v1).counters().higher_term_step_downs, 0u);
+    const auto& lines = net.log_lines();
+    EXPECT_TRUE(std::any_of(lines.begin(), lines.end(), [](const std::string& l) {
+        return l.find("raft 1: stepping down at term") != std::string::npos &&
+               l.find("lost check-quorum, heard from 0 other voter(s) [] of 3") != std::string::npos;
+    })) << "the step-down is logged with its reason";
     // Thesis §6.2: "a leader steps down if an election timeout elapses without a successful
     // round of heartbeats to a majority of its cluster."
+}
+
+TEST(raft_reasons, a_leader_that_sees_a_higher_term_steps_down_and_says_from_whom) {
+    raft_network net(3);
+    net.elect(v1);
+    const raft_term t = net.node(v1).term();
+    // v3 was cut off and campaigned without pre-vote (say, restarted with an old config).
+    net.deliver({v3, v1, vote_request{t.next(), log_index(), raft_term(), false}});
+    EXPECT_EQ(net.node(v1).role(), role::leader) << "in its lease the leader ignores the vote request";
+    EXPECT_EQ(net.node(v1).counters().higher_term_step_downs, 0u);
+    net.deliver({v3, v1, append_reply{t.next(), false, log_index(), log_index(), raft_term()}});
+    EXPECT_EQ(net.node(v1).role(), role::follower);
+    EXPECT_EQ(net.node(v1).counters().higher_term_step_downs, 1u);
+    const auto& lines = net.log_lines();
+    const std::string want = fmt::format("raft 1: stepping down at term {}: voter 3 sent an append reply at term {}", t, t.next());
+    EXPECT_TRUE(std::find(lines.begin(), lines.end(), want) != lines.end()) << want;
+}
+
+TEST(raft_reasons, a_follower_says_why_it_starts_an_election) {
+    raft_network net(3);
+    net.elect(v1);
+    net.isolate(v2);
+    net.tick(v2, 10 * raft_config{}.election_ticks);
+    const auto& lines = net.log_lines();
+    EXPECT_TRUE(std::any_of(lines.begin(), lines.end(), [](const std::string& l) {
+        return l.find("raft 2: no message from leader 1 in") != std::string::npos &&
+               l.find("(election timeout); starting a pre-vote for term") != std::string::npos;
+    }));
 }
 
 TEST(raft_thesis, a_follower_that_hears_its_leader_ignores_vote_requests) {
