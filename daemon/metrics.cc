@@ -140,7 +140,15 @@ metrics::metrics(const std::string& cluster, const std::string& name, bool voter
                                      "From proposing a membership command to applying it (leader)",
                                      {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1});
         _heartbeats = &counter("roster_heartbeats_received_total", "Heartbeats accepted from members");
-        _raised = &counter("roster_suspicions_raised_total", "Times this voter began to suspect a member");
+        _raised = &prometheus::BuildCounter()
+                       .Name("roster_suspicions_raised_total")
+                       .Help("Times this voter began to suspect a member, by cause (phi: phi reached the "
+                             "threshold; never_heard: no heartbeat within the grace period after it joined)")
+                       .Labels(_labels)
+                       .Register(*_registry);
+        for (const char* c : {"phi", "never_heard"}) {
+            _raised->Add({{"cause", c}});
+        }
         _cleared =
             &counter("roster_suspicions_cleared_total", "Times a suspected member was heard from again");
         _raft_role = &prometheus::BuildGauge()
@@ -345,7 +353,6 @@ void metrics::observe(const node::voter_node& v, mono_time now) {
     const auto& vc = v.counters();
     add(*_syncs, vc.sync_requests, _last.syncs);
     add(*_heartbeats, vc.heartbeats, _last.heartbeats);
-    add(*_raised, vc.suspicions_raised, _last.raised);
     add(*_cleared, vc.suspicions_cleared, _last.cleared);
     add(*_campaigns_at_max_term, rc.campaigns_at_max_term, _last.campaigns_at_max_term);
     add(_rejected->Add({{"reason", "invalid"}}), vc.requests_invalid, _last.requests_invalid);
@@ -444,9 +451,11 @@ void metrics::on_event(const node::voter_event& e) {
         _view_changes->Add({{"reason", "joined"}}).Increment();
     } else if (e.what == node::voter_event::kind::member_removed) {
         _view_changes->Add({{"reason", views::to_string(e.reason)}}).Increment();
-        if (e.reason == views::removal_reason::suspected && e.since_heartbeat > duration::zero()) {
-            _detection->Observe(seconds(e.since_heartbeat));
+        if (e.reason == views::removal_reason::suspected && e.since_heartbeat) {
+            _detection->Observe(seconds(*e.since_heartbeat));
         }
+    } else if (e.what == node::voter_event::kind::suspected) {
+        _raised->Add({{"cause", e.since_heartbeat ? "phi" : "never_heard"}}).Increment();
     }
 }
 

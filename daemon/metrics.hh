@@ -107,7 +107,7 @@ private:
     prometheus::Histogram* _detection = nullptr;
     prometheus::Histogram* _commit_latency = nullptr;
     prometheus::Counter* _heartbeats = nullptr;
-    prometheus::Counter* _raised = nullptr;
+    prometheus::Family<prometheus::Counter>* _raised = nullptr; // by cause
     prometheus::Counter* _cleared = nullptr;
     prometheus::Gauge* _term = nullptr;
     prometheus::Gauge* _commit_index = nullptr;

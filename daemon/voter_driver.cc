@@ -40,19 +40,30 @@ void voter_driver::log_events() {
             _logger->info("member {} '{}' joined in view {}", e.member, e.name, e.view);
             break;
         case node::voter_event::kind::member_removed:
-            if (e.reason == views::removal_reason::suspected) {
-                _logger->info("member {} removed in view {}: suspected, last heartbeat {:.0f} ms before",
-                              e.member, e.view, to_ms(e.since_heartbeat));
+            if (e.reason == views::removal_reason::suspected && e.since_heartbeat) {
+                _logger->info("member {} removed in view {}: suspected, last heartbeat here {:.0f} ms before",
+                              e.member, e.view, to_ms(*e.since_heartbeat));
+            } else if (e.reason == views::removal_reason::suspected) {
+                _logger->info("member {} removed in view {}: suspected, never heard from here", e.member, e.view);
             } else {
                 _logger->info("member {} removed in view {}: {}", e.member, e.view,
                               views::to_string(e.reason));
             }
             break;
         case node::voter_event::kind::suspected:
-            _logger->debug("suspecting member {} '{}' (phi {:.1f})", e.member, e.name, e.phi);
+            if (e.since_heartbeat) {
+                _logger->info("suspecting member {} '{}': phi {:.1f} after {} samples, last heartbeat {:.0f} ms ago",
+                              e.member, e.name, e.phi, e.samples, to_ms(*e.since_heartbeat));
+            } else {
+                _logger->info("suspecting member {} '{}': never heard from it since it joined", e.member, e.name);
+            }
             break;
         case node::voter_event::kind::cleared:
-            _logger->debug("member {} '{}' is heard from again (phi {:.1f})", e.member, e.name, e.phi);
+            _logger->info("member {} '{}' is heard from again (phi {:.1f})", e.member, e.name, e.phi);
+            break;
+        case node::voter_event::kind::removal_proposed:
+            _logger->info("proposing the removal of member {} '{}': suspected by a majority ({})", e.member,
+                          e.name, e.detail);
             break;
         }
     }

@@ -39,6 +39,9 @@ std::optional<const char*> phi_accrual_config::validate() const {
     if (acceptable_pause < 0ns) {
         return "acceptable pause must not be negative";
     }
+    if (warmup_samples > max_window_size) {
+        return "warm-up must be at most 10000 intervals";
+    }
     if (first_heartbeat_estimate < 1ms) {
         return "first heartbeat estimate must be at least 1 millisecond";
     }
@@ -127,7 +130,14 @@ double phi_accrual_detector::adjusted_mean_us() const noexcept {
 }
 
 double phi_accrual_detector::adjusted_std_us() const noexcept {
-    return std::max(std_deviation_us(), to_us(_model->config().min_std_deviation));
+    const auto& c = _model->config();
+    double floor = to_us(c.min_std_deviation);
+    const std::size_t warmup = std::min(c.warmup_samples, c.window_size); // a full window is warm
+    if (_count < warmup) {
+        const double left = static_cast<double>(warmup - _count) / static_cast<double>(warmup);
+        floor = std::max(floor, to_us(c.first_heartbeat_estimate) / 2 * left);
+    }
+    return std::max(std_deviation_us(), floor);
 }
 
 double phi_accrual_detector::phi(mono_time now) const {
@@ -151,7 +161,7 @@ duration phi_accrual_detector::threshold_delay() const {
         const duration estimate = _model->config().first_heartbeat_estimate;
         return _model->threshold_delay(estimate, estimate / 4);
     }
-    return _model->threshold_delay(from_us(mean_us()), from_us(std_deviation_us()));
+    return _model->threshold_delay(from_us(mean_us()), from_us(adjusted_std_us()));
 }
 
 } // namespace roster::detector

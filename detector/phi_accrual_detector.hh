@@ -25,6 +25,12 @@ struct phi_accrual_config {
     duration first_heartbeat_estimate = 100ms;
     // phi at or above which a peer is suspected.
     double threshold = 8.0;
+    // A conservative first estimate: until the detector holds this many intervals, the floor on
+    // the deviation is raised to first_heartbeat_estimate/2, shrinking linearly to the normal
+    // floor as the intervals come in. A few regular heartbeats say little about how late the
+    // next one may be (a process just started, a loaded machine), so a member that has just
+    // joined is not suspected for one late heartbeat. 0: no warm-up.
+    std::size_t warmup_samples = 50;
 
     static constexpr std::size_t max_window_size = 10'000;
 

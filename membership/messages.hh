@@ -97,6 +97,12 @@ struct suspicion {
     incarnation_number incarnation; // its incarnation as the voter knows it
     double phi = 0;                 // phi when the report was made
     bool suspected = false;         // false: heard from again
+    // For the logs of the leader: how much the voter's detector knew, and how long it had not
+    // heard from the member (never_heard: not since it was watched).
+    std::uint32_t samples = 0;
+    std::uint32_t silence_ms = never_heard;
+
+    static constexpr std::uint32_t never_heard = 0xFFFF'FFFF;
 
     bool operator==(const suspicion&) const = default;
 };

@@ -27,7 +27,7 @@ void suspicion_aggregator::report(voter_id from, const suspicion_report& r, mono
     }
     for (const auto& s : r.suspicions) {
         if (s.suspected) {
-            _suspicions[s.member][from] = {s.incarnation, now};
+            _suspicions[s.member][from] = {s.incarnation, now, s.phi, s.samples, s.silence_ms};
         } else if (auto it = _suspicions.find(s.member); it != _suspicions.end()) {
             it->second.erase(from);
             if (it->second.empty()) {
@@ -48,6 +48,21 @@ std::size_t suspicion_aggregator::suspecters(member_id member, incarnation_numbe
         n += v.incarnation == incarnation && now - v.refreshed <= _ttl ? 1 : 0;
     }
     return n;
+}
+
+std::vector<suspicion_aggregator::witness>
+suspicion_aggregator::witnesses(member_id member, incarnation_number incarnation, mono_time now) const {
+    std::vector<witness> out;
+    auto it = _suspicions.find(member);
+    if (it == _suspicions.end()) {
+        return out;
+    }
+    for (const auto& [voter, v] : it->second) {
+        if (v.incarnation == incarnation && now - v.refreshed <= _ttl) {
+            out.push_back({voter, v.phi, v.samples, v.silence_ms, now - v.refreshed});
+        }
+    }
+    return out;
 }
 
 std::vector<std::pair<member_id, incarnation_number>>

@@ -40,6 +40,18 @@ public:
     // in it, sorted by id.
     [[nodiscard]] std::vector<remove_op> removals_due(const views::view& v, mono_time now) const;
 
+    // What each voter that suspects `member` at `incarnation` said about it, by voter id (for the
+    // leader's log line when it proposes the removal).
+    struct witness {
+        voter_id voter;
+        double phi = 0;
+        std::uint32_t samples = 0;
+        std::uint32_t silence_ms = suspicion::never_heard; // at the report
+        duration since_report{};                             // from the report to `now`
+    };
+    [[nodiscard]] std::vector<witness> witnesses(member_id member, incarnation_number incarnation,
+                                                 mono_time now) const;
+
     // The member left the view: its suspicions are done with.
     void forget(member_id member) { _suspicions.erase(member); }
     // A new leader starts from nothing and rebuilds from the periodic full reports.
@@ -49,6 +61,9 @@ private:
     struct vote {
         incarnation_number incarnation;
         mono_time refreshed;
+        double phi = 0;
+        std::uint32_t samples = 0;
+        std::uint32_t silence_ms = suspicion::never_heard;
     };
 
     std::size_t _quorum;

@@ -39,6 +39,19 @@ std::optional<duration> member_monitor::silence(member_id m, mono_time now) cons
     return std::nullopt;
 }
 
+membership::suspicion member_monitor::judgement(member_id m, incarnation_number incarnation, double phi,
+                                                bool suspected, mono_time now) const {
+    membership::suspicion s{m, incarnation, std::isinf(phi) ? never_heard_phi : phi, suspected};
+    if (const auto* d = _registry.find(m)) {
+        s.samples = static_cast<std::uint32_t>(std::min<std::size_t>(d->sample_count(), 0xFFFF'FFFEu));
+    }
+    if (auto quiet = silence(m, now)) {
+        const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(*quiet).count();
+        s.silence_ms = static_cast<std::uint32_t>(std::clamp<std::int64_t>(ms, 0, 0xFFFF'FFFEll));
+    }
+    return s;
+}
+
 bool member_monitor::heartbeat(member_id m, mono_time now, std::optional<duration>& interval) {
     interval = silence(m, now);
     return _registry.heartbeat(m, now);
@@ -54,9 +67,9 @@ std::vector<member_monitor::verdict> member_monitor::evaluate(mono_time now,
         if (m == nullptr) {
             continue;
         }
-        // The wire carries a finite phi: "never heard from" goes as a large number.
-        report.suspicions.push_back({t.member, m->incarnation, std::isinf(t.phi) ? 1e9 : t.phi, t.suspected});
-        out.push_back({t.member, m->name, t.phi, t.suspected});
+        auto s = judgement(t.member, m->incarnation, t.phi, t.suspected, now);
+        out.push_back({t.member, m->name, t.phi, t.suspected, s.samples, s.silence_ms});
+        report.suspicions.push_back(s);
     }
     return out;
 }
@@ -74,7 +87,7 @@ member_monitor::full_report(mono_time now, voter_id leader, const membership::me
     membership::suspicion_report full{true, {}};
     for (member_id m : _registry.suspected()) {
         if (const auto* member = state.find(m)) {
-            full.suspicions.push_back({m, member->incarnation, *_registry.phi(m, now), true});
+            full.suspicions.push_back(judgement(m, member->incarnation, *_registry.phi(m, now), true, now));
         }
     }
     return full;

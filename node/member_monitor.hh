@@ -39,6 +39,8 @@ public:
         std::string name;
         double phi = 0;
         bool suspected = false;
+        std::uint32_t samples = 0;                                      // the detector's window
+        std::uint32_t silence_ms = membership::suspicion::never_heard; // since the last heartbeat
     };
     // Re-judges every member at `now`: the judgements that changed (members of `state` only), by
     // id, and the report that tells the leader about them (empty when nothing changed).
@@ -57,6 +59,12 @@ public:
     [[nodiscard]] const detector::detector_registry& detectors() const noexcept { return _registry; }
 
 private:
+    // The wire carries a finite phi: "never heard from" (phi +infinity) goes as this.
+    static constexpr double never_heard_phi = 1e9;
+
+    [[nodiscard]] membership::suspicion judgement(member_id m, incarnation_number incarnation, double phi,
+                                                  bool suspected, mono_time now) const;
+
     detector::detector_registry _registry;
     duration _report_interval;
     mono_time _next_report;

@@ -168,8 +168,8 @@ void member_node::on_reply(std::size_t endpoint, const body& msg, mono_time now)
                    r->view);
             if (_previous_id != member_id()) {
                 ++_rejoins;
-                _out.published.emplace_back(node_event{node_event::kind::rejoined, _previous_id, _id, r->view,
-                                                       views::removal_reason::suspected});
+                emit(node_event{node_event::kind::rejoined, _previous_id, _id, r->view,
+                                views::removal_reason::suspected});
             }
             if (_leave_after_join) {
                 leave(now);
@@ -251,6 +251,25 @@ void member_node::take_subscriber_work() {
     }
 }
 
+void member_node::emit(node_event e) {
+    _held_events.push_back(e);
+    constexpr std::size_t most_held = 8;
+    if (_held_events.size() > most_held) {
+        _held_events.erase(_held_events.begin());
+    }
+    release_events();
+}
+
+void member_node::release_events() {
+    const view_id delivered = _publisher.current().id;
+    auto it = _held_events.begin();
+    while (it != _held_events.end() && it->view <= delivered) {
+        _out.published.emplace_back(*it);
+        ++it;
+    }
+    _held_events.erase(_held_events.begin(), it);
+}
+
 void member_node::deliver(const views::delivery& d) {
     if (!d.resync && d.current.id == _publisher.current().id.next()) {
         const views::view_change c = views::change_of(d.current);
@@ -260,6 +279,7 @@ void member_node::deliver(const views::delivery& d) {
         _publisher.reset(d.current);
         _out.published.emplace_back(full_view{d.current});
     }
+    release_events();
     // A view at or after the one that added this instance, without it: it was removed.
     if (_phase == phase::active && d.current.id >= _joined_in) {
         const bool present = std::any_of(d.current.members.begin(), d.current.members.end(),
@@ -279,7 +299,7 @@ void member_node::deliver(const views::delivery& d) {
 void member_node::removed(view_id in_view, views::removal_reason why) {
     log_to(_logger, log_level::warn, "member {}: removed from the view as {} ({}); joining again",
            _config.name, _id, views::to_string(why));
-    _out.published.emplace_back(node_event{node_event::kind::removed, _id, member_id(), in_view, why});
+    emit(node_event{node_event::kind::removed, _id, member_id(), in_view, why});
     _previous_id = _id;
     _id = member_id();
     _incarnation = _incarnation.next();

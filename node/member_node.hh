@@ -77,6 +77,13 @@ private:
     member_id _previous_id; // before a removal, for the "rejoined" event
     view_id _joined_in;     // the view that added this instance
     std::uint64_t _rejoins = 0;
+    // This node's own events ("removed", "rejoined") wait until the stream has delivered the view
+    // they happened in: a join reply or a heartbeat reply can arrive before the view itself, and
+    // a subscriber must not read of a view it has not seen. A few at most (one removal and one
+    // rejoin per view); the oldest goes if more pile up.
+    std::vector<views::node_event> _held_events;
+    void emit(views::node_event e);
+    void release_events();
     std::uint64_t _syncs_served = 0;
 
     std::size_t _endpoint = 0; // where joins and leaves go (rotates on timeout)

@@ -266,10 +266,10 @@ void voter_node::on_view_change(const views::view_change& c, bool replay) {
     _publisher.publish(c);
     std::vector<member_id> gone;
     gone.reserve(c.removed.size());
-    std::vector<duration> silence(c.removed.size());
+    std::vector<std::optional<duration>> silence(c.removed.size());
     for (std::size_t i = 0; i < c.removed.size(); ++i) {
         const auto& r = c.removed[i];
-        silence[i] = _monitor.silence(r.id, _now).value_or(duration());
+        silence[i] = _monitor.silence(r.id, _now);
         gone.push_back(r.id);
         _aggregator.forget(r.id);
         if (_self.removed(r.id) && _self.current_phase() != self_member::phase::left) {
@@ -439,7 +439,11 @@ void voter_node::evaluate_detectors() {
     suspicion_report changes;
     for (const auto& v : _monitor.evaluate(_now, state(), changes)) {
         ++(v.suspected ? _counters.suspicions_raised : _counters.suspicions_cleared);
-        _events.push_back(voter_event::judged(v.suspected, state().id(), v.member, v.name, v.phi));
+        std::optional<duration> since;
+        if (v.silence_ms != membership::suspicion::never_heard) {
+            since = std::chrono::milliseconds(v.silence_ms);
+        }
+        _events.push_back(voter_event::judged(v.suspected, state().id(), v.member, v.name, v.phi, v.samples, since));
     }
     if (!changes.suspicions.empty()) {
         send_report(std::move(changes));
@@ -480,7 +484,30 @@ void voter_node::leader_decide() {
     }
     _batcher.proposed(*index, _now);
     _counters.removals_proposed += std::min(due.size(), _config.batching.max_ops_per_command);
+    for (const auto& o : cmd->ops) {
+        if (const auto* r = std::get_if<membership::remove_op>(&o); r && r->reason == views::removal_reason::suspected) {
+            const views::member* m = state().find(r->member);
+            _events.push_back(voter_event::proposed_removal(state().id(), r->member, m ? m->name : std::string(),
+                                                            describe_suspicion(r->member, r->incarnation)));
+        }
+    }
     ++_counters.commands_proposed;
+}
+
+std::string voter_node::describe_suspicion(member_id m, incarnation_number incarnation) const {
+    std::string out;
+    for (const auto& w : _aggregator.witnesses(m, incarnation, _now)) {
+        if (!out.empty()) {
+            out += "; ";
+        }
+        if (w.silence_ms == membership::suspicion::never_heard) {
+            out += fmt::format("voter {}: never heard from it", w.voter);
+        } else {
+            out += fmt::format("voter {}: phi {:.1f} after {} samples, silent {} ms", w.voter, w.phi, w.samples,
+                               w.silence_ms + std::chrono::duration_cast<std::chrono::milliseconds>(w.since_report).count());
+        }
+    }
+    return out;
 }
 
 std::size_t voter_node::members_after_log() const {

@@ -49,25 +49,35 @@ struct voter_samples {
 
 // An event a voter's driver may want to log or count.
 struct voter_event {
-    enum class kind : std::uint8_t { view_committed, member_joined, member_removed, suspected, cleared };
+    enum class kind : std::uint8_t { view_committed, member_joined, member_removed, suspected, cleared, removal_proposed };
     kind what = kind::view_committed; // which event
     view_id view;                     // the view it happened in (or the current one)
     member_id member;                 // the member concerned (0 for a view)
     std::string name;                 // its name, when known
     views::removal_reason reason = views::removal_reason::suspected; // member_removed: why
-    double phi = 0;                                                  // suspected, cleared: phi at that moment
-    duration
-        since_heartbeat{}; // removed: from this voter's last heartbeat of it to the commit (0: never heard)
+    double phi = 0;                   // suspected, cleared: phi at that moment
+    std::uint32_t samples = 0;        // suspected, cleared: heartbeat intervals the detector holds
+    // removed: from this voter's last heartbeat of it to the commit; suspected, cleared: to the
+    // judgement. Empty: never heard from here.
+    std::optional<duration> since_heartbeat;
+    // removal_proposed: what each voter that suspects it reported ("voter 2: phi 9.3 after 41
+    // samples, silent 412 ms; voter 3: never heard from"), for one log line at the leader.
+    std::string detail;
 
-    static voter_event committed(view_id v) { return {kind::view_committed, v, {}, {}, {}, 0, {}}; }
+    static voter_event committed(view_id v) { return {kind::view_committed, v, {}, {}, {}, 0, 0, {}, {}}; }
     static voter_event joined(view_id v, member_id m, std::string name) {
-        return {kind::member_joined, v, m, std::move(name), {}, 0, {}};
+        return {kind::member_joined, v, m, std::move(name), {}, 0, 0, {}, {}};
     }
-    static voter_event removed(view_id v, member_id m, views::removal_reason why, duration since) {
-        return {kind::member_removed, v, m, {}, why, 0, since};
+    static voter_event removed(view_id v, member_id m, views::removal_reason why, std::optional<duration> since) {
+        return {kind::member_removed, v, m, {}, why, 0, 0, since, {}};
     }
-    static voter_event judged(bool suspected, view_id v, member_id m, std::string name, double phi) {
-        return {suspected ? kind::suspected : kind::cleared, v, m, std::move(name), {}, phi, {}};
+    static voter_event judged(bool suspected, view_id v, member_id m, std::string name, double phi,
+                              std::uint32_t samples, std::optional<duration> since) {
+        return {suspected ? kind::suspected : kind::cleared, v, m, std::move(name), {}, phi, samples, since, {}};
+    }
+    static voter_event proposed_removal(view_id v, member_id m, std::string name, std::string detail) {
+        return {kind::removal_proposed, v, m, std::move(name), views::removal_reason::suspected, 0, 0, {},
+                std::move(detail)};
     }
 };
 
@@ -144,6 +154,8 @@ private:
     // Leader: the members the views will hold once every entry in this voter's log applies (an
     // upper bound: each join in an entry not applied yet counts unless its name is a member).
     std::size_t members_after_log() const;
+    // What the voters that suspect the member reported, as one line.
+    std::string describe_suspicion(member_id m, incarnation_number incarnation) const;
     void lost_leadership();
     void self_membership();
     void voter_heartbeats();

@@ -116,27 +116,42 @@ struct codec<membership::suspicion_report> {
     using tables = fb_tables<fb::SuspicionReport>;
     static Offset<fb::SuspicionReport> encode(builder& b, const membership::suspicion_report& m) {
         std::vector<fb::Suspicion> items;
+        std::vector<fb::SuspicionDetail> details;
         items.reserve(m.suspicions.size());
+        details.reserve(m.suspicions.size());
         for (const auto& s : m.suspicions) {
             items.emplace_back(s.member.value(), s.incarnation.value(), s.phi, s.suspected);
+            details.emplace_back(s.samples, s.silence_ms);
         }
         const auto suspicions = b.CreateVectorOfStructs(items);
-        return fb::CreateSuspicionReport(b, m.full, suspicions);
+        const auto detail = b.CreateVectorOfStructs(details);
+        return fb::CreateSuspicionReport(b, m.full, suspicions, detail);
     }
     static result<membership::suspicion_report, decode_error> decode(const fb::SuspicionReport& in) {
         membership::suspicion_report out{in.full(), {}};
         if (auto error = misaligned<fb::Suspicion>(in.suspicions(), "suspicions")) {
             return *error;
         }
+        const auto* details = in.details();
+        const std::size_t count = in.suspicions() != nullptr ? in.suspicions()->size() : 0;
+        if (details != nullptr && details->size() != count) {
+            return invalid(fmt::format("suspicion report has {} details for {} suspicions", details->size(), count));
+        }
         if (in.suspicions() != nullptr) {
             out.suspicions.reserve(in.suspicions()->size());
-            for (const fb::Suspicion* s : *in.suspicions()) {
+            for (flatbuffers::uoffset_t i = 0; i < count; ++i) {
+                const fb::Suspicion* s = in.suspicions()->Get(i);
                 if (!(s->phi() >= 0.0)) { // also refuses NaN
                     return invalid(
                         fmt::format("suspicion of member {} has phi {}", s->member_id(), s->phi()));
                 }
-                out.suspicions.push_back({member_id(s->member_id()), incarnation_number(s->incarnation()),
-                                          s->phi(), s->suspected()});
+                membership::suspicion one{member_id(s->member_id()), incarnation_number(s->incarnation()), s->phi(),
+                                          s->suspected()};
+                if (details != nullptr) {
+                    one.samples = details->Get(i)->samples();
+                    one.silence_ms = details->Get(i)->silence_ms();
+                }
+                out.suspicions.push_back(one);
             }
         }
         return out;

@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+#include <fmt/format.h>
 
 #include "daemon/member_driver.hh"
 #include "daemon/node_configs.hh"
@@ -50,8 +51,25 @@ TEST(member_driver, says_who_it_is_in_its_envelopes) {
     EXPECT_EQ(h.d.self(), (wire::sender{voter_id(), member_id(9), "m1"}));
 }
 
+views::view view_of(view_id id, std::vector<member_id> ids) {
+    views::view v;
+    v.id = id;
+    for (member_id m : ids) {
+        v.members.push_back({m, fmt::format("n{}", m.value()), "", "", incarnation_number(1), {}});
+    }
+    v.leader = ids.front();
+    v.fencing_token = view_id(1);
+    return v;
+}
+
 TEST(member_driver, logs_its_removal_and_its_rejoin_and_still_publishes_them) {
     harness h;
+    // It follows the stream from view 6.
+    const auto syncs = sent<views::sync_request>(h.d.take_output());
+    ASSERT_EQ(syncs.size(), 1u);
+    const auto six = view_of(view_id(6), {member_id(1), member_id(9)});
+    h.d.on_endpoint_reply(syncs[0].first, views::sync_reply{syncs[0].second.request_id, view_id(6), {}, six},
+                          at(0));
     h.join(0, member_id(9), incarnation_number(100), view_id(1));
     (void)h.d.take_output();
     h.d.on_endpoint_reply(2,
@@ -59,13 +77,18 @@ TEST(member_driver, logs_its_removal_and_its_rejoin_and_still_publishes_them) {
                                                       membership::member_status::removed, view_id(7)},
                           at(50));
     auto out = h.d.take_output();
-    ASSERT_EQ(out.published.size(), 1u) << "the local subscribers learn it too";
-    EXPECT_TRUE(std::holds_alternative<views::node_event>(out.published[0]));
+    EXPECT_TRUE(out.published.empty()) << "the event waits for view 7";
+    h.d.on_published(views::full_view{view_of(view_id(7), {member_id(1)})}, at(55));
+    out = h.d.take_output();
+    ASSERT_EQ(out.published.size(), 2u) << "the local subscribers learn it too, after the view";
+    EXPECT_TRUE(std::holds_alternative<views::node_event>(out.published[1]));
     EXPECT_EQ(h.log.count("this node (member 9) was removed from the view in view 7 ("), 1) << h.log.text();
 
-    h.join(51, member_id(12), incarnation_number(101), view_id(8));
+    h.join(56, member_id(12), incarnation_number(101), view_id(8));
+    h.d.on_published(views::full_view{view_of(view_id(8), {member_id(1), member_id(12)})}, at(60));
     out = h.d.take_output();
-    ASSERT_EQ(out.published.size(), 1u);
+    ASSERT_EQ(out.published.size(), 2u);
+    EXPECT_TRUE(std::holds_alternative<views::node_event>(out.published[1]));
     EXPECT_EQ(h.log.count("this node rejoined as member 12 (was 9) in view 8"), 1) << h.log.text();
 }
 

@@ -22,6 +22,7 @@ phi_accrual_config bare(std::size_t window) {
     c.acceptable_pause = 0ns;
     c.first_heartbeat_estimate = 100ms;
     c.threshold = 250;
+    c.warmup_samples = 0; // the plain estimate, without the conservative start
     return c;
 }
 
@@ -140,6 +141,53 @@ TEST(phi_accrual_detector, first_heartbeat_starts_from_the_estimate) {
     EXPECT_NEAR(d.std_deviation_us(), 50'000, 1e-6);
     // 300 ms after the only heartbeat: z = (300 - 200) / 50 = 2.
     EXPECT_NEAR(d.phi(at_ms(300)), testing::reference_phi(2.0), 1e-9);
+}
+
+TEST(phi_accrual_detector, a_young_detector_is_conservative_until_its_warmup_fills) {
+    // Heartbeats every 100 ms exactly, as on loopback: with the normal floor (5 ms) a detector
+    // that has seen a few of them would suspect at ~228 ms; one late heartbeat of a process that
+    // just started (or of a loaded machine) must not be enough while it knows so little.
+    const phi_model model(phi_accrual_config::for_heartbeat_interval(100ms));
+    ASSERT_EQ(model.config().warmup_samples, 50u);
+    phi_accrual_detector d(model);
+    double t = 0;
+    d.heartbeat(at_ms(t));
+    for (int i = 0; i < 5; ++i) {
+        d.heartbeat(at_ms(t += 100));
+    }
+    const double young = std::chrono::duration<double, std::milli>(d.threshold_delay()).count();
+    EXPECT_FALSE(d.above_threshold(at_ms(t + 350))) << "350 ms of silence after 7 intervals";
+    EXPECT_GT(young, 400);
+    while (d.sample_count() < 50) {
+        d.heartbeat(at_ms(t += 100));
+    }
+    const double warm = std::chrono::duration<double, std::milli>(d.threshold_delay()).count();
+    EXPECT_LT(warm, 240) << "a full warm-up: the normal floor";
+    EXPECT_TRUE(d.above_threshold(at_ms(t + 250)));
+    // In between, the floor shrinks step by step: never a jump that a heartbeat could cause.
+    phi_accrual_detector e(model);
+    double u = 0;
+    e.heartbeat(at_ms(u));
+    double previous = std::chrono::duration<double, std::milli>(e.threshold_delay()).count();
+    for (int i = 0; i < 60; ++i) {
+        e.heartbeat(at_ms(u += 100));
+        const double now = std::chrono::duration<double, std::milli>(e.threshold_delay()).count();
+        EXPECT_LE(now, previous + 1e-6) << "after " << e.sample_count() << " intervals";
+        previous = now;
+    }
+}
+
+TEST(phi_accrual_detector, a_warmup_longer_than_the_window_ends_when_the_window_is_full) {
+    auto cfg = phi_accrual_config::for_heartbeat_interval(100ms);
+    cfg.window_size = 10;
+    const phi_model model(cfg);
+    phi_accrual_detector d(model);
+    double t = 0;
+    for (int i = 0; i < 30; ++i) {
+        d.heartbeat(at_ms(t += 100));
+    }
+    const double delay = std::chrono::duration<double, std::milli>(d.threshold_delay()).count();
+    EXPECT_LT(delay, 240);
 }
 
 TEST(phi_accrual_detector, phi_grows_monotonically_with_elapsed_time) {

@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+#include <fmt/format.h>
 
 #include "node/member_node.hh"
 
@@ -81,16 +82,40 @@ TEST(member_node, heartbeats_every_voter_at_the_interval) {
     EXPECT_EQ(heartbeats, 3 * 10) << "ten rounds of three in a second at 100 ms";
 }
 
+views::view view_of(view_id id, std::vector<member_id> ids) {
+    views::view v;
+    v.id = id;
+    for (member_id m : ids) {
+        v.members.push_back({m, fmt::format("n{}", m.value()), "", "", incarnation_number(1), {}});
+    }
+    v.leader = ids.empty() ? member_id() : ids.front();
+    v.fencing_token = view_id(1);
+    return v;
+}
+
+// Answers the member's first sync request with `v`: it follows the stream from there.
+void follow_from(member_node& m, const views::view& v) {
+    const auto syncs = sent<sync_request>(m.take_output());
+    ASSERT_EQ(syncs.size(), 1u);
+    m.on_reply(syncs[0].first, sync_reply{syncs[0].second.request_id, v.id, {}, v}, at(0));
+    (void)m.take_output();
+}
+
 TEST(member_node, learns_of_its_removal_and_rejoins_with_a_new_incarnation) {
     member_node m(three_voters(), at(0));
+    follow_from(m, view_of(view_id(6), {member_id(1), member_id(9)}));
     join(m);
     (void)m.take_output();
     m.on_reply(2, heartbeat_reply{member_id(9), incarnation_number(100), member_status::removed, view_id(7)},
                at(50));
     EXPECT_EQ(m.current_phase(), member_node::phase::joining);
     auto out = m.take_output();
-    ASSERT_EQ(out.published.size(), 1u);
-    const auto& removed = std::get<node_event>(out.published[0]);
+    EXPECT_TRUE(out.published.empty()) << "the event waits for view 7 on the stream";
+    m.on_published(full_view{view_of(view_id(7), {member_id(1)})}, at(50));
+    out = m.take_output();
+    ASSERT_EQ(out.published.size(), 2u);
+    EXPECT_EQ(std::get<views::view_change>(out.published[0]).id, view_id(7));
+    const auto& removed = std::get<node_event>(out.published[1]);
     EXPECT_EQ(removed.what, node_event::kind::removed);
     EXPECT_EQ(removed.member, member_id(9));
     m.tick(at(51));
@@ -101,12 +126,29 @@ TEST(member_node, learns_of_its_removal_and_rejoins_with_a_new_incarnation) {
                           view_id(8), "", ""},
                at(52));
     out = m.take_output();
-    ASSERT_EQ(out.published.size(), 1u);
-    const auto& rejoined = std::get<node_event>(out.published[0]);
+    EXPECT_TRUE(out.published.empty()) << "a rejoin is told after the view that re-added it (issue 14)";
+    EXPECT_EQ(m.rejoins(), 1u);
+    m.on_published(full_view{view_of(view_id(8), {member_id(1), member_id(12)})}, at(60));
+    out = m.take_output();
+    ASSERT_EQ(out.published.size(), 2u);
+    EXPECT_EQ(std::get<views::view_change>(out.published[0]).id, view_id(8));
+    const auto& rejoined = std::get<node_event>(out.published[1]);
     EXPECT_EQ(rejoined.what, node_event::kind::rejoined);
     EXPECT_EQ(rejoined.member, member_id(9));
     EXPECT_EQ(rejoined.new_member, member_id(12));
-    EXPECT_EQ(m.rejoins(), 1u);
+    EXPECT_EQ(rejoined.view, view_id(8));
+}
+
+TEST(member_node, an_event_for_a_view_already_delivered_is_told_at_once) {
+    member_node m(three_voters(), at(0));
+    follow_from(m, view_of(view_id(6), {member_id(1), member_id(9)}));
+    join(m);
+    (void)m.take_output();
+    m.on_reply(2, heartbeat_reply{member_id(9), incarnation_number(100), member_status::removed, view_id(6)},
+               at(50));
+    const auto out = m.take_output();
+    ASSERT_EQ(out.published.size(), 1u);
+    EXPECT_EQ(std::get<node_event>(out.published[0]).what, node_event::kind::removed);
 }
 
 TEST(member_node, a_removal_reply_for_an_old_incarnation_is_ignored) {

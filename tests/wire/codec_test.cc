@@ -161,6 +161,35 @@ TEST(codec, an_enum_out_of_range_is_an_invalid_field) {
     EXPECT_NE(r.error().detail.find("9"), std::string::npos);
 }
 
+TEST(codec, a_suspicion_report_without_details_decodes_as_an_older_voter_sent_it) {
+    flatbuffers::FlatBufferBuilder b;
+    std::vector<fbs::Suspicion> items{fbs::Suspicion(4, 2, 9.5, true)};
+    const auto report = fbs::CreateSuspicionReport(b, false, b.CreateVectorOfStructs(items));
+    const auto env = fbs::CreateEnvelope(b, wire::protocol_version, b.CreateString("roster"), 0,
+                                         fbs::Body::SuspicionReport, report.Union());
+    const auto r = decode(finish(b, env));
+    ASSERT_TRUE(r) << r.error().describe();
+    const auto& got = std::get<membership::suspicion_report>(r->msg);
+    ASSERT_EQ(got.suspicions.size(), 1u);
+    EXPECT_EQ(got.suspicions[0].phi, 9.5);
+    EXPECT_EQ(got.suspicions[0].samples, 0u);
+    EXPECT_EQ(got.suspicions[0].silence_ms, membership::suspicion::never_heard);
+}
+
+TEST(codec, suspicion_details_that_do_not_match_the_suspicions_are_refused) {
+    flatbuffers::FlatBufferBuilder b;
+    std::vector<fbs::Suspicion> items{fbs::Suspicion(4, 2, 9.5, true), fbs::Suspicion(5, 1, 9.0, true)};
+    std::vector<fbs::SuspicionDetail> details{fbs::SuspicionDetail(10, 300)};
+    const auto report = fbs::CreateSuspicionReport(b, false, b.CreateVectorOfStructs(items),
+                                                   b.CreateVectorOfStructs(details));
+    const auto env = fbs::CreateEnvelope(b, wire::protocol_version, b.CreateString("roster"), 0,
+                                         fbs::Body::SuspicionReport, report.Union());
+    const auto r = decode(finish(b, env));
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().kind, decode_error_kind::invalid_field);
+    EXPECT_NE(r.error().detail.find("1 details for 2 suspicions"), std::string::npos) << r.error().detail;
+}
+
 TEST(codec, a_removal_reason_out_of_range_is_an_invalid_field) {
     flatbuffers::FlatBufferBuilder b;
     std::vector<fbs::Removal> removed{fbs::Removal(5, static_cast<fbs::RemovalReason>(77))};
