@@ -21,10 +21,10 @@ from checker.report import render  # noqa: E402
 from synthetic_run import SyntheticRun, realistic_run, write  # noqa: E402
 
 
-def small(members=("m1", "m2")):
+def small(members=("m1", "m2"), heal_bound=10.0):
     """Three voters (ids 1-3, view 1), m1 (id 4, view 2) and m2 (id 5, view 3); observers on m1
     and on v2."""
-    r = SyntheticRun(members=members)
+    r = SyntheticRun(members=members, heal_bound=heal_bound)
     r.observe("lib-v2", "v2", 0.4)
     r.form(0.5)
     r.start(1.0, "m1")
@@ -202,6 +202,16 @@ class Agreement(CheckerCase):
         self.assertIn("during step 1 member-isolated (m3 cut from v1, v2, v3 (both ways))", text)
         self.assertIn("result: FAIL", text)
 
+    def test_strings_from_the_run_are_escaped_in_the_report(self):
+        files = realistic_run().build(60.0)
+        line_of(files, "lib-v2", 5)["item"]["members"][3]["address"] = "10.214.0.20:7400\x1b[2J\u202e"
+        res = self.check_files(files)
+        self.assertOnly(res, F.AGREEMENT, 1)
+        text = render(res)
+        self.assertNotIn("\x1b", text)
+        self.assertNotIn("\u202e", text)
+        self.assertIn("10.214.0.20:7400\\x1b[2J\\u202e", text)
+
     def test_a_final_state_that_disagrees_is_caught(self):
         files = realistic_run().build(60.0)
         files["final/v3.json"]["members"]["members"].pop()    # m4 missing from view 10 at v3
@@ -348,7 +358,7 @@ class FalseRemovals(CheckerCase):
 
     def test_the_window_is_ten_seconds_before_the_removal(self):
         for at, false in ((15.5, False), (16.5, True)):
-            r = small()
+            r = small(heal_bound=20.0)   # the late removal delays the heal: not what this tests
             r.step("member-isolated", 5.0, 6.0, "m2 cut from every voter", cut=cut_both_ways("m2", r.voter_names))
             r.commit(at, remove=[("m2", "suspected")])
             r.commit(at + 0.5, join=["m2"])
@@ -408,6 +418,15 @@ class Liveness(CheckerCase):
         res = self.check_files(self.isolated_m2(8.4).build(40.0))
         self.assertClean(res)
         self.assertAlmostEqual(res["steps"][0]["heal_s"], 0.404, places=3)
+
+    def test_a_removal_just_after_the_step_counts_until_the_member_is_back(self):
+        r = small()
+        r.step("member-isolated", 5.0, 8.0, "m2 cut from every voter", cut=cut_both_ways("m2", r.voter_names))
+        r.commit(8.2, remove=[("m2", "suspected")])   # detected late: the views held m2 at the step's end
+        r.commit(8.6, join=["m2"])
+        res = self.check_files(r.build(20.0))
+        self.assertClean(res)
+        self.assertAlmostEqual(res["steps"][0]["heal_s"], 0.604, places=3)
 
     def test_a_heal_cut_short_by_the_next_step_is_not_judged(self):
         res = self.check_files(self.isolated_m2(23.0, next_step=10.0).build(40.0))
@@ -479,6 +498,46 @@ class Leadership(CheckerCase):
         ll = res["leadership"]["longest_leaderless"]
         self.assertAlmostEqual(ll["s"], 0.41, delta=0.001)
         self.assertAlmostEqual(ll["start_rel"], 8.0, delta=0.001)
+
+    def kill_loop(self, with_events):
+        r = small()
+        fields = {"killed": ["v1", "v2"]}
+        if with_events:
+            fields["events"] = [{"t": r.at(t), "what": what, "node": v}
+                                for t, what, v in ((5.0, "kill", "v1"), (5.7, "new-leader", "v2"), (6.0, "start", "v1"),
+                                                   (8.0, "kill", "v2"), (9.0, "start", "v2"))]
+        r.step("leader-kill-loop", 5.0, 12.0, "kill -9 of the consensus leader in a loop: 2 kills (v1, v2)",
+               **fields)
+        r.voter_down("v1", 5.0, 6.0)
+        r.voter_down("v2", 8.0, 9.0)
+        r.lead(5.0, 2, None)
+        r.lead(5.5, 3, 2)
+        r.lead(8.0, 3, None)
+        r.lead(8.7, 4, 3)
+        return self.check_files(r.build(20.0))
+
+    def test_a_kill_loop_counts_the_time_without_a_leader_while_a_majority_was_up(self):
+        # Its "events" say when each voter was down: two of three were up all along, so both
+        # elections count; the longer from v3's poll at 8.02 (v2 killed) to v3 leading at 8.82.
+        res = self.kill_loop(with_events=True)
+        self.assertClean(res)
+        self.assertAlmostEqual(self.row(res, "leader-kill-loop")["longest_leaderless_s"], 0.80, delta=0.001)
+        self.assertEqual(self.row(res, "leader-kill-loop")["leadership_changes"], 2)
+        # Without them, v1 and v2 count as down for the whole step: no majority, nothing counted.
+        res = self.kill_loop(with_events=False)
+        self.assertIsNone(self.row(res, "leader-kill-loop")["longest_leaderless_s"])
+
+    def test_a_flapping_cut_counts_only_while_it_is_in_force(self):
+        r = small()
+        apart = [[a, b] for a in r.voter_names for b in r.voter_names if a != b]
+        r.step("voter-flap", 5.0, 10.0, "every voter cut from every other, then restored", cut=apart,
+               flaps=[[r.at(5.0), r.at(7.0)]])
+        r.lead(5.0, 2, None)
+        r.lead(7.5, 3, 1)
+        res = self.check_files(r.build(20.0))
+        ll = res["leadership"]["longest_leaderless"]
+        self.assertAlmostEqual(ll["start_rel"], 7.0, delta=0.001)   # the cut was lifted at 7.0
+        self.assertAlmostEqual(ll["s"], 0.61, delta=0.001)          # to v2's poll at 7.61
 
     def test_a_long_time_without_a_leader_misses_the_aim(self):
         r = small()

@@ -83,8 +83,7 @@ def leaderless_periods(run, timeline):
                 until = min(until, ps[i + 1]["t"])
             stands.append((p["t"], until, voter, a))
     times = {p["t"] for p in polls} | {u for _, u, _, _ in stands}
-    for s in timeline.steps:
-        times |= {s.start, s.end}
+    times |= set(timeline.change_points())
     last = polls[-1]["t"]
     times = sorted(t for t in times if t <= last)
     stands.sort(key=lambda x: x[0])

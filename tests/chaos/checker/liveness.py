@@ -6,9 +6,11 @@ For a step ending at T, the members that must come back are
 a node drops out of the requirement at its next workload action after T (it was stopped,
 killed or restarted: its new instance is not this step's business).
 
-The heal time is the first moment t >= T at which the newest view delivered by any observer
-(the highest view id delivered at or before t) holds every node still required at t, minus T.
-It may be 0: nothing was lost. Over settings.heal_bound_s it is a violation, unless the next
+The heal time is the first moment t >= T from which on, until the next step begins (or the run
+ends), the newest view delivered by any observer (the highest view id delivered at or before
+that moment) always holds every node still required then; minus T. It is 0 when nothing was
+lost; a node removed after the step's end (a slow detection) and back later counts until it is
+back. Over settings.heal_bound_s it is a violation, unless the next
 step began before the bound ran out and the views had not healed by then (the next step may be
 the cause: a warning, "heal not judged").
 
@@ -40,17 +42,22 @@ def heal_times(run, timeline, index, procs):
         ends = {n: procs.next_action_after(n, T) if n not in run.voters else float("inf") for n in req0}
         candidates = sorted({T} | {t for t, _ in index.newest if T < t <= run.end}
                             | {e for e in ends.values() if e <= run.end})
-        heal = None
-        for c in candidates:
-            need = {n for n in req0 if ends[n] > c}
+        nxt = steps[i + 1].start if i + 1 < len(steps) else None
+        horizon = nxt if nxt is not None else run.end
+
+        def healed(c):
             vid = index.newest_at(c)
-            if vid is not None and need <= index.names_in(vid):
-                heal = c - T
-                break
+            return vid is not None and {n for n in req0 if ends[n] > c} <= index.names_in(vid)
+
+        sat = [(c, healed(c)) for c in candidates]
+        broken = [c for c, ok in sat if not ok and c <= horizon]
+        if not broken:
+            heal = 0.0
+        else:
+            heal = next((c - T for c, ok in sat if ok and c > broken[-1]), None)
         bound_t = T + run.heal_bound
         vid_at_bound = index.newest_at(bound_t)
         missing = sorted({n for n in req0 if ends[n] > bound_t} - (index.names_in(vid_at_bound) if vid_at_bound else set()))
-        nxt = steps[i + 1].start if i + 1 < len(steps) else None
         judged = True
         if heal is None or heal > run.heal_bound:
             if nxt is not None and nxt < bound_t:

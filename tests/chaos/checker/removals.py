@@ -18,8 +18,7 @@ Otherwise it is a false removal (a violation), unless a step with CPU starvation
 window: then it is reported in the "starved" column as a warning, not a violation.
 
 A "left" removal of n needs a "leave" in workload.jsonl for n between its last start and the
-removal (+0.5 s for the order of writes); for a voter, a full restart of it in the window (a
-restart may stop it with SIGTERM, which leaves).
+removal (+0.5 s for the order of writes). Voters have no workload, so a voter never leaves.
 """
 
 from .findings import FALSE_REMOVAL, LEFT, STARVED_REMOVAL, UNKNOWN, violation, warning
@@ -124,12 +123,9 @@ def check_removals(run, timeline, index, procs):
                     f"neither killed, paused nor stopped, it had no loss, and it was not cut from a majority of "
                     f"voters{_cuts_note(j, name, a, t)}", observer=src, view_id=vid, node=name))
             elif reason == "left":
-                if name in run.voters:
-                    ok = any(name in s.restarted for s in timeline.overlapping(a, t))
-                else:
-                    since = procs.last_start(name, t)
-                    ok = any(act == "leave" and (since is None or x >= since)
-                             for x, act in procs.actions_in(name, float("-inf"), t + LEAVE_SLACK))
+                since = procs.last_start(name, t)
+                ok = any(act == "leave" and (since is None or x >= since)
+                         for x, act in procs.actions_in(name, float("-inf"), t + LEAVE_SLACK))
                 rec["verdict"] = "left" if ok else "false"
                 if not ok:
                     findings.append(violation(

@@ -51,7 +51,20 @@ def _finding_line(d):
     return f"  {head}: {d['message']}\n      during {d['where']}"
 
 
-def render(result):
+def _listing(findings, order, limit):
+    """The findings grouped by class (in `order`, then the rest), at most `limit` lines per class."""
+    out = []
+    classes = [c for c in order if any(d["class"] == c for d in findings)]
+    classes += sorted({d["class"] for d in findings} - set(classes))
+    for c in classes:
+        group = [d for d in findings if d["class"] == c]
+        out += [_finding_line(d) for d in group[:limit]]
+        if len(group) > limit:
+            out.append(f"  ... and {len(group) - limit} more [{c}] (check.py --json lists every one)")
+    return out
+
+
+def render(result, limit=25):
     out = []
     r = result
     out.append(f"chaos run {escape(r['run_dir'])}: seed {escape(r['seed'])}, {r['duration_s']:.1f} s, "
@@ -60,6 +73,15 @@ def render(result):
     v = r["views"]
     out.append(f"views: {v['deliveries']} deliveries at {len(v['observers'])} observers, {v['view_ids']} view ids "
                f"(highest {v['highest']}), {v['sightings'] - v['deliveries']} final/before-restart states")
+    rem = r["removals"]
+    if rem:
+        def count(reason, verdict=None):
+            return sum(1 for x in rem if (reason is None and x["reason"] not in ("suspected", "left")
+                                          or x["reason"] == reason) and verdict in (None, x["verdict"]))
+        out.append(f"removals: {count('suspected')} suspected ({count('suspected', 'justified')} justified, "
+                   f"{count('suspected', 'false')} false, {count('suspected', 'starved')} under CPU starvation, "
+                   f"{count('suspected', 'unknown')} not judged), {count('left')} left "
+                   f"({count('left', 'false')} without a leave), {count(None)} for other reasons")
     out.append("")
     out.append("steps (time from the run start; heal = from the step's end until every live member is in "
                "a delivered view):")
@@ -96,11 +118,11 @@ def render(result):
             counts[d["class"]] = counts.get(d["class"], 0) + 1
         summary = ", ".join(f"{counts[c]} {c}" for c in VIOLATION_ORDER if c in counts)
         out.append(f"VIOLATIONS ({len(viol)}: {summary}):")
-        out += [_finding_line(d) for d in viol]
+        out += _listing(viol, VIOLATION_ORDER, limit)
         out.append("")
     if r["warnings"]:
         out.append(f"warnings ({len(r['warnings'])}):")
-        out += [_finding_line(d) for d in r["warnings"]]
+        out += _listing(r["warnings"], [], limit)
         out.append("")
     out.append(table(r))
     out.append("")

@@ -38,6 +38,9 @@ class Step:
     killed: frozenset = frozenset()
     starved: bool = False
     restarted: frozenset = frozenset()
+    # Optional, beyond the contract: when within the step a kill or a cut was in force.
+    events: tuple = ()                    # ((t, "kill" | "start", node), ...) sorted by t
+    flaps: tuple = ()                     # ((cut from, restored at), ...): "cut" held only then
 
     @property
     def loss_map(self):
@@ -130,11 +133,20 @@ def _step(n, obj, problems):
             problems.append(("schedule.jsonl", n, "a cut entry that is not [from, to] (ignored)"))
     loss = obj.get("loss") or {}
     loss = tuple(sorted((str(k), v) for k, v in loss.items() if _number(v))) if isinstance(loss, dict) else ()
+    events = []
+    for e in obj.get("events") or []:
+        if (isinstance(e, dict) and _number(e.get("t")) and e.get("what") in ("kill", "start")
+                and isinstance(e.get("node"), str)):
+            events.append((float(e["t"]), e["what"], e["node"]))
+    flaps = []
+    for f in obj.get("flaps") or []:
+        if isinstance(f, list) and len(f) == 2 and _number(f[0]) and (f[1] is None or _number(f[1])):
+            flaps.append((float(f[0]), float(f[1]) if f[1] is not None else float(obj["end"])))
     return Step(step=obj["step"], kind=str(obj.get("kind", "?")), start=float(obj["start"]),
                 end=float(obj["end"]), description=str(obj.get("description", "")),
                 cut=frozenset(cut), loss=loss, paused=_names(obj.get("paused")),
                 killed=_names(obj.get("killed")), starved=obj.get("starved") is True,
-                restarted=_names(obj.get("restarted")))
+                restarted=_names(obj.get("restarted")), events=tuple(sorted(events)), flaps=tuple(sorted(flaps)))
 
 
 def load(path):

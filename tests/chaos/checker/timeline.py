@@ -82,29 +82,68 @@ class Timeline:
                 f"{escape(prev.description)})")
 
     # --- who could talk to whom -------------------------------------------------------------
+    #
+    # Within a step, a voter in "paused" or "restarted" is down for the whole step; one in "killed"
+    # too, unless the step's "events" say when it was killed and started again (a leader-kill
+    # loop restarts its voters within the step). The step's "cut" holds for the whole step, unless
+    # its "flaps" say when it was in force (a flapping link).
 
     @staticmethod
-    def voters_down(step):
-        """Voters that were not running or not answering during the step."""
-        if step is None:
-            return frozenset()
-        return step.paused | step.killed | step.restarted
+    def killed_at(step, t):
+        kills = [e for e in step.events if e[1] in ("kill", "start")]
+        if not kills:
+            return step.killed
+        state = {}
+        for et, what, node in kills:
+            if et <= t:
+                state[node] = what
+        return frozenset(n for n, what in state.items() if what == "kill")
 
-    def majority_can_talk(self, step):
-        """Whether some majority of the voters, none of them paused, killed or restarting, had no
-        cut between any two of them in either direction during the step (None: no step)."""
-        down = self.voters_down(step)
+    @staticmethod
+    def cut_at(step, t):
+        if not step.flaps:
+            return step.cut
+        return step.cut if any(a <= t < b for a, b in step.flaps) else frozenset()
+
+    def pieces(self, step):
+        """The step as [(from, to, voters down, cut)] over which nothing changed."""
+        points = {step.start, step.end}
+        points |= {t for t, _, _ in step.events if step.start < t < step.end}
+        for a, b in step.flaps:
+            points |= {x for x in (a, b) if step.start < x < step.end}
+        points = sorted(points)
+        out = []
+        for a, b in zip(points, points[1:]):
+            mid = (a + b) / 2
+            down = step.paused | step.restarted | self.killed_at(step, mid)
+            out.append((a, b, down, self.cut_at(step, mid)))
+        return out
+
+    def change_points(self):
+        """Every moment at which the condition may change."""
+        return sorted({x for s in self.steps for a, b, _, _ in self.pieces(s) for x in (a, b)})
+
+    def _can_talk(self, down, cut):
         up = [v for v in self.voters if v not in down]
         need = self.run.majority
         if len(up) < need:
             return False
-        if step is None or not step.cut:
+        if not cut:
             return True
         for group in itertools.combinations(up, need):
-            if all((a, b) not in step.cut and (b, a) not in step.cut
-                   for a, b in itertools.combinations(group, 2)):
+            if all((a, b) not in cut and (b, a) not in cut for a, b in itertools.combinations(group, 2)):
                 return True
         return False
+
+    def majority_can_talk_at(self, t):
+        """Whether some majority of the voters, none of them down, had no cut between any two of
+        them in either direction at t (a step that ends at t no longer counts)."""
+        for s in self.steps:
+            if s.start <= t < s.end:
+                for a, b, down, cut in self.pieces(s):
+                    if a <= t < b:
+                        return self._can_talk(down, cut)
+        return True
 
     def talk_intervals(self, a, b):
         """The maximal intervals within [a, b] during which a majority of voters could talk."""
@@ -113,17 +152,12 @@ class Timeline:
         for s in self.steps:
             if s.end < a or s.start > b:
                 continue
-            if not self.majority_can_talk(s):
-                if s.start > cur:
-                    out.append((cur, s.start))
-                cur = max(cur, s.end)
+            for p0, p1, down, cut in self.pieces(s):
+                if p1 < a or p0 > b or self._can_talk(down, cut):
+                    continue
+                if p0 > cur:
+                    out.append((cur, min(p0, b)))
+                cur = max(cur, p1)
         if cur < b:
             out.append((cur, b))
         return out
-
-    def majority_can_talk_at(self, t):
-        """The same at one moment; a step that ends at t no longer counts."""
-        for s in self.steps:
-            if s.start <= t < s.end:
-                return self.majority_can_talk(s)
-        return True
