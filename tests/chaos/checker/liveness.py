@@ -6,13 +6,13 @@ For a step ending at T, the members that must come back are
 a node drops out of the requirement at its next workload action after T (it was stopped,
 killed or restarted: its new instance is not this step's business).
 
-The heal time is the first moment t >= T from which on, until the next step begins (or the run
-ends), the newest view delivered by any observer (the highest view id delivered at or before
-that moment) always holds every node still required then; minus T. It is 0 when nothing was
-lost; a node removed after the step's end (a slow detection) and back later counts until it is
-back. Over settings.heal_bound_s it is a violation, unless the next
-step began before the bound ran out and the views had not healed by then (the next step may be
-the cause: a warning, "heal not judged").
+The heal time is the first moment t >= T from which on, until the bound (settings.heal_bound_s
+after T), the next step's start or the run's end, whichever comes first, the newest view
+delivered by any observer (the highest view id delivered at or before that moment) always holds
+every node still required then; minus T. It is 0 when nothing was lost; a node removed after the
+step's end (a late detection of a short fault) counts until it is back. Over the bound it is a
+violation, unless the next step began (or the run ended) before the bound ran out and the views
+had not healed by then (the next step may be the cause: a warning, "heal not judged").
 
 At the end of the run the same holds for every voter's final state: it must hold every voter
 and every member live at the end, except members whose last action is less than the heal bound
@@ -43,7 +43,8 @@ def heal_times(run, timeline, index, procs):
         candidates = sorted({T} | {t for t, _ in index.newest if T < t <= run.end}
                             | {e for e in ends.values() if e <= run.end})
         nxt = steps[i + 1].start if i + 1 < len(steps) else None
-        horizon = nxt if nxt is not None else run.end
+        bound_t = T + run.heal_bound
+        horizon = min(bound_t, run.end, nxt if nxt is not None else run.end)
 
         def healed(c):
             vid = index.newest_at(c)
@@ -55,9 +56,9 @@ def heal_times(run, timeline, index, procs):
             heal = 0.0
         else:
             heal = next((c - T for c, ok in sat if ok and c > broken[-1]), None)
-        bound_t = T + run.heal_bound
         vid_at_bound = index.newest_at(bound_t)
-        missing = sorted({n for n in req0 if ends[n] > bound_t} - (index.names_in(vid_at_bound) if vid_at_bound else set()))
+        there = index.names_in(vid_at_bound) if vid_at_bound is not None else set()
+        missing = sorted({n for n in req0 if ends[n] > bound_t} - there)
         judged = True
         if heal is None or heal > run.heal_bound:
             if nxt is not None and nxt < bound_t:
@@ -73,12 +74,11 @@ def heal_times(run, timeline, index, procs):
                     f"the step, before the views had healed (bound {run.heal_bound:g} s)", details={"step": s.step}))
             else:
                 what = (f"took {heal:.3f} s" if heal is not None else "did not happen by the end of the run")
-                missing_now = missing or sorted(req0)
                 findings.append(violation(
                     LIVENESS, bound_t, f"after step {s.step} {escape(s.kind)} ended ({fmt_rel(run.rel(T))}), the "
                     f"heal {what}, over the bound of {run.heal_bound:g} s; not in the newest view "
-                    f"{vid_at_bound} at the bound: {_names(missing_now)}",
-                    view_id=vid_at_bound, details={"step": s.step, "heal_s": heal, "missing": missing_now}))
+                    f"{vid_at_bound} at the bound: {_names(missing) or 'none'}",
+                    view_id=vid_at_bound, details={"step": s.step, "heal_s": heal, "missing": missing}))
         results.append({"step": s.step, "kind": s.kind, "heal_s": heal, "judged": judged,
                         "missing_at_bound": missing})
     findings += final_liveness(run, procs)
