@@ -4,6 +4,11 @@ namespace roster::node {
 
 std::optional<std::variant<membership::join_request, membership::leave_request>>
 self_member::next_request(const membership::membership_state& state, mono_time now) {
+    if (_id != member_id() && state.departed(_id)) {
+        // Its entry left the views in a change this voter did not apply one by one (a snapshot
+        // installed past it): removed all the same.
+        removed(_id);
+    }
     switch (_phase) {
     case phase::left:
         return std::nullopt;
@@ -43,8 +48,17 @@ void self_member::joined(member_id id) {
 
 void self_member::join_answered(const membership::join_reply& r) {
     _join_sent.reset(); // answered either way: the next attempt need not wait
-    if (r.status == membership::request_status::ok && r.incarnation == _join.incarnation) {
+    if (r.incarnation != _join.incarnation) {
+        return; // the answer to a join of an earlier incarnation
+    }
+    if (r.status == membership::request_status::ok) {
         joined(r.member);
+    } else if (r.status == membership::request_status::rejected && _phase == phase::joining) {
+        // Not newer than an incarnation the views have seen for its name: an earlier process of
+        // this voter got further (it was removed and rejoined, then restarted with an incarnation
+        // from before those rejoins, or the clock went back). The same incarnation would be
+        // refused forever: go past it, as a member does.
+        _join.incarnation = _join.incarnation.next();
     }
 }
 

@@ -33,14 +33,16 @@ public:
 
     // The request to make now, if any: a join while joining (at most every join_retry), a leave
     // while leaving (at most every leave_retry), and also while active but missing from `state`
-    // (a join reply ahead of the view, an entry gone with a snapshot). An entry under this name and
-    // incarnation in `state` makes it active without asking.
+    // (a join reply ahead of the view). An entry under this name and incarnation in `state` makes it
+    // active without asking; its entry departed from `state` (removed in a view that came with a
+    // snapshot) counts as removed().
     std::optional<std::variant<membership::join_request, membership::leave_request>>
     next_request(const membership::membership_state& state, mono_time now);
 
     // Its entry is in the view under `id` (a committed join, a join reply, a restored snapshot).
     void joined(member_id id);
-    // The reply to its own join.
+    // The reply to its own join. Whatever it says, the next join may go at once; `rejected` while
+    // joining (an incarnation not newer than one seen for its name) moves to the next incarnation.
     void join_answered(const membership::join_reply& r);
     // The view removed entry `id`. True when it was this voter's: then it is `left` if it was
     // leaving, else joining again under the next incarnation.

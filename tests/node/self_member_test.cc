@@ -82,6 +82,77 @@ TEST(self_member, an_active_entry_the_view_does_not_hold_yet_keeps_heartbeating_
     EXPECT_TRUE(s.heartbeat(view_id(1)));
 }
 
+TEST(self_member, a_join_rejected_as_stale_is_asked_again_at_once_under_the_next_incarnation) {
+    // An earlier process of this voter rejoined up to incarnation 7 before it crashed; this one
+    // starts at 5 (an incarnation kept from before those rejoins, or a clock that went back).
+    self_member s(me(5));
+    auto r = s.next_request({}, at(0));
+    ASSERT_TRUE(r);
+    EXPECT_EQ(std::get<join_request>(*r).incarnation, incarnation_number(5));
+    s.join_answered(join_reply{0, request_status::rejected, member_id(), incarnation_number(5), view_id(9),
+                               "", "incarnation 5 of 'v1' is not newer than one already seen"});
+    EXPECT_EQ(s.current_phase(), self_member::phase::joining);
+    EXPECT_EQ(s.incarnation(), incarnation_number(6));
+    r = s.next_request({}, at(10));
+    ASSERT_TRUE(r) << "no waiting out the retry interval after an answer";
+    EXPECT_EQ(std::get<join_request>(*r).incarnation, incarnation_number(6));
+    // A late copy of the first rejection does not move it again.
+    s.join_answered(join_reply{0, request_status::rejected, member_id(), incarnation_number(5), view_id(9),
+                               "", "incarnation 5 of 'v1' is not newer than one already seen"});
+    EXPECT_EQ(s.incarnation(), incarnation_number(6));
+    s.join_answered(join_reply{0, request_status::rejected, member_id(), incarnation_number(6), view_id(9),
+                               "", "incarnation 6 of 'v1' is not newer than one already seen"});
+    s.join_answered(
+        join_reply{0, request_status::ok, member_id(12), incarnation_number(7), view_id(10), "", ""});
+    EXPECT_EQ(s.current_phase(), self_member::phase::active);
+    EXPECT_EQ(s.id(), member_id(12));
+    const auto hb = s.heartbeat(view_id(10));
+    ASSERT_TRUE(hb);
+    EXPECT_EQ(hb->incarnation, incarnation_number(7));
+}
+
+TEST(self_member, an_active_entry_is_not_moved_to_another_incarnation_by_a_rejection) {
+    self_member s(me());
+    s.join_answered(
+        join_reply{0, request_status::ok, member_id(4), incarnation_number(5), view_id(2), "", ""});
+    ASSERT_TRUE(s.next_request({}, at(0))); // the view with it is not applied here yet: asks again
+    s.join_answered(join_reply{0, request_status::rejected, member_id(), incarnation_number(5), view_id(2),
+                               "", "the cluster has reached --max-members (1)"});
+    EXPECT_EQ(s.current_phase(), self_member::phase::active);
+    EXPECT_EQ(s.incarnation(), incarnation_number(5)) << "its heartbeats go on under the entry it has";
+}
+
+TEST(self_member, an_entry_that_left_the_view_with_a_snapshot_counts_as_removed) {
+    self_member s(me());
+    auto state = holding("v1", 5);
+    ASSERT_FALSE(s.next_request(state, at(0)));
+    const member_id id = s.id();
+    ASSERT_NE(id, member_id());
+    // Removed in a view that this voter never applied as a change: it installed a snapshot taken
+    // after it, which simply lacks the entry.
+    state.apply({{membership::remove_op{id, incarnation_number(5), views::removal_reason::suspected}}});
+    ASSERT_TRUE(state.departed(id));
+    const auto r = s.next_request(state, at(10));
+    EXPECT_EQ(s.current_phase(), self_member::phase::joining);
+    EXPECT_EQ(s.id(), member_id());
+    EXPECT_FALSE(s.heartbeat(view_id(3))) << "no heartbeats for the departed entry";
+    ASSERT_TRUE(r);
+    EXPECT_EQ(std::get<join_request>(*r).incarnation, incarnation_number(6))
+        << "incarnation 5 of its name is departed: asking under it again would be refused forever";
+}
+
+TEST(self_member, a_leaving_entry_that_left_the_view_with_a_snapshot_is_left) {
+    self_member s(me());
+    auto state = holding("v1", 5);
+    ASSERT_FALSE(s.next_request(state, at(0)));
+    const member_id id = s.id();
+    s.leave(state);
+    ASSERT_TRUE(s.next_request(state, at(10)));
+    state.apply({{membership::leave_op{id, incarnation_number(5)}}});
+    EXPECT_FALSE(s.next_request(state, at(2000)));
+    EXPECT_EQ(s.current_phase(), self_member::phase::left);
+}
+
 TEST(self_member, leaving_sends_a_leave_every_retry_interval_until_the_view_removes_it) {
     self_member s(me());
     const auto state = holding("v1", 5);

@@ -207,6 +207,29 @@ TEST(voter_node, a_restart_recovers_the_views_from_storage_and_replaces_its_ghos
     EXPECT_EQ(h.node->state().find(h.node->self())->incarnation, incarnation_number(2));
 }
 
+TEST(voter_node, a_voter_restarted_below_an_incarnation_its_name_reached_joins_again_past_it) {
+    voter_config c = single();
+    c.incarnation = incarnation_number(5);
+    harness h(c);
+    h.run(300);
+    ASSERT_NE(h.node->self(), member_id());
+    h.node->leave(at(h.now_ms));
+    h.collect();
+    h.run(200);
+    ASSERT_TRUE(h.node->left()) << "incarnation 5 of v1 has departed";
+    // The next process starts below it (an incarnation kept from before the last one rejoined, or
+    // a clock that went back): incarnations 3, 4 and 5 of v1 are stale.
+    c.incarnation = incarnation_number(3);
+    h.node = std::make_unique<voter_node>(c, prng(2), h.disk.recovered(), at(h.now_ms));
+    h.collect();
+    h.run(1000);
+    const views::member* me = h.node->state().find_by_name("v1");
+    ASSERT_NE(me, nullptr) << "its own entry never came back";
+    EXPECT_EQ(me->incarnation, incarnation_number(6));
+    EXPECT_EQ(h.node->self(), me->id);
+    EXPECT_EQ(h.node->self_phase(), self_member::phase::active);
+}
+
 TEST(voter_config, validation_names_what_is_wrong) {
     voter_config c = single();
     EXPECT_FALSE(c.validate());
@@ -715,6 +738,37 @@ TEST(voter_node_trio, joins_beyond_max_members_are_rejected_with_the_reason) {
     ASSERT_EQ(t.replies_to<join_reply>(52).size(), 1u);
     EXPECT_EQ(t.replies_to<join_reply>(52)[0].status, request_status::ok);
     EXPECT_EQ(t.node(v1).view().members.size(), 5u);
+}
+
+TEST(voter_node_trio, a_voter_that_learns_of_its_removal_only_from_a_snapshot_joins_again) {
+    trio t([](voter_config& c) { c.compact_every = 5; });
+    t.form();
+    const voter_id f = t.a_follower();
+    const member_id old = t.node(f).self();
+    ASSERT_NE(old, member_id());
+    const incarnation_number inc = t.node(f).state().find(old)->incarnation;
+    const log_index behind = t.node(f).consensus().log().last_index();
+    // Cut off, it is suspected by the other two and removed; more views follow (members that join
+    // and, never heard from, are removed too), and the leader compacts its log past the removal.
+    t.isolate(f);
+    const voter_id l = t.leader() == f ? voter_id() : t.leader();
+    ASSERT_NE(l, voter_id());
+    for (int i = 0; i < 10; ++i) {
+        t.request(l, 100 + i, join_request{1, fmt::format("m{}", i), "", "", incarnation_number(1), {}});
+        t.run(300);
+    }
+    ASSERT_EQ(t.node(l).state().find(old), nullptr) << "removed while cut off";
+    ASSERT_TRUE(t.voters.at(l).disk.snap());
+    ASSERT_GT(t.voters.at(l).disk.snap()->meta.index, behind) << "it can only catch up by a snapshot";
+    EXPECT_EQ(t.node(f).self(), old) << "no view change told it";
+    t.cut.clear();
+    t.run(1000);
+    EXPECT_EQ(t.node(f).state().find(old), nullptr) << "the snapshot was installed";
+    const views::member* me = t.node(l).state().find_by_name(fmt::format("v{}", f));
+    ASSERT_NE(me, nullptr) << "its entry never came back: it asked under its departed incarnation";
+    EXPECT_EQ(me->incarnation, inc.next());
+    EXPECT_EQ(t.node(f).self(), me->id);
+    EXPECT_EQ(t.node(f).self_phase(), self_member::phase::active);
 }
 
 TEST(voter_node_trio, each_voter_goes_from_joining_to_active_and_on_leave_to_left) {

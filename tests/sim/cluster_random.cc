@@ -32,8 +32,11 @@ link_profile rough(prng& rng) {
 
 } // namespace
 
-std::string cluster_replay_command(std::uint64_t seed) {
-    return fmt::format("build/bin/cluster_sim --seed {} --verbose", seed);
+std::string cluster_replay_command(std::uint64_t seed, duration chaos) {
+    return chaos == cluster_random_options{}.chaos
+               ? fmt::format("build/bin/cluster_sim --seed {} --verbose", seed)
+               : fmt::format("build/bin/cluster_sim --seed {} --chaos-seconds {:g} --verbose", seed,
+                             to_ms(chaos) / 1000.0);
 }
 
 cluster_random_result run_cluster_random(const cluster_random_options& options) {
@@ -241,11 +244,34 @@ cluster_random_result run_cluster_random(const cluster_random_options& options) 
             for (std::size_t m = 0; m < M; ++m) {
                 inactive += c.member(m).current_phase() != node::member_node::phase::active ? 1 : 0;
             }
-            out.failure =
-                fmt::format("liveness: {:.0f} ms after the heal the cluster has not converged: newest "
-                            "view {} has {} of {} members, {} members not active, leader {}",
-                            to_ms(out.recovery), v.id, v.members.size(), V + M, inactive,
-                            c.leader() ? static_cast<int>(*c.leader()) + 1 : 0);
+            // Who is missing from the newest view, and what it is doing (voters' own entries too).
+            std::string missing;
+            const auto absent = [&](const std::string& name) {
+                return std::none_of(v.members.begin(), v.members.end(),
+                                    [&](const views::member& x) { return x.name == name; });
+            };
+            constexpr const char* phases[] = {"joining", "active", "leaving", "left"};
+            for (std::size_t v2 = 0; v2 < V; ++v2) {
+                const auto& n = c.voter(v2);
+                if (absent(n.config().name)) {
+                    missing += fmt::format("{}{} (a voter, its own entry {}{})", missing.empty() ? "" : ", ",
+                                           n.config().name, phases[static_cast<int>(n.self_phase())],
+                                           n.self() != member_id() ? fmt::format(" as member {}", n.self())
+                                                                   : std::string());
+                }
+            }
+            for (std::size_t m = 0; m < M; ++m) {
+                if (absent(c.member_name(m))) {
+                    missing += fmt::format(
+                        "{}{} ({} at incarnation {})", missing.empty() ? "" : ", ", c.member_name(m),
+                        phases[static_cast<int>(c.member(m).current_phase())], c.member(m).incarnation());
+                }
+            }
+            out.failure = fmt::format(
+                "liveness: {:.0f} ms after the heal the cluster has not converged: newest "
+                "view {} has {} of {} members, {} members not active, leader {}; missing: {}",
+                to_ms(out.recovery), v.id, v.members.size(), V + M, inactive,
+                c.leader() ? static_cast<int>(*c.leader()) + 1 : 0, missing.empty() ? "none" : missing);
         }
         if (!c.violation() && done) {
             c.run_for(2s); // and it stays correct in the calm

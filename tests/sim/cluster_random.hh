@@ -34,6 +34,8 @@ struct cluster_random_result {
 inline constexpr duration cluster_liveness_bound = 10s;
 
 cluster_random_result run_cluster_random(const cluster_random_options& options);
-std::string cluster_replay_command(std::uint64_t seed);
+// The command that replays one seed with every view printed (with its fault period, when not the
+// default).
+std::string cluster_replay_command(std::uint64_t seed, duration chaos = cluster_random_options{}.chaos);
 
 } // namespace roster::sim

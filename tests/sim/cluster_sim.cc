@@ -59,7 +59,7 @@ cluster_sim::cluster_sim(const cluster_options& options)
         c.raft.heartbeat_ticks = 2;
         c.heartbeat_interval = options.heartbeat;
         c.detector.detector = detector::phi_accrual_config::for_heartbeat_interval(options.heartbeat);
-        c.compact_every = 200;
+        c.compact_every = options.compact_every;
         c.publisher_ring = 64;
         c.incarnation = incarnation_number(1);
         slot.node =

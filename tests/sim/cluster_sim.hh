@@ -34,7 +34,8 @@ struct cluster_options {
     duration voter_tick = 10ms;
     duration member_tick = 25ms;
     duration heartbeat = 100ms;
-    link_profile links; // every link starts like this
+    link_profile links;              // every link starts like this
+    std::size_t compact_every = 200; // voters snapshot their log this often (entries)
     bool verbose = false;
 };
 

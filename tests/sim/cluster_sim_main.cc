@@ -2,6 +2,8 @@
 //
 //   build/bin/cluster_sim --seed 1234 --verbose     replay one seed (prints every view)
 //   build/bin/cluster_sim --from 1 --count 10000    many seeds; prints failures and a summary
+//   build/bin/cluster_sim --from 200000 --count 200 --chaos-seconds 300
+//                                                   long fault periods (about 0.4 s a seed)
 #include <chrono>
 #include <cstdio>
 
@@ -19,7 +21,12 @@ int main(int argc, char** argv) {
     app.add_option("--seed", seed, "run this one seed");
     app.add_option("--from", from, "first seed of a range");
     app.add_option("--count", count, "number of seeds in the range");
-    app.add_option("--chaos-seconds", chaos_s, "virtual seconds of faults per run")
+    app.footer("Long fault periods (voters removed, rejoining and restarting many times, catching up by "
+               "snapshot): cluster_sim --from N --count M --chaos-seconds 300. A failing seed prints the "
+               "command that replays it, --chaos-seconds included.");
+    app.add_option(
+           "--chaos-seconds", chaos_s,
+           "virtual seconds of faults per run, before the heal (default 20; 300 for long fault periods)")
         ->check(CLI::Range(0.1, 3600.0));
     app.add_flag("--verbose", verbose, "print every view as it is first seen");
     CLI11_PARSE(app, argc, argv);
@@ -57,7 +64,7 @@ int main(int argc, char** argv) {
         if (r.failure) {
             ++failed;
             std::printf("seed %llu FAILED: %s\n  replay: %s\n", static_cast<unsigned long long>(s),
-                        r.failure->c_str(), sim::cluster_replay_command(s).c_str());
+                        r.failure->c_str(), sim::cluster_replay_command(s, chaos).c_str());
             std::fflush(stdout);
         }
     }
