@@ -298,6 +298,7 @@ class Run:
     def execute(self):
         args = self.args
         self.kinds = list(args.kinds)
+        self.loadavg_start = os.getloadavg()
         self.log(f"run directory: {self.dir}")
         self.log(describe_plan(self.plan))
 
@@ -495,7 +496,7 @@ class Run:
                                                               "write_iops": hostfaults.SLOW_WRITE_IOPS},
                 "slow_disk_unavailable": self.disk_why or None,
                 "window": {"start": self.window_start, "seconds": self.plan["window_s"]},
-                "loadavg_end": os.getloadavg()}
+                "loadavg_start": self.loadavg_start, "loadavg_end": os.getloadavg()}
 
     def teardown(self):
         """Everything the run made goes, whatever happened: processes, links, namespaces, the
@@ -582,6 +583,8 @@ def parse_args(argv):
     ap.add_argument("--voters", type=int, default=3, choices=(3, 5))
     ap.add_argument("--members", type=int, default=5, help="members besides the voters (>= 3; default 5)")
     ap.add_argument("--out", default=None, help="run directory (default /tmp/roster-chaos/<time>-seed<S>)")
+    ap.add_argument("--overwrite", action="store_true",
+                    help="replace the run directory of --out if it holds an earlier run (ctest's chaos.Short)")
     ap.add_argument("--keep", action="store_true", help="keep work/ in the run directory (data dirs, keys, disk)")
     ap.add_argument("--plant-bug", choices=("skip-view",), default=None,
                     help="skip-view: one observer drops one delivered view before recording it")
@@ -631,12 +634,6 @@ def main(argv):
     if os.geteuid() != 0:
         print("scripts/chaos needs root (network namespaces, nftables, cgroups)", file=sys.stderr)
         return 2
-    for b in ("rosterd", "rosterctl", "watch_views"):
-        if not os.access(binary(b), os.X_OK):
-            print(f"{binary(b)} is missing: build it (cmake --build build --target rosterd rosterctl watch_views "
-                  f"roster_python) or set ROSTER_BIN", file=sys.stderr)
-            return 2
-
     lock = open(LOCK, "w")
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -650,9 +647,17 @@ def main(argv):
     if args.cleanup:
         cleanup_leftovers(log)
         return 0
+    for b in ("rosterd", "rosterctl", "watch_views"):
+        if not os.access(binary(b), os.X_OK):
+            print(f"{binary(b)} is missing: build it (cmake --build build --target rosterd rosterctl watch_views "
+                  f"roster_python) or set ROSTER_BIN", file=sys.stderr)
+            return 2
     if os.path.exists(args.out) and os.listdir(args.out):
-        print(f"{args.out} exists and is not empty: give another --out", file=sys.stderr)
-        return 2
+        if not (args.overwrite and os.path.exists(os.path.join(args.out, "run.json"))):
+            print(f"{args.out} exists and is not empty: give another --out"
+                  + ("" if args.overwrite else " (or --overwrite, to replace an earlier run there)"), file=sys.stderr)
+            return 2
+        shutil.rmtree(args.out)
     os.makedirs(args.out, exist_ok=True)
 
     kill_on_signals()
@@ -661,7 +666,7 @@ def main(argv):
     log(f"seed {args.seed}: replay with: scripts/chaos {shlex.join(args.argv if '--seed' in args.argv else args.argv + ['--seed', str(args.seed)])}")
     log(f"binaries: {BIN}")
     run = Run(args, plan)
-    harness_error = None
+    harness_error = summary = None
     try:
         run.prepare()
         summary = run.execute()
@@ -685,10 +690,21 @@ def main(argv):
         log(f"run directory: {args.out} (not checked: --no-check)")
         return 0
     code = run_checker(args.out, log)
+    # What the harness itself saw fail: a rosterd that exited by itself (a crash), a cluster that
+    # did not settle within FINAL_TIMEOUT after every fault was healed.
+    failed = []
+    if summary["unexpected_exits"]:
+        failed.append("rosterd exited by itself: " + ", ".join(f"{e['node']} (code {e['code']})"
+                                                              for e in summary["unexpected_exits"]))
+    if not summary["final_converged"]:
+        failed.append(f"the voters did not agree on a view of every running node within {FINAL_TIMEOUT:.0f} s "
+                      "after the last heal")
+    for f in failed:
+        log(f"FAILED: {f}")
     log(f"run directory: {args.out}")
-    if code is None:
-        return 0
-    return 0 if code == 0 else 1
+    if code not in (None, 0) or failed:
+        return 1
+    return 0
 
 
 if __name__ == "__main__":
