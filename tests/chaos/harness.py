@@ -274,7 +274,7 @@ class Run:
                "voters": {v.name: {"voter_id": v.voter_id, "ip": hosts[v.name].ip} for v in self.cluster.voter_nodes},
                "members": {m: {"ip": hosts[m].ip} for m in self.member_list},
                "settings": {"heartbeat_interval_ms": HEARTBEAT_MS, "phi_threshold": 8, "heal_bound_s": HEAL_BOUND_S,
-                            "rosterd": "defaults (detector, settle windows)", "secured": True},
+                            "rosterd": "defaults (detector, settle windows), --log-level debug", "secured": True},
                "planted_bug": self.args.plant_bug,
                "command": "scripts/chaos " + shlex.join(self.args.argv),
                "observers": [o.name for o in self.observers] or self.observer_names()}
@@ -321,9 +321,13 @@ class Run:
                 self.disk.setup()
 
         # The cluster: secured, keys from rosterctl keygen, every node on its own host.
+        # --log-level debug: at info a voter does not say when its detector suspects a member or
+        # hears from it again, which is what a false removal is to be read from (those two lines
+        # are all that debug adds).
         self.cluster = Cluster(voters=args.voters, heartbeat_ms=HEARTBEAT_MS, workdir=cluster_dir, secure=True,
                                hosts=self.topo.hosts, log_dir=os.path.join(self.dir, "logs"),
-                               key_maker=rosterctl_keygen)
+                               key_maker=rosterctl_keygen, voter_args=["--log-level", "debug"],
+                               member_args=["--log-level", "debug"])
         for m in self.member_list:
             self.cluster.member_key(m)
         start = time.time()
@@ -397,6 +401,7 @@ class Run:
             self.log(f"!! did not settle: {e}")
             self.describe_views()
         self.snapshot_voters(os.path.join(self.dir, "final"))
+        self.cpu = self.cpu_seconds()
         supervisor_stop = time.time()
         self.stopping_all = True
         for o in self.observers:
@@ -407,6 +412,25 @@ class Run:
         summary = self.summary(nemesis, t0, supervisor_stop)
         self.run_json(start, end, summary)
         return summary
+
+    def cpu_seconds(self):
+        """CPU seconds (user + system) used so far by the harness itself, the recorders that run
+        now (observers, pollers) and the rosterd processes that run now (the killed ones took
+        theirs with them): to show that the recording does not crowd out the daemons."""
+        tick = os.sysconf("SC_CLK_TCK")
+
+        def of(pid):
+            try:
+                with open(f"/proc/{pid}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                return (int(fields[11]) + int(fields[12])) / tick
+            except (OSError, IndexError, ValueError):
+                return 0.0
+        recorders = [o.proc for o in self.observers] + [p.proc for p in self.pollers]
+        t = os.times()
+        return {"harness": round(t.user + t.system, 1),
+                "recorders": round(sum(of(p.pid) for p in recorders if p is not None and p.alive()), 1),
+                "rosterd_running": round(sum(of(n.proc.pid) for n in self.fleet.nodes.values() if n.alive()), 1)}
 
     def converged(self, names):
         views = []
@@ -496,6 +520,7 @@ class Run:
                                                               "write_iops": hostfaults.SLOW_WRITE_IOPS},
                 "slow_disk_unavailable": self.disk_why or None,
                 "window": {"start": self.window_start, "seconds": self.plan["window_s"]},
+                "cpu_seconds": self.cpu,
                 "loadavg_start": self.loadavg_start, "loadavg_end": os.getloadavg()}
 
     def teardown(self):

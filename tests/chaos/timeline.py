@@ -73,11 +73,30 @@ def main():
                 k = ("joined", item["view_id"], j, "")
                 if k not in first or h["t"] < first[k]:
                     first[k] = h["t"]
+    # When each node's process ran (workload.jsonl), and who was paused (schedule.jsonl): a removal
+    # as "suspected" of a process that ran, unpaused, for the 10 s before is marked, for a human to
+    # look at (the step's links decide whether it was false: that is check.py's job).
+    runs, up_since = {}, {}
+    for w in lines(os.path.join(d, "workload.jsonl")):
+        if w["action"] == "start":
+            up_since[w["node"]] = w["t"]
+        elif w["action"] in ("exited", "kill") and w["node"] in up_since:
+            runs.setdefault(w["node"], []).append((up_since.pop(w["node"]), w["t"]))
+    for n, t in up_since.items():
+        runs.setdefault(n, []).append((t, float("inf")))
+    paused = [(s["start"], s["end"], set(s.get("paused", []))) for s in lines(os.path.join(d, "schedule.jsonl"))]
+
+    def running(name, t):
+        """Up for the 10 s before t (no exit in them), and not paused around then."""
+        return any(a <= t and b > t and a <= t - 10 for a, b in runs.get(name, [])) and \
+            not any(a - 10 <= t <= b + 1.0 and name in p for a, b, p in paused)
+
     for (what, view, mid, reason), t in first.items():
         if args.removals_only and what != "removed":
             continue
         name = names.get(mid, f"id{mid}")
-        events.append((t, f"    view {view}: {what} {name} (id {mid}){' ' + reason if reason else ''}"))
+        mark = "   <-- its process was running" if what == "removed" and reason == "suspected" and running(name, t) else ""
+        events.append((t, f"    view {view}: {what} {name} (id {mid}){' ' + reason if reason else ''}{mark}"))
     for t, text in sorted(events):
         print(f"{t - t0:+9.2f}  {text}")
     return 0
