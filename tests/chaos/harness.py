@@ -426,11 +426,15 @@ class Run:
                 return (int(fields[11]) + int(fields[12])) / tick
             except (OSError, IndexError, ValueError):
                 return 0.0
-        recorders = [o.proc for o in self.observers] + [p.proc for p in self.pollers]
+        def total(procs):
+            return round(sum(of(p.pid) for p in procs if p is not None and p.alive()), 1)
         t = os.times()
-        return {"harness": round(t.user + t.system, 1),
-                "recorders": round(sum(of(p.pid) for p in recorders if p is not None and p.alive()), 1),
-                "rosterd_running": round(sum(of(n.proc.pid) for n in self.fleet.nodes.values() if n.alive()), 1)}
+        out = {"harness": round(t.user + t.system, 1),
+               "rosterd_running": total(n.proc for n in self.fleet.nodes.values()),
+               "status_pollers": total(p.proc for p in self.pollers)}
+        for kind in sorted({o.kind for o in self.observers}):
+            out[f"observers_{kind}"] = total(o.proc for o in self.observers if o.kind == kind)
+        return out
 
     def converged(self, names):
         views = []
