@@ -58,4 +58,16 @@ std::string view_json(const views::view& v) {
     return out;
 }
 
+std::string delivery_json(const views::delivery& d) {
+    std::string line = view_json(d.current);
+    line.insert(line.size() - 1, d.resync ? ", \"resync\": true" : ", \"resync\": false");
+    return line;
+}
+
+std::string event_json(const views::node_event& e) {
+    return fmt::format("{{\"event\": \"{}\", \"member_id\": {}, \"new_member_id\": {}, \"view_id\": {}}}",
+                       e.what == views::node_event::kind::removed ? "removed" : "rejoined", e.member,
+                       e.new_member, e.view);
+}
+
 } // namespace roster::tools

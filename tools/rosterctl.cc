@@ -223,20 +223,13 @@ int main(int argc, char** argv) {
         }
         if (const auto* d = std::get_if<views::delivery>(&**next)) {
             if (json) {
-                std::string line = tools::view_json(d->current);
-                line.insert(line.size() - 1, d->resync ? ", \"resync\": true" : ", \"resync\": false");
-                std::printf("%s\n", line.c_str());
+                std::printf("%s\n", tools::delivery_json(*d).c_str());
             } else {
                 print_view_text(d->current, d->resync);
             }
         } else if (const auto* e = std::get_if<views::node_event>(&**next)) {
             if (json) {
-                std::printf(
-                    "{\"event\": \"%s\", \"member_id\": %llu, \"new_member_id\": %llu, \"view_id\": %llu}\n",
-                    e->what == views::node_event::kind::removed ? "removed" : "rejoined",
-                    static_cast<unsigned long long>(e->member.value()),
-                    static_cast<unsigned long long>(e->new_member.value()),
-                    static_cast<unsigned long long>(e->view.value()));
+                std::printf("%s\n", tools::event_json(*e).c_str());
             } else if (e->what == views::node_event::kind::removed) {
                 std::printf("event: this node (member %llu) was removed in view %llu (%s)\n",
                             static_cast<unsigned long long>(e->member.value()),

@@ -217,7 +217,10 @@ class Roster(System):
                 "--listen", f"{host.ip}:{LISTEN}", "--publish", f"{host.ip}:{PUBLISH}",
                 "--metrics-listen", f"{host.ip}:{METRICS}",
                 "--heartbeat-interval-ms", str(self.setting["heartbeat_ms"]),
-                "--phi-threshold", f"{self.setting['phi']:g}", "--log-level", self.args.log_level] + \
+                "--phi-threshold", f"{self.setting['phi']:g}", "--log-level", self.args.log_level,
+                # Plaintext, as in the results so far (the namespaces hold nothing else); since
+                # issue 13 a plaintext node binds a non-loopback address only when told so.
+                "--insecure"] + \
             shlex.split(self.args.rosterd_args)
 
     def start_servers(self):

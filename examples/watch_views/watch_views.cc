@@ -5,6 +5,8 @@
 //
 //   build/bin/watch_views 127.0.0.1:7400
 //   build/bin/watch_views --key-file KEY --voter-keys 1=PUB,2=PUB,3=PUB 1@127.0.0.1:7400   (secured)
+//   build/bin/watch_views --json 127.0.0.1:7400   one JSON line per view or event, as `rosterctl watch
+//   --json`
 #include <cstdio>
 #include <map>
 #include <string>
@@ -13,6 +15,7 @@
 
 #include "client/client.hh"
 #include "client/key_flags.hh"
+#include "tools/json.hh"
 #include "views/view_ops.hh"
 
 using namespace std::chrono_literals;
@@ -23,6 +26,9 @@ int main(int argc, char** argv) {
     app.add_option("ENDPOINT", endpoint, "the --listen endpoint of a rosterd, HOST:PORT or ID@HOST:PORT");
     roster::client::key_flags keys; // --key-file, --voter-keys, --server-key, as rosterctl's
     keys.add_to(app);
+    bool json = false;
+    app.add_flag("--json", json,
+                 "print each view and event as one JSON line, in the format of rosterctl watch --json");
     CLI11_PARSE(app, argc, argv);
 
     roster::client::options options;
@@ -43,7 +49,13 @@ int main(int argc, char** argv) {
         if (!*next) {
             continue; // nothing in five seconds: keep waiting
         }
-        if (const auto* d = std::get_if<roster::views::delivery>(&**next)) {
+        if (json) {
+            const auto* d = std::get_if<roster::views::delivery>(&**next);
+            const std::string line =
+                d != nullptr ? roster::tools::delivery_json(*d)
+                             : roster::tools::event_json(std::get<roster::views::node_event>(**next));
+            std::printf("%s\n", line.c_str());
+        } else if (const auto* d = std::get_if<roster::views::delivery>(&**next)) {
             const auto& v = d->current;
             std::printf("view %llu: %zu members, leader %llu (fencing token %llu)%s\n",
                         static_cast<unsigned long long>(v.id.value()), v.members.size(),

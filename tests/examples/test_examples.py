@@ -82,7 +82,9 @@ class SecuredCluster(Cluster):
         reader key, and the node's key (a member's as --server-key, the voters' as --voter-keys)."""
         if node in self.voter_nodes:
             return ["--key-file", self.key_file("client"), "--voter-keys", self.voter_keys_flag]
-        return ["--key-file", self.key_file("client"), "--server-key", self.public[node.name]]
+        # One argument with "=": a Z85 key may start with "-", which argparse (subscriber.py) would
+        # take for an option.
+        return ["--key-file", self.key_file("client"), f"--server-key={self.public[node.name]}"]
 
     def endpoint(self, node):
         """`node`'s --listen as a client names it: ID@HOST:PORT for a voter."""

@@ -175,8 +175,8 @@ class GivenMemberPorts(Cluster):
         super().__init__(**kwargs)
         self.plans = []
 
-    def _member_ports(self):
-        return self.plans.pop(0) if self.plans else super()._member_ports()
+    def _member_ports(self, name):
+        return self.plans.pop(0) if self.plans else super()._member_ports(name)
 
 
 class PortInUseRetry(unittest.TestCase):

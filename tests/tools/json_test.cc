@@ -64,5 +64,27 @@ TEST(view_json, an_empty_view_has_no_leader) {
               "{\"view_id\": 1, \"leader\": null, \"members\": [], \"joined\": [], \"removed\": []}");
 }
 
+// The two kinds of line of `rosterctl watch --json` (and `watch_views --json`).
+TEST(delivery_json, is_the_view_with_resync_last) {
+    views::delivery d;
+    d.current.id = view_id(1);
+    EXPECT_EQ(delivery_json(d), "{\"view_id\": 1, \"leader\": null, \"members\": [], \"joined\": [], "
+                                "\"removed\": [], \"resync\": false}");
+    d.resync = true;
+    EXPECT_EQ(delivery_json(d), "{\"view_id\": 1, \"leader\": null, \"members\": [], \"joined\": [], "
+                                "\"removed\": [], \"resync\": true}");
+}
+
+TEST(event_json, names_the_event_the_ids_and_the_view) {
+    views::node_event removed{views::node_event::kind::removed, member_id(7), member_id(0), view_id(13),
+                              views::removal_reason::suspected};
+    EXPECT_EQ(event_json(removed),
+              "{\"event\": \"removed\", \"member_id\": 7, \"new_member_id\": 0, \"view_id\": 13}");
+    views::node_event back{views::node_event::kind::rejoined, member_id(7), member_id(11), view_id(14),
+                           views::removal_reason::suspected};
+    EXPECT_EQ(event_json(back),
+              "{\"event\": \"rejoined\", \"member_id\": 7, \"new_member_id\": 11, \"view_id\": 14}");
+}
+
 } // namespace
 } // namespace roster::tools

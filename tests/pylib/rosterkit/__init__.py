@@ -13,8 +13,14 @@ from here, so that there is one definition of each:
     machine   a description of the machine a benchmark ran on
     report    markdown tables, JSON results and the command line, for the benchmark drivers
     metrics   reading a rosterd's Prometheus /metrics
-    cluster   Cluster, Node, Watcher: real rosterd processes on loopback, plaintext or secured
-    keys      CurveZMQ key files and the --authorized-keys file of a secured cluster
+    cluster   Cluster, Node, Watcher: real rosterd processes on loopback or each on a netns host,
+              plaintext or secured
+    keys      CurveZMQ key files (pyzmq's or `rosterctl keygen`'s) and the --authorized-keys file of
+              a secured cluster
+    netns     hosts in network namespaces joined by veths to a hub (a bridge, netem, or the
+              userspace netem_bridge.py): bench/false_positives and tests/chaos
+    linkfilter  links of such a topology cut (per directed pair) and made lossy (per host) at run
+              time: nftables rules on the hub's bridge
     wire      roster's envelopes built and read in Python (the flatc-generated code in build/python)
     link      one ZeroMQ connection with given credentials, and how its handshake went
     attacks   the attacks of issue 13 as bytes, and an Observer of what they changed

@@ -20,6 +20,10 @@ saying a port is in use (a program outside the scheme took it), the node is star
 fresh ports, where that is safe: a member's first start, or the voters' first start_voters (the
 voters are then all started afresh with the new --voters list, before any member exists).
 After that a voter's ports are in every other voter's flags, and PortInUse names the holder.
+
+Cluster(hosts={name: netns.Host}) places the nodes so named on hosts of a netns.Topology (each in
+its own network namespace, with its own address): such a node listens on that host's address with
+the fixed ports of HOST_PORTS, runs under `ip netns exec`, and is asked from inside its namespace.
 """
 
 import json
@@ -41,6 +45,8 @@ from .waiting import GiveUp, wait_for
 _IN_USE = re.compile(r"cannot listen on \S+ \(--[\w-]+\): Address already in use"
                      r"|cannot serve metrics on \S+ \(--metrics-listen\)")
 START_ATTEMPTS = 3
+# The ports of a node alone on its host (a network namespace of its own): rosterd's defaults.
+HOST_PORTS = {"listen": 7400, "peer": 7401, "publish": 7402, "metrics": 7403}
 
 
 class PortInUse(GiveUp):
@@ -50,16 +56,26 @@ class PortInUse(GiveUp):
 class Node:
     """One rosterd: its flags, ports and log file; start() again after a kill reuses them."""
 
-    def __init__(self, name, log_path, node_ports, voter_id=None, key=None):
+    def __init__(self, name, log_path, node_ports, voter_id=None, key=None, host=None):
         self.name, self.log_path = name, log_path
+        self.host = host             # a netns.Host to run on, or None: this namespace's loopback
         self.ports = node_ports      # role ("listen", "publish", "metrics", "peer") -> port
         self.args = []               # set by the Cluster from the ports
         self.proc = None
         self.voter_id = voter_id     # 1.. for a voter, None for a member
         self.key = key               # its keys.Key in a secured cluster, else None
 
+    @property
+    def ip(self):
+        return self.host.ip if self.host else "127.0.0.1"
+
+    @property
+    def prefix(self):
+        """The command prefix that runs a program where this node runs (next to it)."""
+        return list(self.host.prefix) if self.host else []
+
     def _endpoint(self, role):
-        return f"127.0.0.1:{self.ports[role]}"
+        return f"{self.ip}:{self.ports[role]}"
 
     @property
     def listen(self):
@@ -83,7 +99,7 @@ class Node:
         if self.alive():
             raise RuntimeError(f"rosterd {self.name} is running already (pid {self.proc.pid})")
         self._log_offset = os.path.getsize(self.log_path) if os.path.exists(self.log_path) else 0
-        self.proc = Proc([binary("rosterd")] + self.args, log_path=self.log_path)
+        self.proc = Proc([binary("rosterd")] + self.args, prefix=self.prefix, log_path=self.log_path)
         if wait:
             self.wait_up()
         return self
@@ -134,12 +150,13 @@ class Watcher(Proc):
     """`rosterctl watch --json` in the background; views are parsed as they come, each with the
     time.monotonic() of its arrival under "_arrived"; events ("removed", "rejoined") apart."""
 
-    def __init__(self, endpoint, cluster="roster", log_path=None, credentials=()):
-        """endpoint: HOST:PORT, or the credentials and endpoint flags of Cluster.client_args."""
+    def __init__(self, endpoint, cluster="roster", log_path=None, credentials=(), prefix=None):
+        """endpoint: HOST:PORT, or the credentials and endpoint flags of Cluster.client_args;
+        prefix: where to run it (a node's prefix)."""
         self.events = []
         where = list(credentials) or ["--endpoint", endpoint]
         super().__init__([binary("rosterctl")] + where + ["--cluster", cluster, "watch", "--json"],
-                         log_path=log_path, capture=True, parse=self._parse_line)
+                         prefix=prefix, log_path=log_path, capture=True, parse=self._parse_line)
 
     def _parse_line(self, line):
         try:
@@ -161,9 +178,16 @@ class Cluster:
     """A cluster of rosterd on loopback: n voters, members added by name."""
 
     def __init__(self, voters=3, heartbeat_ms=100, cluster="roster", workdir=None, voter_args=(), member_args=(),
-                 secure=False):
+                 secure=False, hosts=None, log_dir=None, key_maker=make_key):
+        """hosts: {node name: netns.Host} for the nodes that run on a host of their own (the others
+        on this namespace's loopback); log_dir: where the nodes' logs go (default: workdir);
+        key_maker(directory, name): makes a node's key (keys.make_key, or keys.rosterctl_keygen)."""
         self.dir = workdir or tempfile.mkdtemp(prefix="roster-it-")
         os.makedirs(self.dir, exist_ok=True)
+        self.hosts = dict(hosts or {})
+        self.log_dir = log_dir or self.dir
+        os.makedirs(self.log_dir, exist_ok=True)
+        self.key_maker = key_maker
         self.cluster = cluster
         self.heartbeat_ms = heartbeat_ms
         self.voter_args = list(voter_args)
@@ -174,11 +198,12 @@ class Cluster:
         self.authorized = {}                   # name -> (Key, role line) of --authorized-keys, in order
         self.client_key = None                 # the harness's own key (`reader`), secured only
         if secure:
-            self.client_key = make_key(self.keys_dir, "rosterkit-reader")
+            self.client_key = key_maker(self.keys_dir, "rosterkit-reader")
             self.authorized["rosterkit-reader"] = (self.client_key, authorized_line(self.client_key, "reader"))
-        self.voter_nodes = [Node(f"v{i + 1}", os.path.join(self.dir, f"v{i + 1}.log"), self._voter_ports(),
-                                 voter_id=i + 1,
-                                 key=make_key(self.keys_dir, f"v{i + 1}") if secure else None)
+        self.voter_nodes = [Node(f"v{i + 1}", os.path.join(self.log_dir, f"v{i + 1}.log"),
+                                 self._voter_ports(f"v{i + 1}"), voter_id=i + 1,
+                                 key=key_maker(self.keys_dir, f"v{i + 1}") if secure else None,
+                                 host=self.hosts.get(f"v{i + 1}"))
                             for i in range(voters)]
         self._set_voter_args()
         self.members = {}
@@ -187,12 +212,14 @@ class Cluster:
         self.keep_logs = False                 # cleanup() keeps the directory (set after a failure)
         self._voters_started = False           # once true, the voters' ports are in each other's flags
 
-    @staticmethod
-    def _voter_ports():
+    def _voter_ports(self, name):
+        if name in self.hosts:
+            return dict(HOST_PORTS)
         return dict(zip(("listen", "peer", "publish", "metrics"), ports.allocate(4)))
 
-    @staticmethod
-    def _member_ports():
+    def _member_ports(self, name):
+        if name in self.hosts:
+            return {k: v for k, v in HOST_PORTS.items() if k != "peer"}
         return dict(zip(("listen", "publish", "metrics"), ports.allocate(3)))
 
     def _common_args(self, node):
@@ -207,7 +234,7 @@ class Cluster:
                 "--authorized-keys", self.authorized_keys]
 
     def _set_voter_args(self):
-        peers = ",".join(f"{i + 1}@127.0.0.1:{v.ports['peer']}" for i, v in enumerate(self.voter_nodes))
+        peers = ",".join(f"{i + 1}@{v.peer}" for i, v in enumerate(self.voter_nodes))
         # A secured member names each voter, so that it knows which --voter-keys entry to expect.
         self.join = ",".join((f"{v.voter_id}@" if self.secure else "") + v.listen for v in self.voter_nodes)
         for i, v in enumerate(self.voter_nodes):
@@ -224,7 +251,7 @@ class Cluster:
         """The key authorized as `member NAME` (made -- or `key`, written to its file -- and added
         to --authorized-keys the first time; call before start_voters, or reload_keys() after)."""
         if name not in self.authorized:
-            key = key.write(os.path.join(self.keys_dir, f"{name}.key")) if key else make_key(self.keys_dir, name)
+            key = key.write(os.path.join(self.keys_dir, f"{name}.key")) if key else self.key_maker(self.keys_dir, name)
             self.authorized[name] = (key, authorized_line(key, "member", name))
             self.write_authorized_keys()
         return self.authorized[name][0]
@@ -257,7 +284,8 @@ class Cluster:
         if node.voter_id is not None:
             return ["--key-file", self.client_key.path, "--voter-keys", self.voter_keys(),
                     "--endpoint", f"{node.voter_id}@{node.listen}"]
-        return ["--key-file", self.client_key.path, "--server-key", node.key.public, "--endpoint", node.listen]
+        # "--server-key=KEY": a Z85 key may start with "-", which an argparse client takes for an option.
+        return ["--key-file", self.client_key.path, f"--server-key={node.key.public}", "--endpoint", node.listen]
 
     # -- processes ----------------------------------------------------------------------
     def start_voters(self, which=None):
@@ -285,24 +313,34 @@ class Cluster:
                 shutil.rmtree(os.path.join(self.dir, v.name), ignore_errors=True)
             for v, e in busy:
                 print(f"\n{e}; starting the voters again on fresh ports", flush=True)
-                v.ports = self._voter_ports()
+                v.ports = self._voter_ports(v.name)
             self._set_voter_args()
 
-    def add_member(self, name):
-        """Starts a member that joins through the voters; returns its Node once it listens. In a
-        secured cluster its key is authorized first (with a reload_keys() if that is new)."""
+    def add_member_node(self, name):
+        """The Node of a new member that joins through the voters, with its flags, not started
+        (add_member starts it). In a secured cluster its key is authorized first (with a
+        reload_keys() if that is new)."""
         key = None
         if self.secure:
             new = name not in self.authorized
             key = self.member_key(name)
             if new and self._voters_started:
                 self.reload_keys()
-        node = Node(name, os.path.join(self.dir, f"{name}.log"), self._member_ports(), key=key)
+        node = Node(name, os.path.join(self.log_dir, f"{name}.log"), self._member_ports(name), key=key,
+                    host=self.hosts.get(name))
         self._nodes.append(node)
         self.members[name] = node
+        self._set_member_args(node)
+        return node
+
+    def _set_member_args(self, node):
+        node.args = self._common_args(node) + ["--join", self.join] + self._security_args(node) + self.member_args
+
+    def add_member(self, name):
+        """Starts a member that joins through the voters (add_member_node); returns its Node once
+        it listens."""
+        node = self.add_member_node(name)
         for attempt in range(1, START_ATTEMPTS + 1):
-            node.args = self._common_args(node) + ["--join", self.join] + self._security_args(node) + \
-                self.member_args
             try:
                 return node.start()
             except PortInUse as e:
@@ -310,11 +348,12 @@ class Cluster:
                     raise
                 # It never started, so it never joined: fresh ports are safe.
                 print(f"\n{e}; starting it again on fresh ports", flush=True)
-                node.ports = self._member_ports()
+                node.ports = self._member_ports(name)
+                self._set_member_args(node)
 
     def watch(self, node):
         w = Watcher(node.listen, self.cluster, os.path.join(self.dir, f"watch-{len(self.watchers)}.err"),
-                    credentials=self.client_args(node))
+                    credentials=self.client_args(node), prefix=node.prefix)
         self.watchers.append(w)
         return w
 
@@ -356,7 +395,7 @@ class Cluster:
 
     # -- queries ------------------------------------------------------------------------
     def ctl(self, node, *args, timeout_ms=2000):
-        out = subprocess.run([binary("rosterctl")] + self.client_args(node) + ["--cluster", self.cluster,
+        out = subprocess.run(node.prefix + [binary("rosterctl")] + self.client_args(node) + ["--cluster", self.cluster,
                               "--timeout", str(timeout_ms)] + list(args) + ["--json"],
                              capture_output=True, text=True, timeout=timeout_ms / 1000 + 5)
         if out.returncode != 0:

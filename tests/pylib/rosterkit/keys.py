@@ -5,12 +5,16 @@
     PATH.pub   the public key, Z85 and a newline
 
 and the --authorized-keys file: one `PUBLIC ROLE [NAME]` a line (`member NAME`, `reader`,
-`admin`), `#` comments. pyzmq's zmq.curve_keypair() makes the keys, as `rosterctl keygen` would.
+`admin`), `#` comments. pyzmq's zmq.curve_keypair() makes the keys, as `rosterctl keygen` would
+(make_key), or `rosterctl keygen` itself does (rosterctl_keygen).
 """
 
 import os
+import subprocess
 
 import zmq
+
+from .paths import binary
 
 
 class Key:
@@ -44,6 +48,21 @@ def make_key(directory, name):
     """A fresh key written to DIRECTORY/NAME.key (and .key.pub)."""
     os.makedirs(directory, exist_ok=True)
     return Key.fresh(name).write(os.path.join(directory, f"{name}.key"))
+
+
+def rosterctl_keygen(directory, name):
+    """A fresh key made by `rosterctl keygen DIRECTORY/NAME.key` (as an operator makes one:
+    README, docs/security.md), read back from its files."""
+    os.makedirs(directory, exist_ok=True)
+    path = os.path.join(directory, f"{name}.key")
+    r = subprocess.run([binary("rosterctl"), "keygen", path], capture_output=True, text=True, timeout=30)
+    if r.returncode != 0:
+        raise RuntimeError(f"rosterctl keygen {path}: exit {r.returncode}: {r.stderr.strip()}")
+    with open(path) as f:
+        secret = f.read().strip()
+    with open(path + ".pub") as f:
+        public = f.read().strip()
+    return Key(name, public, secret, path)
 
 
 def authorized_line(key, role, name=None):

@@ -135,9 +135,11 @@ def held_blocks():
         return sorted(_held)
 
 
-def _tcp_sockets():
-    """(local port, state, inode) of every TCP socket of this network namespace (state 0A: LISTEN)."""
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+def _tcp_sockets(pid=None):
+    """(local port, state, inode) of every TCP socket of this network namespace, or of process
+    pid's (state 0A: LISTEN)."""
+    where = f"/proc/{pid}/net" if pid is not None else "/proc/net"
+    for table in (f"{where}/tcp", f"{where}/tcp6"):
         try:
             with open(table) as f:
                 next(f)
@@ -166,9 +168,12 @@ def _socket_inodes(pid):
 
 
 def listening_ports(pid):
-    """The TCP ports on which process pid has a listening socket (empty if it is gone)."""
+    """The TCP ports on which process pid has a listening socket (empty if it is gone), in its own
+    network namespace (a daemon started with `ip netns exec` lists its ports there)."""
     inodes = _socket_inodes(pid)
-    return {port for port, state, inode in _tcp_sockets() if state == "0A" and inode in inodes}
+    if not inodes:
+        return set()
+    return {port for port, state, inode in _tcp_sockets(pid) if state == "0A" and inode in inodes}
 
 
 def holders(port):

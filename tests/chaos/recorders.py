@@ -1,0 +1,187 @@
+"""What the harness records while the chaos runs (the files of /work/notes/chaos_contract.md):
+
+    Jsonl          one JSON object a line, appended and flushed at once (a killed run keeps what
+                   it wrote), safe from several threads
+    Observer       one subscriber process next to one node -- `rosterctl watch --json` ("ctl"),
+                   examples/watch_views --json ("lib", the C++ client library), or
+                   examples/python/subscriber.py ("py", the wire protocol in Python) -- whose every
+                   line goes to history/<observer>.jsonl; restarted when it exits, each start a new
+                   session line
+    StatusPoller   status_poller.py next to one voter; its lines go to leaders.jsonl
+
+Every recorder process runs at nice 10 (rosterd at 0): the harness must not be what starves the
+daemons.
+"""
+
+import json
+import os
+import threading
+import time
+
+from rosterkit.paths import PYTHON, binary
+from rosterkit.procs import Proc
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
+NICE = ["nice", "-n", "10"]
+
+
+class Jsonl:
+    def __init__(self, path):
+        self.path = path
+        self._f = open(path, "a", buffering=1)
+        self._lock = threading.Lock()
+
+    def write(self, obj):
+        line = json.dumps(obj, separators=(", ", ": "))
+        with self._lock:
+            if self._f is not None:
+                self._f.write(line + "\n")
+
+    def close(self):
+        with self._lock:
+            if self._f is not None:
+                self._f.close()
+                self._f = None
+
+
+class Observer:
+    """kind: ctl | lib | py; node: a rosterkit Node; cluster: the rosterkit Cluster (credentials)."""
+
+    def __init__(self, kind, node, cluster, history_dir, log_dir, skip=None, log=print):
+        self.kind, self.node, self.cluster = kind, node, cluster
+        self.name = f"{kind}-{node.name}"
+        self.history = Jsonl(os.path.join(history_dir, f"{self.name}.jsonl"))
+        self.err_path = os.path.join(log_dir, f"{self.name}.err")
+        self.log = log
+        self.session = 0
+        self.proc = None
+        self.items = 0              # over all sessions
+        self.session_items = 0
+        self.restarts_without_items = 0
+        self.next_start = 0.0       # time.monotonic() before which it is not restarted
+        # The planted bug: skip(observer, item) says whether to drop this item (recorded elsewhere).
+        self.skip = skip
+        self.stopped = False
+        self._lock = threading.Lock()
+
+    def argv(self):
+        c, n = self.cluster, self.node
+        creds = ["--key-file", c.client_key.path]
+        if n.voter_id is not None:
+            creds += [f"--voter-keys={c.voter_keys()}"]
+            endpoint = f"{n.voter_id}@{n.listen}"
+        else:
+            # One argument: a Z85 key may start with "-", which argparse takes for an option.
+            creds += [f"--server-key={n.key.public}"]
+            endpoint = n.listen
+        if self.kind == "ctl":
+            return [binary("rosterctl")] + creds + ["--endpoint", endpoint, "--cluster", c.cluster, "watch", "--json"]
+        if self.kind == "lib":
+            return [binary("watch_views"), "--json"] + creds + [endpoint]
+        if self.kind == "py":
+            return [PYTHON, os.path.join(REPO, "examples", "python", "subscriber.py")] + creds + \
+                ["--endpoint", endpoint, "--cluster", c.cluster]
+        raise ValueError(self.kind)
+
+    def start(self):
+        with self._lock:
+            self.session += 1
+            self.session_items = 0
+            self.history.write({"t": time.time(), "observer": self.name, "node": self.node.name,
+                                "session": self.session})
+            session = self.session
+            self.proc = Proc(self.argv(), prefix=self.node.prefix + NICE, log_path=self.err_path, capture=True,
+                             parse=lambda line: self._line(line, session))
+
+    def _line(self, line, session):
+        t = time.time()
+        try:
+            item = json.loads(line)
+        except ValueError:
+            self.log(f"{self.name}: not JSON: {line[:200]!r}")
+            return None
+        if not isinstance(item, dict):
+            return None
+        if self.skip is not None and self.skip(self, item, t):
+            return None
+        with self._lock:
+            if session != self.session:
+                return None  # a line of a process the harness has already replaced
+            self.items += 1
+            self.session_items += 1
+        self.history.write({"t": t, "observer": self.name, "node": self.node.name, "item": item})
+        return None  # nothing kept in memory
+
+    def check(self):
+        """Restarts the subscriber if it exited (after 1 s, up to 5 s while restarts deliver
+        nothing, so that a node that is down does not make a session a second)."""
+        if self.stopped or self.proc is None or self.proc.alive():
+            return
+        now = time.monotonic()
+        if self.next_start == 0.0:
+            code = self.proc.returncode
+            tail = self.proc.log_tail(3).strip().replace("\n", " | ")
+            self.log(f"observer {self.name} exited ({code}) after {self.session_items} items: {tail[-300:]}")
+            self.proc.wait(timeout=5)
+            self.restarts_without_items = self.restarts_without_items + 1 if self.session_items == 0 else 0
+            self.next_start = now + min(5.0, float(max(1, self.restarts_without_items)))
+            return
+        if now >= self.next_start:
+            self.next_start = 0.0
+            self.start()
+
+    def stop(self):
+        self.stopped = True
+        if self.proc is not None:
+            self.proc.kill()
+        self.history.close()
+
+
+class StatusPoller:
+    def __init__(self, node, cluster, leaders, log_dir, on_status=None):
+        self.node, self.cluster, self.leaders = node, cluster, leaders
+        self.on_status = on_status
+        self.err_path = os.path.join(log_dir, f"poll-{node.name}.err")
+        self.proc = None
+        self.stopped = False
+        self.next_start = 0.0
+
+    def start(self):
+        argv = [PYTHON, os.path.join(HERE, "status_poller.py"), "--endpoint", self.node.listen,
+                "--cluster", self.cluster.cluster, "--key-file", self.cluster.client_key.path,
+                f"--server-key={self.node.key.public}"]
+        self.proc = Proc(argv, prefix=self.node.prefix + NICE, log_path=self.err_path, capture=True,
+                         parse=self._line)
+
+    def _line(self, line):
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            return None
+        out = {"t": obj.pop("t"), "voter": self.node.name}
+        out.update(obj)
+        self.leaders.write(out)
+        if self.on_status is not None:
+            self.on_status(self.node.name, out)
+        return None
+
+    def check(self, log=print):
+        """Starts the poller again if it exited (said once per exit, at most one start a
+        second; a poller exits only if something is wrong with it)."""
+        if self.stopped or self.proc is None or self.proc.alive():
+            return
+        now = time.monotonic()
+        if self.next_start == 0.0:
+            tail = self.proc.log_tail(2).strip().replace("\n", " | ")
+            log(f"status poller of {self.node.name} exited ({self.proc.returncode}): {tail[-300:]}")
+            self.proc.wait(timeout=5)
+            self.next_start = now + 1.0
+        elif now >= self.next_start:
+            self.next_start = 0.0
+            self.start()
+
+    def stop(self):
+        self.stopped = True
+        if self.proc is not None:
+            self.proc.kill()
