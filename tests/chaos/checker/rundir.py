@@ -144,7 +144,9 @@ def _step(n, obj, problems):
             flaps.append((float(f[0]), float(f[1]) if f[1] is not None else float(obj["end"])))
     return Step(step=obj["step"], kind=str(obj.get("kind", "?")), start=float(obj["start"]),
                 end=float(obj["end"]), description=str(obj.get("description", "")),
-                cut=frozenset(cut), loss=loss, paused=_names(obj.get("paused")),
+                # A voter whose disk is throttled stalls on every fsync: its process is impaired
+                # as if stopped (it can neither vote nor heartbeat in time), so it counts as paused.
+                cut=frozenset(cut), loss=loss, paused=_names(obj.get("paused")) | _names(obj.get("slow_disk")),
                 killed=_names(obj.get("killed")), starved=obj.get("starved") is True,
                 restarted=_names(obj.get("restarted")), events=tuple(sorted(events)), flaps=tuple(sorted(flaps)))
 
