@@ -1,6 +1,6 @@
 // libFuzzer target: a voter's data file, opened as rosterd opens it (daemon/runtime.cc:
-// sqlite_storage::open, then a voter_driver started on what it recovered, its output saved back
-// through the same storage). An input that starts like an SQLite file ("SQLite format 3") is
+// daemon::open_voter_storage, then a voter_driver started on what it recovered, its output saved
+// back through the same storage). An input that starts like an SQLite file ("SQLite format 3") is
 // the data file itself, byte for byte; any other input is a script (fuzz/storage_script.hh)
 // that builds a data file with the real storage's writer and then damages it with SQL. The
 // storage must refuse a bad file with an error; what it accepts, the voter must start from and
@@ -16,6 +16,7 @@
 #include <sqlite3.h>
 
 #include "consensus/sqlite_storage.hh"
+#include "daemon/voter_storage.hh"
 #include "fuzz/drivers.hh"
 #include "fuzz/storage_script.hh"
 
@@ -115,7 +116,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         build(file, {data, size});
     }
     {
-        auto opened = consensus::sqlite_storage::open(file, identity);
+        auto opened = daemon::open_voter_storage(file, identity);
         if (opened) {
             auto storage = std::move(opened).value();
             fuzz::loop<daemon::voter_driver> voter(fuzz::voter_options(1), storage->recovered(), storage.get());
