@@ -72,7 +72,8 @@ std::optional<std::string> runtime::open_voter() {
     }
     // Storage first: a data file it refuses (damaged, another voter's, a term past the bound)
     // stops the start before anything in the data dir is written, the incarnation file included.
-    auto storage = open_voter_storage(std::filesystem::path(_o.data_dir) / "raft.db", {_o.cluster, *_o.voter});
+    auto storage =
+        open_voter_storage(std::filesystem::path(_o.data_dir) / "raft.db", {_o.cluster, *_o.voter});
     if (!storage) {
         return storage.error();
     }

@@ -106,18 +106,17 @@ template <typename Driver>
 class loop {
 public:
     // A voter (recovering `recovered`) of `o`.
-    loop(const daemon::options& o, consensus::persisted_state recovered, consensus::storage* durable = nullptr)
-        requires std::same_as<Driver, daemon::voter_driver>
-        : _metrics(o.cluster, o.name, true, o.metrics_member_limit)
-        , _durable(durable != nullptr ? durable : &_memory)
-        , _driver(valid(daemon::make_voter_config(o, incarnation_number(1))), prng(1), std::move(recovered),
+    loop(const daemon::options& o, consensus::persisted_state recovered,
+         consensus::storage* durable = nullptr) requires std::same_as<Driver, daemon::voter_driver>
+        : _metrics(o.cluster, o.name, true, o.metrics_member_limit),
+          _durable(durable != nullptr ? durable : &_memory),
+          _driver(valid(daemon::make_voter_config(o, incarnation_number(1))), prng(1), std::move(recovered),
                   at_ms(0), _log.logger, _metrics) {}
     // A member of `o`.
-    explicit loop(const daemon::options& o)
-        requires std::same_as<Driver, daemon::member_driver>
-        : _metrics(o.cluster, o.name, false, o.metrics_member_limit)
-        , _durable(&_memory)
-        , _driver(valid(daemon::make_member_config(o, incarnation_number(1))), at_ms(0), _log.logger,
+    explicit loop(const daemon::options& o) requires std::same_as<Driver, daemon::member_driver>
+        : _metrics(o.cluster, o.name, false, o.metrics_member_limit),
+          _durable(&_memory),
+          _driver(valid(daemon::make_member_config(o, incarnation_number(1))), at_ms(0), _log.logger,
                   _metrics) {}
 
     Driver& driver() { return _driver; }

@@ -37,9 +37,7 @@ inline std::vector<bytes_view> split(const std::uint8_t* data, std::size_t size)
     }
 }
 
-inline std::string_view text(bytes_view b) {
-    return {reinterpret_cast<const char*>(b.data()), b.size()};
-}
+inline std::string_view text(bytes_view b) { return {reinterpret_cast<const char*>(b.data()), b.size()}; }
 
 // While alive, std::cout and std::cerr go nowhere (CLI11 prints help and errors there). The
 // sanitizers' and libFuzzer's reports go to fd 2 directly and are not affected.

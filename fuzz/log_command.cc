@@ -17,7 +17,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     node::replicated_membership m(1000, log_index());
     membership::command three;
     for (const char* name : {"a", "b", "c"}) {
-        three.ops.push_back(membership::join_op{name, "10.0.0.1:7400", "10.0.0.1:7402", incarnation_number(1), {}});
+        three.ops.push_back(
+            membership::join_op{name, "10.0.0.1:7400", "10.0.0.1:7402", incarnation_number(1), {}});
     }
     fuzz::apply_entry(m, log_index(1), wire::encode_command(three));
     log_index index(1);

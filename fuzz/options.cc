@@ -7,6 +7,8 @@
 //
 // Arguments and config text that name /dev, /proc or /sys are skipped: a flag that makes rosterd
 // read /dev/zero as its key file is an operator's doing, not something to find here.
+#include "daemon/options.hh"
+
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -16,7 +18,6 @@
 
 #include "common/invariant.hh"
 #include "daemon/node_configs.hh"
-#include "daemon/options.hh"
 #include "fuzz/harness.hh"
 
 using namespace roster;
@@ -57,7 +58,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         }
         const auto path = fuzz::scratch_dir() / "rosterd.toml";
         std::ofstream(path, std::ios::binary | std::ios::trunc)
-            .write(reinterpret_cast<const char*>(parts[1].data()), static_cast<std::streamsize>(parts[1].size()));
+            .write(reinterpret_cast<const char*>(parts[1].data()),
+                   static_cast<std::streamsize>(parts[1].size()));
         args.emplace_back("--config");
         args.emplace_back(path.string());
     }

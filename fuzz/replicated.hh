@@ -24,7 +24,8 @@ inline void apply_entry(node::replicated_membership& m, log_index index, bytes_v
 inline void check_own_snapshot(const node::replicated_membership& m) {
     const bytes made = wire::encode_snapshot(m.state().snapshot());
     if (auto why = node::replicated_membership::check(made)) {
-        invariant_broken("fuzz", "the state machine made a snapshot that the snapshot check refuses: {}", *why);
+        invariant_broken("fuzz", "the state machine made a snapshot that the snapshot check refuses: {}",
+                         *why);
     }
     node::replicated_membership loaded(1000, log_index());
     loaded.restore({{log_index(1), raft_term(1)}, std::make_shared<const bytes>(made)});

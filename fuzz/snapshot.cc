@@ -24,7 +24,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     node::replicated_membership m(1000, log_index());
     m.restore({{log_index(10), raft_term(2)}, std::make_shared<const bytes>(snap.begin(), snap.end())});
     // What passed the check loads as it is: the state holds exactly what the snapshot says.
-    if (wire::encode_snapshot(m.state().snapshot()) != wire::encode_snapshot(wire::decode_snapshot(snap).value())) {
+    if (wire::encode_snapshot(m.state().snapshot()) !=
+        wire::encode_snapshot(wire::decode_snapshot(snap).value())) {
         invariant_broken("fuzz", "a snapshot that passed the check loads to another state");
     }
     log_index index(10);

@@ -5,6 +5,8 @@
 // that builds a data file with the real storage's writer and then damages it with SQL. The
 // storage must refuse a bad file with an error; what it accepts, the voter must start from and
 // run on without breaking an invariant.
+#include "consensus/sqlite_storage.hh"
+
 #include <algorithm>
 #include <cctype>
 #include <cstddef>
@@ -15,7 +17,6 @@
 
 #include <sqlite3.h>
 
-#include "consensus/sqlite_storage.hh"
 #include "daemon/voter_storage.hh"
 #include "fuzz/drivers.hh"
 #include "fuzz/storage_script.hh"
@@ -119,7 +120,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         auto opened = daemon::open_voter_storage(file, identity);
         if (opened) {
             auto storage = std::move(opened).value();
-            fuzz::loop<daemon::voter_driver> voter(fuzz::voter_options(1), storage->recovered(), storage.get());
+            fuzz::loop<daemon::voter_driver> voter(fuzz::voter_options(1), storage->recovered(),
+                                                   storage.get());
             (void)voter.run(400);
         }
     }

@@ -95,8 +95,8 @@ inline std::vector<record> read_script(bytes_view in) {
                 out.push_back(save_entry{{log_index(*index), raft_term(*term),
                                           static_cast<consensus::entry_kind>(*flag), std::move(*data)}});
             } else {
-                out.push_back(save_snapshot{{log_index(*index), raft_term(*term)}, (*flag & 1) != 0,
-                                            std::move(*data)});
+                out.push_back(
+                    save_snapshot{{log_index(*index), raft_term(*term)}, (*flag & 1) != 0, std::move(*data)});
             }
         } else if (tag == 'Q') {
             auto sql = r.blob();

@@ -248,7 +248,8 @@ TEST_F(sqlite_storage_test, a_log_newer_than_the_stored_term_is_refused) {
         ASSERT_FALSE(s->save(r));
     }
     msg = open_error();
-    EXPECT_NE(msg.find("its log reaches term 3 (index 7), above the current term 2"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("its log reaches term 3 (index 7), above the current term 2"), std::string::npos)
+        << msg;
 }
 
 // A term past max_term (what a forged AppendEntries left on disk before raft refused them) would

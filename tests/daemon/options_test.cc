@@ -58,7 +58,8 @@ TEST(options, dev_with_a_bad_peer_listen_is_an_error_not_a_crash) {
     const auto r = parse({"--dev", "--peer-listen", "127.0.0.1:99999"});
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().code, 2);
-    EXPECT_EQ(r.error().message, "rosterd: --peer-listen: '127.0.0.1:99999' is not HOST:PORT (port must be 1..65535)");
+    EXPECT_EQ(r.error().message,
+              "rosterd: --peer-listen: '127.0.0.1:99999' is not HOST:PORT (port must be 1..65535)");
     EXPECT_TRUE(tmp.empty());
 }
 

@@ -232,7 +232,8 @@ TEST(check_snapshot, refuses_what_no_state_machine_could_produce) {
 TEST(check_snapshot, refuses_counters_that_would_give_id_0_or_wrap) {
     membership_snapshot empty;
     empty.next_member = member_id();
-    EXPECT_NE(check_snapshot(empty).value_or("").find("the next member id 0 is 0 or past"), std::string::npos);
+    EXPECT_NE(check_snapshot(empty).value_or("").find("the next member id 0 is 0 or past"),
+              std::string::npos);
 
     auto bad = valid_snapshot();
     bad.next_member = member_id(max_snapshot_counter + 1);
