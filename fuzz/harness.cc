@@ -20,8 +20,13 @@ void remove_scratch() {
 
 const std::filesystem::path& scratch_dir() {
     static const std::filesystem::path dir = [] {
+        // Under $ROSTER_FUZZ_SCRATCH when fuzz/run_fuzz.py gives one (it removes it after the run,
+        // also after a crash, when this process had no chance to).
         std::error_code ec;
-        std::string tmpl = std::filesystem::is_directory("/dev/shm", ec) ? "/dev/shm" : "/tmp";
+        const char* given = std::getenv("ROSTER_FUZZ_SCRATCH");
+        std::string tmpl = given != nullptr && *given != '\0'              ? given
+                           : std::filesystem::is_directory("/dev/shm", ec) ? "/dev/shm"
+                                                                           : "/tmp";
         tmpl += "/roster-fuzz-XXXXXX";
         if (::mkdtemp(tmpl.data()) == nullptr) {
             std::abort();

@@ -59,8 +59,8 @@ private:
     std::streambuf* _err;
 };
 
-// A fresh directory for this process (on /dev/shm when there is one: fsync is free there),
-// removed at exit.
+// A fresh directory for this process (in $ROSTER_FUZZ_SCRATCH, else on /dev/shm when there is
+// one: fsync is free there), removed at exit.
 const std::filesystem::path& scratch_dir();
 
 } // namespace roster::fuzz

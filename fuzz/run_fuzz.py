@@ -18,6 +18,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -60,13 +61,18 @@ def run(bin_dir, target, work_dir, seconds, log_dir, fresh):
     before = set(os.listdir(crashes))
     log_path = os.path.join(log_dir, f"{target}.log")
     started = time.monotonic()
+    # The targets' scratch files (data files, config files) on tmpfs, removed here even after a crash.
+    scratch = tempfile.mkdtemp(prefix="roster-fuzz-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
+    env = dict(os.environ, ROSTER_FUZZ_SCRATCH=scratch)
     with open(log_path, "wb") as log:
         # A hung target is killed past its time with a margin: the replay of the corpus comes first.
         try:
-            rc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            rc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
                                 timeout=seconds + 300).returncode
         except subprocess.TimeoutExpired:
             rc = -1
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
     elapsed = time.monotonic() - started
     row = {"target": target, "rc": rc, "seconds": elapsed, "execs": None, "cov": None, "ft": None,
            "corpus": len(os.listdir(corpus)), "log": log_path, "crashes": []}
