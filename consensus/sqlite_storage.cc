@@ -364,6 +364,17 @@ std::optional<storage_error> sqlite_storage::load(const storage_identity& identi
         }
         _last_index = expected.prev();
     }
+    // A voter stores a term before it takes an entry or a snapshot of that term: none is newer
+    // than the stored term (the log's terms only grow, so the last one tells). Started from such a
+    // file, a voter would campaign in a term below its own log's and break raft's log order.
+    const raft_term newest = !_recovered.entries.empty() ? _recovered.entries.back().term
+                             : _recovered.snap           ? _recovered.snap->meta.term
+                                                         : raft_term();
+    if (newest > _recovered.hard.term) {
+        return storage_error{fmt::format("data file {} is corrupt: its log reaches term {} (index {}), above "
+                                         "the current term {} it stores",
+                                         _path.string(), newest, _last_index, _recovered.hard.term)};
+    }
     if (_recovered.hard.commit > _last_index) {
         return storage_error{fmt::format("data file {} is corrupt: commit index {} is past the last entry {}",
                                          _path.string(), _recovered.hard.commit, _last_index)};

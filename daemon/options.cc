@@ -1,6 +1,8 @@
 #include "daemon/options.hh"
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -222,25 +224,24 @@ result<options, exit_now> parse_options(int argc, char** argv) {
         o.voter = voter_id(voter);
     }
 
+    // --dev without --data-dir: a temporary directory, made once every check below has passed (a
+    // refused command line leaves nothing behind).
+    bool temporary_dir = false;
     if (o.dev) {
         if (!o.voter) {
             o.voter = voter_id(1);
         }
         if (o.voters.empty()) {
-            o.voters = {{*o.voter, peer_listen.empty() ? endpoint{"127.0.0.1", 7401}
-                                                       : parse_endpoint(peer_listen).value()}};
+            endpoint peer{"127.0.0.1", 7401};
+            if (auto err = endpoint_flag("--peer-listen", peer_listen, peer)) {
+                return *err;
+            }
+            o.voters = {{*o.voter, peer}};
         }
         if (name.empty()) {
             name = "dev";
         }
-        if (o.data_dir.empty()) {
-            char tmpl[] = "/tmp/rosterd-dev-XXXXXX";
-            if (::mkdtemp(tmpl) == nullptr) {
-                return bad("--dev: cannot create a temporary data directory");
-            }
-            o.data_dir = tmpl;
-            o.dev_temporary_dir = true;
-        }
+        temporary_dir = o.data_dir.empty();
     }
     o.name = name.empty() ? host_name() : name;
 
@@ -268,7 +269,7 @@ result<options, exit_now> parse_options(int argc, char** argv) {
         } else if (auto err = endpoint_flag("--peer-listen", peer_listen, o.peer_listen)) {
             return *err;
         }
-        if (o.data_dir.empty()) {
+        if (o.data_dir.empty() && !temporary_dir) {
             return bad("a voter needs --data-dir (where its log is kept)");
         }
     } else if (o.join.empty()) {
@@ -282,6 +283,16 @@ result<options, exit_now> parse_options(int argc, char** argv) {
     }
     if (auto err = security_options(o, voter_keys)) {
         return bad(*err);
+    }
+    if (temporary_dir) {
+        const char* tmp = std::getenv("TMPDIR");
+        std::string tmpl = std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/rosterd-dev-XXXXXX";
+        if (::mkdtemp(tmpl.data()) == nullptr) {
+            return bad(fmt::format("--dev: cannot create a temporary data directory {}: {}", tmpl,
+                                   std::strerror(errno)));
+        }
+        o.data_dir = tmpl;
+        o.dev_temporary_dir = true;
     }
     return o;
 }

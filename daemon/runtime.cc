@@ -12,6 +12,7 @@
 #include "daemon/member_driver.hh"
 #include "daemon/node_configs.hh"
 #include "daemon/voter_driver.hh"
+#include "daemon/voter_storage.hh"
 
 namespace roster::daemon {
 
@@ -71,10 +72,10 @@ std::optional<std::string> runtime::open_voter() {
     }
     // Storage first: a data file it refuses (damaged, another voter's, a term past the bound)
     // stops the start before anything in the data dir is written, the incarnation file included.
-    auto storage = consensus::sqlite_storage::open(std::filesystem::path(_o.data_dir) / "raft.db",
-                                                   {_o.cluster, *_o.voter});
+    auto storage =
+        open_voter_storage(std::filesystem::path(_o.data_dir) / "raft.db", {_o.cluster, *_o.voter});
     if (!storage) {
-        return storage.error().message;
+        return storage.error();
     }
     _storage = std::move(storage).value();
     auto incarnation = next_incarnation(_o.data_dir);

@@ -134,6 +134,13 @@ membership_snapshot membership_state::snapshot() const {
 
 std::optional<std::string> check_snapshot(const membership_snapshot& s) {
     const views::view& v = s.view;
+    // A state machine starts at 1: a next id of 0 would give the next member the id 0.
+    if (s.next_member == member_id() || s.next_member.value() > max_snapshot_counter) {
+        return fmt::format("the next member id {} is 0 or past {}", s.next_member, max_snapshot_counter);
+    }
+    if (v.id.value() > max_snapshot_counter) {
+        return fmt::format("view {} is past {}", v.id, max_snapshot_counter);
+    }
     std::set<std::string> names;
     for (std::size_t i = 0; i < v.members.size(); ++i) {
         const views::member& m = v.members[i];

@@ -69,9 +69,14 @@ private:
     std::unordered_map<std::string, member_id> _by_name; // the members of _view, by name
 };
 
+// Member ids and view ids grow by one per join and per view. A snapshot whose counters are past
+// this came from damage or a forger, and the next joins or views could wrap them around to 0.
+inline constexpr std::uint64_t max_snapshot_counter = std::uint64_t{1} << 62;
+
 // Why `s` is not a snapshot a membership_state could have produced (members out of order or twice,
-// a name twice, ids at or past next_member, a leader that is not the lowest id...), or nothing.
-// A snapshot that comes off the network is checked with this before anything loads it.
+// a name twice, ids at or past next_member, a next id of 0, a leader that is not the lowest id,
+// counters past max_snapshot_counter...), or nothing. A snapshot that comes off the network is
+// checked with this before anything loads it.
 [[nodiscard]] std::optional<std::string> check_snapshot(const membership_snapshot& s);
 
 } // namespace roster::membership

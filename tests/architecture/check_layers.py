@@ -3,7 +3,9 @@
 
 The layers are read from the ```layers block of docs/architecture.md, lowest first: a folder may
 include headers from its own folder and from folders on earlier lines, never from its own line
-or later ones. Two checks, both against that one table:
+or later ones. The folders that docs/architecture.md says "sit above everything" (tests/, fuzz/...)
+count as one line above the last: no layered folder may use them. Two checks, both against that
+one table:
   - every `#include "folder/..."` in every .hh/.cc under a layered folder;
   - every roster_* target a folder's CMakeLists.txt links, by the folder that defines it.
 Prints every violation as file:line and exits 1 if there is one; exits 2 if the table is missing.
@@ -28,15 +30,21 @@ def read_layers(root):
     for i, line in enumerate(l for l in m.group(1).splitlines() if l.strip()):
         for folder in line.split("#")[0].split():
             rank[folder] = i
-    return rank
+    return rank, above_everything(text)
+
+
+def above_everything(text):
+    """The folders of the paragraph that ends in "sit above everything" (`tests/`, `fuzz/`...)."""
+    m = re.search(r"(?:^|\n\n)((?:(?!\n\n).)*?)sit\s+above\s+everything", text, re.S)
+    return sorted(set(re.findall(r"`([A-Za-z0-9_]+)/`", m.group(1)))) if m else []
 
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"/]+)/[^"]+"')
 
 
-def include_violations(root, rank):
+def include_violations(root, rank, checked):
     out = []
-    for folder in sorted(rank):
+    for folder in sorted(checked):
         for dirpath, _, files in os.walk(os.path.join(root, folder)):
             for name in sorted(files):
                 if not name.endswith((".hh", ".cc", ".h", ".cpp")):
@@ -58,7 +66,7 @@ TARGET_USE = re.compile(r"\broster_[A-Za-z0-9_]+\b")
 NOT_LAYERED = {"roster_warnings"}
 
 
-def target_violations(root, rank):
+def target_violations(root, rank, checked):
     owner = {}
     texts = {}
     for folder in rank:
@@ -72,6 +80,8 @@ def target_violations(root, rank):
                 owner[t] = folder
     out = []
     for folder, lines in sorted(texts.items()):
+        if folder not in checked:
+            continue
         for n, line in enumerate(lines, 1):
             code = line.split("#")[0]
             for t in TARGET_USE.findall(code):
@@ -85,14 +95,18 @@ def target_violations(root, rank):
 
 def main():
     root = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", ".."))
-    rank = read_layers(root)
-    problems = include_violations(root, rank) + target_violations(root, rank)
+    layered, above = read_layers(root)
+    # Checked as a line above the last: layered folders may not use them (they are not checked).
+    top = max(layered.values(), default=-1) + 1
+    rank = dict(layered, **{folder: top for folder in above if folder not in layered})
+    checked = {folder: r for folder, r in rank.items() if folder in layered}
+    problems = include_violations(root, rank, checked) + target_violations(root, rank, checked)
     for p in problems:
         print(p)
     if problems:
         print(f"{len(problems)} layering violation(s); the layers are in docs/architecture.md")
         return 1
-    print(f"layers respected: {len(rank)} folders")
+    print(f"layers respected: {len(layered)} folders, none uses {', '.join(f + '/' for f in above) or 'nothing'} above them")
     return 0
 
 

@@ -51,6 +51,20 @@ class Layers(unittest.TestCase):
             self.assertEqual(r.returncode, 1, r.stdout)
             self.assertIn("client/c.hh:1: client/ includes node/", r.stdout)
 
+    def test_a_folder_above_everything_is_used_by_none(self):
+        with tempfile.TemporaryDirectory() as root:
+            write(root, "docs/architecture.md",
+                  "```layers\ncommon\nnode\n```\n\n`tests/` and\n`fuzz/` sit above everything.\n")
+            write(root, "node/n.hh", '#include "fuzz/harness.hh"\n')
+            write(root, "node/CMakeLists.txt", "roster_library(roster_node DEPS roster_fuzz_harness)\n")
+            write(root, "fuzz/CMakeLists.txt", "add_library(roster_fuzz_harness STATIC h.cc)\n")
+            write(root, "fuzz/harness.hh", '#include "node/n.hh"\n')
+            r = run_check(root)
+            self.assertEqual(r.returncode, 1, r.stdout)
+            self.assertIn("node/n.hh:1: node/ includes fuzz/", r.stdout)
+            self.assertIn("node/CMakeLists.txt:1: node/ links roster_fuzz_harness of fuzz/", r.stdout)
+            self.assertNotIn("fuzz/harness.hh", r.stdout)
+
     def test_a_missing_table_is_an_error(self):
         with tempfile.TemporaryDirectory() as root:
             write(root, "docs/architecture.md", "no table here\n")

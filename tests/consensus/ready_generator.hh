@@ -48,11 +48,14 @@ public:
                 _terms.push_back(_term);
             }
         }
-        if (_rng.chance(0.7)) {
+        // Raft stores a new term no later than the first entry or snapshot of that term (the
+        // storage refuses a file whose log is newer than its term).
+        if (_term != _saved_term || _rng.chance(0.7)) {
             if (_last > _commit && _rng.chance(0.5)) {
                 _commit = _commit + 1 + _rng.below(_last - _commit);
             }
             r.hard = hard_state{_term, voter_id(static_cast<std::uint32_t>(1 + _rng.below(3))), _commit};
+            _saved_term = _term;
         }
         // Keep the term lookup aligned with the snapshot point.
         while (_terms.size() > _last - _snap) {
@@ -74,6 +77,7 @@ private:
 
     prng _rng;
     raft_term _term{1};
+    raft_term _saved_term; // in the last hard state
     log_index _snap;
     log_index _last;
     log_index _commit;

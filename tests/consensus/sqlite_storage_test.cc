@@ -220,6 +220,38 @@ TEST_F(sqlite_storage_test, a_commit_index_past_the_log_is_refused) {
     EXPECT_NE(msg.find("commit index 5 is past the last entry 0"), std::string::npos) << msg;
 }
 
+// Found by fuzz/sqlite_storage.cc: a log newer than the stored term made the voter campaign in a
+// term below its last entry's, and raft's log broke its order (raft_log: invariant broken).
+TEST_F(sqlite_storage_test, a_log_newer_than_the_stored_term_is_refused) {
+    {
+        auto s = open_ok();
+        ready r;
+        r.entries = {{log_index(1), raft_term(1), entry_kind::noop, {}},
+                     {log_index(2), raft_term(245), entry_kind::normal, bytes{1}}};
+        r.hard = hard_state{raft_term(1), voter_id(1), log_index(2)};
+        ASSERT_FALSE(s->save(r));
+    }
+    auto msg = open_error();
+    EXPECT_NE(msg.find("is corrupt: its log reaches term 245 (index 2), above the current term 1 it stores"),
+              std::string::npos)
+        << msg;
+    tamper("UPDATE hard_state SET term = 245;");
+    EXPECT_TRUE(open_ok()) << "the same log under its own term opens";
+
+    // A snapshot alone counts too.
+    tamper("DELETE FROM entries; UPDATE hard_state SET term = 2, commit_index = 0;");
+    {
+        auto s = open_ok();
+        ready r;
+        r.persist_snapshot = snapshot{{log_index(7), raft_term(3)}, std::make_shared<const bytes>(bytes{9})};
+        r.snapshot_replaces_log = true;
+        ASSERT_FALSE(s->save(r));
+    }
+    msg = open_error();
+    EXPECT_NE(msg.find("its log reaches term 3 (index 7), above the current term 2"), std::string::npos)
+        << msg;
+}
+
 // A term past max_term (what a forged AppendEntries left on disk before raft refused them) would
 // make the voter start where it can never campaign, or where the next term wraps: refused at open,
 // naming the file and its directory, and the file is left exactly as it was.

@@ -227,5 +227,26 @@ TEST(check_snapshot, refuses_what_no_state_machine_could_produce) {
     EXPECT_TRUE(check_snapshot(bad));
 }
 
+// Found by fuzz/snapshot.cc: an empty snapshot with next id 0 passed, and the next join got the
+// member id 0, which made a state whose own snapshot the check refused.
+TEST(check_snapshot, refuses_counters_that_would_give_id_0_or_wrap) {
+    membership_snapshot empty;
+    empty.next_member = member_id();
+    EXPECT_NE(check_snapshot(empty).value_or("").find("the next member id 0 is 0 or past"),
+              std::string::npos);
+
+    auto bad = valid_snapshot();
+    bad.next_member = member_id(max_snapshot_counter + 1);
+    EXPECT_NE(check_snapshot(bad).value_or("").find("is 0 or past"), std::string::npos);
+    bad.next_member = member_id(max_snapshot_counter);
+    EXPECT_FALSE(check_snapshot(bad)) << "the bound itself is accepted";
+
+    bad = valid_snapshot();
+    bad.view.id = view_id(max_snapshot_counter + 1);
+    EXPECT_NE(check_snapshot(bad).value_or("").find("past"), std::string::npos);
+    bad.view.id = view_id(max_snapshot_counter);
+    EXPECT_FALSE(check_snapshot(bad));
+}
+
 } // namespace
 } // namespace roster::membership

@@ -1,0 +1,100 @@
+#include <cstdlib>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "daemon/options.hh"
+
+namespace roster::daemon {
+namespace {
+
+namespace fs = std::filesystem;
+
+result<options, exit_now> parse(std::vector<std::string> args) {
+    args.insert(args.begin(), "rosterd");
+    std::vector<char*> argv;
+    for (auto& a : args) {
+        argv.push_back(a.data());
+    }
+    argv.push_back(nullptr);
+    return parse_options(static_cast<int>(args.size()), argv.data());
+}
+
+// $TMPDIR pointed at an empty directory of the test's own for as long as it lives.
+class temporary_tmpdir {
+public:
+    temporary_tmpdir() {
+        char tmpl[] = "/tmp/roster-options-test-XXXXXX";
+        EXPECT_NE(::mkdtemp(tmpl), nullptr);
+        _dir = tmpl;
+        const char* old = std::getenv("TMPDIR");
+        _old = old != nullptr ? std::optional<std::string>(old) : std::nullopt;
+        ::setenv("TMPDIR", _dir.c_str(), 1);
+    }
+    ~temporary_tmpdir() {
+        if (_old) {
+            ::setenv("TMPDIR", _old->c_str(), 1);
+        } else {
+            ::unsetenv("TMPDIR");
+        }
+        std::error_code ec;
+        fs::remove_all(_dir, ec);
+    }
+    [[nodiscard]] const fs::path& dir() const { return _dir; }
+    [[nodiscard]] bool empty() const { return fs::is_empty(_dir); }
+
+private:
+    fs::path _dir;
+    std::optional<std::string> _old;
+};
+
+// Found by fuzz/options.cc: the --peer-listen of --dev was parsed with .value() on its result.
+TEST(options, dev_with_a_bad_peer_listen_is_an_error_not_a_crash) {
+    const temporary_tmpdir tmp;
+    const auto r = parse({"--dev", "--peer-listen", "127.0.0.1:99999"});
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, 2);
+    EXPECT_EQ(r.error().message,
+              "rosterd: --peer-listen: '127.0.0.1:99999' is not HOST:PORT (port must be 1..65535)");
+    EXPECT_TRUE(tmp.empty());
+}
+
+TEST(options, dev_makes_its_temporary_data_dir_in_tmpdir) {
+    const temporary_tmpdir tmp;
+    const auto r = parse({"--dev", "--peer-listen", "127.0.0.1:7501"});
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_TRUE(r->dev_temporary_dir);
+    EXPECT_EQ(fs::path(r->data_dir).parent_path(), tmp.dir());
+    EXPECT_TRUE(fs::is_directory(r->data_dir));
+    ASSERT_EQ(r->voters.size(), 1u);
+    EXPECT_EQ(r->voters[0].second.port, 7501);
+}
+
+// A refused command line leaves no temporary data dir behind (one was made before the checks).
+TEST(options, a_refused_dev_command_line_leaves_no_directory) {
+    const temporary_tmpdir tmp;
+    const auto both = parse({"--dev", "--join", "127.0.0.1:7400"});
+    ASSERT_FALSE(both);
+    EXPECT_NE(both.error().message.find("either a voter"), std::string::npos) << both.error().message;
+    const auto unsecured = parse({"--dev", "--listen", "10.1.2.3:7400"});
+    ASSERT_FALSE(unsecured);
+    EXPECT_NE(unsecured.error().message.find("not a loopback address"), std::string::npos)
+        << unsecured.error().message;
+    EXPECT_TRUE(tmp.empty());
+}
+
+TEST(options, dev_keeps_a_given_data_dir) {
+    const temporary_tmpdir tmp;
+    const auto r = parse({"--dev", "--data-dir", (tmp.dir() / "mine").string()});
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_FALSE(r->dev_temporary_dir);
+    EXPECT_EQ(r->data_dir, (tmp.dir() / "mine").string());
+    EXPECT_TRUE(tmp.empty()) << "parsing creates no directory of its own";
+}
+
+} // namespace
+} // namespace roster::daemon
