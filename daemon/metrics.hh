@@ -128,7 +128,7 @@ private:
     prometheus::Counter* _rejoins = nullptr;
 
     struct last_totals {
-        std::uint64_t syncs = 0, heartbeats = 0, raised = 0, cleared = 0, leader_changes = 0, elections = 0,
+        std::uint64_t syncs = 0, heartbeats = 0, cleared = 0, leader_changes = 0, elections = 0,
                       pre_elections = 0, proposals = 0, step_downs = 0, higher_term_step_downs = 0, snapshots_sent = 0,
                       snapshots_installed = 0, unknown_voter = 0, stale_term = 0, invalid = 0,
                       snapshot_refused = 0, rejoins = 0, requests_refused = 0, campaigns_at_max_term = 0,

@@ -39,14 +39,23 @@ std::optional<duration> member_monitor::silence(member_id m, mono_time now) cons
     return std::nullopt;
 }
 
-membership::suspicion member_monitor::judgement(member_id m, incarnation_number incarnation, double phi,
-                                                bool suspected, mono_time now) const {
-    membership::suspicion s{m, incarnation, std::isinf(phi) ? never_heard_phi : phi, suspected};
+member_monitor::verdict member_monitor::judgement(member_id m, std::string name, double phi, bool suspected,
+                                                   mono_time now) const {
+    verdict v{m, std::move(name), phi, suspected, 0, std::nullopt};
     if (const auto* d = _registry.find(m)) {
-        s.samples = static_cast<std::uint32_t>(std::min<std::size_t>(d->sample_count(), 0xFFFF'FFFEu));
+        v.samples = static_cast<std::uint32_t>(std::min<std::size_t>(d->sample_count(), 0xFFFF'FFFEu));
+        if (d->last_heartbeat()) {
+            v.silence = now - *d->last_heartbeat();
+        }
     }
-    if (auto quiet = silence(m, now)) {
-        const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(*quiet).count();
+    return v;
+}
+
+membership::suspicion member_monitor::reported(const verdict& v, incarnation_number incarnation) {
+    membership::suspicion s{v.member, incarnation, std::isinf(v.phi) ? never_heard_phi : v.phi, v.suspected,
+                            v.samples};
+    if (v.silence) {
+        const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(*v.silence).count();
         s.silence_ms = static_cast<std::uint32_t>(std::clamp<std::int64_t>(ms, 0, 0xFFFF'FFFEll));
     }
     return s;
@@ -67,9 +76,8 @@ std::vector<member_monitor::verdict> member_monitor::evaluate(mono_time now,
         if (m == nullptr) {
             continue;
         }
-        auto s = judgement(t.member, m->incarnation, t.phi, t.suspected, now);
-        out.push_back({t.member, m->name, t.phi, t.suspected, s.samples, s.silence_ms});
-        report.suspicions.push_back(s);
+        out.push_back(judgement(t.member, m->name, t.phi, t.suspected, now));
+        report.suspicions.push_back(reported(out.back(), m->incarnation));
     }
     return out;
 }
@@ -87,7 +95,7 @@ member_monitor::full_report(mono_time now, voter_id leader, const membership::me
     membership::suspicion_report full{true, {}};
     for (member_id m : _registry.suspected()) {
         if (const auto* member = state.find(m)) {
-            full.suspicions.push_back(judgement(m, member->incarnation, *_registry.phi(m, now), true, now));
+            full.suspicions.push_back(reported(judgement(m, {}, *_registry.phi(m, now), true, now), member->incarnation));
         }
     }
     return full;

@@ -39,8 +39,8 @@ public:
         std::string name;
         double phi = 0;
         bool suspected = false;
-        std::uint32_t samples = 0;                                      // the detector's window
-        std::uint32_t silence_ms = membership::suspicion::never_heard; // since the last heartbeat
+        std::uint32_t samples = 0;       // heartbeat intervals the detector holds
+        std::optional<duration> silence; // since the last heartbeat; empty: never heard from
     };
     // Re-judges every member at `now`: the judgements that changed (members of `state` only), by
     // id, and the report that tells the leader about them (empty when nothing changed).
@@ -62,8 +62,10 @@ private:
     // The wire carries a finite phi: "never heard from" (phi +infinity) goes as this.
     static constexpr double never_heard_phi = 1e9;
 
-    [[nodiscard]] membership::suspicion judgement(member_id m, incarnation_number incarnation, double phi,
-                                                  bool suspected, mono_time now) const;
+    // The judgement of `m` at `now` (phi, suspected) with what the detector knew.
+    [[nodiscard]] verdict judgement(member_id m, std::string name, double phi, bool suspected, mono_time now) const;
+    // The same as the wire carries it to the leader.
+    [[nodiscard]] static membership::suspicion reported(const verdict& v, incarnation_number incarnation);
 
     detector::detector_registry _registry;
     duration _report_interval;

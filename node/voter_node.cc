@@ -439,11 +439,7 @@ void voter_node::evaluate_detectors() {
     suspicion_report changes;
     for (const auto& v : _monitor.evaluate(_now, state(), changes)) {
         ++(v.suspected ? _counters.suspicions_raised : _counters.suspicions_cleared);
-        std::optional<duration> since;
-        if (v.silence_ms != membership::suspicion::never_heard) {
-            since = std::chrono::milliseconds(v.silence_ms);
-        }
-        _events.push_back(voter_event::judged(v.suspected, state().id(), v.member, v.name, v.phi, v.samples, since));
+        _events.push_back(voter_event::judged(v.suspected, state().id(), v.member, v.name, v.phi, v.samples, v.silence));
     }
     if (!changes.suspicions.empty()) {
         send_report(std::move(changes));

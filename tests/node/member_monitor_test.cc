@@ -1,3 +1,5 @@
+#include <cmath>
+
 #include <gtest/gtest.h>
 
 #include "node/member_monitor.hh"
@@ -60,6 +62,36 @@ TEST_F(monitor_test, a_member_that_stops_is_suspected_once_and_reported_with_its
     EXPECT_EQ(report.suspicions[0].incarnation, incarnation_number(1));
     EXPECT_TRUE(mon.evaluate(at(3010), state, report).empty()) << "a change is reported once";
     EXPECT_TRUE(report.suspicions.empty());
+}
+
+TEST_F(monitor_test, a_suspicion_carries_what_the_detector_knew_to_the_log_and_the_leader) {
+    beat({1, 2, 3}, 0, 2000);      // 21 heartbeats of m2: 20 intervals and the two seeded ones
+    membership::suspicion_report report;
+    (void)mon.evaluate(at(2050), state, report);
+    beat({1, 3}, 2100, 3000);
+    const auto verdicts = mon.evaluate(at(3000), state, report);
+    ASSERT_EQ(verdicts.size(), 1u);
+    EXPECT_EQ(verdicts[0].samples, 22u);
+    ASSERT_TRUE(verdicts[0].silence);
+    EXPECT_EQ(*verdicts[0].silence, 1000ms) << "from its last heartbeat at 2000 ms";
+    ASSERT_EQ(report.suspicions.size(), 1u);
+    EXPECT_EQ(report.suspicions[0].samples, 22u);
+    EXPECT_EQ(report.suspicions[0].silence_ms, 1000u);
+    const auto full = mon.full_report(at(3500), voter_id(1), state);
+    ASSERT_TRUE(full);
+    ASSERT_EQ(full->suspicions.size(), 1u);
+    EXPECT_EQ(full->suspicions[0].silence_ms, 1500u) << "the full report says how long by now";
+}
+
+TEST_F(monitor_test, a_member_never_heard_from_is_reported_so) {
+    membership::suspicion_report report;
+    const auto verdicts = mon.evaluate(at(5000), state, report); // past the silent grace, no heartbeat
+    ASSERT_EQ(verdicts.size(), 3u);
+    EXPECT_FALSE(verdicts[0].silence);
+    EXPECT_EQ(verdicts[0].samples, 0u);
+    ASSERT_EQ(report.suspicions.size(), 3u);
+    EXPECT_EQ(report.suspicions[0].silence_ms, membership::suspicion::never_heard);
+    EXPECT_TRUE(std::isfinite(report.suspicions[0].phi)) << "the wire carries a finite phi";
 }
 
 TEST_F(monitor_test, a_heartbeat_reports_the_interval_since_the_previous_one) {

@@ -771,6 +771,36 @@ TEST(voter_node_trio, a_voter_that_learns_of_its_removal_only_from_a_snapshot_jo
     EXPECT_EQ(t.node(f).self_phase(), self_member::phase::active);
 }
 
+TEST(voter_node_trio, the_leader_says_what_each_suspecting_voter_knew_when_it_proposes_a_removal) {
+    trio t;
+    t.form();
+    const voter_id f = t.a_follower();
+    const voter_id l = t.leader();
+    const member_id gone = t.node(f).self();
+    (void)t.node(l).take_events();
+    t.isolate(f);
+    t.run(1000);
+    ASSERT_EQ(t.node(l).state().find(gone), nullptr) << "cut off, its member entry was removed";
+    std::vector<voter_event> proposed;
+    for (auto& e : t.node(l).take_events()) {
+        if (e.what == voter_event::kind::removal_proposed) {
+            proposed.push_back(std::move(e));
+        }
+    }
+    ASSERT_EQ(proposed.size(), 1u);
+    EXPECT_EQ(proposed[0].member, gone);
+    EXPECT_EQ(proposed[0].name, fmt::format("v{}", f));
+    // Both voters that can still talk suspect it, each with its own evidence.
+    for (voter_id v : {v1, v2, v3}) {
+        if (v == f) {
+            continue;
+        }
+        EXPECT_NE(proposed[0].detail.find(fmt::format("voter {}: phi ", v)), std::string::npos) << proposed[0].detail;
+    }
+    EXPECT_NE(proposed[0].detail.find(" samples, silent "), std::string::npos) << proposed[0].detail;
+    EXPECT_EQ(proposed[0].detail.find(fmt::format("voter {}:", f)), std::string::npos) << proposed[0].detail;
+}
+
 TEST(voter_node_trio, each_voter_goes_from_joining_to_active_and_on_leave_to_left) {
     trio t;
     EXPECT_EQ(t.node(v2).self_phase(), self_member::phase::joining);
