@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "tests/sim/cluster_sim.hh"
+#include "tests/sim/replay.hh"
 #include "tests/sim/term_forger.hh"
 
 namespace roster::sim {
@@ -33,10 +34,7 @@ link_profile rough(prng& rng) {
 } // namespace
 
 std::string cluster_replay_command(std::uint64_t seed, duration chaos) {
-    return chaos == cluster_random_options{}.chaos
-               ? fmt::format("build/bin/cluster_sim --seed {} --verbose", seed)
-               : fmt::format("build/bin/cluster_sim --seed {} --chaos-seconds {:g} --verbose", seed,
-                             to_ms(chaos) / 1000.0);
+    return replay_command("cluster_sim", seed, chaos, cluster_random_options{}.chaos);
 }
 
 cluster_random_result run_cluster_random(const cluster_random_options& options) {

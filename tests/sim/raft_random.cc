@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "tests/sim/raft_cluster.hh"
+#include "tests/sim/replay.hh"
 #include "tests/sim/term_forger.hh"
 
 namespace roster::sim {
@@ -133,8 +134,8 @@ private:
 
 } // namespace
 
-std::string raft_replay_command(std::uint64_t seed) {
-    return fmt::format("build/bin/raft_sim --seed {} --verbose", seed);
+std::string raft_replay_command(std::uint64_t seed, duration chaos) {
+    return replay_command("raft_sim", seed, chaos, raft_random_options{}.chaos);
 }
 
 raft_random_result run_raft_random(const raft_random_options& options) {

@@ -37,6 +37,6 @@ inline constexpr duration liveness_bound = 3s;
 raft_random_result run_raft_random(const raft_random_options& options);
 
 // The command that replays a seed, for failure messages.
-std::string raft_replay_command(std::uint64_t seed);
+std::string raft_replay_command(std::uint64_t seed, duration chaos = raft_random_options{}.chaos);
 
 } // namespace roster::sim

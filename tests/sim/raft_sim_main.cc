@@ -56,7 +56,7 @@ int main(int argc, char** argv) {
         if (r.failure) {
             ++failed;
             std::printf("seed %llu FAILED: %s\n  replay: %s\n", static_cast<unsigned long long>(s),
-                        r.failure->c_str(), sim::raft_replay_command(s).c_str());
+                        r.failure->c_str(), sim::raft_replay_command(s, chaos).c_str());
             std::fflush(stdout);
         }
         if ((s - from + 1) % 1000 == 0) {

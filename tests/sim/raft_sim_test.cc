@@ -22,6 +22,14 @@ std::uint64_t total_seeds() {
     return v != nullptr ? std::strtoull(v, nullptr, 10) : ROSTER_SIM_DEFAULT_SEEDS;
 }
 
+TEST(raft_random, the_replay_command_carries_a_fault_period_other_than_the_default) {
+    EXPECT_EQ(raft_replay_command(7), "build/bin/raft_sim --seed 7 --verbose");
+    EXPECT_EQ(raft_replay_command(7, std::chrono::seconds(300)),
+              "build/bin/raft_sim --seed 7 --chaos-seconds 300 --verbose");
+    EXPECT_EQ(raft_replay_command(7, std::chrono::milliseconds(2500)),
+              "build/bin/raft_sim --seed 7 --chaos-seconds 2.5 --verbose");
+}
+
 class raft_random_shard : public ::testing::TestWithParam<std::uint64_t> {};
 
 TEST_P(raft_random_shard, every_invariant_holds_and_the_cluster_recovers) {
