@@ -43,6 +43,16 @@ prometheus::Counter& metrics::counter(const std::string& name, const std::string
     return prometheus::BuildCounter().Name(name).Help(help).Labels(_labels).Register(*_registry).Add({});
 }
 
+prometheus::Family<prometheus::Counter>& metrics::counters(const std::string& name, const std::string& help,
+                                                           const std::string& label,
+                                                           std::initializer_list<const char*> values) {
+    auto& family = prometheus::BuildCounter().Name(name).Help(help).Labels(_labels).Register(*_registry);
+    for (const char* v : values) {
+        family.Add({{label, v}});
+    }
+    return family;
+}
+
 prometheus::Histogram& metrics::histogram(const std::string& name, const std::string& help,
                                           prometheus::Histogram::BucketBoundaries buckets) {
     return prometheus::BuildHistogram()
@@ -106,15 +116,10 @@ metrics::metrics(const std::string& cluster, const std::string& name, bool voter
     if (voter) {
         _fsync = &histogram("roster_storage_fsync_seconds", "Time to make one batch durable",
                             {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1});
-        _view_changes = &prometheus::BuildCounter()
-                             .Name("roster_view_changes_total")
-                             .Help("Members joined or removed by committed views, by reason (joined, left, "
-                                   "suspected, replaced)")
-                             .Labels(_labels)
-                             .Register(*_registry);
-        for (const char* r : {"joined", "left", "suspected", "replaced"}) {
-            _view_changes->Add({{"reason", r}});
-        }
+        _view_changes = &counters("roster_view_changes_total",
+                                  "Members joined or removed by committed views, by reason (joined, left, "
+                                  "suspected, replaced)",
+                                  "reason", {"joined", "left", "suspected", "replaced"});
         _member_up = &prometheus::BuildGauge()
                           .Name("roster_member_up")
                           .Help("1 while this voter's detector trusts the member, 0 while it suspects it or "
@@ -140,15 +145,10 @@ metrics::metrics(const std::string& cluster, const std::string& name, bool voter
                                      "From proposing a membership command to applying it (leader)",
                                      {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1});
         _heartbeats = &counter("roster_heartbeats_received_total", "Heartbeats accepted from members");
-        _raised = &prometheus::BuildCounter()
-                       .Name("roster_suspicions_raised_total")
-                       .Help("Times this voter began to suspect a member, by cause (phi: phi reached the "
-                             "threshold; never_heard: no heartbeat within the grace period after it joined)")
-                       .Labels(_labels)
-                       .Register(*_registry);
-        for (const char* c : {"phi", "never_heard"}) {
-            _raised->Add({{"cause", c}});
-        }
+        _raised = &counters("roster_suspicions_raised_total",
+                            "Times this voter began to suspect a member, by cause (phi: phi reached the "
+                            "threshold; never_heard: no heartbeat within the grace period after it joined)",
+                            "cause", {"phi", "never_heard"});
         _cleared =
             &counter("roster_suspicions_cleared_total", "Times a suspected member was heard from again");
         _raft_role = &prometheus::BuildGauge()
@@ -169,39 +169,24 @@ metrics::metrics(const std::string& cluster, const std::string& name, bool voter
         _elections = &counter("roster_raft_elections_total", "Elections started by this voter (term raised)");
         _pre_elections = &counter("roster_raft_pre_elections_total", "Pre-vote rounds started by this voter");
         _proposals = &counter("roster_raft_proposals_total", "Commands proposed by this voter as leader");
-        _step_downs = &prometheus::BuildCounter()
-                           .Name("roster_raft_step_downs_total")
-                           .Help("Times this leader stepped down, by reason (lost_quorum: heard from no "
-                                 "majority in an election timeout; higher_term: another voter had a higher term)")
-                           .Labels(_labels)
-                           .Register(*_registry);
-        for (const char* r : {"lost_quorum", "higher_term"}) {
-            _step_downs->Add({{"reason", r}});
-        }
+        _step_downs = &counters("roster_raft_step_downs_total",
+                                "Times this leader stepped down, by reason (lost_quorum: heard from no majority "
+                                "in an election timeout; higher_term: another voter had a higher term)",
+                                "reason", {"lost_quorum", "higher_term"});
         _snapshots_sent = &counter("roster_raft_snapshots_sent_total", "Snapshots sent to lagging followers");
         _snapshots_installed =
             &counter("roster_raft_snapshots_installed_total", "Snapshots installed from a leader");
         _campaigns_at_max_term =
             &counter("roster_raft_campaigns_at_max_term_total",
                      "Elections not started: the term is at the largest a voter takes (2^62)");
-        _rejected = &prometheus::BuildCounter()
-                         .Name("roster_requests_rejected_total")
-                         .Help("Joins and leaves answered rejected by this voter, by reason (invalid: beyond "
-                               "the bounds on names, tags, incarnations, endpoints; max_members)")
-                         .Labels(_labels)
-                         .Register(*_registry);
-        _skipped = &prometheus::BuildCounter()
-                        .Name("roster_commands_skipped_total")
-                        .Help("Committed entries not applied, alike on every voter, by reason (undecodable, "
-                              "invalid: a join beyond the bounds)")
-                        .Labels(_labels)
-                        .Register(*_registry);
-        for (const char* r : {"invalid", "max_members"}) {
-            _rejected->Add({{"reason", r}});
-        }
-        for (const char* r : {"undecodable", "invalid"}) {
-            _skipped->Add({{"reason", r}});
-        }
+        _rejected = &counters("roster_requests_rejected_total",
+                              "Joins and leaves answered rejected by this voter, by reason (invalid: beyond "
+                              "the bounds on names, tags, incarnations, endpoints; max_members)",
+                              "reason", {"invalid", "max_members"});
+        _skipped = &counters("roster_commands_skipped_total",
+                             "Committed entries not applied, alike on every voter, by reason (undecodable, "
+                             "invalid: a join beyond the bounds)",
+                             "reason", {"undecodable", "invalid"});
     } else {
         _member_state = &prometheus::BuildGauge()
                              .Name("roster_member_state")

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <optional>
@@ -70,6 +71,11 @@ public:
 private:
     prometheus::Gauge& gauge(const std::string& name, const std::string& help);
     prometheus::Counter& counter(const std::string& name, const std::string& help);
+    // A counter family with one label, each of `values` present (at 0) from the start, so that a
+    // dashboard's rate() sees the series before the first increment.
+    prometheus::Family<prometheus::Counter>& counters(const std::string& name, const std::string& help,
+                                                      const std::string& label,
+                                                      std::initializer_list<const char*> values);
     prometheus::Histogram& histogram(const std::string& name, const std::string& help,
                                      prometheus::Histogram::BucketBoundaries buckets);
     void add(prometheus::Counter& c, std::uint64_t now_total, std::uint64_t& last);

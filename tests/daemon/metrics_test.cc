@@ -88,3 +88,31 @@ TEST(metrics, label_values_stay_valid_whatever_the_names) {
 
 } // namespace
 } // namespace roster::daemon
+
+namespace roster::daemon {
+namespace {
+
+TEST(metrics, step_downs_and_suspicions_are_counted_by_reason_from_zero) {
+    metrics m{"roster", "v1", true, 1000};
+    // Every reason is a series from the start (a rate() over it sees 0, not nothing): value()
+    // says 0 for a missing series too, so the text is what shows they are there.
+    const std::string text = m.text();
+    for (const char* r : {"lost_quorum", "higher_term"}) {
+        EXPECT_NE(text.find(fmt::format("reason=\"{}\"", r)), std::string::npos) << r;
+        EXPECT_EQ(m.value("roster_raft_step_downs_total", {{"reason", r}}), 0) << r;
+    }
+    for (const char* c : {"phi", "never_heard"}) {
+        EXPECT_NE(text.find(fmt::format("cause=\"{}\"", c)), std::string::npos)
+            << c;
+        EXPECT_EQ(m.value("roster_suspicions_raised_total", {{"cause", c}}), 0) << c;
+    }
+    m.on_event(node::voter_event::judged(true, view_id(3), member_id(7), "m7", 9.1, 40, 412ms));
+    m.on_event(node::voter_event::judged(true, view_id(3), member_id(8), "m8", 1e9, 0, std::nullopt));
+    m.on_event(node::voter_event::judged(true, view_id(3), member_id(9), "m9", 8.5, 12, 300ms));
+    m.on_event(node::voter_event::judged(false, view_id(3), member_id(9), "m9", 0.1, 13, 5ms));
+    EXPECT_EQ(m.value("roster_suspicions_raised_total", {{"cause", "phi"}}), 2);
+    EXPECT_EQ(m.value("roster_suspicions_raised_total", {{"cause", "never_heard"}}), 1);
+}
+
+} // namespace
+} // namespace roster::daemon
