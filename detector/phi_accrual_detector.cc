@@ -158,8 +158,10 @@ bool phi_accrual_detector::above_threshold(mono_time now) const {
 
 duration phi_accrual_detector::threshold_delay() const {
     if (_count == 0) {
+        // What the first heartbeat will seed: mean = estimate, deviation estimate/4 (raised by the
+        // warm-up floor, which adjusted_std_us() gives for an empty window).
         const duration estimate = _model->config().first_heartbeat_estimate;
-        return _model->threshold_delay(estimate, estimate / 4);
+        return _model->threshold_delay(estimate, std::max(estimate / 4, from_us(adjusted_std_us())));
     }
     return _model->threshold_delay(from_us(mean_us()), from_us(adjusted_std_us()));
 }

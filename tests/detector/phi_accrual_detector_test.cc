@@ -150,8 +150,11 @@ TEST(phi_accrual_detector, a_young_detector_is_conservative_until_its_warmup_fil
     const phi_model model(phi_accrual_config::for_heartbeat_interval(100ms));
     ASSERT_EQ(model.config().warmup_samples, 50u);
     phi_accrual_detector d(model);
+    const duration before_any = d.threshold_delay();
     double t = 0;
     d.heartbeat(at_ms(t));
+    EXPECT_GE(before_any, d.threshold_delay()) << "the prediction before a heartbeat is the warm-up's too";
+    EXPECT_GT(to_ms(before_any), 400);
     for (int i = 0; i < 5; ++i) {
         d.heartbeat(at_ms(t += 100));
     }
