@@ -41,6 +41,7 @@ import hostfaults  # noqa: E402
 from nemesis import Nemesis  # noqa: E402
 from plan import KINDS, describe_plan, make_plan  # noqa: E402
 from recorders import Jsonl, Observer, StatusPoller  # noqa: E402
+from checker.timeline import escape  # noqa: E402
 
 PREFIX = "rch-"
 SUBNET = "10.214.0"
@@ -53,6 +54,17 @@ FINAL_TIMEOUT = 60.0
 
 def now_text():
     return time.strftime("%H:%M:%S")
+
+
+def say(text, log_file=None):
+    """One event, with the time, to stderr (and to log_file): every line of it escaped, since it
+    may carry what a rosterd or a subscriber wrote (a log tail, an error) or names from their
+    answers."""
+    line = f"[{now_text()}] " + "\n".join(escape(part) for part in str(text).split("\n"))
+    print(line, file=sys.stderr, flush=True)
+    if log_file:
+        log_file.write(line + "\n")
+        log_file.flush()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -184,11 +196,7 @@ class Run:
 
     # -- small services for the nemesis ------------------------------------------------------
     def log(self, text):
-        line = f"[{now_text()}] {text}"
-        print(line, file=sys.stderr, flush=True)
-        if self._log_file:
-            self._log_file.write(line + "\n")
-            self._log_file.flush()
+        say(text, self._log_file)
 
     def sleep(self, seconds):
         """Waits; False (at once) if the run is stopping."""
@@ -670,11 +678,8 @@ def main(argv):
         print(f"another chaos run holds {LOCK}", file=sys.stderr)
         return 2
 
-    def log(text):
-        print(f"[{now_text()}] {text}", file=sys.stderr, flush=True)
-
     if args.cleanup:
-        cleanup_leftovers(log)
+        cleanup_leftovers(say)
         return 0
     for b in ("rosterd", "rosterctl", "watch_views"):
         if not os.access(binary(b), os.X_OK):
@@ -691,9 +696,9 @@ def main(argv):
 
     kill_on_signals()
     guard = start_guardian()
-    cleanup_leftovers(log)
-    log(f"seed {args.seed}: replay with: scripts/chaos {shlex.join(args.argv if '--seed' in args.argv else args.argv + ['--seed', str(args.seed)])}")
-    log(f"binaries: {BIN}")
+    cleanup_leftovers(say)
+    say(f"seed {args.seed}: replay with: scripts/chaos {shlex.join(args.argv if '--seed' in args.argv else args.argv + ['--seed', str(args.seed)])}")
+    say(f"binaries: {BIN}")
     run = Run(args, plan)
     harness_error = summary = None
     try:
@@ -706,7 +711,7 @@ def main(argv):
         run.log(f"harness stopped: {type(e).__name__}: {e}")
     finally:
         run.teardown()
-        cleanup_leftovers(log)  # nothing should be left; a no-op then
+        cleanup_leftovers(say)  # nothing should be left; a no-op then
         guard.write("done\n")
         guard.close()
     if harness_error is not None:
@@ -716,9 +721,9 @@ def main(argv):
         traceback.print_exception(harness_error)
         return 2
     if args.no_check:
-        log(f"run directory: {args.out} (not checked: --no-check)")
+        say(f"run directory: {args.out} (not checked: --no-check)")
         return 0
-    code = run_checker(args.out, log)
+    code = run_checker(args.out, say)
     # What the harness itself saw fail: a rosterd that exited by itself (a crash), a cluster that
     # did not settle within FINAL_TIMEOUT after every fault was healed.
     failed = []
@@ -729,8 +734,8 @@ def main(argv):
         failed.append(f"the voters did not agree on a view of every running node within {FINAL_TIMEOUT:.0f} s "
                       "after the last heal")
     for f in failed:
-        log(f"FAILED: {f}")
-    log(f"run directory: {args.out}")
+        say(f"FAILED: {f}")
+    say(f"run directory: {args.out}")
     if code not in (None, 0) or failed:
         return 1
     return 0
