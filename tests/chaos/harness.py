@@ -192,7 +192,7 @@ class Run:
         self.fleet = Fleet(self)
         self.planted = None                   # what the planted bug dropped
         self.final_converged = None
-        self.sessions = {}
+        self.schedule = self.workload = self.leaders = None   # the Jsonl files, once prepared
 
     # -- small services for the nemesis ------------------------------------------------------
     def log(self, text):
@@ -537,33 +537,35 @@ class Run:
 
     def teardown(self):
         """Everything the run made goes, whatever happened: processes, links, namespaces, the
-        disk, the busy loops."""
+        disk, the busy loops. A part that fails is said and the others are still removed (the
+        namespaces above all)."""
         self.stopping_all = True
         self._stop.set()
-        for o in self.observers:
+
+        def attempt(what, action):
             try:
-                o.stop()
-            except Exception:  # noqa: BLE001
-                pass
+                action()
+            except Exception as e:  # noqa: BLE001 -- said; the rest must go too
+                self.log(f"  teardown: {what} failed: {type(e).__name__}: {e}")
+
+        for o in self.observers:
+            attempt(f"stopping observer {o.name}", o.stop)
         for p in self.pollers:
-            p.stop()
-        try:
-            self.hogs.stop()
-        except Exception:  # noqa: BLE001
-            pass
+            attempt(f"stopping the status poller of {p.node.name}", p.stop)
+        attempt("stopping the busy loops", self.hogs.stop)
         if self.cluster is not None:
-            self.fleet.resume_all()
-            self.cluster.stop()
+            attempt("resuming the paused nodes", self.fleet.resume_all)
+            attempt("stopping the cluster", self.cluster.stop)
         if self.topo is not None:
-            self.topo.down()
+            attempt("removing the namespaces", self.topo.down)
         if self.disk is not None:
-            self.disk.teardown()
+            attempt("removing the slow disk", self.disk.teardown)
+        for journal in (self.schedule, self.workload, self.leaders):
+            if journal is not None:
+                journal.close()
         if self._log_file:
             self._log_file.close()
             self._log_file = None
-        for j in ("schedule", "workload", "leaders"):
-            if hasattr(self, j):
-                getattr(self, j).close()
         if not self.args.keep:
             shutil.rmtree(self.work, ignore_errors=True)
 
@@ -710,8 +712,11 @@ def main(argv):
         harness_error = e
         run.log(f"harness stopped: {type(e).__name__}: {e}")
     finally:
-        run.teardown()
-        cleanup_leftovers(say)  # nothing should be left; a no-op then
+        try:
+            run.teardown()
+        finally:
+            cleanup_leftovers(say)  # nothing should be left; a no-op then
+        # Not reached if either failed: then the guardian removes what is left.
         guard.write("done\n")
         guard.close()
     if harness_error is not None:
