@@ -11,7 +11,6 @@ then tests/chaos/check.py judges the record. Entry point: scripts/chaos. See REA
 
 import argparse
 import datetime
-import fcntl
 import json
 import os
 import random
@@ -595,17 +594,11 @@ def guardian():
     said = sys.stdin.read()
     if "done" in said:
         return 0
-    lock = open(LOCK, "w")
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            break
-        except BlockingIOError:
-            if time.monotonic() > deadline:
-                return 0  # a new run has it: its own start removes the leftovers
-            time.sleep(0.2)
+    lock = netns.take_lock(LOCK, timeout=10)
+    if lock is None:
+        return 0  # a new run has it: its own start removes the leftovers
     cleanup_leftovers(lambda text: None)
+    lock.close()
     return 0
 
 
@@ -673,10 +666,8 @@ def main(argv):
     if os.geteuid() != 0:
         print("scripts/chaos needs root (network namespaces, nftables, cgroups)", file=sys.stderr)
         return 2
-    lock = open(LOCK, "w")
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
+    lock = netns.take_lock(LOCK)  # held until this process ends
+    if lock is None:
         print(f"another chaos run holds {LOCK}", file=sys.stderr)
         return 2
 

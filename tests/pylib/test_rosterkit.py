@@ -20,7 +20,7 @@ import zmq
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from rosterkit import ports, wire  # noqa: E402
+from rosterkit import netns, ports, wire  # noqa: E402
 from rosterkit.keys import Key, authorized_line, make_key, write_authorized_keys  # noqa: E402
 from rosterkit.link import Link  # noqa: E402
 from rosterkit.cluster import test_failed  # noqa: E402
@@ -225,6 +225,21 @@ def gone(pid):
             return f.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
     except OSError:
         return True
+
+
+class TakeLock(unittest.TestCase):
+    def test_one_holder_at_a_time_and_free_again_once_closed(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "harness.lock")
+            first = netns.take_lock(path)
+            self.assertIsNotNone(first)
+            start = time.monotonic()
+            self.assertIsNone(netns.take_lock(path, timeout=0.3), "held by the first")
+            self.assertGreaterEqual(time.monotonic() - start, 0.3, "it waited its timeout")
+            first.close()
+            second = netns.take_lock(path)
+            self.assertIsNotNone(second, "free once the first is closed")
+            second.close()
 
 
 class Keys(unittest.TestCase):
