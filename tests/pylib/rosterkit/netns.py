@@ -30,7 +30,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 from .paths import PYTHON
 from .procs import Proc
@@ -103,12 +102,12 @@ def kill_namespace_processes(ns, timeout=10.0):
                 os.kill(pid, sig)
             except ProcessLookupError:
                 pass
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if all(_gone(p) for p in pids) and not run(["ip", "netns", "pids", ns], check=False).stdout.split():
-            return pids
-        time.sleep(0.05)
-    print(f"warning: processes of {ns} still there after {timeout:.0f} s", file=sys.stderr)
+    try:
+        wait_for(f"the processes of {ns} to be gone",
+                 lambda: all(_gone(p) for p in pids) and not run(["ip", "netns", "pids", ns], check=False).stdout.split(),
+                 timeout)
+    except WaitTimeout:
+        print(f"warning: processes of {ns} still there after {timeout:.0f} s", file=sys.stderr)
     return pids
 
 
