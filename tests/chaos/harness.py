@@ -112,9 +112,8 @@ class Fleet:
     def _waiter(self, name, proc):
         code = proc.wait()
         with self._lock:
-            expected = self.expect_exit.get(name, False) and proc is self.nodes[name].proc
-            if proc is not self.nodes[name].proc:
-                expected = True
+            # Expected: the exit of a process already replaced, or of one the harness ended.
+            expected = proc is not self.nodes[name].proc or self.expect_exit.get(name, False)
             self.run.workload.write({"t": time.time(), "node": name, "action": "exited", "code": code})
             if not expected and not self.run.stopping_all:
                 self.unexpected.append({"t": time.time(), "node": name, "code": code})
@@ -123,26 +122,26 @@ class Fleet:
                 self.restart_due[name] = time.monotonic() + 1.0
 
     def kill(self, name, by, wait=True):
-        node = self.nodes[name]
-        with self._lock:
-            if not node.alive():
-                return
-            self.expect_exit[name] = True
-            self.run.workload.write({"t": time.time(), "node": name, "action": "kill", "by": by})
-            node.kill(signal.SIGKILL)
-            self.paused.discard(name)
-        if wait:
-            self._wait_gone(node)
+        """kill -9; with wait, returns once it is gone."""
+        if self._end(name, by, "kill", signal.SIGKILL) and wait:
+            self._wait_gone(self.nodes[name])
 
     def leave(self, name, by):
+        """SIGTERM (after a SIGCONT, should it be stopped): rosterd leaves, then exits."""
+        self._end(name, by, "leave", signal.SIGCONT, signal.SIGTERM)
+
+    def _end(self, name, by, action, *signals):
+        """Writes `action` to workload.jsonl and sends the signals, if it runs; whether it ran."""
         node = self.nodes[name]
         with self._lock:
             if not node.alive():
-                return
+                return False
             self.expect_exit[name] = True
-            self.run.workload.write({"t": time.time(), "node": name, "action": "leave", "by": by})
-            node.kill(signal.SIGCONT)
-            node.kill(signal.SIGTERM)
+            self.run.workload.write({"t": time.time(), "node": name, "action": action, "by": by})
+            for sig in signals:
+                node.kill(sig)
+            self.paused.discard(name)
+        return True
 
     def _wait_gone(self, node, timeout=15):
         try:
