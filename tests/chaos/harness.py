@@ -225,14 +225,18 @@ class Run:
         except TimeoutError:
             return None
 
-    def heal_everything(self, rec):
-        """Every fault of a step undone: links, paused voters, busy loops, slow disk, killed
-        voters started again."""
+    def heal_links(self, rec):
+        """Every link rule lifted; what each rule dropped goes to rec["dropped_frames"]."""
         if self.links.cut or self.links.loss:
             dropped = self.links.dropped()
             self.links.clear()
             if dropped:
                 rec["dropped_frames"] = dropped
+
+    def heal_everything(self, rec):
+        """Every fault of a step undone: links, paused voters, busy loops, slow disk, killed
+        voters started again."""
+        self.heal_links(rec)
         self.fleet.resume_all()
         if self.hogs.procs:
             self.hogs.stop()
