@@ -349,7 +349,8 @@ class Run:
         for v in self.cluster.voter_nodes:
             v.wait_up(timeout=20)
         for v in self.cluster.voter_nodes:
-            p = StatusPoller(v, self.cluster, self.leaders, os.path.join(self.dir, "logs"), on_status=self.on_status)
+            p = StatusPoller(v, self.cluster, self.leaders, os.path.join(self.dir, "logs"), on_status=self.on_status,
+                             log=self.log)
             p.start()
             self.pollers.append(p)
         if self.wait_leader(FORM_TIMEOUT) is None:
@@ -493,7 +494,7 @@ class Run:
             for o in self.observers:
                 o.check()
             for p in self.pollers:
-                p.check(self.log)
+                p.check()
             if not self._stop.is_set():
                 self.restart_unexpected()
             time.sleep(0.5)
