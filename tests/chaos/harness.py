@@ -637,8 +637,9 @@ def parse_args(argv):
     else:
         args.kinds = [k.strip() for k in args.nemesis.split(",") if k.strip()]
         bad = [k for k in args.kinds if k not in KINDS]
-        if bad:
-            ap.error(f"unknown nemesis kinds {bad}; known: {', '.join(KINDS)}")
+        if bad or not args.kinds:
+            ap.error((f"unknown nemesis kinds {bad}" if bad else "--nemesis names no kind")
+                     + f"; known: {', '.join(KINDS)}")
     if args.members < 3:
         ap.error("--members must be at least 3 (two stay up for the observers, the others churn)")
     if args.out is None:
