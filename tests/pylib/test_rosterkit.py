@@ -259,6 +259,8 @@ class Keys(unittest.TestCase):
         with open(path) as f:
             lines = [line for line in f.read().splitlines() if not line.startswith("#")]
         self.assertEqual(lines, [f"{k.public} member a", f"{k.public} reader"])
+        back = Key.read(k.path, "a")
+        self.assertEqual((back.name, back.public, back.secret, back.path), ("a", k.public, k.secret, k.path))
 
 
 class Links(unittest.TestCase):
