@@ -177,7 +177,6 @@ class Run:
         self.voter_names = [f"v{i + 1}" for i in range(args.voters)]
         self.member_list = [f"m{i + 1}" for i in range(args.members)]
         self.anchors = self.member_list[:2]    # never churned: observers sit on them
-        self.churn = self.member_list[2:]
         self._stop = threading.Event()        # the window is over, or a signal came
         self.stopping_all = False             # teardown: exits are expected
         self._log_file = None
