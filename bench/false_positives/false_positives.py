@@ -17,7 +17,6 @@ See README.md in this folder.
 
 import argparse
 import datetime
-import fcntl
 import json
 import os
 import random
@@ -37,6 +36,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "pylib"))
 import topology  # noqa: E402
 from topology import PROFILES, Topology  # noqa: E402
 from systems import SYSTEMS  # noqa: E402
+from rosterkit import netns  # noqa: E402
 from rosterkit.stats import median, percentile  # noqa: E402
 from rosterkit.waiting import wait_for  # noqa: E402
 
@@ -375,10 +375,8 @@ def main():
     args.out = args.out or os.path.join(HERE, "results", f"{args.system}.json")
     plot_path = args.plot or os.path.splitext(args.out)[0] + ".png"
 
-    lock = open(LOCK, "w")
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
+    lock = netns.take_lock(LOCK)  # held until this process ends
+    if lock is None:
         print(f"another run of this benchmark holds {LOCK}", file=sys.stderr)
         return 1
 

@@ -34,7 +34,7 @@ import sys
 import threading
 import time
 
-from topology import run  # (importing topology puts the kit, tests/pylib, on sys.path)
+from topology import netns  # (importing topology puts the kit, tests/pylib, on sys.path)
 from rosterkit.metrics import total as _metric
 from rosterkit.procs import Proc
 from rosterkit.waiting import wait_for
@@ -233,7 +233,7 @@ class Roster(System):
             self.voters.append(NsProc(h.name, cmd, os.path.join(self.workdir, f"{h.name}.log")))
 
     def ctl_json(self, host, *args, timeout_ms=2000):
-        r = run(host.prefix + [self.ctl, "--endpoint", f"{host.ip}:{LISTEN}", "--cluster", self.cluster,
+        r = netns.run(host.prefix + [self.ctl, "--endpoint", f"{host.ip}:{LISTEN}", "--cluster", self.cluster,
                                "--timeout", str(timeout_ms)] + list(args) + ["--json"],
                 check=False, timeout=timeout_ms / 1000 + 10)
         if r.returncode != 0:
@@ -273,7 +273,7 @@ class Roster(System):
         out = {"suspicions_raised": 0.0, "removed_suspected": 0.0, "voters_scraped": 0}
         per_voter = []
         for h in self.server_hosts:
-            r = run(h.prefix + ["curl", "-s", "--max-time", "3", f"http://{h.ip}:{METRICS}/metrics"],
+            r = netns.run(h.prefix + ["curl", "-s", "--max-time", "3", f"http://{h.ip}:{METRICS}/metrics"],
                     check=False, timeout=15)
             if r.returncode != 0:
                 continue

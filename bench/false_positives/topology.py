@@ -17,10 +17,8 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "pylib"))
 from rosterkit import netns  # noqa: E402
-from rosterkit.netns import kill_namespace_processes, reachable, run  # noqa: E402,F401
 
 PREFIX = "rfp-"
-HUB = PREFIX + "hub"
 SUBNET = "10.213.0"
 
 PROFILES = {

@@ -11,7 +11,6 @@ then tests/chaos/check.py judges the record. Entry point: scripts/chaos. See REA
 
 import argparse
 import datetime
-import fcntl
 import json
 import os
 import random
@@ -41,6 +40,7 @@ import hostfaults  # noqa: E402
 from nemesis import Nemesis  # noqa: E402
 from plan import KINDS, describe_plan, make_plan  # noqa: E402
 from recorders import Jsonl, Observer, StatusPoller  # noqa: E402
+from checker.timeline import escape  # noqa: E402
 
 PREFIX = "rch-"
 SUBNET = "10.214.0"
@@ -53,6 +53,17 @@ FINAL_TIMEOUT = 60.0
 
 def now_text():
     return time.strftime("%H:%M:%S")
+
+
+def say(text, log_file=None):
+    """One event, with the time, to stderr (and to log_file): every line of it escaped, since it
+    may carry what a rosterd or a subscriber wrote (a log tail, an error) or names from their
+    answers."""
+    line = f"[{now_text()}] " + "\n".join(escape(part) for part in str(text).split("\n"))
+    print(line, file=sys.stderr, flush=True)
+    if log_file:
+        log_file.write(line + "\n")
+        log_file.flush()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -101,9 +112,8 @@ class Fleet:
     def _waiter(self, name, proc):
         code = proc.wait()
         with self._lock:
-            expected = self.expect_exit.get(name, False) and proc is self.nodes[name].proc
-            if proc is not self.nodes[name].proc:
-                expected = True
+            # Expected: the exit of a process already replaced, or of one the harness ended.
+            expected = proc is not self.nodes[name].proc or self.expect_exit.get(name, False)
             self.run.workload.write({"t": time.time(), "node": name, "action": "exited", "code": code})
             if not expected and not self.run.stopping_all:
                 self.unexpected.append({"t": time.time(), "node": name, "code": code})
@@ -112,26 +122,26 @@ class Fleet:
                 self.restart_due[name] = time.monotonic() + 1.0
 
     def kill(self, name, by, wait=True):
-        node = self.nodes[name]
-        with self._lock:
-            if not node.alive():
-                return
-            self.expect_exit[name] = True
-            self.run.workload.write({"t": time.time(), "node": name, "action": "kill", "by": by})
-            node.kill(signal.SIGKILL)
-            self.paused.discard(name)
-        if wait:
-            self._wait_gone(node)
+        """kill -9; with wait, returns once it is gone."""
+        if self._end(name, by, "kill", signal.SIGKILL) and wait:
+            self._wait_gone(self.nodes[name])
 
     def leave(self, name, by):
+        """SIGTERM (after a SIGCONT, should it be stopped): rosterd leaves, then exits."""
+        self._end(name, by, "leave", signal.SIGCONT, signal.SIGTERM)
+
+    def _end(self, name, by, action, *signals):
+        """Writes `action` to workload.jsonl and sends the signals, if it runs; whether it ran."""
         node = self.nodes[name]
         with self._lock:
             if not node.alive():
-                return
+                return False
             self.expect_exit[name] = True
-            self.run.workload.write({"t": time.time(), "node": name, "action": "leave", "by": by})
-            node.kill(signal.SIGCONT)
-            node.kill(signal.SIGTERM)
+            self.run.workload.write({"t": time.time(), "node": name, "action": action, "by": by})
+            for sig in signals:
+                node.kill(sig)
+            self.paused.discard(name)
+        return True
 
     def _wait_gone(self, node, timeout=15):
         try:
@@ -167,7 +177,6 @@ class Run:
         self.voter_names = [f"v{i + 1}" for i in range(args.voters)]
         self.member_list = [f"m{i + 1}" for i in range(args.members)]
         self.anchors = self.member_list[:2]    # never churned: observers sit on them
-        self.churn = self.member_list[2:]
         self._stop = threading.Event()        # the window is over, or a signal came
         self.stopping_all = False             # teardown: exits are expected
         self._log_file = None
@@ -180,15 +189,11 @@ class Run:
         self.fleet = Fleet(self)
         self.planted = None                   # what the planted bug dropped
         self.final_converged = None
-        self.sessions = {}
+        self.schedule = self.workload = self.leaders = None   # the Jsonl files, once prepared
 
     # -- small services for the nemesis ------------------------------------------------------
     def log(self, text):
-        line = f"[{now_text()}] {text}"
-        print(line, file=sys.stderr, flush=True)
-        if self._log_file:
-            self._log_file.write(line + "\n")
-            self._log_file.flush()
+        say(text, self._log_file)
 
     def sleep(self, seconds):
         """Waits; False (at once) if the run is stopping."""
@@ -219,14 +224,18 @@ class Run:
         except TimeoutError:
             return None
 
-    def heal_everything(self, rec):
-        """Every fault of a step undone: links, paused voters, busy loops, slow disk, killed
-        voters started again."""
+    def heal_links(self, rec):
+        """Every link rule lifted; what each rule dropped goes to rec["dropped_frames"]."""
         if self.links.cut or self.links.loss:
             dropped = self.links.dropped()
             self.links.clear()
             if dropped:
                 rec["dropped_frames"] = dropped
+
+    def heal_everything(self, rec):
+        """Every fault of a step undone: links, paused voters, busy loops, slow disk, killed
+        voters started again."""
+        self.heal_links(rec)
         self.fleet.resume_all()
         if self.hogs.procs:
             self.hogs.stop()
@@ -339,7 +348,8 @@ class Run:
         for v in self.cluster.voter_nodes:
             v.wait_up(timeout=20)
         for v in self.cluster.voter_nodes:
-            p = StatusPoller(v, self.cluster, self.leaders, os.path.join(self.dir, "logs"), on_status=self.on_status)
+            p = StatusPoller(v, self.cluster, self.leaders, os.path.join(self.dir, "logs"), on_status=self.on_status,
+                             log=self.log)
             p.start()
             self.pollers.append(p)
         if self.wait_leader(FORM_TIMEOUT) is None:
@@ -483,7 +493,7 @@ class Run:
             for o in self.observers:
                 o.check()
             for p in self.pollers:
-                p.check(self.log)
+                p.check()
             if not self._stop.is_set():
                 self.restart_unexpected()
             time.sleep(0.5)
@@ -529,33 +539,35 @@ class Run:
 
     def teardown(self):
         """Everything the run made goes, whatever happened: processes, links, namespaces, the
-        disk, the busy loops."""
+        disk, the busy loops. A part that fails is said and the others are still removed (the
+        namespaces above all)."""
         self.stopping_all = True
         self._stop.set()
-        for o in self.observers:
+
+        def attempt(what, action):
             try:
-                o.stop()
-            except Exception:  # noqa: BLE001
-                pass
+                action()
+            except Exception as e:  # noqa: BLE001 -- said; the rest must go too
+                self.log(f"  teardown: {what} failed: {type(e).__name__}: {e}")
+
+        for o in self.observers:
+            attempt(f"stopping observer {o.name}", o.stop)
         for p in self.pollers:
-            p.stop()
-        try:
-            self.hogs.stop()
-        except Exception:  # noqa: BLE001
-            pass
+            attempt(f"stopping the status poller of {p.node.name}", p.stop)
+        attempt("stopping the busy loops", self.hogs.stop)
         if self.cluster is not None:
-            self.fleet.resume_all()
-            self.cluster.stop()
+            attempt("resuming the paused nodes", self.fleet.resume_all)
+            attempt("stopping the cluster", self.cluster.stop)
         if self.topo is not None:
-            self.topo.down()
+            attempt("removing the namespaces", self.topo.down)
         if self.disk is not None:
-            self.disk.teardown()
+            attempt("removing the slow disk", self.disk.teardown)
+        for journal in (self.schedule, self.workload, self.leaders):
+            if journal is not None:
+                journal.close()
         if self._log_file:
             self._log_file.close()
             self._log_file = None
-        for j in ("schedule", "workload", "leaders"):
-            if hasattr(self, j):
-                getattr(self, j).close()
         if not self.args.keep:
             shutil.rmtree(self.work, ignore_errors=True)
 
@@ -585,17 +597,11 @@ def guardian():
     said = sys.stdin.read()
     if "done" in said:
         return 0
-    lock = open(LOCK, "w")
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            break
-        except BlockingIOError:
-            if time.monotonic() > deadline:
-                return 0  # a new run has it: its own start removes the leftovers
-            time.sleep(0.2)
+    lock = netns.take_lock(LOCK, timeout=10)
+    if lock is None:
+        return 0  # a new run has it: its own start removes the leftovers
     cleanup_leftovers(lambda text: None)
+    lock.close()
     return 0
 
 
@@ -630,8 +636,9 @@ def parse_args(argv):
     else:
         args.kinds = [k.strip() for k in args.nemesis.split(",") if k.strip()]
         bad = [k for k in args.kinds if k not in KINDS]
-        if bad:
-            ap.error(f"unknown nemesis kinds {bad}; known: {', '.join(KINDS)}")
+        if bad or not args.kinds:
+            ap.error((f"unknown nemesis kinds {bad}" if bad else "--nemesis names no kind")
+                     + f"; known: {', '.join(KINDS)}")
     if args.members < 3:
         ap.error("--members must be at least 3 (two stay up for the observers, the others churn)")
     if args.out is None:
@@ -663,18 +670,13 @@ def main(argv):
     if os.geteuid() != 0:
         print("scripts/chaos needs root (network namespaces, nftables, cgroups)", file=sys.stderr)
         return 2
-    lock = open(LOCK, "w")
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
+    lock = netns.take_lock(LOCK)  # held until this process ends
+    if lock is None:
         print(f"another chaos run holds {LOCK}", file=sys.stderr)
         return 2
 
-    def log(text):
-        print(f"[{now_text()}] {text}", file=sys.stderr, flush=True)
-
     if args.cleanup:
-        cleanup_leftovers(log)
+        cleanup_leftovers(say)
         return 0
     for b in ("rosterd", "rosterctl", "watch_views"):
         if not os.access(binary(b), os.X_OK):
@@ -691,9 +693,9 @@ def main(argv):
 
     kill_on_signals()
     guard = start_guardian()
-    cleanup_leftovers(log)
-    log(f"seed {args.seed}: replay with: scripts/chaos {shlex.join(args.argv if '--seed' in args.argv else args.argv + ['--seed', str(args.seed)])}")
-    log(f"binaries: {BIN}")
+    cleanup_leftovers(say)
+    say(f"seed {args.seed}: replay with: scripts/chaos {shlex.join(args.argv if '--seed' in args.argv else args.argv + ['--seed', str(args.seed)])}")
+    say(f"binaries: {BIN}")
     run = Run(args, plan)
     harness_error = summary = None
     try:
@@ -705,8 +707,11 @@ def main(argv):
         harness_error = e
         run.log(f"harness stopped: {type(e).__name__}: {e}")
     finally:
-        run.teardown()
-        cleanup_leftovers(log)  # nothing should be left; a no-op then
+        try:
+            run.teardown()
+        finally:
+            cleanup_leftovers(say)  # nothing should be left; a no-op then
+        # Not reached if either failed: then the guardian removes what is left.
         guard.write("done\n")
         guard.close()
     if harness_error is not None:
@@ -716,9 +721,9 @@ def main(argv):
         traceback.print_exception(harness_error)
         return 2
     if args.no_check:
-        log(f"run directory: {args.out} (not checked: --no-check)")
+        say(f"run directory: {args.out} (not checked: --no-check)")
         return 0
-    code = run_checker(args.out, log)
+    code = run_checker(args.out, say)
     # What the harness itself saw fail: a rosterd that exited by itself (a crash), a cluster that
     # did not settle within FINAL_TIMEOUT after every fault was healed.
     failed = []
@@ -729,8 +734,8 @@ def main(argv):
         failed.append(f"the voters did not agree on a view of every running node within {FINAL_TIMEOUT:.0f} s "
                       "after the last heal")
     for f in failed:
-        log(f"FAILED: {f}")
-    log(f"run directory: {args.out}")
+        say(f"FAILED: {f}")
+    say(f"run directory: {args.out}")
     if code not in (None, 0) or failed:
         return 1
     return 0

@@ -17,10 +17,10 @@ at 4 writes a second.
 import os
 import signal
 import subprocess
-import time
 
 from rosterkit.netns import run
 from rosterkit.procs import processes_with_arg
+from rosterkit.waiting import WaitTimeout, wait_for
 
 MARKER = "rch-hog"
 BLKIO = "/sys/fs/cgroup/blkio"
@@ -124,7 +124,7 @@ class SlowDisk:
 
     def teardown(self):
         self.heal()
-        _remove_cgroup()
+        _remove_cgroup(self.log)
         if self.device:
             run(["umount", self.mountpoint], check=False)
             run(["losetup", "-d", self.device], check=False)
@@ -139,7 +139,7 @@ def _move(pid, cgroup):
         pass  # gone already
 
 
-def _remove_cgroup():
+def _remove_cgroup(log):
     if not os.path.isdir(SLOW_CGROUP):
         return
     try:
@@ -149,12 +149,14 @@ def _remove_cgroup():
         pids = []
     for pid in pids:
         _move(pid, BLKIO)
-    for _ in range(50):
-        try:
-            os.rmdir(SLOW_CGROUP)
-            return
-        except OSError:
-            time.sleep(0.1)
+
+    def removed():
+        os.rmdir(SLOW_CGROUP)  # EBUSY until the kernel has let go of the moved processes
+        return True
+    try:
+        wait_for(f"{SLOW_CGROUP} to be removable", removed, 5, 0.1)
+    except WaitTimeout as e:
+        log(f"warning: {e}")
 
 
 def cleanup_leftovers(log=print):
@@ -168,7 +170,7 @@ def cleanup_leftovers(log=print):
             pass
     if hogs:
         log(f"killed leftover busy loops: {hogs}")
-    _remove_cgroup()
+    _remove_cgroup(log)
     r = run(["losetup", "--list", "--noheadings", "--output", "NAME,BACK-FILE"], check=False)
     for line in r.stdout.splitlines():
         parts = line.split(None, 1)

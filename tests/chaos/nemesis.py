@@ -31,8 +31,8 @@ class Nemesis:
         leader = self.run.wait_leader(5.0)
         if leader is None:
             self.run.log(f"  no consensus leader for {why}: using {self.voters[0]}")
-            return self.voters[0], False
-        return leader, True
+            return self.voters[0]
+        return leader
 
     def followers(self, leader):
         return [v for v in self.voters if v != leader]
@@ -55,12 +55,6 @@ class Nemesis:
 
     def apply(self, cut=(), loss=None):
         self.run.links.apply(cut=cut, loss=loss)
-
-    def heal_links(self, rec):
-        dropped = self.run.links.dropped()
-        self.run.links.clear()
-        if dropped:
-            rec["dropped_frames"] = dropped
 
     # -- the loop ----------------------------------------------------------------------------
     def run_plan(self, steps, window_start, window_end):
@@ -106,7 +100,7 @@ class Nemesis:
         self.sleep(step["duration"])
 
     def _leader_isolated(self, step, rec):
-        leader, _ = self.leader_or_fallback("leader-isolated")
+        leader = self.leader_or_fallback("leader-isolated")
         others = [n for n in self.voters + self.run.member_names() if n != leader]
         rec["cut"] = self.cut_both(leader, others)
         rec["description"] = f"consensus leader {leader} cut from every other node, both ways"
@@ -122,7 +116,7 @@ class Nemesis:
         self.sleep(step["duration"])
 
     def _oneway_voters(self, step, rec):
-        leader, _ = self.leader_or_fallback("oneway-voters")
+        leader = self.leader_or_fallback("oneway-voters")
         followers = self.followers(leader)
         follower = followers[step["follower_rank"] % len(followers)]
         a, b = (leader, follower) if step["direction"] == "leader->follower" else (follower, leader)
@@ -149,7 +143,7 @@ class Nemesis:
         try:
             self.sleep(step["phases"][0])
         finally:
-            self.heal_links(rec)
+            self.run.heal_links(rec)
             rec["end"] = time.time()
         if not self.sleep(step["pause"]):
             return
@@ -186,7 +180,7 @@ class Nemesis:
                 if not self.sleep(max(0.0, start + t1 - time.time())):
                     break
         finally:
-            self.heal_links(rec)
+            self.run.heal_links(rec)
             if flaps and flaps[-1][1] is None:
                 flaps[-1][1] = time.time()
             rec["flaps"] = flaps
@@ -200,7 +194,7 @@ class Nemesis:
 
     # -- process steps -----------------------------------------------------------------------
     def _voter_pause(self, step, rec):
-        leader, _ = self.leader_or_fallback("voter-pause")
+        leader = self.leader_or_fallback("voter-pause")
         if step["target"] == "leader":
             v = leader
         else:
@@ -256,7 +250,7 @@ class Nemesis:
             rec["skipped"] = True
             return
         if step["target"] == "leader":
-            leader, _ = self.leader_or_fallback("slow-disk")
+            leader = self.leader_or_fallback("slow-disk")
             targets = [leader]
         else:
             targets = [v for v in self.voters if self.run.fleet.alive(v)]
@@ -269,7 +263,7 @@ class Nemesis:
 
     def _full_restart(self, step, rec):
         self.run.snapshot_voters(os.path.join(self.run.dir, "before_restart"), f"{rec['step']}-")
-        voters = [v for v in self.voters]
+        voters = self.voters
         for v in voters:
             self.run.fleet.kill(v, by="nemesis", wait=False)
         rec["killed"] = voters

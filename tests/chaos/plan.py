@@ -35,10 +35,6 @@ KINDS = {
 LOSS_PCT = 80
 
 
-def _member_choice(rng, members):
-    return rng.choice(members)
-
-
 def draw_step(rng, kind, voters, members):
     """One step of `kind` with its duration and choices drawn from rng."""
     s = {"kind": kind, "gap": round(rng.uniform(3.0, 5.0), 2)}
@@ -50,18 +46,18 @@ def draw_step(rng, kind, voters, members):
     elif kind == "leader-isolated":
         s["duration"] = round(rng.uniform(5, 10), 2)
     elif kind == "member-isolated":
-        s["member"] = _member_choice(rng, members)
+        s["member"] = rng.choice(members)
         s["duration"] = round(rng.uniform(5, 10), 2)
     elif kind == "oneway-voters":
         s["direction"] = rng.choice(["leader->follower", "follower->leader"])
         s["follower_rank"] = rng.randrange(len(voters) - 1)
         s["duration"] = round(rng.uniform(5, 10), 2)
     elif kind == "oneway-member":
-        s["member"] = _member_choice(rng, members)
+        s["member"] = rng.choice(members)
         s["voter"] = rng.choice(voters)
         s["duration"] = round(rng.uniform(5, 10), 2)
     elif kind == "sequential-cuts":
-        s["member"] = _member_choice(rng, members)
+        s["member"] = rng.choice(members)
         s["voters"] = rng.sample(voters, 2)
         s["phases"] = [round(rng.uniform(3, 6), 2), round(rng.uniform(3, 6), 2)]
         s["pause"] = 1.0
@@ -77,7 +73,7 @@ def draw_step(rng, kind, voters, members):
             down = not down
         s["toggles"] = toggles
     elif kind == "member-loss":
-        s["member"] = _member_choice(rng, members)
+        s["member"] = rng.choice(members)
         s["loss"] = LOSS_PCT
         s["duration"] = round(rng.uniform(6, 12), 2)
     elif kind == "voter-pause":
@@ -116,9 +112,7 @@ def make_plan(seed, minutes, kinds, voters, members, churn):
             break
         s["at"] = round(t, 2)  # planned start, s after the window starts (later if a step overran)
         steps.append(s)
-        t += s["duration"] + s["gap"]
-        if len(steps) > 10000:
-            break
+        t += s["duration"] + s["gap"]  # a gap is at least 3 s: the loop ends
 
     wrng = random.Random(f"workload-{seed}")
     up = {m: True for m in churn}

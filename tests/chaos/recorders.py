@@ -2,6 +2,8 @@
 
     Jsonl          one JSON object a line, appended and flushed at once (a killed run keeps what
                    it wrote), safe from several threads
+    Recorder       what the two below share: a process next to a node, said and started again
+                   when it exits
     Observer       one subscriber process next to one node -- `rosterctl watch --json` ("ctl"),
                    examples/watch_views --json ("lib", the C++ client library), or
                    examples/python/subscriber.py ("py", the wire protocol in Python) -- whose every
@@ -45,24 +47,59 @@ class Jsonl:
                 self._f = None
 
 
-class Observer:
+class Recorder:
+    """A recording process next to a node (in its namespace, at nice 10), with its stderr in
+    err_path; when it exits, check() says so once (with the end of its stderr) and starts it
+    again after the delay that _exited() returns."""
+
+    def __init__(self, node, err_path, log):
+        self.node = node
+        self.err_path = err_path
+        self.log = log
+        self.proc = None
+        self.stopped = False
+        self.next_start = 0.0       # time.monotonic() at which to start it again; 0: running
+
+    def _spawn(self, argv, parse):
+        self.proc = Proc(argv, prefix=self.node.prefix + NICE, log_path=self.err_path, capture=True, parse=parse)
+
+    def _exited(self, code, tail):
+        """Says that the process exited; the seconds to wait before starting it again."""
+        raise NotImplementedError
+
+    def check(self):
+        if self.stopped or self.proc is None or self.proc.alive():
+            return
+        now = time.monotonic()
+        if self.next_start == 0.0:
+            code = self.proc.returncode
+            tail = self.proc.log_tail(3).strip().replace("\n", " | ")
+            self.proc.wait(timeout=5)
+            self.next_start = now + self._exited(code, tail[-300:])
+        elif now >= self.next_start:
+            self.next_start = 0.0
+            self.start()
+
+    def stop(self):
+        self.stopped = True
+        if self.proc is not None:
+            self.proc.kill()
+
+
+class Observer(Recorder):
     """kind: ctl | lib | py; node: a rosterkit Node; cluster: the rosterkit Cluster (credentials)."""
 
     def __init__(self, kind, node, cluster, history_dir, log_dir, skip=None, log=print):
-        self.kind, self.node, self.cluster = kind, node, cluster
+        self.kind, self.cluster = kind, cluster
         self.name = f"{kind}-{node.name}"
+        super().__init__(node, os.path.join(log_dir, f"{self.name}.err"), log)
         self.history = Jsonl(os.path.join(history_dir, f"{self.name}.jsonl"))
-        self.err_path = os.path.join(log_dir, f"{self.name}.err")
-        self.log = log
         self.session = 0
-        self.proc = None
         self.items = 0              # over all sessions
         self.session_items = 0
         self.restarts_without_items = 0
-        self.next_start = 0.0       # time.monotonic() before which it is not restarted
         # The planted bug: skip(observer, item) says whether to drop this item (recorded elsewhere).
         self.skip = skip
-        self.stopped = False
         self._lock = threading.Lock()
 
     def argv(self):
@@ -91,8 +128,7 @@ class Observer:
             self.history.write({"t": time.time(), "observer": self.name, "node": self.node.name,
                                 "session": self.session})
             session = self.session
-            self.proc = Proc(self.argv(), prefix=self.node.prefix + NICE, log_path=self.err_path, capture=True,
-                             parse=lambda line: self._line(line, session))
+            self._spawn(self.argv(), lambda line: self._line(line, session))
 
     def _line(self, line, session):
         t = time.time()
@@ -113,52 +149,36 @@ class Observer:
         self.history.write({"t": t, "observer": self.name, "node": self.node.name, "item": item})
         return None  # nothing kept in memory
 
-    def check(self):
-        """Restarts the subscriber if it exited (after 1 s, up to 5 s while restarts deliver
-        nothing, so that a node that is down does not make a session a second)."""
-        if self.stopped or self.proc is None or self.proc.alive():
-            return
-        now = time.monotonic()
-        if self.next_start == 0.0:
-            code = self.proc.returncode
-            tail = self.proc.log_tail(3).strip().replace("\n", " | ")
-            self.log(f"observer {self.name} exited ({code}) after {self.session_items} items: {tail[-300:]}")
-            self.proc.wait(timeout=5)
-            self.restarts_without_items = self.restarts_without_items + 1 if self.session_items == 0 else 0
-            self.next_start = now + min(5.0, float(max(1, self.restarts_without_items)))
-            return
-        if now >= self.next_start:
-            self.next_start = 0.0
-            self.start()
+    def _exited(self, code, tail):
+        """Started again after 1 s, up to 5 s while restarts deliver nothing, so that a node that
+        is down does not make a session a second."""
+        self.log(f"observer {self.name} exited ({code}) after {self.session_items} items: {tail}")
+        self.restarts_without_items = self.restarts_without_items + 1 if self.session_items == 0 else 0
+        return min(5.0, float(max(1, self.restarts_without_items)))
 
     def stop(self):
-        self.stopped = True
-        if self.proc is not None:
-            self.proc.kill()
+        super().stop()
         self.history.close()
 
 
-class StatusPoller:
-    def __init__(self, node, cluster, leaders, log_dir, on_status=None):
-        self.node, self.cluster, self.leaders = node, cluster, leaders
+class StatusPoller(Recorder):
+    def __init__(self, node, cluster, leaders, log_dir, on_status=None, log=print):
+        super().__init__(node, os.path.join(log_dir, f"poll-{node.name}.err"), log)
+        self.cluster, self.leaders = cluster, leaders
         self.on_status = on_status
-        self.err_path = os.path.join(log_dir, f"poll-{node.name}.err")
-        self.proc = None
-        self.stopped = False
-        self.next_start = 0.0
 
     def start(self):
-        argv = [PYTHON, os.path.join(HERE, "status_poller.py"), "--endpoint", self.node.listen,
-                "--cluster", self.cluster.cluster, "--key-file", self.cluster.client_key.path,
-                f"--server-key={self.node.key.public}"]
-        self.proc = Proc(argv, prefix=self.node.prefix + NICE, log_path=self.err_path, capture=True,
-                         parse=self._line)
+        self._spawn([PYTHON, os.path.join(HERE, "status_poller.py"), "--endpoint", self.node.listen,
+                     "--cluster", self.cluster.cluster, "--key-file", self.cluster.client_key.path,
+                     f"--server-key={self.node.key.public}"], self._line)
 
     def _line(self, line):
         try:
             obj = json.loads(line)
         except ValueError:
             return None
+        if not isinstance(obj, dict) or "t" not in obj:
+            return None  # (raising here would end the thread that reads the poller's output)
         out = {"t": obj.pop("t"), "voter": self.node.name}
         out.update(obj)
         self.leaders.write(out)
@@ -166,22 +186,7 @@ class StatusPoller:
             self.on_status(self.node.name, out)
         return None
 
-    def check(self, log=print):
-        """Starts the poller again if it exited (said once per exit, at most one start a
-        second; a poller exits only if something is wrong with it)."""
-        if self.stopped or self.proc is None or self.proc.alive():
-            return
-        now = time.monotonic()
-        if self.next_start == 0.0:
-            tail = self.proc.log_tail(2).strip().replace("\n", " | ")
-            log(f"status poller of {self.node.name} exited ({self.proc.returncode}): {tail[-300:]}")
-            self.proc.wait(timeout=5)
-            self.next_start = now + 1.0
-        elif now >= self.next_start:
-            self.next_start = 0.0
-            self.start()
-
-    def stop(self):
-        self.stopped = True
-        if self.proc is not None:
-            self.proc.kill()
+    def _exited(self, code, tail):
+        """Started again after 1 s (a poller exits only if something is wrong with it)."""
+        self.log(f"status poller of {self.node.name} exited ({code}): {tail}")
+        return 1.0

@@ -22,6 +22,7 @@ import zmq
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
 from rosterkit import wire  # noqa: E402
+from rosterkit.keys import Key  # noqa: E402
 
 ROLES = {wire.Role.Role.Member: "member", wire.Role.Role.Follower: "follower",
          wire.Role.Role.PreCandidate: "candidate", wire.Role.Role.Candidate: "candidate",
@@ -37,16 +38,13 @@ def main():
     p.add_argument("--interval", type=float, default=0.2)
     p.add_argument("--timeout", type=float, default=1.0)
     args = p.parse_args()
-    with open(args.key_file) as f:
-        secret = f.read().strip()
-    with open(args.key_file + ".pub") as f:
-        public = f.read().strip()
+    key = Key.read(args.key_file)
 
     sock = zmq.Context.instance().socket(zmq.DEALER)
     sock.setsockopt(zmq.LINGER, 0)
     sock.setsockopt(zmq.IMMEDIATE, 1)  # nothing queued while the voter is not connected
     sock.setsockopt(zmq.SNDHWM, 8)
-    sock.curve_publickey, sock.curve_secretkey = public.encode(), secret.encode()
+    sock.curve_publickey, sock.curve_secretkey = key.public.encode(), key.secret.encode()
     sock.curve_serverkey = args.server_key.encode()
     sock.connect(f"tcp://{args.endpoint}")
 

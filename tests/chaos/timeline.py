@@ -14,6 +14,9 @@ import json
 import os
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from checker.timeline import escape  # noqa: E402
+
 
 def lines(path):
     if not os.path.exists(path):
@@ -98,7 +101,7 @@ def main():
         mark = "   <-- its process was running" if what == "removed" and reason == "suspected" and running(name, t) else ""
         events.append((t, f"    view {view}: {what} {name} (id {mid}){' ' + reason if reason else ''}{mark}"))
     for t, text in sorted(events):
-        print(f"{t - t0:+9.2f}  {text}")
+        print(f"{t - t0:+9.2f}  {escape(text)}")  # names, descriptions: from the run directory
     return 0
 
 

@@ -20,7 +20,7 @@ import zmq
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from rosterkit import ports, wire  # noqa: E402
+from rosterkit import netns, ports, wire  # noqa: E402
 from rosterkit.keys import Key, authorized_line, make_key, write_authorized_keys  # noqa: E402
 from rosterkit.link import Link  # noqa: E402
 from rosterkit.cluster import test_failed  # noqa: E402
@@ -227,6 +227,21 @@ def gone(pid):
         return True
 
 
+class TakeLock(unittest.TestCase):
+    def test_one_holder_at_a_time_and_free_again_once_closed(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "harness.lock")
+            first = netns.take_lock(path)
+            self.assertIsNotNone(first)
+            start = time.monotonic()
+            self.assertIsNone(netns.take_lock(path, timeout=0.3), "held by the first")
+            self.assertGreaterEqual(time.monotonic() - start, 0.3, "it waited its timeout")
+            first.close()
+            second = netns.take_lock(path)
+            self.assertIsNotNone(second, "free once the first is closed")
+            second.close()
+
+
 class Keys(unittest.TestCase):
     def test_a_key_file_is_the_secret_mode_0600_and_the_public_next_to_it(self):
         d = tempfile.mkdtemp(prefix="rosterkit-")
@@ -244,6 +259,8 @@ class Keys(unittest.TestCase):
         with open(path) as f:
             lines = [line for line in f.read().splitlines() if not line.startswith("#")]
         self.assertEqual(lines, [f"{k.public} member a", f"{k.public} reader"])
+        back = Key.read(k.path, "a")
+        self.assertEqual((back.name, back.public, back.secret, back.path), ("a", k.public, k.secret, k.path))
 
 
 class Links(unittest.TestCase):

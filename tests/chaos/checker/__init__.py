@@ -33,26 +33,21 @@ def check(path):
 
 
 def _attribute(run, timeline, f):
-    """(step number or None, kind) a finding belongs to: the step it names, else the step active
-    at its time."""
-    step_no = f.details.get("step") if isinstance(f.details, dict) else None
-    if step_no is not None:
-        s = next((x for x in timeline.steps if x.step == step_no), None)
-        if s is not None:
-            return s.step, s.kind
-    s = timeline.step_at(f.t)
-    return (s.step, s.kind) if s else (None, BETWEEN)
+    """(the step a finding belongs to or None, whether the finding names it): the step it names,
+    else the step active at its time."""
+    named = run.step_numbered(f.details.get("step")) if isinstance(f.details, dict) else None
+    if named is not None:
+        return named, True
+    return timeline.step_at(f.t), False
 
 
 def _finding_dict(run, timeline, f):
-    step_no, kind = _attribute(run, timeline, f)
-    s = next((x for x in timeline.steps if x.step == step_no), None)
+    s, named = _attribute(run, timeline, f)
     return {"class": f.cls, "severity": f.severity, "t": f.t, "t_rel": run.rel(f.t),
             "observer": f.observer, "view_id": f.view_id, "node": f.node, "message": f.message,
-            "step": step_no, "kind": kind,
+            "step": s.step if s else None, "kind": s.kind if s else BETWEEN,
             "step_description": s.description if s else None,
-            "where": (f"step {s.step} {escape(s.kind)} ({escape(s.description)})" if s and f.details.get("step")
-                      else timeline.describe(f.t)),
+            "where": f"step {s.step} {escape(s.kind)} ({escape(s.description)})" if named else timeline.describe(f.t),
             "details": f.details}
 
 

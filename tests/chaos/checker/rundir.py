@@ -76,6 +76,10 @@ class Run:
     def rel(self, t):
         return None if t is None else t - self.start
 
+    def step_numbered(self, n):
+        """The step whose "step" is n, or None."""
+        return next((s for s in self.steps if s.step == n), None)
+
 
 def _read_jsonl(path, rel, problems):
     """(line number, object) for each line that parses as a JSON object."""
@@ -115,6 +119,16 @@ def _read_json(path, rel, problems):
         problems.append((rel, None, "not a JSON object (skipped)"))
         return None
     return obj
+
+
+def _files(path, folder, suffix):
+    """(stem, path, name relative to the run directory) of each FOLDER/*SUFFIX, sorted by name;
+    nothing if the folder is not there."""
+    where = os.path.join(path, folder)
+    if not os.path.isdir(where):
+        return []
+    return [(name[: -len(suffix)], os.path.join(where, name), f"{folder}/{name}")
+            for name in sorted(os.listdir(where)) if name.endswith(suffix)]
 
 
 def _names(x):
@@ -191,23 +205,18 @@ def load(path):
     workload.sort(key=lambda a: a["t"])  # stable: equal times keep file order
 
     histories = {}
-    hdir = os.path.join(path, "history")
-    if os.path.isdir(hdir):
-        for fname in sorted(os.listdir(hdir)):
-            if not fname.endswith(".jsonl"):
-                continue
-            rel = f"history/{fname}"
-            lines = []
-            for n, obj in _read_jsonl(os.path.join(hdir, fname), rel, problems):
-                if not _number(obj.get("t")):
-                    problems.append((rel, n, "a line without a time (skipped)"))
-                    continue
-                obj = dict(obj)
-                obj["_line"] = n
-                lines.append(obj)
-            histories[fname[: -len(".jsonl")]] = lines
-    else:
+    if not os.path.isdir(os.path.join(path, "history")):
         problems.append(("history", None, "no history directory: no observer was recorded"))
+    for observer, full, rel in _files(path, "history", ".jsonl"):
+        lines = []
+        for n, obj in _read_jsonl(full, rel, problems):
+            if not _number(obj.get("t")):
+                problems.append((rel, n, "a line without a time (skipped)"))
+                continue
+            obj = dict(obj)
+            obj["_line"] = n
+            lines.append(obj)
+        histories[observer] = lines
 
     polls = []
     for n, obj in _read_jsonl(os.path.join(path, "leaders.jsonl"), "leaders.jsonl", problems):
@@ -218,28 +227,20 @@ def load(path):
     polls.sort(key=lambda p: p["t"])
 
     finals = {}
-    fdir = os.path.join(path, "final")
-    if os.path.isdir(fdir):
-        for fname in sorted(os.listdir(fdir)):
-            if fname.endswith(".json"):
-                obj = _read_json(os.path.join(fdir, fname), f"final/{fname}", problems)
-                if obj is not None:
-                    finals[fname[: -len(".json")]] = obj
+    for voter, full, rel in _files(path, "final", ".json"):
+        obj = _read_json(full, rel, problems)
+        if obj is not None:
+            finals[voter] = obj
 
     before = {}
-    bdir = os.path.join(path, "before_restart")
-    if os.path.isdir(bdir):
-        for fname in sorted(os.listdir(bdir)):
-            if not fname.endswith(".json"):
-                continue
-            stem = fname[: -len(".json")]
-            step_text, _, voter = stem.partition("-")
-            if not step_text.isdigit() or not voter:
-                problems.append((f"before_restart/{fname}", None, "name is not <step>-<voter>.json (skipped)"))
-                continue
-            obj = _read_json(os.path.join(bdir, fname), f"before_restart/{fname}", problems)
-            if obj is not None:
-                before[(int(step_text), voter)] = obj
+    for stem, full, rel in _files(path, "before_restart", ".json"):
+        step_text, _, voter = stem.partition("-")
+        if not step_text.isdigit() or not voter:
+            problems.append((rel, None, "name is not <step>-<voter>.json (skipped)"))
+            continue
+        obj = _read_json(full, rel, problems)
+        if obj is not None:
+            before[(int(step_text), voter)] = obj
 
     end = meta.get("end")
     if not _number(end):

@@ -7,6 +7,7 @@ comparison. Sources of views: every observer's history, every voter's final stat
 voter's state before a full restart.
 """
 
+import bisect
 from dataclasses import dataclass
 
 from .findings import (AGREEMENT, DURABILITY, EVENT, EVENT_BEFORE_VIEW, EVENT_WITHOUT_VIEW, FENCING,
@@ -135,6 +136,7 @@ class ViewIndex:
             if best is None or vid > best:
                 best = vid
             self.newest.append((t, best))
+        self._newest_t = [t for t, _ in self.newest]
 
     # --- reading -----------------------------------------------------------------------------
 
@@ -168,7 +170,7 @@ class ViewIndex:
         for voter, state in sorted(run.finals.items()):
             self._state(f"final/{voter}", "final", voter, run.end, state)
         for (step, voter), state in sorted(run.before.items()):
-            s = next((x for x in run.steps if x.step == step), None)
+            s = run.step_numbered(step)
             self._state(f"before_restart/{step}-{voter}", "before", voter, s.start if s else None, state)
 
     def _state(self, source, kind, voter, t, state):
@@ -194,14 +196,8 @@ class ViewIndex:
 
     def newest_at(self, t):
         """The highest view id delivered by any observer at or before t (None before the first)."""
-        lo, hi = 0, len(self.newest)
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if self.newest[mid][0] <= t:
-                lo = mid + 1
-            else:
-                hi = mid
-        return self.newest[lo - 1][1] if lo else None
+        i = bisect.bisect_right(self._newest_t, t)
+        return self.newest[i - 1][1] if i else None
 
     def names_in(self, vid):
         return {m[1] for m in self.ref[vid][0]} if vid in self.ref else set()
@@ -389,13 +385,13 @@ class ViewIndex:
         reported = set()   # final states already reported as going back
         restart_steps = sorted({step for (step, _) in run.before})
         for step in restart_steps:
-            s = next((x for x in run.steps if x.step == step), None)
+            s = run.step_numbered(step)
             if s is None:
                 out.append(warning(INPUT, None, f"before_restart files name step {step}, which is not in "
                                    "schedule.jsonl (durability not checked for it)"))
                 continue
-            states = {v: o for o in self.obs if o.kind == "before" and o.source.startswith(f"before_restart/{step}-")
-                      for v in [o.node]}
+            states = {o.node: o for o in self.obs
+                      if o.kind == "before" and o.source.startswith(f"before_restart/{step}-")}
             if not states:
                 continue
             high = max(o.view_id for o in states.values())

@@ -32,6 +32,15 @@ class Key:
         public, secret = zmq.curve_keypair()
         return cls(name, public.decode(), secret.decode())
 
+    @classmethod
+    def read(cls, path, name=None):
+        """The key pair of the key file at path (the secret) and PATH.pub (the public key)."""
+        with open(path) as f:
+            secret = f.read().strip()
+        with open(path + ".pub") as f:
+            public = f.read().strip()
+        return cls(name, public, secret, path)
+
     def write(self, path):
         """Writes the key file (secret, mode 0600) and PATH.pub; returns self."""
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -58,11 +67,7 @@ def rosterctl_keygen(directory, name):
     r = subprocess.run([binary("rosterctl"), "keygen", path], capture_output=True, text=True, timeout=30)
     if r.returncode != 0:
         raise RuntimeError(f"rosterctl keygen {path}: exit {r.returncode}: {r.stderr.strip()}")
-    with open(path) as f:
-        secret = f.read().strip()
-    with open(path + ".pub") as f:
-        public = f.read().strip()
-    return Key(name, public, secret, path)
+    return Key.read(path, name)
 
 
 def authorized_line(key, role, name=None):

@@ -24,16 +24,16 @@ profile of "20 ms +- 10 ms, 2 % loss" means a one-way delay of 10-30 ms (RTT ~40
 the packets of each direction lost.
 """
 
+import fcntl
 import json
 import os
 import signal
 import subprocess
 import sys
-import time
 
 from .paths import PYTHON
 from .procs import Proc
-from .waiting import wait_for
+from .waiting import WaitTimeout, wait_for
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -43,6 +43,27 @@ def run(cmd, check=True, quiet=False, timeout=30, input=None):
     if check and r.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)}: exit {r.returncode}: {r.stderr.strip()}")
     return r
+
+
+def take_lock(path, timeout=0.0):
+    """The exclusive flock of a harness's lock file, which makes its namespace prefix its own
+    (cleanup_leftovers removes every namespace of the prefix): the open file, holding the lock
+    until it is closed or this process ends; None if another process still holds it after
+    `timeout` seconds (0: one try)."""
+    f = open(path, "w")
+
+    def locked():
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            return False
+    try:
+        wait_for(f"the lock {path}", locked, timeout, 0.2)
+        return f
+    except WaitTimeout:
+        f.close()
+        return None
 
 
 def list_namespaces():
@@ -81,12 +102,12 @@ def kill_namespace_processes(ns, timeout=10.0):
                 os.kill(pid, sig)
             except ProcessLookupError:
                 pass
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if all(_gone(p) for p in pids) and not run(["ip", "netns", "pids", ns], check=False).stdout.split():
-            return pids
-        time.sleep(0.05)
-    print(f"warning: processes of {ns} still there after {timeout:.0f} s", file=sys.stderr)
+    try:
+        wait_for(f"the processes of {ns} to be gone",
+                 lambda: all(_gone(p) for p in pids) and not run(["ip", "netns", "pids", ns], check=False).stdout.split(),
+                 timeout)
+    except WaitTimeout:
+        print(f"warning: processes of {ns} still there after {timeout:.0f} s", file=sys.stderr)
     return pids
 
 
