@@ -1,13 +1,13 @@
 #include <filesystem>
 #include <memory>
 #include <string>
-#include <unistd.h>
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "daemon/voter_storage.hh"
 #include "membership/membership_state.hh"
+#include "tests/temp_dir.hh"
 #include "wire/codec.hh"
 
 namespace roster::daemon {
@@ -19,16 +19,6 @@ const consensus::storage_identity me{"prod", voter_id(1)};
 
 class voter_storage_test : public ::testing::Test {
 protected:
-    void SetUp() override {
-        char tmpl[] = "/tmp/roster-voter-storage-XXXXXX";
-        ASSERT_NE(::mkdtemp(tmpl), nullptr);
-        _dir = tmpl;
-        _file = _dir / "raft.db";
-    }
-    void TearDown() override {
-        std::error_code ec;
-        fs::remove_all(_dir, ec);
-    }
     // A data file written by the real storage, holding a snapshot of `data` at index 7.
     void write_snapshot(bytes data) {
         auto s = consensus::sqlite_storage::open(_file, me);
@@ -41,7 +31,9 @@ protected:
         ASSERT_FALSE(s.value()->save(r));
     }
 
-    fs::path _dir, _file;
+    const roster::testing::temp_dir _tmp{"roster-voter-storage"};
+    const fs::path _dir = _tmp.path();
+    const fs::path _file = _dir / "raft.db";
 };
 
 TEST_F(voter_storage_test, a_new_file_and_a_loadable_snapshot_open) {
