@@ -1,4 +1,7 @@
 #include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -31,6 +34,16 @@ protected:
         ASSERT_FALSE(s.value()->save(r));
     }
 
+    // Every file of the data dir, with its bytes.
+    [[nodiscard]] std::map<std::string, std::string> files() const {
+        std::map<std::string, std::string> out;
+        for (const auto& f : fs::directory_iterator(_dir)) {
+            std::ifstream in(f.path(), std::ios::binary);
+            out[f.path().filename().string()] = std::string(std::istreambuf_iterator<char>(in), {});
+        }
+        return out;
+    }
+
     const roster::testing::temp_dir _tmp{"roster-voter-storage"};
     const fs::path _dir = _tmp.path();
     const fs::path _file = _dir / "raft.db";
@@ -54,8 +67,10 @@ TEST_F(voter_storage_test, a_new_file_and_a_loadable_snapshot_open) {
 // membership snapshot opened, and the voter stopped on a broken invariant when it loaded it.
 TEST_F(voter_storage_test, a_snapshot_the_state_machine_cannot_load_is_refused) {
     write_snapshot({9, 8, 7, 6});
+    const auto before = files();
     auto s = open_voter_storage(_file, me);
     ASSERT_FALSE(s);
+    EXPECT_EQ(files(), before) << "the refused data dir was changed";
     EXPECT_NE(s.error().find(fmt::format("data file {} holds a membership snapshot at index 7 that cannot be "
                                          "loaded (",
                                          _file.string())),
@@ -67,8 +82,10 @@ TEST_F(voter_storage_test, a_snapshot_the_state_machine_cannot_load_is_refused) 
     fs::remove(_file);
     membership::membership_snapshot zero;
     write_snapshot(wire::encode_snapshot(zero));
+    const auto before_zero = files();
     s = open_voter_storage(_file, me);
     ASSERT_FALSE(s);
+    EXPECT_EQ(files(), before_zero) << "the refused data dir was changed";
     EXPECT_NE(s.error().find("the next member id 0"), std::string::npos) << s.error();
 }
 
