@@ -6,13 +6,9 @@
 // by decode_frame() (wire::decode, then the cluster check, as daemon/transport.cc does).
 
 #include <chrono>
-#include <cstdlib>
-#include <memory>
+#include <cstddef>
+#include <cstdint>
 #include <optional>
-#include <sstream>
-
-#include <spdlog/sinks/ostream_sink.h>
-#include <spdlog/spdlog.h>
 
 #include "common/invariant.hh"
 #include "consensus/memory_storage.hh"
@@ -22,6 +18,7 @@
 #include "daemon/options.hh"
 #include "daemon/voter_driver.hh"
 #include "fuzz/harness.hh"
+#include "tests/daemon/log_capture.hh"
 #include "wire/codec.hh"
 
 namespace roster::fuzz {
@@ -38,13 +35,17 @@ inline std::optional<wire::envelope> decode_frame(bytes_view frame) {
     return decoded;
 }
 
-// A logger that keeps its lines in memory (every level: the formatting of each line runs).
-struct memory_logger {
-    std::ostringstream lines;
-    std::shared_ptr<spdlog::logger> logger =
-        std::make_shared<spdlog::logger>("fuzz", std::make_shared<spdlog::sinks::ostream_sink_st>(lines));
-    memory_logger() { logger->set_level(spdlog::level::debug); }
-};
+// `deliver(i, envelope)` for each part of the input (split) that decode_frame passes on, in order;
+// `i` counts every part, the refused ones too.
+template <typename Deliver>
+void for_each_envelope(const std::uint8_t* data, std::size_t size, Deliver deliver) {
+    const auto parts = split(data, size);
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+        if (const auto env = decode_frame(parts[i])) {
+            deliver(i, *env);
+        }
+    }
+}
 
 inline mono_time at_ms(std::int64_t ms) { return mono_time(std::chrono::milliseconds(ms)); }
 
@@ -122,6 +123,9 @@ public:
         return true;
     }
 
+    // A message was handed to the driver: step(), then `ms` of the poll loop.
+    bool delivered(int ms = 20) { return step() && run(ms); }
+
     // What transport::carry_out does with the output (the sends go nowhere) and after_step.
     bool step() {
         node::output out = _driver.take_output();
@@ -136,7 +140,7 @@ public:
     }
 
 private:
-    memory_logger _log;
+    daemon::log_capture _log{spdlog::level::debug}; // every level: each line is formatted
     daemon::metrics _metrics;
     consensus::memory_storage _memory;
     consensus::storage* _durable;
