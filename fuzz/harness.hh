@@ -21,7 +21,7 @@
 namespace roster::fuzz {
 
 // One input may hold several parts (frames, flag sets, a config file), separated by this string.
-// It is in every target's dictionary (fuzz/dict/common.dict), so the fuzzer adds and removes it.
+// It is in every target's dictionary (fuzz/dict/*.dict), so the fuzzer adds and removes it.
 inline constexpr std::string_view separator = "#ROSTER-NEXT#";
 
 // The parts of `data` between separators (one part, the whole input, when there is none).
