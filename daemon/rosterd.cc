@@ -2,16 +2,20 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "common/escape.hh"
 #include "daemon/logging.hh"
 #include "daemon/options.hh"
 #include "daemon/runtime.hh"
 
+// The errors that stop the start name what they found: flag values, paths, the contents of a
+// damaged data file (its cluster name, SQLite's report on it). Like the log sinks
+// (daemon/logging.cc), this is the one place they all pass: escaped here, one line each.
 int main(int argc, char** argv) {
     using namespace roster::daemon;
     auto parsed = parse_options(argc, argv);
     if (!parsed) {
         if (!parsed.error().message.empty()) {
-            std::fprintf(stderr, "%s\n", parsed.error().message.c_str());
+            std::fprintf(stderr, "%s\n", roster::escape_for_terminal(parsed.error().message).c_str());
         }
         return parsed.error().code;
     }
@@ -25,7 +29,7 @@ int main(int argc, char** argv) {
     {
         auto rt = runtime::create(o, logger);
         if (!rt) {
-            std::fprintf(stderr, "rosterd: %s\n", rt.error().c_str());
+            std::fprintf(stderr, "rosterd: %s\n", roster::escape_for_terminal(rt.error()).c_str());
             code = 1;
         } else {
             code = rt.value()->run();

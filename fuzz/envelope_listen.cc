@@ -51,22 +51,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const node::requester as_member{fixed_keys().member.public_key.raw(), std::string("m4")};
     const node::requester as_voter{fixed_keys().voter.public_key.raw(), std::string()};
     node::route_id route = 1;
-    for (const bytes_view frame : fuzz::split(data, size)) {
-        const auto env = fuzz::decode_frame(frame);
-        if (!env) {
-            continue;
-        }
-        voter.driver().on_request(route, node::requester{}, env->msg, voter.now());
-        (void)voter.step();
-        secured.driver().on_request(route, route % 2 == 1 ? as_member : as_voter, env->msg, secured.now());
-        (void)secured.step();
-        member.driver().on_request(route, node::requester{}, env->msg, member.now());
-        (void)member.step();
+    fuzz::for_each_envelope(data, size, [&](std::size_t, const wire::envelope& env) {
+        voter.driver().on_request(route, node::requester{}, env.msg, voter.now());
+        secured.driver().on_request(route, route % 2 == 1 ? as_member : as_voter, env.msg, secured.now());
+        member.driver().on_request(route, node::requester{}, env.msg, member.now());
         ++route;
-        (void)voter.run(20);
-        (void)secured.run(20);
-        (void)member.run(20);
-    }
+        (void)voter.delivered();
+        (void)secured.delivered();
+        (void)member.delivered();
+    });
     (void)voter.run(300); // settle windows, commits, replies
     (void)secured.run(300);
     (void)member.run(300);

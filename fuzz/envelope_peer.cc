@@ -13,21 +13,14 @@ using namespace roster;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     fuzz::loop<daemon::voter_driver> voter(fuzz::voter_options(3), {});
-    for (const bytes_view frame : fuzz::split(data, size)) {
-        const auto env = fuzz::decode_frame(frame);
-        if (!env) {
-            continue;
-        }
-        const voter_id from = env->from.voter;
+    fuzz::for_each_envelope(data, size, [&](std::size_t, const wire::envelope& env) {
+        const voter_id from = env.from.voter;
         if (from != voter_id(2) && from != voter_id(3)) {
-            continue; // transport: "unknown_sender"
+            return; // transport: "unknown_sender"
         }
-        voter.driver().on_peer(from, env->msg, voter.now());
-        if (!voter.step()) {
-            return 0;
-        }
-        (void)voter.run(20);
-    }
+        voter.driver().on_peer(from, env.msg, voter.now());
+        (void)voter.delivered();
+    });
     (void)voter.run(600);
     return 0;
 }

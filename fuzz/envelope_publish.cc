@@ -11,15 +11,10 @@ using namespace roster;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     fuzz::loop<daemon::member_driver> member(fuzz::member_options());
-    for (const bytes_view frame : fuzz::split(data, size)) {
-        const auto env = fuzz::decode_frame(frame);
-        if (!env) {
-            continue;
-        }
-        member.driver().on_published(env->msg, member.now());
-        (void)member.step();
-        (void)member.run(20);
-    }
+    fuzz::for_each_envelope(data, size, [&](std::size_t, const wire::envelope& env) {
+        member.driver().on_published(env.msg, member.now());
+        (void)member.delivered();
+    });
     (void)member.run(1200); // sync timeouts, polls
     return 0;
 }

@@ -14,17 +14,13 @@ using namespace roster;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     fuzz::loop<daemon::member_driver> member(fuzz::member_options());
-    std::size_t i = 0;
-    for (const bytes_view frame : fuzz::split(data, size)) {
-        const std::size_t endpoint = i++ % 3;
-        const auto env = fuzz::decode_frame(frame);
-        if (!env || std::holds_alternative<wire::status_reply>(env->msg)) {
-            continue;
+    fuzz::for_each_envelope(data, size, [&](std::size_t i, const wire::envelope& env) {
+        if (std::holds_alternative<wire::status_reply>(env.msg)) {
+            return;
         }
-        member.driver().on_endpoint_reply(endpoint, env->msg, member.now());
-        (void)member.step();
-        (void)member.run(20);
-    }
+        member.driver().on_endpoint_reply(i % 3, env.msg, member.now());
+        (void)member.delivered();
+    });
     (void)member.run(1200); // request timeouts, retries, rejoins
     return 0;
 }

@@ -1,25 +1,26 @@
 #include "fuzz/harness.hh"
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <unistd.h>
 
 namespace roster::fuzz {
 
 namespace {
 
+// Never destroyed: remove_scratch() runs at exit, when a static path could already be gone.
 std::filesystem::path* made = nullptr;
 
 void remove_scratch() {
-    if (made != nullptr) {
-        std::error_code ec;
-        std::filesystem::remove_all(*made, ec);
-    }
+    std::error_code ec;
+    std::filesystem::remove_all(*made, ec);
 }
 
 } // namespace
 
 const std::filesystem::path& scratch_dir() {
-    static const std::filesystem::path dir = [] {
+    if (made == nullptr) {
         // Under $ROSTER_FUZZ_SCRATCH when fuzz/run_fuzz.py gives one (it removes it after the run,
         // also after a crash, when this process had no chance to).
         std::error_code ec;
@@ -29,15 +30,12 @@ const std::filesystem::path& scratch_dir() {
                                                                            : "/tmp";
         tmpl += "/roster-fuzz-XXXXXX";
         if (::mkdtemp(tmpl.data()) == nullptr) {
-            std::abort();
+            invariant_broken("fuzz", "cannot create a scratch directory {}: {}", tmpl, std::strerror(errno));
         }
-        return std::filesystem::path(tmpl);
-    }();
-    if (made == nullptr) {
-        made = new std::filesystem::path(dir);
+        made = new std::filesystem::path(tmpl);
         std::atexit(remove_scratch);
     }
-    return dir;
+    return *made;
 }
 
 } // namespace roster::fuzz

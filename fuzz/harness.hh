@@ -1,24 +1,27 @@
 #pragma once
 
 // What the libFuzzer targets under fuzz/ share: splitting one input into several parts, the
-// fixed nodes the envelopes are delivered to, silencing what the code under test prints, and a
-// scratch directory on tmpfs.
+// stability check of every decoder, silencing what the code under test prints, and a scratch
+// directory on tmpfs. The fixed nodes the envelopes are delivered to are in fuzz/drivers.hh.
 
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "common/bytes.hh"
+#include "common/invariant.hh"
 
 namespace roster::fuzz {
 
 // One input may hold several parts (frames, flag sets, a config file), separated by this string.
-// It is in every target's dictionary (fuzz/dict/common.dict), so the fuzzer adds and removes it.
+// It is in every target's dictionary (fuzz/dict/*.dict), so the fuzzer adds and removes it.
 inline constexpr std::string_view separator = "#ROSTER-NEXT#";
 
 // The parts of `data` between separators (one part, the whole input, when there is none).
@@ -38,6 +41,29 @@ inline std::vector<bytes_view> split(const std::uint8_t* data, std::size_t size)
 }
 
 inline std::string_view text(bytes_view b) { return {reinterpret_cast<const char*>(b.data()), b.size()}; }
+
+// What `decode` makes of `in`, or nothing when it refuses. Whatever it accepts must encode into
+// bytes that decode to the same again (compared as bytes, so that a NaN compares equal to itself);
+// `what` ("envelope", "payload") names it in the report when not.
+template <typename Decode, typename Encode>
+auto decode_stable(bytes_view in, Decode decode, Encode encode, std::string_view what) {
+    auto first = decode(in);
+    std::optional<std::decay_t<decltype(*first)>> out;
+    if (!first) {
+        return out;
+    }
+    const bytes once = encode(*first);
+    auto again = decode(once);
+    if (!again) {
+        invariant_broken("fuzz", "an accepted {} does not decode after encoding: {}", what,
+                         again.error().describe());
+    }
+    if (encode(*again) != once) {
+        invariant_broken("fuzz", "an accepted {} changes when encoded and decoded again", what);
+    }
+    out = std::move(first).value();
+    return out;
+}
 
 // While alive, std::cout and std::cerr go nowhere (CLI11 prints help and errors there). The
 // sanitizers' and libFuzzer's reports go to fd 2 directly and are not affected.

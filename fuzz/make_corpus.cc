@@ -7,6 +7,7 @@
 // The output is deterministic: the same build writes the same files.
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -324,21 +325,9 @@ void data_files() {
                 std::fprintf(stderr, "make_corpus: %s\n", opened.error().message.c_str());
                 std::exit(1);
             }
-            for (const auto& r : s::read_script(script.out())) {
-                consensus::ready rd;
-                if (const auto* h = std::get_if<s::save_hard>(&r)) {
-                    rd.hard = h->hard;
-                } else if (const auto* e = std::get_if<s::save_entry>(&r)) {
-                    rd.entries.push_back(e->e);
-                } else if (const auto* p = std::get_if<s::save_snapshot>(&r)) {
-                    rd.persist_snapshot =
-                        consensus::snapshot{p->meta, std::make_shared<const bytes>(p->data)};
-                    rd.snapshot_replaces_log = p->replaces;
-                }
-                if (auto err = opened.value()->save(rd)) {
-                    std::fprintf(stderr, "make_corpus: %s\n", err->message.c_str());
-                    std::exit(1);
-                }
+            if (auto err = s::save(*opened.value(), s::read_script(script.out()))) {
+                std::fprintf(stderr, "make_corpus: %s\n", err->message.c_str());
+                std::exit(1);
             }
         }
         std::ifstream in(file, std::ios::binary);

@@ -36,8 +36,8 @@ void clean(const fs::path& file) {
     }
 }
 
-// Builds the data file as the script says. The writer keeps save()'s pre-condition (entries
-// follow the stored log), as raft does.
+// Builds the data file as the script says: written by the real storage (storage_script::save),
+// then damaged with SQL.
 void build(const fs::path& file, bytes_view script) {
     namespace s = fuzz::storage_script;
     const auto records = s::read_script(script);
@@ -46,31 +46,8 @@ void build(const fs::path& file, bytes_view script) {
         if (!opened) {
             invariant_broken("fuzz", "cannot create a data file: {}", opened.error().message);
         }
-        auto& storage = *opened.value();
-        log_index snapshot_index, last_index;
-        for (const auto& r : records) {
-            consensus::ready rd;
-            if (const auto* h = std::get_if<s::save_hard>(&r)) {
-                rd.hard = h->hard;
-            } else if (const auto* e = std::get_if<s::save_entry>(&r)) {
-                if (e->e.index <= snapshot_index || e->e.index > last_index.next()) {
-                    continue;
-                }
-                rd.entries.push_back(e->e);
-                last_index = e->e.index;
-            } else if (const auto* p = std::get_if<s::save_snapshot>(&r)) {
-                rd.persist_snapshot = consensus::snapshot{p->meta, std::make_shared<const bytes>(p->data)};
-                rd.snapshot_replaces_log = p->replaces;
-                snapshot_index = p->meta.index;
-                if (p->replaces || last_index < snapshot_index) {
-                    last_index = snapshot_index;
-                }
-            } else {
-                continue;
-            }
-            if (auto err = storage.save(rd)) {
-                invariant_broken("fuzz", "the writer failed: {}", err->message);
-            }
+        if (auto err = s::save(*opened.value(), records)) {
+            invariant_broken("fuzz", "the writer failed: {}", err->message);
         }
     }
     // The damage stays inside this file: no ATTACH (it creates files) and no VACUUM (INTO writes

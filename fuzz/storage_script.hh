@@ -7,10 +7,11 @@
 //   'E' index:u64 term:u64 kind:u8 size:u16 data        save one entry (skipped unless it follows the log)
 //   'P' index:u64 term:u64 replaces:u8 size:u16 data    save a snapshot (replaces: the whole log)
 //   'Q' size:u16 sql                                    after the writer closed: run this SQL on the file
-// fuzz/make_corpus.cc writes seeds in this form with write_script().
+// fuzz/make_corpus.cc writes seeds in this form with `writer`; save() replays the writing records.
 
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <optional>
 #include <string>
 #include <variant>
@@ -18,6 +19,7 @@
 
 #include "common/bytes.hh"
 #include "consensus/state.hh"
+#include "consensus/storage.hh"
 
 namespace roster::fuzz::storage_script {
 
@@ -109,6 +111,39 @@ inline std::vector<record> read_script(bytes_view in) {
         }
     }
     return out;
+}
+
+// Saves the writing records (H, E, P) through `storage`, one ready each, keeping save()'s
+// pre-condition as raft does: an entry at or below the snapshot, or past the next index, is
+// skipped. The first error save() returns, or nothing.
+inline std::optional<consensus::storage_error> save(consensus::storage& storage,
+                                                    const std::vector<record>& records) {
+    log_index snapshot_index, last_index;
+    for (const auto& r : records) {
+        consensus::ready rd;
+        if (const auto* h = std::get_if<save_hard>(&r)) {
+            rd.hard = h->hard;
+        } else if (const auto* e = std::get_if<save_entry>(&r)) {
+            if (e->e.index <= snapshot_index || e->e.index > last_index.next()) {
+                continue;
+            }
+            rd.entries.push_back(e->e);
+            last_index = e->e.index;
+        } else if (const auto* p = std::get_if<save_snapshot>(&r)) {
+            rd.persist_snapshot = consensus::snapshot{p->meta, std::make_shared<const bytes>(p->data)};
+            rd.snapshot_replaces_log = p->replaces;
+            snapshot_index = p->meta.index;
+            if (p->replaces || last_index < snapshot_index) {
+                last_index = snapshot_index;
+            }
+        } else {
+            continue;
+        }
+        if (auto err = storage.save(rd)) {
+            return err;
+        }
+    }
+    return std::nullopt;
 }
 
 class writer {

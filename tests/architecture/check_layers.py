@@ -96,11 +96,10 @@ def target_violations(root, rank, checked):
 def main():
     root = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", ".."))
     layered, above = read_layers(root)
-    # Checked as a line above the last: layered folders may not use them (they are not checked).
+    # Ranked as a line above the last: layered folders may not use them (they are not checked).
     top = max(layered.values(), default=-1) + 1
     rank = dict(layered, **{folder: top for folder in above if folder not in layered})
-    checked = {folder: r for folder, r in rank.items() if folder in layered}
-    problems = include_violations(root, rank, checked) + target_violations(root, rank, checked)
+    problems = include_violations(root, rank, layered) + target_violations(root, rank, layered)
     for p in problems:
         print(p)
     if problems:

@@ -17,6 +17,7 @@
 #include "consensus/memory_storage.hh"
 #include "consensus/sqlite_storage.hh"
 #include "tests/consensus/ready_generator.hh"
+#include "tests/temp_dir.hh"
 
 namespace roster::consensus {
 namespace {
@@ -27,16 +28,6 @@ const storage_identity me{"prod", voter_id(2)};
 
 class sqlite_storage_test : public ::testing::Test {
 protected:
-    void SetUp() override {
-        char tmpl[] = "/tmp/roster-storage-XXXXXX";
-        ASSERT_NE(::mkdtemp(tmpl), nullptr);
-        _dir = tmpl;
-        _file = _dir / "raft.db";
-    }
-    void TearDown() override {
-        std::error_code ec;
-        fs::remove_all(_dir, ec);
-    }
 
     std::unique_ptr<sqlite_storage> open_ok(const storage_identity& id = me) {
         auto s = sqlite_storage::open(_file, id);
@@ -76,8 +67,9 @@ protected:
         }
     }
 
-    fs::path _dir;
-    fs::path _file;
+    const roster::testing::temp_dir _tmp{"roster-storage"};
+    const fs::path _dir = _tmp.path();
+    const fs::path _file = _dir / "raft.db";
 };
 
 void expect_same(const persisted_state& a, const persisted_state& b) {

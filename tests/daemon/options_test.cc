@@ -2,12 +2,12 @@
 #include <filesystem>
 #include <optional>
 #include <string>
-#include <unistd.h>
 #include <vector>
 
 #include <gtest/gtest.h>
 
 #include "daemon/options.hh"
+#include "tests/temp_dir.hh"
 
 namespace roster::daemon {
 namespace {
@@ -28,12 +28,9 @@ result<options, exit_now> parse(std::vector<std::string> args) {
 class temporary_tmpdir {
 public:
     temporary_tmpdir() {
-        char tmpl[] = "/tmp/roster-options-test-XXXXXX";
-        EXPECT_NE(::mkdtemp(tmpl), nullptr);
-        _dir = tmpl;
         const char* old = std::getenv("TMPDIR");
         _old = old != nullptr ? std::optional<std::string>(old) : std::nullopt;
-        ::setenv("TMPDIR", _dir.c_str(), 1);
+        ::setenv("TMPDIR", dir().c_str(), 1);
     }
     ~temporary_tmpdir() {
         if (_old) {
@@ -41,14 +38,12 @@ public:
         } else {
             ::unsetenv("TMPDIR");
         }
-        std::error_code ec;
-        fs::remove_all(_dir, ec);
     }
-    [[nodiscard]] const fs::path& dir() const { return _dir; }
-    [[nodiscard]] bool empty() const { return fs::is_empty(_dir); }
+    [[nodiscard]] const fs::path& dir() const { return _tmp.path(); }
+    [[nodiscard]] bool empty() const { return fs::is_empty(dir()); }
 
 private:
-    fs::path _dir;
+    const roster::testing::temp_dir _tmp{"roster-options-test"};
     std::optional<std::string> _old;
 };
 

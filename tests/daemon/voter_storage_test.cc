@@ -1,13 +1,16 @@
 #include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <map>
 #include <memory>
 #include <string>
-#include <unistd.h>
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "daemon/voter_storage.hh"
 #include "membership/membership_state.hh"
+#include "tests/temp_dir.hh"
 #include "wire/codec.hh"
 
 namespace roster::daemon {
@@ -19,16 +22,6 @@ const consensus::storage_identity me{"prod", voter_id(1)};
 
 class voter_storage_test : public ::testing::Test {
 protected:
-    void SetUp() override {
-        char tmpl[] = "/tmp/roster-voter-storage-XXXXXX";
-        ASSERT_NE(::mkdtemp(tmpl), nullptr);
-        _dir = tmpl;
-        _file = _dir / "raft.db";
-    }
-    void TearDown() override {
-        std::error_code ec;
-        fs::remove_all(_dir, ec);
-    }
     // A data file written by the real storage, holding a snapshot of `data` at index 7.
     void write_snapshot(bytes data) {
         auto s = consensus::sqlite_storage::open(_file, me);
@@ -41,7 +34,19 @@ protected:
         ASSERT_FALSE(s.value()->save(r));
     }
 
-    fs::path _dir, _file;
+    // Every file of the data dir, with its bytes.
+    [[nodiscard]] std::map<std::string, std::string> files() const {
+        std::map<std::string, std::string> out;
+        for (const auto& f : fs::directory_iterator(_dir)) {
+            std::ifstream in(f.path(), std::ios::binary);
+            out[f.path().filename().string()] = std::string(std::istreambuf_iterator<char>(in), {});
+        }
+        return out;
+    }
+
+    const roster::testing::temp_dir _tmp{"roster-voter-storage"};
+    const fs::path _dir = _tmp.path();
+    const fs::path _file = _dir / "raft.db";
 };
 
 TEST_F(voter_storage_test, a_new_file_and_a_loadable_snapshot_open) {
@@ -62,8 +67,10 @@ TEST_F(voter_storage_test, a_new_file_and_a_loadable_snapshot_open) {
 // membership snapshot opened, and the voter stopped on a broken invariant when it loaded it.
 TEST_F(voter_storage_test, a_snapshot_the_state_machine_cannot_load_is_refused) {
     write_snapshot({9, 8, 7, 6});
+    const auto before = files();
     auto s = open_voter_storage(_file, me);
     ASSERT_FALSE(s);
+    EXPECT_EQ(files(), before) << "the refused data dir was changed";
     EXPECT_NE(s.error().find(fmt::format("data file {} holds a membership snapshot at index 7 that cannot be "
                                          "loaded (",
                                          _file.string())),
@@ -75,8 +82,10 @@ TEST_F(voter_storage_test, a_snapshot_the_state_machine_cannot_load_is_refused) 
     fs::remove(_file);
     membership::membership_snapshot zero;
     write_snapshot(wire::encode_snapshot(zero));
+    const auto before_zero = files();
     s = open_voter_storage(_file, me);
     ASSERT_FALSE(s);
+    EXPECT_EQ(files(), before_zero) << "the refused data dir was changed";
     EXPECT_NE(s.error().find("the next member id 0"), std::string::npos) << s.error();
 }
 

@@ -10,6 +10,7 @@ import os
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -256,6 +257,36 @@ class Errors(unittest.TestCase):
         self.assertEqual(out.returncode, 1)
         self.assertIn("belongs to cluster 'alpha' voter 1, not cluster 'beta' voter 1", out.stderr)
         self.assertIn(os.path.join(d, "raft.db"), out.stderr)
+
+    def test_what_stops_the_start_is_printed_escaped_on_one_line(self):
+        # A flag value and the contents of a damaged data file (its cluster name) reach stderr
+        # escaped: no escape sequence reaches the terminal, no newline forges a second line.
+        out = self.rosterd("--join", "127.0.0.1:7400\x1b[2J\nforged")
+        self.assertEqual(out.returncode, 2)
+        self.assertIn("--join: '127.0.0.1:7400\\x1b[2J\\nforged' is not HOST:PORT", out.stderr)
+        self.assertNotIn("\x1b", out.stderr)
+        self.assertEqual(out.stderr.count("\n"), 1, out.stderr)
+
+        d = tempfile.mkdtemp(prefix="roster-it-")
+        self.addCleanup(shutil.rmtree, d, ignore_errors=True)
+        listen, peer, publish, metrics = allocate(4)
+        flags = ["--listen", f"127.0.0.1:{listen}", "--publish", f"127.0.0.1:{publish}",
+                 "--metrics-listen", f"127.0.0.1:{metrics}", "--data-dir", d,
+                 "--voter-id", "1", "--voters", f"1@127.0.0.1:{peer}", "--cluster", "alpha"]
+        p = Proc([binary("rosterd")] + flags)
+        self.addCleanup(p.kill)
+        db = os.path.join(d, "raft.db")
+        wait_for("the voter to create its data", lambda: os.path.exists(db))
+        p.kill()
+        con = sqlite3.connect(db)
+        with con:
+            con.execute("UPDATE meta SET value = ? WHERE key = 'cluster'", ("al\x1b[2Jpha\nforged",))
+        con.close()
+        out = self.rosterd(*flags)
+        self.assertEqual(out.returncode, 1)
+        self.assertIn("belongs to cluster 'al\\x1b[2Jpha\\nforged' voter 1, not cluster 'alpha' voter 1",
+                      out.stderr)
+        self.assertNotIn("\x1b", out.stderr)
 
     def test_rosterctl_reports_an_unreachable_endpoint_within_its_timeout(self):
         (port,) = allocate(1)
