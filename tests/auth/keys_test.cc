@@ -5,20 +5,15 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/temp_dir.hh"
+
 #include "auth/keys.hh"
 
 namespace roster::auth {
 namespace {
 
 // A directory of its own for each test, removed afterwards.
-struct temp_dir {
-    std::filesystem::path path;
-    temp_dir() {
-        char tmpl[] = "/tmp/roster-keys-test-XXXXXX";
-        path = ::mkdtemp(tmpl);
-    }
-    ~temp_dir() { std::filesystem::remove_all(path); }
-};
+using roster::testing::temp_dir;
 
 TEST(keys, z85_round_trip_and_the_rfc_32_test_vector) {
     // ZeroMQ RFC 32 (Z85): these 8 bytes are "HelloWorld".
@@ -52,8 +47,8 @@ TEST(keys, a_generated_pair_is_consistent) {
 }
 
 TEST(keys, key_files_are_written_0600_and_read_back) {
-    temp_dir d;
-    const std::string path = d.path / "node";
+    temp_dir d{"roster-keys-test"};
+    const std::string path = d.path() / "node";
     auto k = generate_key_pair();
     ASSERT_TRUE(k);
     ASSERT_FALSE(write_key_files(path, *k));
@@ -76,8 +71,8 @@ TEST(keys, key_files_are_written_0600_and_read_back) {
 }
 
 TEST(keys, a_key_file_others_may_read_is_refused) {
-    temp_dir d;
-    const std::string path = d.path / "node";
+    temp_dir d{"roster-keys-test"};
+    const std::string path = d.path() / "node";
     ASSERT_FALSE(write_key_files(path, *generate_key_pair()));
     ASSERT_EQ(::chmod(path.c_str(), 0644), 0);
     auto loaded = load_key_file(path);
@@ -87,8 +82,8 @@ TEST(keys, a_key_file_others_may_read_is_refused) {
 }
 
 TEST(keys, a_file_that_is_not_a_key_names_the_path_and_the_fix) {
-    temp_dir d;
-    const std::string path = d.path / "node";
+    temp_dir d{"roster-keys-test"};
+    const std::string path = d.path() / "node";
     {
         std::ofstream out(path);
         out << "not a key\n";
@@ -98,7 +93,7 @@ TEST(keys, a_file_that_is_not_a_key_names_the_path_and_the_fix) {
     ASSERT_FALSE(loaded);
     EXPECT_NE(loaded.error().find(path), std::string::npos);
     EXPECT_NE(loaded.error().find("rosterctl keygen"), std::string::npos);
-    EXPECT_NE(load_key_file(d.path / "missing").error().find("No such file"), std::string::npos);
+    EXPECT_NE(load_key_file(d.path() / "missing").error().find("No such file"), std::string::npos);
 }
 
 } // namespace

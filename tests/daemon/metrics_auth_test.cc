@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/temp_dir.hh"
+
 #include "daemon/metrics_auth.hh"
 
 namespace roster::daemon {
@@ -83,21 +85,15 @@ TEST(metrics_auth, a_file_without_users_is_refused) {
 
 class metrics_auth_file : public ::testing::Test {
 protected:
-    void SetUp() override {
-        char tmpl[] = "/tmp/metrics-auth-test-XXXXXX";
-        ASSERT_NE(::mkdtemp(tmpl), nullptr);
-        _dir = tmpl;
-    }
-    void TearDown() override { std::filesystem::remove_all(_dir); }
 
     std::string write(const std::string& text, std::filesystem::perms mode) {
-        const auto path = (_dir / "auth").string();
+        const auto path = (_dir.path() / "auth").string();
         std::ofstream(path) << text;
         std::filesystem::permissions(path, mode);
         return path;
     }
 
-    std::filesystem::path _dir;
+    roster::testing::temp_dir _dir{"metrics-auth-test"};
 };
 
 TEST_F(metrics_auth_file, an_owner_only_file_loads) {
@@ -119,9 +115,9 @@ TEST_F(metrics_auth_file, a_file_others_may_read_is_refused_with_its_mode) {
 }
 
 TEST_F(metrics_auth_file, a_missing_file_says_so) {
-    auto a = metrics_auth::load((_dir / "absent").string());
+    auto a = metrics_auth::load((_dir.path() / "absent").string());
     ASSERT_FALSE(a.ok());
-    EXPECT_EQ(a.error(), "--metrics-auth-file " + (_dir / "absent").string() + ": No such file or directory");
+    EXPECT_EQ(a.error(), "--metrics-auth-file " + (_dir.path() / "absent").string() + ": No such file or directory");
 }
 
 } // namespace

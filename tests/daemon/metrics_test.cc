@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "common/escape.hh"
+#include "tests/temp_dir.hh"
 #include "daemon/metrics.hh"
 #include "daemon/node_configs.hh"
 #include "wire/codec.hh"
@@ -48,18 +49,14 @@ std::optional<std::pair<int, std::string>> promtool_check(const std::string& tex
     if (std::system("command -v promtool > /dev/null 2>&1") != 0) {
         return std::nullopt;
     }
-    char dir[] = "/tmp/roster-metrics-XXXXXX";
-    if (::mkdtemp(dir) == nullptr) {
-        return std::nullopt;
-    }
-    const std::filesystem::path in = std::filesystem::path(dir) / "metrics.txt";
-    const std::filesystem::path out = std::filesystem::path(dir) / "promtool.txt";
+    const roster::testing::temp_dir dir("roster-metrics");
+    const std::filesystem::path in = dir.path() / "metrics.txt";
+    const std::filesystem::path out = dir.path() / "promtool.txt";
     std::ofstream(in, std::ios::binary) << text;
     const int status =
         std::system(("promtool check metrics < " + in.string() + " > " + out.string() + " 2>&1").c_str());
     std::ifstream said(out);
     const std::string verdict((std::istreambuf_iterator<char>(said)), {});
-    std::filesystem::remove_all(dir);
     return std::make_pair(WIFEXITED(status) ? WEXITSTATUS(status) : -1, verdict);
 }
 

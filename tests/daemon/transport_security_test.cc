@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "auth/key_table.hh"
+#include "tests/temp_dir.hh"
 #include "transport_fixture.hh"
 
 // The transport of a secured node (--key-file): CURVE handshakes through its ZAP handler, and
@@ -15,14 +16,12 @@ auth::key_pair new_key() { return auth::generate_key_pair().value(); }
 // Keys of a small secured cluster, and a directory for the --authorized-keys file.
 struct secured {
     auth::key_pair voter1 = new_key(), voter2 = new_key(), member = new_key(), reader = new_key();
-    std::filesystem::path dir;
+    ::roster::testing::temp_dir tmp{"roster-transport-security"};
+    std::filesystem::path dir = tmp.path();
 
     secured() {
-        char tmpl[] = "/tmp/roster-transport-security-XXXXXX";
-        dir = ::mkdtemp(tmpl);
         write_authorized({member.public_key.z85() + " member web-1", reader.public_key.z85() + " reader"});
     }
-    ~secured() { std::filesystem::remove_all(dir); }
 
     void write_authorized(const std::vector<std::string>& lines) const {
         std::ofstream out(dir / "authorized");
