@@ -21,6 +21,7 @@ struct join_op {
     incarnation_number incarnation; // a newer one replaces an older instance of the name
     std::vector<views::tag> tags;   // free-form labels
     std::string key{};              // CURVE public key of the joining member (empty: insecure)
+    voter_id voter{};               // a voter's own entry: that voter (see join_request::voter)
 
     bool operator==(const join_op&) const = default;
 };

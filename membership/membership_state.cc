@@ -78,7 +78,7 @@ membership_state::applied membership_state::apply(const command& c) {
                 remove(present->id, views::removal_reason::replaced);
             }
             views::member m{_next,      join->name, join->address, join->publish_endpoint, join->incarnation,
-                            join->tags, join->key};
+                            join->tags, join->key,  join->voter,   _view.id.next()};
             _next = _next.next();
             _incarnations[join->name] = join->incarnation;
             // New ids are the largest yet: appending keeps the members sorted.
@@ -152,6 +152,9 @@ std::optional<std::string> check_snapshot(const membership_snapshot& s) {
         }
         if (m.name.empty() || !names.insert(m.name).second) {
             return fmt::format("member {} has an empty or repeated name", m.id);
+        }
+        if (m.joined_view > v.id) {
+            return fmt::format("member {} joined in view {}, after view {}", m.id, m.joined_view, v.id);
         }
     }
     const member_id leader = v.members.empty() ? member_id() : v.members.front().id;

@@ -56,6 +56,10 @@ struct join_request {
     incarnation_number incarnation; // a newer one replaces an older instance of the same name
     std::vector<views::tag> tags;   // free-form labels
     std::string key{};              // set by the receiving voter: the requester's CURVE key
+    // A voter's own entry: that voter's id. Set only by the voter itself (its self-join); a voter
+    // clears it on every request from its listen socket and the leader keeps it only on a request
+    // that came over the peer link of that same voter.
+    voter_id voter{};
 
     bool operator==(const join_request&) const = default;
 };

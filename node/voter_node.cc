@@ -121,7 +121,13 @@ void voter_node::on_peer(voter_id from, const body& msg, mono_time now) {
                 if (is_leader()) {
                     _aggregator.report(from, m, _now);
                 }
-            } else if constexpr (std::is_same_v<T, join_request> || std::is_same_v<T, leave_request>) {
+            } else if constexpr (std::is_same_v<T, join_request>) {
+                join_request q = m;
+                if (q.voter != from) {
+                    q.voter = voter_id(); // only voter N may say a join is voter N's own entry
+                }
+                handle_request(std::move(q), from_voter{from, m.request_id});
+            } else if constexpr (std::is_same_v<T, leave_request>) {
                 handle_request(m, from_voter{from, m.request_id});
             } else if constexpr (std::is_same_v<T, join_reply> || std::is_same_v<T, leave_reply>) {
                 if (auto back = _forwarder.route_back(m)) {
@@ -144,7 +150,8 @@ void voter_node::on_request(route_id from, const body& msg, mono_time now, const
             } else if constexpr (std::is_same_v<T, join_request>) {
                 if (permitted(m, who, from_route{from, m.request_id})) {
                     join_request q = m;
-                    q.key = who.key; // the authenticated key, whatever the request said
+                    q.key = who.key;      // the authenticated key, whatever the request said
+                    q.voter = voter_id(); // nobody on the listen socket joins as a voter's entry
                     handle_request(std::move(q), from_route{from, m.request_id});
                 }
             } else if constexpr (std::is_same_v<T, leave_request>) {
@@ -353,6 +360,7 @@ bool voter_node::permitted(const join_request& q, const requester& who, const or
 void voter_node::handle_request(join_request q, const origin& from) {
     if (std::holds_alternative<from_self>(from)) {
         q.key = _config.key;
+        q.voter = _config.id;
     }
     // Checked by whichever voter receives it (the leader again, for a forwarded one): a join beyond
     // the bounds never reaches the log, and its sender learns why.
@@ -364,7 +372,7 @@ void voter_node::handle_request(join_request q, const origin& from) {
     if (pass_on(q, from)) {
         return;
     }
-    membership::join_op op{q.name, q.address, q.publish_endpoint, q.incarnation, q.tags, q.key};
+    membership::join_op op{q.name, q.address, q.publish_endpoint, q.incarnation, q.tags, q.key, q.voter};
     if (_batcher.add_origin(op, from)) {
         return; // a retry of one already on its way
     }

@@ -30,6 +30,8 @@ struct member {
     incarnation_number incarnation; // chosen by the member process at join
     std::vector<tag> tags;          // free-form labels given at join
     std::string key{};              // CURVE public key that joined it (32 bytes; empty: insecure)
+    voter_id voter{};               // the voter whose own entry this is (0: not a voter's)
+    view_id joined_view{};          // the view it joined in (0: not known, a view from before 0.2)
 
     bool operator==(const member&) const = default;
 };

@@ -193,6 +193,7 @@ struct join_fields {
     std::uint64_t incarnation;
     Offset<flatbuffers::Vector<Offset<fb::Tag>>> tags; // absent when there are none
     Offset<flatbuffers::Vector<std::uint8_t>> key;     // absent on an insecure cluster
+    std::uint32_t voter;                               // 0: not a voter's own entry
 };
 
 // Writes the strings and tags, in the order the bytes have always had, before the caller's table.
@@ -204,7 +205,7 @@ join_fields encode_join_fields(builder& b, const Join& in) {
     const auto tags =
         in.tags.empty() ? Offset<flatbuffers::Vector<Offset<fb::Tag>>>() : encode_each(b, in.tags);
     const auto key = key_vector(b, in.key);
-    return {name, address, publish_endpoint, in.incarnation.value(), tags, key};
+    return {name, address, publish_endpoint, in.incarnation.value(), tags, key, in.voter.value()};
 }
 
 // Builds the Join in place from `first` (the one field the three do not share: the member's id, the
@@ -218,7 +219,8 @@ template <typename Join, typename Table, typename... First>
                 str(in.publish_endpoint()),
                 incarnation_number(in.incarnation()),
                 decode_each<views::tag>(in.tags()),
-                key_string(in.key())};
+                key_string(in.key()),
+                voter_id(in.voter_id())};
 }
 
 } // namespace roster::wire::detail

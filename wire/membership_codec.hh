@@ -49,7 +49,7 @@ struct codec<membership::join_request> {
     static Offset<fb::JoinRequest> encode(builder& b, const membership::join_request& m) {
         const auto f = encode_join_fields(b, m);
         return fb::CreateJoinRequest(b, m.request_id, f.name, f.address, f.publish_endpoint, f.incarnation,
-                                     f.tags, f.key);
+                                     f.tags, f.key, f.voter);
     }
     static membership::join_request decode(const fb::JoinRequest& in) {
         return decode_join_fields<membership::join_request>(in, in.request_id());
@@ -165,7 +165,7 @@ struct codec<membership::join_op> {
     using tables = fb_tables<fb::JoinOp>;
     static Offset<fb::JoinOp> encode(builder& b, const membership::join_op& o) {
         const auto f = encode_join_fields(b, o);
-        return fb::CreateJoinOp(b, f.name, f.address, f.publish_endpoint, f.incarnation, f.tags, f.key);
+        return fb::CreateJoinOp(b, f.name, f.address, f.publish_endpoint, f.incarnation, f.tags, f.key, f.voter);
     }
     static membership::join_op decode(const fb::JoinOp& in) {
         return decode_join_fields<membership::join_op>(in);

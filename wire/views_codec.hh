@@ -43,10 +43,12 @@ struct codec<views::member> {
     static Offset<fb::Member> encode(builder& b, const views::member& m) {
         const auto f = encode_join_fields(b, m);
         return fb::CreateMember(b, m.id.value(), f.name, f.address, f.publish_endpoint, f.incarnation, f.tags,
-                                f.key);
+                                f.key, f.voter, m.joined_view.value());
     }
     static views::member decode(const fb::Member& in) {
-        return decode_join_fields<views::member>(in, member_id(in.id()));
+        auto m = decode_join_fields<views::member>(in, member_id(in.id()));
+        m.joined_view = view_id(in.joined_view());
+        return m;
     }
 };
 

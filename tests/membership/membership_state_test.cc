@@ -28,6 +28,22 @@ TEST(membership_state, a_join_assigns_the_next_id_and_makes_a_view) {
     EXPECT_EQ(s.current().joined, std::vector<member_id>{member_id(2)});
 }
 
+TEST(membership_state, a_member_carries_the_view_it_joined_in_and_whose_voter_entry_it_is) {
+    membership_state s;
+    s.apply(one(join("a", 1)));
+    auto v = join("v2", 1);
+    v.voter = voter_id(2);
+    s.apply(command{{join("b", 1), v}});
+    s.apply(one(remove_op{member_id(1), incarnation_number(1), views::removal_reason::suspected}));
+    ASSERT_EQ(s.current().members.size(), 2u);
+    EXPECT_EQ(s.current().members[0].joined_view, view_id(2)) << "b joined in view 2";
+    EXPECT_EQ(s.current().members[0].voter, voter_id());
+    EXPECT_EQ(s.current().members[1].joined_view, view_id(2));
+    EXPECT_EQ(s.current().members[1].voter, voter_id(2));
+    // A snapshot keeps both.
+    EXPECT_EQ(membership_state(s.snapshot()).current(), s.current());
+}
+
 TEST(membership_state, ids_are_never_reused) {
     membership_state s;
     s.apply(one(join("a", 1)));
@@ -218,6 +234,10 @@ TEST(check_snapshot, refuses_what_no_state_machine_could_produce) {
     bad = valid_snapshot();
     bad.view.fencing_token = bad.view.id.next();
     EXPECT_NE(check_snapshot(bad).value_or("").find("fencing token"), std::string::npos);
+
+    bad = valid_snapshot();
+    bad.view.members[0].joined_view = bad.view.id.next();
+    EXPECT_NE(check_snapshot(bad).value_or("").find("joined in view"), std::string::npos);
 
     bad = valid_snapshot();
     bad.incarnations.push_back(bad.incarnations.front());

@@ -439,6 +439,38 @@ TEST(voter_node_trio, a_join_sent_to_a_follower_is_forwarded_to_the_leader_and_a
     EXPECT_EQ(t.node(f).state().find(r[0].member)->name, "m1");
 }
 
+// Each voter's own entry names the voter (rosterctl members shows its consensus role from it); no
+// request from the listen socket, and no voter for another voter's name, can claim a voter id.
+TEST(voter_node_trio, only_a_voter_itself_marks_its_entry_as_that_voters) {
+    trio t;
+    t.form();
+    for (voter_id v : {v1, v2, v3}) {
+        for (voter_id at : {v1, v2, v3}) {
+            const auto* self = t.node(at).state().find_by_name(fmt::format("v{}", v));
+            ASSERT_NE(self, nullptr);
+            EXPECT_EQ(self->voter, v) << "v" << v << "'s entry as voter " << at << " holds it";
+            EXPECT_NE(self->joined_view, view_id());
+        }
+    }
+    const voter_id f = t.a_follower();
+    const view_id formed = t.node(t.leader()).view().id;
+    join_request claims{7, "m1", "10.0.0.9:7400", "", incarnation_number(3), {}};
+    claims.voter = f;
+    t.request(f, 42, claims); // on f's listen socket
+    join_request other{8, "m2", "10.0.0.8:7400", "", incarnation_number(3), {}};
+    other.voter = f == v1 ? v2 : v1;
+    t.from_peer(t.leader(), f, other); // f forwards a join claiming another voter's id
+    t.deliver_all();
+    t.run(200);
+    for (const char* name : {"m1", "m2"}) {
+        const auto* m = t.node(t.leader()).state().find_by_name(name);
+        ASSERT_NE(m, nullptr) << name;
+        EXPECT_EQ(m->voter, voter_id()) << name;
+        EXPECT_GT(m->joined_view, formed) << name;
+        EXPECT_LE(m->joined_view, t.node(t.leader()).view().id) << name;
+    }
+}
+
 TEST(voter_node_trio, a_leave_sent_to_a_follower_is_forwarded_to_the_leader_and_answered_there) {
     trio t;
     t.form();

@@ -225,6 +225,30 @@ TEST(log_codec, a_command_round_trips) {
     EXPECT_TRUE(decode_command(encode_command(membership::command{})));
 }
 
+// Added in 0.2: a member's voter id and join view, a join's voter id; an older peer leaves them 0.
+TEST(codec, voter_ids_and_join_views_round_trip) {
+    views::view v;
+    v.id = view_id(9);
+    v.members = {{member_id(1), "v1", "h:1", "h:2", incarnation_number(5), {}, "", voter_id(1), view_id(2)},
+                 {member_id(4), "app", "h:3", "h:4", incarnation_number(6), {}, "", voter_id(), view_id(7)}};
+    v.leader = member_id(1);
+    v.fencing_token = view_id(2);
+    const envelope full{protocol_version, "c", {}, views::full_view{v}};
+    const auto decoded = decode(encode(full));
+    ASSERT_TRUE(decoded) << decoded.error().describe();
+    EXPECT_EQ(*decoded, full);
+
+    membership::join_request q{1, "v3", "h:5", "h:6", incarnation_number(1), {}};
+    q.voter = voter_id(3);
+    const envelope join{protocol_version, "c", {}, q};
+    EXPECT_EQ(decode(encode(join)).value(), join);
+
+    membership::join_op op{"v3", "h:5", "h:6", incarnation_number(1), {}};
+    op.voter = voter_id(3);
+    const membership::command c{{op}};
+    EXPECT_EQ(decode_command(encode_command(c)).value(), c);
+}
+
 TEST(log_codec, a_snapshot_round_trips) {
     const membership::membership_snapshot s = testing::sample_snapshot();
     const auto decoded = decode_snapshot(encode_snapshot(s));
