@@ -220,7 +220,13 @@ def as_json(view, resync):
 # ---- the subscriber ------------------------------------------------------------------------
 
 class Subscriber:
-    """Delivers views with strictly increasing ids, no gaps: the protocol of docs/protocol.md."""
+    """Delivers views with strictly increasing ids, no gaps: the protocol of docs/protocol.md.
+
+    Each turn of run() first drains every socket (the SUB stream, the replies, the handshake
+    monitor) without blocking, and only then decides whether to send a SyncRequest: a subscriber
+    that syncs before it drains asks with the view it held before a stall, gets a full view, and
+    skips views it had already been sent (docs/protocol.md, "Drain the SUB socket before you send a
+    SyncRequest")."""
 
     def __init__(self, endpoint, cluster, deliver, timeout=3.0, key=None, server_key=None):
         """endpoint: HOST:PORT. key: this client's (public, secret) Z85 keys on a secured cluster,
@@ -243,8 +249,9 @@ class Subscriber:
         self.sub.setsockopt(zmq.SUBSCRIBE, b"")
         self.view = None          # the last view delivered
         self.buffer = {}          # changes ahead of it, by id
+        self.behind = False       # something ahead of the view was seen: a sync is due
         self.next_request = 1
-        self.pending = None       # (request id, deadline) of the sync in flight
+        self.pending = None       # (request id, deadline, after_view_id) of the sync in flight
         self.last_sync = 0.0
         self.subscribed = False   # the SUB socket is connected
         self.receiving = False    # and a message came through it
@@ -257,8 +264,9 @@ class Subscriber:
         self.next_request += 1
         after = self.view["view_id"] if self.view else 0
         self.ask(sync_request(self.cluster, rid, after, full or self.view is None))
-        self.pending = (rid, time.monotonic() + self.timeout)
+        self.pending = (rid, time.monotonic() + self.timeout, after)
         self.last_sync = time.monotonic()
+        self.behind = False
 
     def emit(self, view, resync=False):
         self.view = view
@@ -280,26 +288,78 @@ class Subscriber:
             self.drain_buffer()
             return
         self.buffer[vid] = c
-        if self.pending is None:
-            self.sync()  # a gap: ask for what we missed
+        self.behind = True  # a gap: asked for once the sockets are drained
+
+    def on_full(self, full):
+        if self.view and full["view_id"] == self.view["view_id"] + 1:
+            self.emit(full)
+            self.drain_buffer()
+        elif not self.view or full["view_id"] > self.view["view_id"]:
+            self.behind = True  # the changes in between may still be held: ask before jumping
 
     def on_sync_reply(self, r):
         if self.pending is None or r.RequestId() != self.pending[0]:
             return
+        asked_after = self.pending[2]
         self.pending = None
         if r.Full() is not None:
             full = view_of(r.Full())
             if self.view is None or full["view_id"] == self.view["view_id"] + 1:
                 self.emit(full)
             elif full["view_id"] > self.view["view_id"]:
-                self.emit(full, resync=True)
+                if asked_after < self.view["view_id"]:
+                    # It answers a view older than ours (the stream moved us on meanwhile): the
+                    # node may hold the changes after ours. Ask again before skipping anything.
+                    self.behind = True
+                else:
+                    self.emit(full, resync=True)
         for i in range(r.ChangesLength()):
             c = r.Changes(i)
             if self.view and c.ViewId() == self.view["view_id"] + 1:
                 self.emit(apply_change(self.view, c))
         self.drain_buffer()
         if self.buffer:
-            self.sync()
+            self.behind = True
+
+    def handle(self, sock, data):
+        msg = decode(data, self.cluster)
+        if msg is None:
+            return
+        kind, body = msg
+        if sock is self.sub and not self.receiving:
+            self.receiving = True  # said once, on stderr: the stream itself works
+            print(f"subscriber.py: receiving the views published at {self.publish}", file=sys.stderr, flush=True)
+        if kind == Body.Body.StatusReply and not self.subscribed and body.PublishEndpoint():
+            where = body.PublishEndpoint().decode()
+            host, port = where.rsplit(":", 1)
+            if host in ("0.0.0.0", "*"):  # a wildcard bind: the host we reached it at
+                host = self.endpoint.rsplit(":", 1)[0]
+            self.publish = f"{host}:{port}"
+            self.sub.connect(f"tcp://{self.publish}")
+            self.subscribed = True
+        elif kind == Body.Body.SyncReply:
+            self.on_sync_reply(body)
+        elif kind == Body.Body.ViewChange:
+            self.on_change(body)
+        elif kind == Body.Body.FullView:
+            self.on_full(view_of(body.View()))
+
+    def drain(self):
+        """Reads and applies every message the sockets hold now, without blocking: the stream
+        first, then the replies (one that came during a stall answers the request in flight)."""
+        for sock in (self.sub, self.req):
+            while True:
+                try:
+                    data = sock.recv(zmq.DONTWAIT)
+                except zmq.Again:
+                    break
+                self.handle(sock, data)
+        while True:
+            try:
+                event = zmq.utils.monitor.recv_monitor_message(self.handshakes, zmq.DONTWAIT)
+            except zmq.Again:
+                break
+            self.handshake_error = handshake_failure(event, self.secured)
 
     def run(self, until=lambda: False):
         started = time.monotonic()
@@ -309,54 +369,23 @@ class Subscriber:
         poller.register(self.req, zmq.POLLIN)
         poller.register(self.sub, zmq.POLLIN)
         poller.register(self.handshakes, zmq.POLLIN)
-        while not until():
+        while True:
+            self.drain()  # first: everything already here (docs/protocol.md)
+            if until():
+                return
             now = time.monotonic()
             if self.view is None and now - started > self.timeout:
                 fail(f"cannot talk to {self.endpoint}: {self.handshake_error}" if self.handshake_error else
                      f"no answer from {self.endpoint} within {self.timeout} s (is rosterd running there, "
                      f"in cluster '{self.cluster}'?)")
+            # Then: ask for what is still missing, after the view the drain brought us to.
             if self.pending and now > self.pending[1]:
                 self.pending = None
                 self.ask(status_request(self.cluster, 0))
                 self.sync()
-            elif self.pending is None and now - self.last_sync > 1.0:
-                self.sync()  # a quiet stream may hide a lost last message
-            for sock, _ in poller.poll(100):
-                if sock is self.handshakes:
-                    self.handshake_error = handshake_failure(
-                        zmq.utils.monitor.recv_monitor_message(self.handshakes), self.secured)
-                    continue
-                while True:
-                    try:
-                        data = sock.recv(zmq.DONTWAIT)
-                    except zmq.Again:
-                        break
-                    msg = decode(data, self.cluster)
-                    if msg is None:
-                        continue
-                    kind, body = msg
-                    if sock is self.sub and not self.receiving:
-                        self.receiving = True  # said once, on stderr: the stream itself works
-                        print(f"subscriber.py: receiving the views published at {self.publish}", file=sys.stderr,
-                              flush=True)
-                    if kind == Body.Body.StatusReply and not self.subscribed and body.PublishEndpoint():
-                        where = body.PublishEndpoint().decode()
-                        host, port = where.rsplit(":", 1)
-                        if host in ("0.0.0.0", "*"):  # a wildcard bind: the host we reached it at
-                            host = self.endpoint.rsplit(":", 1)[0]
-                        self.publish = f"{host}:{port}"
-                        self.sub.connect(f"tcp://{self.publish}")
-                        self.subscribed = True
-                    elif kind == Body.Body.SyncReply:
-                        self.on_sync_reply(body)
-                    elif kind == Body.Body.ViewChange:
-                        self.on_change(body)
-                    elif kind == Body.Body.FullView:
-                        full = view_of(body.View())
-                        if self.view and full["view_id"] == self.view["view_id"] + 1:
-                            self.emit(full)
-                        elif not self.view or full["view_id"] > self.view["view_id"]:
-                            self.sync()
+            elif self.pending is None and (self.behind or now - self.last_sync > 1.0):
+                self.sync()  # a gap, or a quiet stream that may hide a lost last message
+            poller.poll(100)
 
 
 def main():
