@@ -7,7 +7,7 @@ set(CPACK_PACKAGE_VENDOR "roster")
 set(CPACK_PACKAGE_CONTACT "roster maintainers <roster@localhost>")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "membership and failure-detection service with consensus-backed views")
 set(CPACK_PACKAGE_DESCRIPTION
-    "rosterd watches the nodes of a cluster with phi-accrual failure detectors; a fixed group of\n"
+    "rosterd watches the nodes of a cluster with phi-accrual failure detectors. A fixed group of\n"
     "voters agrees through Raft on a numbered sequence of membership views, which every node and\n"
     "subscriber receives in order. rosterctl asks a rosterd about the views. The package holds\n"
     "rosterd, rosterctl, a hardened systemd unit, the example configuration /etc/roster/rosterd.toml,\n"
@@ -20,6 +20,9 @@ set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 # libzmq5, ...) from the binaries, by dpkg-shlibdeps.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS OFF)
+# And /bin/kill for the unit's ExecReload; systemd runs the service (rosterd runs without it too).
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "procps")
+set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "systemd")
 # The maintainer scripts and the conffile list (packaging/debian).
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
     ${CMAKE_CURRENT_LIST_DIR}/debian/conffiles ${CMAKE_CURRENT_LIST_DIR}/debian/postinst
