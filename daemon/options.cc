@@ -129,7 +129,11 @@ std::optional<std::string> read_number(const std::string& flag, const std::strin
         std::int64_t v = 0;
         const auto [end, ec] = std::from_chars(first, last, v);
         if (text.empty() || ec == std::errc::invalid_argument || end != last) {
-            return fmt::format("{} {}: not a whole number ({})", flag, text, range);
+            double d = 0;
+            const auto [d_end, d_ec] = std::from_chars(first, last, d);
+            const bool fraction = !text.empty() && d_ec == std::errc() && d_end == last && std::isfinite(d);
+            return fmt::format("{} {}: {} ({})", flag, text, fraction ? "not a whole number" : "not a number",
+                               range);
         }
         if (ec == std::errc::result_out_of_range || std::cmp_less(v, min) || std::cmp_greater(v, max)) {
             return fmt::format("{} {}: {}", flag, text, range);
@@ -227,7 +231,7 @@ command_line::command_line(options& o) {
     app.set_help_flag("-h,--help", "print this help and exit")->configurable(false);
     _config = app.set_config("--config", "", "read flags from this TOML file (keys are the flag names; "
                                              "an unknown key is an error)");
-    _config->configurable(false);
+    _config->configurable(false)->type_name("FILE");
     app.allow_config_extras(CLI::config_extras_mode::error);
     app.config_formatter(std::make_shared<toml_config>());
     app.add_flag("--check-config", o.check_config,

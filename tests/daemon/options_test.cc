@@ -142,11 +142,13 @@ TEST(options, a_word_where_a_number_belongs_is_not_a_number) {
     EXPECT_EQ(refusal(voter_with({"--phi-threshold", "nan"})),
               "rosterd: --phi-threshold nan: not a number (must be between 0.5 and 100)");
     EXPECT_EQ(refusal(voter_with({"--heartbeat-interval-ms", "100ms"})),
-              "rosterd: --heartbeat-interval-ms 100ms: not a whole number (must be between 10 and 60000)");
+              "rosterd: --heartbeat-interval-ms 100ms: not a number (must be between 10 and 60000)");
+    EXPECT_EQ(refusal(parse({"--voter-id", "one", "--voters", "1@127.0.0.1:7401", "--data-dir", "/tmp/x"})),
+              "rosterd: --voter-id one: not a number (must be between 1 and 4294967295)");
     EXPECT_EQ(refusal(voter_with({"--max-members", "2.5"})),
               "rosterd: --max-members 2.5: not a whole number (must be between 1 and 10000000)");
     EXPECT_EQ(refusal(voter_with({"--metrics-member-limit", ""})),
-              "rosterd: --metrics-member-limit : not a whole number (must be between 0 and 1000000)");
+              "rosterd: --metrics-member-limit : not a number (must be between 0 and 1000000)");
 }
 
 TEST(options, the_ends_of_each_range_are_accepted) {
