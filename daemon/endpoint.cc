@@ -1,7 +1,9 @@
 #include "daemon/endpoint.hh"
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
+#include <cstring>
 
 #include <fmt/format.h>
 
@@ -95,6 +97,18 @@ result<std::vector<std::pair<voter_id, endpoint>>, std::string> parse_named(std:
         }
         out.emplace_back(voter_id(id), e.value());
     }
+    for (std::size_t i = 0; i < out.size(); ++i) {
+        for (std::size_t j = i + 1; j < out.size(); ++j) {
+            if (out[i].second != out[j].second) {
+                continue;
+            }
+            if (out[i].first == voter_id() || out[j].first == voter_id()) {
+                return fmt::format("{} appears twice", out[i].second.text());
+            }
+            return fmt::format("voters {} and {} are both at {}; each voter needs its own endpoint",
+                               out[i].first, out[j].first, out[i].second.text());
+        }
+    }
     return out;
 }
 
@@ -114,6 +128,18 @@ result<std::vector<std::pair<voter_id, endpoint>>, std::string> parse_join(std::
 
 bool is_loopback(const endpoint& e) {
     return e.host == "localhost" || e.host == "::1" || e.host.rfind("127.", 0) == 0;
+}
+
+bool overlaps(const endpoint& a, const endpoint& b) {
+    auto wildcard = [](const endpoint& e) { return e.host == "*" || e.host == "0.0.0.0"; };
+    return a.port == b.port && (a.host == b.host || wildcard(a) || wildcard(b));
+}
+
+std::string bind_error(std::string_view flag, const endpoint& e, int error_number) {
+    if (error_number == EADDRINUSE) {
+        return fmt::format("{} {}: address in use (another process listens on that port)", flag, e.text());
+    }
+    return fmt::format("{} {}: cannot listen: {}", flag, e.text(), std::strerror(error_number));
 }
 
 } // namespace roster::daemon

@@ -1,9 +1,12 @@
 #include "daemon/metrics.hh"
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <limits>
 
+#include <CivetServer.h>
 #include <fmt/format.h>
 #include <prometheus/text_serializer.h>
 
@@ -202,6 +205,24 @@ metrics::metrics(const std::string& cluster, const std::string& name, bool voter
     }
 }
 
+namespace {
+
+// Where keep_civetweb_start_error puts CivetWeb's first message while metrics::serve starts the
+// exposer on this thread (nullptr otherwise: CivetWeb then logs as it would without a callback).
+thread_local std::string* civetweb_start_error = nullptr;
+
+int keep_civetweb_start_error(const mg_connection*, const char* message) {
+    if (civetweb_start_error == nullptr || message == nullptr) {
+        return 0;
+    }
+    if (civetweb_start_error->empty()) {
+        *civetweb_start_error = message;
+    }
+    return 1;
+}
+
+} // namespace
+
 std::vector<std::string> metrics::serving_options(const options& o) {
     // CivetWeb gives each connection a worker thread from accept to close, and queues the others
     // in accept order. A client that sends part of a request and stalls holds its worker until
@@ -227,12 +248,23 @@ std::optional<std::string> metrics::serve(const options& o) {
         _auth_refused = &counter("roster_metrics_auth_refused_total",
                                  "Requests to /metrics refused for a wrong user or password (basic auth)");
     }
+    // CivetWeb says why it could not start (the bind's error) only to its log callback, on this
+    // thread; prometheus-cpp's exception then says "null context when constructing CivetServer".
+    std::string start_error;
+    civetweb_start_error = &start_error;
+    CivetCallbacks callbacks;
+    callbacks.log_message = keep_civetweb_start_error;
     try {
-        _exposer = std::make_unique<prometheus::Exposer>(serving_options(o));
+        _exposer = std::make_unique<prometheus::Exposer>(serving_options(o), &callbacks);
     } catch (const std::exception& e) {
-        return fmt::format("cannot serve metrics on {} (--metrics-listen): {}", o.metrics_listen.text(),
-                           e.what());
+        civetweb_start_error = nullptr;
+        if (start_error.find(std::strerror(EADDRINUSE)) != std::string::npos) {
+            return bind_error("--metrics-listen", o.metrics_listen, EADDRINUSE);
+        }
+        return fmt::format("--metrics-listen {}: cannot serve metrics: {}", o.metrics_listen.text(),
+                           start_error.empty() ? e.what() : start_error);
     }
+    civetweb_start_error = nullptr;
     if (auth) {
         // Registered before the registry is attached, so that no metric is ever served without the
         // check. The callback runs on the exposer's threads: it reads the immutable user list and

@@ -50,18 +50,33 @@ struct options {
     std::string metrics_auth_file{};       // --metrics-auth-file: user:password lines (basic auth)
     bool dev = false;
     bool dev_temporary_dir = false; // --dev made the data dir (removed at exit)
+    bool check_config = false;      // --check-config: parse and check everything, then exit
 
     [[nodiscard]] bool is_voter() const { return voter.has_value(); }
     [[nodiscard]] bool secured() const { return key.has_value(); }
 };
 
-// The outcome of parsing: options to run with, or an exit (help or version printed: code 0; a
-// bad flag: a message and code 2).
+// rosterd's exit codes (README, "Flags"; `rosterd --help`).
+inline constexpr int exit_ok = 0;
+inline constexpr int exit_failure = 1; // at run time: a port in use, a refused data dir, a failed write
+inline constexpr int exit_usage = 2;   // a bad flag, a bad --config file, a check that fails
+
+// The outcome of parsing: options to run with, or an exit: help or version printed, or
+// --check-config passed (code 0, a message for stdout, maybe empty); a bad flag or config file
+// (code 2, one line for stderr naming the flag or key, and the file).
 struct exit_now {
     int code;
-    std::string message; // for stderr (empty when CLI11 already printed help or version)
+    std::string message;
 };
 
+// Parses the command line and the --config file, and checks everything that can be checked
+// without opening a socket or the data dir: every number against its range, every endpoint,
+// the role's flags, the keys (loaded). Never throws. With --dev and no --data-dir, it makes the
+// temporary data dir (only when every check passed, and not for --check-config).
 result<options, exit_now> parse_options(int argc, char** argv);
+
+// The keys a --config file may hold: the flag names without their dashes, in --help order
+// (every flag but --help, --version, --config and --check-config).
+std::vector<std::string> config_keys();
 
 } // namespace roster::daemon

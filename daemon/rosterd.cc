@@ -1,4 +1,5 @@
 // rosterd: the membership daemon. See README.md ("Flags") and `rosterd --help`.
+// Exit codes: 0 stopped normally, 1 a failure at start or run time, 2 a bad flag or config file.
 #include <cstdio>
 #include <filesystem>
 
@@ -14,8 +15,10 @@ int main(int argc, char** argv) {
     using namespace roster::daemon;
     auto parsed = parse_options(argc, argv);
     if (!parsed) {
+        // --help, --version and a passed --check-config go to stdout, errors to stderr.
         if (!parsed.error().message.empty()) {
-            std::fprintf(stderr, "%s\n", roster::escape_for_terminal(parsed.error().message).c_str());
+            std::fprintf(parsed.error().code == exit_ok ? stdout : stderr, "%s\n",
+                         roster::escape_for_terminal(parsed.error().message).c_str());
         }
         return parsed.error().code;
     }
@@ -30,7 +33,7 @@ int main(int argc, char** argv) {
         auto rt = runtime::create(o, logger);
         if (!rt) {
             std::fprintf(stderr, "rosterd: %s\n", roster::escape_for_terminal(rt.error()).c_str());
-            code = 1;
+            code = exit_failure;
         } else {
             code = rt.value()->run();
         }

@@ -99,7 +99,7 @@ std::optional<std::string> transport::bind(zmq::socket_t& s, const endpoint& e, 
     try {
         s.bind(e.zmq());
     } catch (const zmq::error_t& err) {
-        return fmt::format("cannot listen on {} ({}): {}", e.text(), flag, err.what());
+        return bind_error(flag, e, err.num());
     }
     return std::nullopt;
 }

@@ -164,8 +164,8 @@ TEST(transport, a_busy_port_is_refused_with_the_flag_that_names_it) {
     log_capture log;
     auto second = transport::open(o, log.logger, m);
     ASSERT_FALSE(second);
-    EXPECT_EQ(second.error(), "cannot listen on 127.0.0.1:" + std::to_string(o.publish.port) +
-                                  " (--publish): Address already in use");
+    EXPECT_EQ(second.error(), "--publish 127.0.0.1:" + std::to_string(o.publish.port) +
+                                  ": address in use (another process listens on that port)");
 }
 
 TEST(transport, signals_are_read_from_the_descriptor) {

@@ -41,9 +41,10 @@ from .paths import binary
 from .procs import Proc
 from .waiting import GiveUp, wait_for
 
-# What rosterd prints when one of its ports is taken (daemon/runtime.cc, daemon/metrics.cc).
-_IN_USE = re.compile(r"cannot listen on \S+ \(--[\w-]+\): Address already in use"
-                     r"|cannot serve metrics on \S+ \(--metrics-listen\)")
+# What rosterd prints when one of its ports is taken (daemon/endpoint.cc, bind_error: from
+# daemon/transport.cc for --listen, --publish and --peer-listen, daemon/metrics.cc for
+# --metrics-listen).
+_IN_USE = re.compile(r"--[\w-]+ \S+: address in use")
 START_ATTEMPTS = 3
 # The ports of a node alone on its host (a network namespace of its own): rosterd's defaults.
 HOST_PORTS = {"listen": 7400, "peer": 7401, "publish": 7402, "metrics": 7403}
