@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "auth/key_table.hh"
+#include "membership/validation.hh"
 
 namespace roster::daemon {
 
@@ -172,6 +173,14 @@ result<options, exit_now> parse_options(int argc, char** argv) {
                    "voters: the most members the views may hold; a join beyond it is rejected")
         ->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}))
         ->capture_default_str();
+    std::vector<std::string> tags;
+    std::string metrics_tag_keys;
+    app.add_option("--tag", tags,
+                   "KEY=VALUE: a tag of this node's member entry, shown in the views (repeatable; in --config: "
+                   "tag = [\"role=scheduler\", \"zone=a\"])");
+    app.add_option("--metrics-tag-keys", metrics_tag_keys,
+                   "KEY,KEY: count the members of the view by the values of these tag keys "
+                   "(roster_members_tagged; at most 8 keys, 32 values each, the rest as \"other\")");
     app.add_flag("--dev", o.dev,
                  "a single-voter cluster on the default loopback ports with a temporary data dir");
     try {
@@ -222,6 +231,28 @@ result<options, exit_now> parse_options(int argc, char** argv) {
     }
     if (voter != 0) {
         o.voter = voter_id(voter);
+    }
+    for (const auto& t : tags) {
+        const auto eq = t.find('=');
+        if (eq == std::string::npos) {
+            return bad(fmt::format("--tag {}: expected KEY=VALUE", t));
+        }
+        o.tags.push_back({t.substr(0, eq), t.substr(eq + 1)});
+    }
+    if (auto why = membership::check_tags(o.tags)) {
+        return bad("--tag: " + *why);
+    }
+    for (std::size_t start = 0; !metrics_tag_keys.empty() && start <= metrics_tag_keys.size();) {
+        const auto comma = std::min(metrics_tag_keys.find(',', start), metrics_tag_keys.size());
+        const std::string key = metrics_tag_keys.substr(start, comma - start);
+        if (auto why = membership::check_tags({{key, ""}})) {
+            return bad(fmt::format("--metrics-tag-keys: key {}: {}", o.metrics_tag_keys.size() + 1, *why));
+        }
+        o.metrics_tag_keys.push_back(key);
+        start = comma + 1;
+    }
+    if (o.metrics_tag_keys.size() > 8) {
+        return bad(fmt::format("--metrics-tag-keys names {} keys, at most 8", o.metrics_tag_keys.size()));
     }
 
     // --dev without --data-dir: a temporary directory, made once every check below has passed (a
