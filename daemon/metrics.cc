@@ -307,6 +307,16 @@ std::optional<std::string> metrics::serve(const options& o) {
     }
     CivetCallbacks callbacks;
     callbacks.begin_request = answer_health;
+    // Known before the server listens (unless the port is 0), so that /health never meets a port
+    // without its board.
+    auto register_port = [&](int port) {
+        std::lock_guard<std::mutex> hold(boards_lock);
+        boards[port] = _health;
+        _health_ports.push_back(port);
+    };
+    if (o.metrics_listen.port != 0) {
+        register_port(o.metrics_listen.port);
+    }
     try {
         _exposer = std::make_unique<prometheus::Exposer>(serving_options(o), &callbacks);
     } catch (const std::exception& e) {
@@ -329,11 +339,9 @@ std::optional<std::string> metrics::serve(const options& o) {
             "roster");
     }
     _exposer->RegisterCollectable(_registry);
-    {
-        std::lock_guard<std::mutex> hold(boards_lock);
-        for (int port : _exposer->GetListeningPorts()) {
-            boards[port] = _health;
-            _health_ports.push_back(port);
+    for (int port : _exposer->GetListeningPorts()) {
+        if (port != o.metrics_listen.port) {
+            register_port(port);
         }
     }
     return std::nullopt;
