@@ -47,6 +47,9 @@ public:
     // Empty on success, else a message naming the flag at fault and the reason. Call once.
     [[nodiscard]] std::optional<std::string> serve(const options& o);
 
+    // Where serve() listens (the ports the system chose for port 0); empty before.
+    [[nodiscard]] const std::vector<int>& listening_ports() const noexcept { return _health_ports; }
+
     // The CivetWeb options (name, value, name, value...) rosterd serves /metrics with.
     [[nodiscard]] static std::vector<std::string> serving_options(const options& o);
 
