@@ -3,6 +3,7 @@
 #include <string>
 
 #include "common/time.hh"
+#include "wire/messages.hh"
 
 namespace roster::node {
 
@@ -28,6 +29,14 @@ struct health {
 
     bool operator==(const health&) const = default;
 };
+
+// The verdicts as a status reply carries them.
+inline void add_to(wire::status_reply& s, const health& h) {
+    s.healthy = h.healthy;
+    s.health_reason = h.reason;
+    s.ready = h.ready;
+    s.ready_reason = h.ready_reason;
+}
 
 // A member that heard from no voter for this long is not healthy: it polls its voters every second
 // (subscriber_config::poll_interval), so three polls went unanswered.

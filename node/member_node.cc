@@ -60,11 +60,7 @@ status_reply member_node::status(std::uint64_t request_id) const {
                    log_index(),       _publisher.current().id,
                    voter_id(),        _id,
                    voter_id(),        _config.publish_endpoint};
-    const node::health h = health();
-    s.healthy = h.healthy;
-    s.health_reason = h.reason;
-    s.ready = h.ready;
-    s.ready_reason = h.ready_reason;
+    add_to(s, health());
     return s;
 }
 

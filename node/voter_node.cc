@@ -72,11 +72,7 @@ status_reply voter_node::basic_status(std::uint64_t request_id) const {
 
 wire::status_reply voter_node::status(std::uint64_t request_id) const {
     status_reply s = basic_status(request_id);
-    const node::health h = health();
-    s.healthy = h.healthy;
-    s.health_reason = h.reason;
-    s.ready = h.ready;
-    s.ready_reason = h.ready_reason;
+    add_to(s, health());
     return s;
 }
 

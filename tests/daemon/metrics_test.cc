@@ -1,6 +1,7 @@
 // The /metrics text: whatever bytes a member name, the cluster or the node name hold, Prometheus
 // must accept the scrape (one invalid label value makes it drop the whole scrape): label values
 // are valid UTF-8, escaped by the text format.
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -24,27 +25,35 @@ namespace {
 
 mono_time at(int ms) { return mono_time(std::chrono::milliseconds(ms)); }
 
-// A voter whose view holds a member with a hostile name: restored from its own storage, the one
-// place no join check runs (a view of an older build, or a damaged file).
-std::unique_ptr<node::voter_node> voter_with_member_named(const std::string& name) {
+// A voter whose view holds `members` restored from its own storage, the one place no join check runs
+// (a view of an older build, or a damaged file).
+std::unique_ptr<node::voter_node> voter_with(std::vector<views::member> members) {
     const options o{.name = "v1", .voter = voter_id(1), .voters = {{voter_id(1), {"127.0.0.1", 7401}}}};
     membership::membership_snapshot s;
     s.view.id = view_id(1);
-    views::member m;
-    m.id = member_id(1);
-    m.name = name;
-    m.incarnation = incarnation_number(1);
-    s.view.members = {m};
-    s.view.leader = member_id(1);
+    for (auto& m : members) {
+        s.incarnations.emplace_back(m.name, m.incarnation);
+    }
+    std::sort(s.incarnations.begin(), s.incarnations.end());
+    s.view.members = std::move(members);
+    s.view.leader = s.view.members.front().id;
     s.view.fencing_token = view_id(1);
-    s.next_member = member_id(2);
-    s.incarnations = {{name, incarnation_number(1)}};
+    s.next_member = member_id(s.view.members.back().id.value() + 1);
     consensus::persisted_state recovered;
     recovered.snap = consensus::snapshot{{log_index(1), raft_term(1)},
                                          std::make_shared<const bytes>(wire::encode_snapshot(s))};
     recovered.hard = {raft_term(1), voter_id(), log_index(1)};
     return std::make_unique<node::voter_node>(make_voter_config(o, incarnation_number(1)).value(), prng(1),
                                               recovered, at(0));
+}
+
+// A voter whose view holds a member with a hostile name.
+std::unique_ptr<node::voter_node> voter_with_member_named(const std::string& name) {
+    views::member m;
+    m.id = member_id(1);
+    m.name = name;
+    m.incarnation = incarnation_number(1);
+    return voter_with({m});
 }
 
 // promtool's verdict on `text` (its exit code and what it said), or nothing without promtool.
@@ -121,27 +130,6 @@ TEST(metrics, step_downs_and_suspicions_are_counted_by_reason_from_zero) {
 
 namespace roster::daemon {
 namespace {
-
-// A voter whose view holds `members` (restored from a snapshot, as above).
-std::unique_ptr<node::voter_node> voter_with(std::vector<views::member> members) {
-    const options o{.name = "v1", .voter = voter_id(1), .voters = {{voter_id(1), {"127.0.0.1", 7401}}}};
-    membership::membership_snapshot s;
-    s.view.id = view_id(1);
-    for (auto& m : members) {
-        s.incarnations.emplace_back(m.name, m.incarnation);
-    }
-    std::sort(s.incarnations.begin(), s.incarnations.end());
-    s.view.members = std::move(members);
-    s.view.leader = s.view.members.front().id;
-    s.view.fencing_token = view_id(1);
-    s.next_member = member_id(s.view.members.back().id.value() + 1);
-    consensus::persisted_state recovered;
-    recovered.snap = consensus::snapshot{{log_index(1), raft_term(1)},
-                                         std::make_shared<const bytes>(wire::encode_snapshot(s))};
-    recovered.hard = {raft_term(1), voter_id(), log_index(1)};
-    return std::make_unique<node::voter_node>(make_voter_config(o, incarnation_number(1)).value(), prng(1),
-                                              recovered, at(0));
-}
 
 views::member tagged(std::uint64_t id, std::vector<views::tag> tags) {
     return {member_id(id), "m" + std::to_string(id), "", "", incarnation_number(1), std::move(tags)};
