@@ -9,6 +9,7 @@ import json
 import os
 import re
 import signal
+import subprocess
 import sys
 import unittest
 import urllib.error
@@ -57,6 +58,14 @@ def status(c, node):
     with Link(node.listen) as link:
         rid = request_id()
         return link.request(wire.status_request(c.cluster, rid), "StatusReply", rid)
+
+
+def admin_client(*args, timeout=30):
+    """(exit code, stdout) of tests/integration/admin_client.cc: client::remove_member and
+    client::health (client/admin.hh) from the command line."""
+    out = subprocess.run([binary("admin_client")] + [str(a) for a in args], capture_output=True, text=True,
+                         timeout=timeout)
+    return out.returncode, out.stdout.strip()
 
 
 def names(view):
@@ -184,6 +193,22 @@ class TagsAndOperatorRemoval(unittest.TestCase):
         r = remove(c, v1, member_id=m3["id"])
         self.assertEqual((r["status"], r["member_id"]), ("ok", m3["id"]))
 
+    def test_the_client_library_removes_through_whichever_endpoint_decides(self):
+        c = self.c
+        # A member first: it refers the request on; then the voters (a follower forwards).
+        endpoints = [self.m["m1"].listen] + [v.listen for v in c.voter_nodes]
+        code, out = admin_client("remove", "m2", *endpoints)
+        self.assertEqual(code, 0, out)
+        self.assertRegex(out, r"^removed in view \d+$")
+        wait_for("m2 out", lambda: "m2" not in names(full_view(c, c.voter_nodes[0])), timeout=10)
+        code, out = admin_client("remove", "m2", *endpoints)
+        self.assertEqual(code, 1)
+        self.assertTrue(out.startswith("not_found: no member named 'm2'"), out)
+        code, out = admin_client("remove", "m3", "127.0.0.1:1", "--timeout", "300")
+        self.assertEqual(code, 1)
+        self.assertTrue(out.startswith("no_leader: "), out)
+        self.assertIn("no answer from 127.0.0.1:1", out)
+
 
 class RemovalPermissions(unittest.TestCase):
     """On a secured cluster only an admin key may remove: a reader's or a member's request is
@@ -205,6 +230,12 @@ class RemovalPermissions(unittest.TestCase):
         wait_for("the refusals counted",
                  lambda: values(v1.metrics, "roster_requests_rejected_total", reason="not_permitted") == [2.0],
                  timeout=5)
+        # The client library says so too (a reader's key).
+        code, out = admin_client("remove", "m1", f"1@{v1.listen}", "--key-file", c.client_key.path,
+                                 "--voter-keys", c.voter_keys())
+        self.assertEqual(code, 1)
+        self.assertTrue(out.startswith("not_permitted: "), out)
+        self.assertIn("it is a reader key", out)
         r = remove(c, v1, admin, v1.key.public, name="m1")
         self.assertEqual(r["status"], "ok", r)
         wait_for("m1 out", lambda: "m1" not in names(full_view(c, v1, c.client_key, v1.key.public)), timeout=10)
@@ -234,6 +265,10 @@ class Health(unittest.TestCase):
             wait_for(f"{v.name} ready", lambda v=v: http(v.metrics, "/ready")[0] == 200, timeout=10)
             s = status(c, v)
             self.assertTrue(s["healthy"] and s["ready"], s)
+        code, out = admin_client("health", *[v.listen for v in c.voter_nodes])
+        self.assertEqual(code, 0)
+        self.assertEqual([line.split()[1:4] for line in out.splitlines()],
+                         [["up", "healthy", "ready"]] * 3, out)
 
         # A member started while the voters are stopped is not ready (it cannot join), then is.
         for v in (v1, v2, v3):
@@ -258,6 +293,11 @@ class Health(unittest.TestCase):
         code, body = http(v1.metrics, "/health")
         self.assertRegex(body["reason"], r"^no consensus leader for \d+\.\d s$")
         self.assertEqual(http(v1.metrics, "/ready")[0], 200, "still in its view: ready, not healthy")
+        code, out = admin_client("health", v1.listen, v2.listen, "--timeout", "300")
+        lines = out.splitlines()
+        self.assertEqual(lines[0].split(" ", 4)[1:3], ["up", "unhealthy"], out)
+        self.assertIn("no consensus leader for", lines[0])
+        self.assertEqual(lines[1].split(" ", 2)[1], "down", out)
         v2.kill(signal.SIGCONT)
         v3.kill(signal.SIGCONT)
         wait_for("v1 healthy again", lambda: http(v1.metrics, "/health")[0] == 200, timeout=10)
