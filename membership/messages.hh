@@ -42,7 +42,7 @@ struct heartbeat_reply {
     member_id member;                             // as in the heartbeat
     incarnation_number incarnation;               // as in the heartbeat
     member_status status = member_status::active; // `removed`: the member must rejoin
-    view_id current_view;                         // the voter's newest view
+    view_id current_view;                         // the voter's newest view (removed by an operator: the view that did)
     // `removed`: why, as far as the voter knows (suspected when it does not). A member removed by
     // an operator stays out until its process restarts.
     views::removal_reason reason = views::removal_reason::suspected;

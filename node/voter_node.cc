@@ -394,11 +394,15 @@ void voter_node::handle_heartbeat(const heartbeat& hb, const origin& from, const
         ++_counters.heartbeats_unknown; // joined in a view this voter has not applied yet
         return;
     }
-    // Why, when it was an operator: the member then stays out instead of joining again.
-    const bool by_operator = _operator_removed.count(hb.member) != 0;
-    answer(from, heartbeat_reply{hb.member, hb.incarnation, member_status::removed, state().id(),
-                                 by_operator ? views::removal_reason::removed_by_operator
-                                             : views::removal_reason::suspected});
+    // Why, when it was an operator (and in which view): the member then stays out instead of
+    // joining again.
+    const auto by_operator = _operator_removed.find(hb.member);
+    if (by_operator != _operator_removed.end()) {
+        answer(from, heartbeat_reply{hb.member, hb.incarnation, member_status::removed, by_operator->second,
+                                     views::removal_reason::removed_by_operator});
+        return;
+    }
+    answer(from, heartbeat_reply{hb.member, hb.incarnation, member_status::removed, state().id()});
 }
 
 template <class Request>

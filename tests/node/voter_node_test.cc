@@ -1028,6 +1028,7 @@ TEST(voter_node_trio, an_operators_removal_through_a_follower_commits_as_removed
     ASSERT_EQ(hr.size(), 1u);
     EXPECT_EQ(hr[0].status, member_status::removed);
     EXPECT_EQ(hr[0].reason, views::removal_reason::removed_by_operator);
+    EXPECT_EQ(hr[0].current_view, r[0].view) << "the view that removed it";
 
     // Gone: by name and by id, not found, with the view.
     t.request(t.leader(), 4, remove_request{10, member_id(), "m1"});
