@@ -24,7 +24,12 @@ node::output member_driver::take_output() {
     // Logged as they go out: a member has nothing to persist, so nothing can stop the batch first.
     for (const auto& b : out.published) {
         if (const auto* e = std::get_if<views::node_event>(&b)) {
-            if (e->what == views::node_event::kind::removed) {
+            if (e->what == views::node_event::kind::removed &&
+                e->reason == views::removal_reason::removed_by_operator) {
+                _logger->warn("this node (member {}) was removed by an operator in view {}; not rejoining "
+                              "until restarted",
+                              e->member, e->view);
+            } else if (e->what == views::node_event::kind::removed) {
                 _logger->warn(
                     "this node (member {}) was removed from the view in view {} ({}); joining again",
                     e->member, e->view, views::to_string(e->reason));

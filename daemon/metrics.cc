@@ -5,8 +5,10 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <set>
 
 #include <CivetServer.h>
+#include <civetweb.h>
 #include <fmt/format.h>
 #include <prometheus/text_serializer.h>
 
@@ -21,6 +23,55 @@ namespace {
 constexpr auto removed_series_kept = std::chrono::minutes(5);
 
 double seconds(duration d) { return std::chrono::duration<double>(d).count(); }
+
+// GET /health and GET /ready are answered in CivetWeb's begin_request callback, which runs on the
+// exposer's worker threads before any handler and before the basic-auth check of /metrics. The
+// callback gets only the connection: prometheus-cpp's server carries no pointer of ours, so the
+// board of each metrics object is found by the port the request arrived on. A process-wide table,
+// kept small (one entry per serving metrics object) and under its own lock.
+std::mutex boards_lock;
+std::map<int, std::weak_ptr<metrics::health_board>> boards; // by listening port
+
+int answer_health(mg_connection* conn) {
+    const mg_request_info* info = mg_get_request_info(conn);
+    if (info == nullptr || info->local_uri == nullptr) {
+        return 0;
+    }
+    const std::string path = info->local_uri;
+    if (path != "/health" && path != "/ready") {
+        return 0; // /metrics and the rest: CivetWeb's handlers
+    }
+    std::shared_ptr<metrics::health_board> board;
+    {
+        std::lock_guard<std::mutex> hold(boards_lock);
+        if (auto it = boards.find(info->server_port); it != boards.end()) {
+            board = it->second.lock();
+        }
+    }
+    if (!board) {
+        return 0;
+    }
+    const std::string method = info->request_method != nullptr ? info->request_method : "";
+    if (method != "GET" && method != "HEAD") {
+        mg_printf(conn, "HTTP/1.1 405 Method Not Allowed\r\nAllow: GET, HEAD\r\nContent-Length: 0\r\n"
+                        "Connection: close\r\n\r\n");
+        return 405;
+    }
+    node::health verdict;
+    {
+        std::lock_guard<std::mutex> hold(board->lock);
+        verdict = board->verdict;
+    }
+    const auto [status, body] = metrics::health_response(path, verdict);
+    mg_printf(conn,
+              "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nCache-Control: no-store\r\n"
+              "Content-Length: %zu\r\nConnection: close\r\n\r\n",
+              status, status == 200 ? "OK" : "Service Unavailable", body.size());
+    if (method == "GET") {
+        mg_write(conn, body.data(), body.size());
+    }
+    return status;
+}
 
 const char* role_label(consensus::role r) {
     switch (r) {
@@ -121,8 +172,8 @@ metrics::metrics(const std::string& cluster, const std::string& name, bool voter
                             {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1});
         _view_changes = &counters("roster_view_changes_total",
                                   "Members joined or removed by committed views, by reason (joined, left, "
-                                  "suspected, replaced)",
-                                  "reason", {"joined", "left", "suspected", "replaced"});
+                                  "suspected, replaced, removed_by_operator)",
+                                  "reason", {"joined", "left", "suspected", "replaced", "removed_by_operator"});
         _member_up = &prometheus::BuildGauge()
                           .Name("roster_member_up")
                           .Help("1 while this voter's detector trusts the member, 0 while it suspects it or "
@@ -183,9 +234,12 @@ metrics::metrics(const std::string& cluster, const std::string& name, bool voter
             &counter("roster_raft_campaigns_at_max_term_total",
                      "Elections not started: the term is at the largest a voter takes (2^62)");
         _rejected = &counters("roster_requests_rejected_total",
-                              "Joins and leaves answered rejected by this voter, by reason (invalid: beyond "
-                              "the bounds on names, tags, incarnations, endpoints; max_members)",
-                              "reason", {"invalid", "max_members"});
+                              "Joins, leaves and removals answered rejected by this voter, by reason (invalid: "
+                              "beyond the bounds on names, tags, incarnations, endpoints; max_members; "
+                              "not_permitted: an operator's removal from a key that is not an admin's)",
+                              "reason", {"invalid", "max_members", "not_permitted"});
+        _removals_requested = &counter("roster_operator_removals_total",
+                                       "Operators' removals this voter queued as the consensus leader");
         _skipped = &counters("roster_commands_skipped_total",
                              "Committed entries not applied, alike on every voter, by reason (undecodable, "
                              "invalid: a join beyond the bounds)",
@@ -193,10 +247,11 @@ metrics::metrics(const std::string& cluster, const std::string& name, bool voter
     } else {
         _member_state = &prometheus::BuildGauge()
                              .Name("roster_member_state")
-                             .Help("1 for this member's state now (joining, active, leaving, left)")
+                             .Help("1 for this member's state now (joining, active, leaving, left, "
+                                   "removed_by_operator)")
                              .Labels(_labels)
                              .Register(*_registry);
-        for (const char* s : {"joining", "active", "leaving", "left"}) {
+        for (const char* s : {"joining", "active", "leaving", "left", "removed_by_operator"}) {
             _member_state->Add({{"state", s}});
         }
         _member_id = &gauge("roster_member_id", "This member's id in the view (0 while joining)");
@@ -237,6 +292,28 @@ std::vector<std::string> metrics::serving_options(const options& o) {
             "enable_keep_alive",  "no"};
 }
 
+metrics::~metrics() {
+    std::lock_guard<std::mutex> hold(boards_lock);
+    for (int port : _health_ports) {
+        boards.erase(port);
+    }
+}
+
+std::pair<int, std::string> metrics::health_response(const std::string& path, const node::health& h) {
+    const bool ok = path == "/ready" ? h.ready : h.healthy;
+    const std::string& reason = path == "/ready" ? h.ready_reason : h.reason;
+    const char* field = path == "/ready" ? "ready" : "health";
+    if (ok) {
+        return {200, fmt::format("{{\"{}\":\"true\"}}\n", field)};
+    }
+    return {503, fmt::format("{{\"{}\":\"false\",\"reason\":{}}}\n", field, json_quote(reason))};
+}
+
+void metrics::set_health(const node::health& h) {
+    std::lock_guard<std::mutex> hold(_health->lock);
+    _health->verdict = h;
+}
+
 std::optional<std::string> metrics::serve(const options& o) {
     std::shared_ptr<const metrics_auth> auth;
     if (!o.metrics_auth_file.empty()) {
@@ -254,6 +331,17 @@ std::optional<std::string> metrics::serve(const options& o) {
     civetweb_start_error = &start_error;
     CivetCallbacks callbacks;
     callbacks.log_message = keep_civetweb_start_error;
+    callbacks.begin_request = answer_health;
+    // Known before the server listens (unless the port is 0), so that /health never meets a port
+    // without its board.
+    auto register_port = [&](int port) {
+        std::lock_guard<std::mutex> hold(boards_lock);
+        boards[port] = _health;
+        _health_ports.push_back(port);
+    };
+    if (o.metrics_listen.port != 0) {
+        register_port(o.metrics_listen.port);
+    }
     try {
         _exposer = std::make_unique<prometheus::Exposer>(serving_options(o), &callbacks);
     } catch (const std::exception& e) {
@@ -281,6 +369,11 @@ std::optional<std::string> metrics::serve(const options& o) {
             "roster");
     }
     _exposer->RegisterCollectable(_registry);
+    for (int port : _exposer->GetListeningPorts()) {
+        if (port != o.metrics_listen.port) {
+            register_port(port);
+        }
+    }
     return std::nullopt;
 }
 
@@ -339,6 +432,8 @@ void metrics::observe(const node::voter_node& v, mono_time now) {
     _view_members->Set(static_cast<double>(view.members.size()));
     _leader_member->Set(static_cast<double>(view.leader.value()));
     _fencing_token->Set(static_cast<double>(view.fencing_token.value()));
+    tagged(view);
+    set_health(v.health());
 
     const auto& raft = v.consensus();
     for (const auto r : {consensus::role::leader, consensus::role::follower, consensus::role::candidate,
@@ -374,10 +469,68 @@ void metrics::observe(const node::voter_node& v, mono_time now) {
     add(*_campaigns_at_max_term, rc.campaigns_at_max_term, _last.campaigns_at_max_term);
     add(_rejected->Add({{"reason", "invalid"}}), vc.requests_invalid, _last.requests_invalid);
     add(_rejected->Add({{"reason", "max_members"}}), vc.joins_over_limit, _last.joins_over_limit);
+    add(_rejected->Add({{"reason", "not_permitted"}}), vc.removals_refused, _last.removals_refused);
+    add(*_removals_requested, vc.removals_requested, _last.removals_requested);
     add(_skipped->Add({{"reason", "undecodable"}}), vc.commands_undecodable, _last.commands_undecodable);
     add(_skipped->Add({{"reason", "invalid"}}), vc.commands_invalid, _last.commands_invalid);
 
     per_member(v, now);
+}
+
+void metrics::count_tags(std::vector<std::string> keys) {
+    _tag_keys = std::move(keys);
+    if (_tag_keys.empty() || _tagged != nullptr) {
+        return;
+    }
+    _tagged = &prometheus::BuildGauge()
+                   .Name("roster_members_tagged")
+                   .Help("Members of the current view with tag KEY=VALUE, for the keys of --metrics-tag-keys "
+                         "(at most 32 values a key; the rest summed as value \"other\")")
+                   .Labels(_labels)
+                   .Register(*_registry);
+}
+
+void metrics::tagged(const views::view& v) {
+    if (_tagged == nullptr || _tagged_view == v.id) {
+        return;
+    }
+    _tagged_view = v.id;
+    std::map<std::pair<std::string, std::string>, double> now; // the series of this view
+    for (const auto& key : _tag_keys) {
+        std::map<std::string, std::size_t> values;
+        for (const auto& m : v.members) {
+            // A member counts once per value, even with the tag twice.
+            std::set<std::string> seen;
+            for (const auto& t : m.tags) {
+                if (t.key == key && seen.insert(t.value).second) {
+                    ++values[t.value];
+                }
+            }
+        }
+        std::vector<std::pair<std::string, std::size_t>> ranked(values.begin(), values.end());
+        std::stable_sort(ranked.begin(), ranked.end(),
+                         [](const auto& a, const auto& b) { return a.second > b.second; });
+        for (std::size_t i = 0; i < ranked.size(); ++i) {
+            // Label values must be valid UTF-8 (prometheus-cpp escapes \, " and newlines itself).
+            const std::string value = i < max_tag_values ? to_valid_utf8(ranked[i].first) : std::string("other");
+            now[{key, value}] += static_cast<double>(ranked[i].second);
+        }
+    }
+    for (auto it = _tagged_series.begin(); it != _tagged_series.end();) {
+        if (now.count(it->first) == 0) {
+            _tagged->Remove(it->second);
+            it = _tagged_series.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    for (const auto& [kv, n] : now) {
+        auto& g = _tagged_series[kv];
+        if (g == nullptr) {
+            g = &_tagged->Add({{"key", to_valid_utf8(kv.first)}, {"value", kv.second}});
+        }
+        g->Set(n);
+    }
 }
 
 void metrics::per_member(const node::voter_node& v, mono_time now) {
@@ -451,9 +604,11 @@ void metrics::observe(const node::member_node& m) {
     _view_members->Set(static_cast<double>(m.view().members.size()));
     _leader_member->Set(static_cast<double>(m.view().leader.value()));
     _fencing_token->Set(static_cast<double>(m.view().fencing_token.value()));
+    tagged(m.view());
+    set_health(m.health());
     _member_id->Set(static_cast<double>(m.id().value()));
-    const char* states[] = {"joining", "active", "leaving", "left"};
-    for (int i = 0; i < 4; ++i) {
+    const char* states[] = {"joining", "active", "leaving", "left", "removed_by_operator"};
+    for (int i = 0; i < 5; ++i) {
         _member_state->Add({{"state", states[i]}}).Set(static_cast<int>(m.current_phase()) == i ? 1 : 0);
     }
     add(*_rejoins, m.rejoins(), _last.rejoins);

@@ -3,6 +3,7 @@
 #include <initializer_list>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -33,15 +34,21 @@ namespace roster::daemon {
 // so that dashboards show it going down, then the series ends.
 class metrics {
 public:
+    ~metrics();
+
     // The metrics of one node, not yet served: creating them opens nothing and starts no thread
     // (the daemon blocks its signals before any thread starts, see transport).
     metrics(const std::string& cluster, const std::string& name, bool voter, std::size_t member_limit);
 
     // Serves /metrics on o.metrics_listen (starts the exposer's threads): CivetWeb with
     // o.metrics_threads workers and o.metrics_request_timeout_ms (serving_options), and, with
-    // o.metrics_auth_file, HTTP basic auth (metrics_auth). Empty on success, else a message naming
-    // the flag at fault and the reason. Call once.
+    // o.metrics_auth_file, HTTP basic auth (metrics_auth). Also GET /health and GET /ready, always
+    // without authentication (for load balancers; they tell only the verdicts of node/health.hh).
+    // Empty on success, else a message naming the flag at fault and the reason. Call once.
     [[nodiscard]] std::optional<std::string> serve(const options& o);
+
+    // Where serve() listens (the ports the system chose for port 0); empty before.
+    [[nodiscard]] const std::vector<int>& listening_ports() const noexcept { return _health_ports; }
 
     // The CivetWeb options (name, value, name, value...) rosterd serves /metrics with.
     [[nodiscard]] static std::vector<std::string> serving_options(const options& o);
@@ -62,10 +69,28 @@ public:
     void fsync_seconds(double s);
     void subscribers_changed(int delta);
 
+    // Counts the members of every view by the values of these tag keys (--metrics-tag-keys), in
+    // roster_members_tagged{key, value}: at most max_tag_values values per key, each with its own
+    // series (the most common ones, ties by value), the others summed as value "other". Call before
+    // the first observe().
+    void count_tags(std::vector<std::string> keys);
+    static constexpr std::size_t max_tag_values = 32;
+
     // Gauges and counters from the node's state; call every 100 ms or so.
     void observe(const node::voter_node& v, mono_time now);
     void observe(const node::member_node& m);
     void on_event(const node::voter_event& e);
+
+    // What /health and /ready answer from now on (observe() sets it from the node; tests may too).
+    void set_health(const node::health& h);
+    // The HTTP status and JSON body of GET `path` ("/health" or "/ready") for verdict `h`.
+    [[nodiscard]] static std::pair<int, std::string> health_response(const std::string& path, const node::health& h);
+
+    // Shared with the exposer's threads, which read it under its lock.
+    struct health_board {
+        std::mutex lock;
+        node::health verdict{false, "starting", false, "starting"};
+    };
     void on_samples(const node::voter_samples& s);
 
 private:
@@ -80,8 +105,11 @@ private:
                                      prometheus::Histogram::BucketBoundaries buckets);
     void add(prometheus::Counter& c, std::uint64_t now_total, std::uint64_t& last);
     void per_member(const node::voter_node& v, mono_time now);
+    void tagged(const views::view& v);
 
     std::shared_ptr<prometheus::Registry> _registry;
+    std::shared_ptr<health_board> _health = std::make_shared<health_board>();
+    std::vector<int> _health_ports; // where the exposer listens, registered for /health
     std::unique_ptr<prometheus::Exposer> _exposer;
     std::map<std::string, std::string> _labels; // cluster, node
     std::size_t _member_limit;
@@ -127,7 +155,14 @@ private:
     prometheus::Counter* _snapshots_installed = nullptr;
     prometheus::Counter* _campaigns_at_max_term = nullptr;
     prometheus::Family<prometheus::Counter>* _rejected = nullptr; // requests, by reason
+    prometheus::Counter* _removals_requested = nullptr;
     prometheus::Family<prometheus::Counter>* _skipped = nullptr;  // committed entries, by reason
+
+    // Tags (--metrics-tag-keys).
+    std::vector<std::string> _tag_keys;
+    prometheus::Family<prometheus::Gauge>* _tagged = nullptr;
+    std::map<std::pair<std::string, std::string>, prometheus::Gauge*> _tagged_series; // by key, value
+    std::optional<view_id> _tagged_view; // the view last counted
 
     // Members.
     prometheus::Gauge* _member_id = nullptr;
@@ -139,7 +174,7 @@ private:
                       snapshots_installed = 0, unknown_voter = 0, stale_term = 0, invalid = 0,
                       snapshot_refused = 0, rejoins = 0, requests_refused = 0, campaigns_at_max_term = 0,
                       requests_invalid = 0, joins_over_limit = 0, commands_undecodable = 0,
-                      commands_invalid = 0;
+                      commands_invalid = 0, removals_refused = 0, removals_requested = 0;
     } _last;
 
     struct member_series {

@@ -18,6 +18,7 @@ result<node::voter_config, std::string> make_voter_config(const options& o, inca
     c.listen_of[*o.voter] = o.listen.text();
     c.address = o.listen.text();
     c.publish_endpoint = o.publish.text();
+    c.tags = o.tags;
     c.incarnation = incarnation;
     if (o.secured()) {
         c.key = o.key->public_key.raw();
@@ -46,6 +47,7 @@ result<node::member_config, std::string> make_member_config(const options& o,
     c.address = o.listen.text();
     c.publish_endpoint = o.publish.text();
     c.voters = o.join.size();
+    c.tags = o.tags;
     c.incarnation = incarnation;
     c.heartbeat_interval = std::chrono::milliseconds(o.heartbeat_interval_ms);
     if (auto bad = c.validate()) {

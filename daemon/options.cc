@@ -20,6 +20,7 @@
 
 #include "auth/key_table.hh"
 #include "daemon/metrics_auth.hh"
+#include "membership/validation.hh"
 
 namespace roster::daemon {
 
@@ -198,6 +199,8 @@ public:
                  "Trying it out: --dev (a single voter on the default loopback ports).",
                  "rosterd"};
     std::string name, listen, publish, metrics, peer_listen, voters, join, voter_keys;
+    std::vector<std::string> tags; // --tag KEY=VALUE, as given
+    std::string metrics_tag_keys;  // --metrics-tag-keys KEY,KEY
     unsigned voter = 0; // set by its number_flag
     std::deque<number_flag> numbers; // a deque: CLI11 holds references to the texts
 
@@ -291,6 +294,12 @@ command_line::command_line(options& o) {
            "voters: a removal waits this long for correlated failures to share its view", true);
     number("--max-members", o.max_members, std::size_t{1}, std::size_t{10'000'000},
            "voters: the most members the views may hold; a join beyond it is rejected", true);
+    app.add_option("--tag", tags,
+                   "KEY=VALUE: a tag of this node's member entry, shown in the views (repeatable; in --config: "
+                   "tag = [\"role=scheduler\", \"zone=a\"])");
+    app.add_option("--metrics-tag-keys", metrics_tag_keys,
+                   "KEY,KEY: count the members of the view by the values of these tag keys "
+                   "(roster_members_tagged; at most 8 keys, 32 values each, the rest as \"other\")");
     app.add_flag("--dev", o.dev,
                  "a single-voter cluster on the default loopback ports with a temporary data dir");
 }
@@ -486,6 +495,28 @@ result<options, exit_now> parse_options(int argc, char** argv) {
     }
     if (cl.voter != 0) {
         o.voter = voter_id(cl.voter);
+    }
+    for (const auto& t : cl.tags) {
+        const auto eq = t.find('=');
+        if (eq == std::string::npos) {
+            return bad(fmt::format("--tag {}: expected KEY=VALUE", t));
+        }
+        o.tags.push_back({t.substr(0, eq), t.substr(eq + 1)});
+    }
+    if (auto why = membership::check_tags(o.tags)) {
+        return bad("--tag: " + *why);
+    }
+    for (std::size_t start = 0; !cl.metrics_tag_keys.empty() && start <= cl.metrics_tag_keys.size();) {
+        const auto comma = std::min(cl.metrics_tag_keys.find(',', start), cl.metrics_tag_keys.size());
+        const std::string key = cl.metrics_tag_keys.substr(start, comma - start);
+        if (auto why = membership::check_tags({{key, ""}})) {
+            return bad(fmt::format("--metrics-tag-keys: key {}: {}", o.metrics_tag_keys.size() + 1, *why));
+        }
+        o.metrics_tag_keys.push_back(key);
+        start = comma + 1;
+    }
+    if (o.metrics_tag_keys.size() > 8) {
+        return bad(fmt::format("--metrics-tag-keys names {} keys, at most 8", o.metrics_tag_keys.size()));
     }
 
     // --dev without --data-dir: a temporary directory, made once every check below has passed (a

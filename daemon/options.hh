@@ -9,6 +9,7 @@
 #include "common/result.hh"
 #include "common/strong_value.hh"
 #include "daemon/endpoint.hh"
+#include "views/view.hh"
 
 namespace roster::daemon {
 
@@ -51,6 +52,11 @@ struct options {
     bool dev = false;
     bool dev_temporary_dir = false; // --dev made the data dir (removed at exit)
     bool check_config = false;      // --check-config: parse and check everything, then exit
+    // --tag KEY=VALUE (repeatable; `tag = ["role=a", ...]` in --config): this node's member entry's
+    // tags, within membership/validation.hh's bounds.
+    std::vector<views::tag> tags{};
+    // --metrics-tag-keys role,zone: tag keys counted in roster_members_tagged (at most 8).
+    std::vector<std::string> metrics_tag_keys{};
 
     [[nodiscard]] bool is_voter() const { return voter.has_value(); }
     [[nodiscard]] bool secured() const { return key.has_value(); }

@@ -21,6 +21,15 @@ namespace {
 constexpr auto tick_interval = 10ms;
 constexpr auto leave_deadline = 5s;
 
+// The start line's account of --tag: ", tags role=scheduler zone=a", or nothing.
+std::string describe_tags(const std::vector<views::tag>& tags) {
+    std::string out;
+    for (const auto& t : tags) {
+        out += (out.empty() ? ", tags " : " ") + t.key + "=" + t.value;
+    }
+    return out;
+}
+
 } // namespace
 
 runtime::runtime(const options& o, std::shared_ptr<spdlog::logger> logger)
@@ -43,6 +52,7 @@ result<std::unique_ptr<runtime>, std::string> runtime::create(const options& o,
 // and node.
 std::optional<std::string> runtime::open() {
     _metrics = std::make_unique<metrics>(_o.cluster, _o.name, _o.is_voter(), _o.metrics_member_limit);
+    _metrics->count_tags(_o.metrics_tag_keys);
     auto opened = transport::open(_o, _logger, *_metrics); // first: blocks the signals for every thread
     if (!opened) {
         return opened.error();
@@ -96,9 +106,9 @@ std::optional<std::string> runtime::open_voter() {
                                                 _transport->now(), _logger, *_metrics);
     _logger->info(
         "voter {} of cluster '{}' ({}): listening on {}, peers on {}, publishing on {}, metrics on {}, "
-        "data in {}, recovered up to view {}",
+        "data in {}, recovered up to view {}{}",
         *_o.voter, _o.cluster, _o.name, _o.listen.text(), _o.peer_listen.text(), _o.publish.text(),
-        _o.metrics_listen.text(), _o.data_dir, voter->node().view().id);
+        _o.metrics_listen.text(), _o.data_dir, voter->node().view().id, describe_tags(_o.tags));
     _driver = std::move(voter);
     return std::nullopt;
 }
@@ -119,8 +129,9 @@ std::optional<std::string> runtime::open_member() {
         voters += (voters.empty() ? "" : ",") + e.text();
     }
     _logger->info("member '{}' of cluster '{}': joining through {}; listening on {}, publishing on {}, "
-                  "metrics on {}",
-                  _o.name, _o.cluster, voters, _o.listen.text(), _o.publish.text(), _o.metrics_listen.text());
+                  "metrics on {}{}",
+                  _o.name, _o.cluster, voters, _o.listen.text(), _o.publish.text(), _o.metrics_listen.text(),
+                  describe_tags(_o.tags));
     return std::nullopt;
 }
 

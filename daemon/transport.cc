@@ -46,6 +46,11 @@ bool read_only(const wire::body& b) {
     return std::holds_alternative<wire::status_request>(b) || std::holds_alternative<views::sync_request>(b);
 }
 
+// An operator's request: any key may send it, and the node answers it, refused unless the key is an
+// admin's (node::requester::operator_actions), so that a refusal is an answer with a reason, not a
+// silence.
+bool operator_request(const wire::body& b) { return std::holds_alternative<membership::remove_request>(b); }
+
 // For the log: what went wrong with a handshake, and what to do.
 std::string describe(auth::handshake_failure f, const auth::monitor_event& e) {
     switch (f) {
@@ -366,7 +371,7 @@ std::optional<node::requester> transport::requester_of(const zmq::message_t& m, 
             return std::nullopt;
         }
         if (g->what != auth::permission::member && g->what != auth::permission::voter &&
-            !read_only(env.msg)) {
+            !read_only(env.msg) && !operator_request(env.msg)) {
             _metrics.dropped("listen", "not_permitted");
             rate_limited_warn(fmt::format("dropped a message on the listen socket: a {} key may only ask",
                                           auth::to_string(g->what)));
@@ -375,9 +380,12 @@ std::optional<node::requester> transport::requester_of(const zmq::message_t& m, 
         who.key = key.raw();
         // A member joins under its name; a voter's entry joins on its own voter, never here.
         who.join_as = g->what == auth::permission::member ? g->name : std::string();
+        who.operator_actions = g->what == auth::permission::admin;
+        who.kind = auth::to_string(g->what);
         budget_key = who.key;
     }
-    if (std::holds_alternative<membership::join_request>(env.msg)) {
+    // Removals make entries in the log like joins: they share the budget.
+    if (std::holds_alternative<membership::join_request>(env.msg) || operator_request(env.msg)) {
         auto& b = _join_budgets.try_emplace(budget_key, join_budget{join_burst, t}).first->second;
         b.tokens = std::min(join_burst, b.tokens + joins_per_second * to_ms(t - b.updated) / 1000);
         b.updated = t;

@@ -178,7 +178,7 @@ private:
     zmq::socket_t _listen;
     zmq::socket_t _pub;
     route_table _routes; // of --listen
-    // Joins each key (an insecure node: each connection) may still send now: 20, refilled at 10 a
+    // Joins and removals each key (an insecure node: each connection) may still send now: 20, refilled at 10 a
     // second, so that a flood from one client cannot keep the leader proposing.
     struct join_budget {
         double tokens = 0;

@@ -42,7 +42,10 @@ struct heartbeat_reply {
     member_id member;                             // as in the heartbeat
     incarnation_number incarnation;               // as in the heartbeat
     member_status status = member_status::active; // `removed`: the member must rejoin
-    view_id current_view;                         // the voter's newest view
+    view_id current_view;                         // the voter's newest view (removed by an operator: the view that did)
+    // `removed`: why, as far as the voter knows (suspected when it does not). A member removed by
+    // an operator stays out until its process restarts.
+    views::removal_reason reason = views::removal_reason::suspected;
 
     bool operator==(const heartbeat_reply&) const = default;
 };
@@ -93,6 +96,27 @@ struct leave_reply {
     std::string error;                          // why, when not ok
 
     bool operator==(const leave_reply&) const = default;
+};
+
+// Operator (client) -> any voter; forwarded to the consensus leader. Removes a member by id (when
+// not 0) or else by name; committed as a remove_op with reason removed_by_operator. Only a key
+// that may act as an operator may ask (requester::operator_actions).
+struct remove_request {
+    std::uint64_t request_id = 0; // chosen by the requester, echoed in the reply
+    member_id member;             // the member to remove (0: by name)
+    std::string name;             // its name, when `member` is 0
+
+    bool operator==(const remove_request&) const = default;
+};
+
+struct remove_reply {
+    std::uint64_t request_id = 0;               // of the request
+    request_status status = request_status::ok; // ok: committed in `view`
+    view_id view;                               // the view that removed it (ok), else the newest held
+    member_id member;                           // the member removed (ok)
+    std::string error;                          // why, when not ok
+
+    bool operator==(const remove_reply&) const = default;
 };
 
 // One voter's judgement of one member.

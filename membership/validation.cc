@@ -95,6 +95,19 @@ std::optional<std::string> validate(const join_op& j) {
 
 std::optional<std::string> validate(const leave_request& q) { return check_incarnation(q.incarnation); }
 
+std::optional<std::string> validate(const remove_request& q) {
+    if (q.member != member_id() && !q.name.empty()) {
+        return std::string("a removal names a member by id or by name, not both");
+    }
+    if (q.member == member_id()) {
+        if (q.name.empty()) {
+            return std::string("a removal needs a member id or a name");
+        }
+        return check_name(q.name);
+    }
+    return std::nullopt;
+}
+
 std::optional<std::string> validate(const command& c) {
     for (std::size_t i = 0; i < c.ops.size(); ++i) {
         if (const auto* j = std::get_if<join_op>(&c.ops[i])) {

@@ -67,6 +67,9 @@ template <typename Join>
 [[nodiscard]] std::optional<std::string> validate(const join_op& j);
 // Why a leave request names an incarnation no member can have, or nothing.
 [[nodiscard]] std::optional<std::string> validate(const leave_request& q);
+// Why an operator's removal names no member, or two ways at once, or a name beyond the bounds, or
+// nothing.
+[[nodiscard]] std::optional<std::string> validate(const remove_request& q);
 // Why a command carries a join no voter would have accepted (the first such op, by position), or
 // nothing. Leaves and removals act only on a member with a matching incarnation, so they cannot
 // break a bound and are not checked.

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <fmt/format.h>
+
 #include "membership/validation.hh"
 #include "views/view_ops.hh"
 
@@ -53,11 +55,49 @@ member_node::member_node(const member_config& config, mono_time now, log_sink* l
 }
 
 status_reply member_node::status(std::uint64_t request_id) const {
-    return {request_id,        _config.name,
-            node_role::member, raft_term(),
-            log_index(),       _publisher.current().id,
-            voter_id(),        _id,
-            voter_id(),        _config.publish_endpoint};
+    status_reply s{request_id,        _config.name,
+                   node_role::member, raft_term(),
+                   log_index(),       _publisher.current().id,
+                   voter_id(),        _id,
+                   voter_id(),        _config.publish_endpoint};
+    add_to(s, health());
+    return s;
+}
+
+node::health member_node::health() const {
+    node::health h;
+    const views::view& v = _publisher.current();
+    switch (_phase) {
+    case phase::joining:
+        h.ready_reason = "not in the view yet: joining";
+        break;
+    case phase::active:
+        if (!std::any_of(v.members.begin(), v.members.end(), [&](const views::member& m) { return m.id == _id; })) {
+            h.ready_reason = "not in the view yet: joined, the view that adds it has not arrived";
+        }
+        break;
+    case phase::leaving:
+        h.ready_reason = "leaving the views";
+        break;
+    case phase::left:
+        h.ready_reason = "left the views";
+        break;
+    case phase::removed_by_operator:
+        h.ready_reason =
+            fmt::format("removed by an operator in view {}; not rejoining until restarted", _removed_in);
+        break;
+    }
+    h.ready = h.ready_reason.empty();
+    if (v.id == view_id()) {
+        h.reason = "no committed view yet";
+    } else if (!h.ready) {
+        h.reason = "not in the view: " + h.ready_reason;
+    } else if (!_last_heard || _now - *_last_heard > member_contact_bound) {
+        const double silent = _last_heard ? std::chrono::duration<double>(_now - *_last_heard).count() : 0;
+        h.reason = fmt::format("no word from any voter for {:.1f} s", silent);
+    }
+    h.healthy = h.reason.empty();
+    return h;
 }
 
 void member_node::tick(mono_time now) {
@@ -101,6 +141,7 @@ void member_node::tick(mono_time now) {
         }
         break;
     case phase::left:
+    case phase::removed_by_operator:
         break;
     }
 }
@@ -139,6 +180,8 @@ void member_node::leave(mono_time now) {
         _request.reset();
         _next_attempt = now;
         send_leave();
+    } else if (_phase == phase::removed_by_operator) {
+        _phase = phase::left; // nothing to leave
     } else if (_phase == phase::joining) {
         if (_request) {
             // The join may commit: wait for its answer, then leave the view it put us in.
@@ -151,6 +194,7 @@ void member_node::leave(mono_time now) {
 
 void member_node::on_reply(std::size_t endpoint, const body& msg, mono_time now) {
     _now = now;
+    _last_heard = now;
     if (const auto* jr = std::get_if<join_reply>(&msg)) {
         const join_reply* r = jr;
         if (_phase != phase::joining || !_request || r->request_id != *_request) {
@@ -213,7 +257,10 @@ void member_node::on_reply(std::size_t endpoint, const body& msg, mono_time now)
         const heartbeat_reply* r = hr;
         if (_phase == phase::active && r->member == _id && r->incarnation == _incarnation &&
             r->status == member_status::removed) {
-            removed(r->current_view, views::removal_reason::suspected);
+            // The voter knows why when an operator removed it (the reply comes before the view).
+            removed(r->current_view, r->reason == views::removal_reason::removed_by_operator
+                                         ? r->reason
+                                         : views::removal_reason::suspected);
         }
     } else if (const auto* sr = std::get_if<sync_reply>(&msg)) {
         const sync_reply* r = sr;
@@ -224,6 +271,7 @@ void member_node::on_reply(std::size_t endpoint, const body& msg, mono_time now)
 
 void member_node::on_published(const body& msg, mono_time now) {
     _now = now;
+    _last_heard = now;
     if (const auto* c = std::get_if<views::view_change>(&msg)) {
         _subscriber.on_change(*c, now);
     } else if (const auto* f = std::get_if<full_view>(&msg)) {
@@ -239,6 +287,11 @@ void member_node::on_request(route_id from, const body& msg, mono_time now) {
         _out.replies.emplace_back(from, _publisher.answer(*sync));
     } else if (const auto* st = std::get_if<status_request>(&msg)) {
         _out.replies.emplace_back(from, status(st->request_id));
+    } else if (const auto* rm = std::get_if<membership::remove_request>(&msg)) {
+        // Only voters decide: `not_leader` sends the operator's client on to its next endpoint.
+        _out.replies.emplace_back(from, membership::remove_reply{rm->request_id, request_status::not_leader,
+                                                                 _publisher.current().id, member_id(),
+                                                                 "a member does not take removals: ask a voter"});
     }
 }
 
@@ -297,9 +350,23 @@ void member_node::deliver(const views::delivery& d) {
 }
 
 void member_node::removed(view_id in_view, views::removal_reason why) {
+    emit(node_event{node_event::kind::removed, _id, member_id(), in_view, why});
+    if (why == views::removal_reason::removed_by_operator) {
+        // Joining again at once would undo the operator's decision (and make the command useless on
+        // a live member). It keeps following the views for its local subscribers; a restart joins
+        // under a newer incarnation.
+        log_to(_logger, log_level::warn,
+               "member {}: removed by an operator in view {}; not rejoining until restarted", _config.name,
+               in_view);
+        _previous_id = _id;
+        _id = member_id();
+        _removed_in = in_view;
+        _phase = phase::removed_by_operator;
+        _request.reset();
+        return;
+    }
     log_to(_logger, log_level::warn, "member {}: removed from the view as {} ({}); joining again",
            _config.name, _id, views::to_string(why));
-    emit(node_event{node_event::kind::removed, _id, member_id(), in_view, why});
     _previous_id = _id;
     _id = member_id();
     _incarnation = _incarnation.next();

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "common/log_sink.hh"
+#include "node/health.hh"
 #include "node/output.hh"
 #include "views/view_publisher.hh"
 #include "views/view_subscriber.hh"
@@ -32,15 +33,17 @@ struct member_config {
 
 // A member: joins through any voter, heartbeats to every voter, follows the views (the
 // subscriber core over the voters' PUB streams and sync endpoints) and re-publishes them to its
-// local subscribers, learns when it was removed and joins again under a new incarnation, and
-// leaves gracefully when asked. Deterministic and I/O-free like the voter.
+// local subscribers, learns when it was removed and joins again under a new incarnation (except
+// after an operator removed it: then it stays out, still following the views, until the process
+// restarts), and leaves gracefully when asked. Deterministic and I/O-free like the voter.
 //
 // Inputs: tick(now); on_reply (a reply from voter endpoint i); on_published (from a voter's PUB
 // stream); on_request (from its own local clients). Output: take_output() (to_endpoints,
 // replies, published).
 class member_node {
 public:
-    enum class phase : std::uint8_t { joining, active, leaving, left };
+    // removed_by_operator: out of the views until the process restarts (docs/membership.md).
+    enum class phase : std::uint8_t { joining, active, leaving, left, removed_by_operator };
 
     member_node(const member_config& config, mono_time now, log_sink* logger = nullptr);
 
@@ -59,6 +62,8 @@ public:
     [[nodiscard]] std::uint64_t rejoins() const noexcept { return _rejoins; }
     [[nodiscard]] std::uint64_t syncs_served() const noexcept { return _syncs_served; }
     [[nodiscard]] wire::status_reply status(std::uint64_t request_id) const;
+    // GET /health and GET /ready (node/health.hh), as of the last input.
+    [[nodiscard]] node::health health() const;
 
 private:
     void send_heartbeat(); // every heartbeat_interval, to every voter
@@ -76,6 +81,8 @@ private:
     member_id _id;
     member_id _previous_id; // before a removal, for the "rejoined" event
     view_id _joined_in;     // the view that added this instance
+    view_id _removed_in;    // removed_by_operator: the view that removed it
+    std::optional<mono_time> _last_heard; // the last reply or publication from any voter
     std::uint64_t _rejoins = 0;
     // This node's own events ("removed", "rejoined") wait until the stream has delivered the view
     // they happened in: a join reply or a heartbeat reply can arrive before the view itself, and

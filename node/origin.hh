@@ -11,11 +11,14 @@
 namespace roster::node {
 
 // Who sent a request on a listen socket, as the transport authenticated it. What it may do: join
-// only as `join_as` (when set; an empty name: not at all), and heartbeat for or leave only member
-// entries that carry its key.
+// only as `join_as` (when set; an empty name: not at all), heartbeat for or leave only member
+// entries that carry its key, and act as an operator (remove members) only with
+// `operator_actions`.
 struct requester {
     std::string key;                    // CURVE public key (32 bytes); empty on an insecure node
     std::optional<std::string> join_as; // nullopt: any name (an insecure node)
+    bool operator_actions = true;       // an admin key, or anyone on an insecure node
+    std::string kind{};                 // what the key is ("reader", "member"...), for refusals
 
     bool operator==(const requester&) const = default;
 };

@@ -66,6 +66,10 @@ bool proposal_batcher::add_origin(const membership::leave_op& op, const origin& 
     return add_to(_leaves, key_of(op), from);
 }
 
+bool proposal_batcher::add_origin(const membership::remove_op& op, const origin& from) {
+    return add_to(_removes, key_of(op), from);
+}
+
 void proposal_batcher::queue(membership::join_op op, origin from, mono_time now) {
     const join_key key = key_of(op);
     _joins.emplace(key, pending{std::move(op), {std::move(from)}});
@@ -77,6 +81,13 @@ void proposal_batcher::queue(membership::leave_op op, origin from, mono_time now
     const leave_key key = key_of(op);
     _leaves.emplace(key, pending{op, {std::move(from)}});
     _leave_queue.push_back(key);
+    open_join_window(now);
+}
+
+void proposal_batcher::queue(membership::remove_op op, origin from, mono_time now) {
+    const leave_key key = key_of(op);
+    _removes.emplace(key, pending{op, {std::move(from)}});
+    _remove_queue.push_back(key);
     open_join_window(now);
 }
 
@@ -107,7 +118,7 @@ std::optional<membership::command> proposal_batcher::next(mono_time now,
     if (_join_open && now >= *_join_open + _config.join_settle) {
         go = true;
     }
-    if (!go || (due.empty() && _join_queue.empty() && _leave_queue.empty())) {
+    if (!go || (due.empty() && nothing_queued())) {
         return std::nullopt;
     }
     membership::command cmd;
@@ -118,12 +129,12 @@ std::optional<membership::command> proposal_batcher::next(mono_time now,
         }
         cmd.ops.emplace_back(r);
     }
+    take_queued(_remove_queue, _removes, _config.max_ops_per_command, cmd, f.removes);
     take_queued(_leave_queue, _leaves, _config.max_ops_per_command, cmd, f.leaves);
     take_joins(limit, cmd, f.joins);
     if (cmd.ops.empty()) {
         // Every join waiting was refused for lack of room: nothing to propose.
-        _join_open =
-            (_join_queue.empty() && _leave_queue.empty()) ? std::nullopt : std::optional<mono_time>(now);
+        _join_open = nothing_queued() ? std::nullopt : std::optional<mono_time>(now);
         return std::nullopt;
     }
     _building = std::move(f);
@@ -179,7 +190,7 @@ void proposal_batcher::proposed(log_index index, mono_time now) {
     _in_flight->index = index;
     _in_flight->proposed = now;
     _removal_open.reset();
-    _join_open = (_join_queue.empty() && _leave_queue.empty()) ? std::nullopt : std::optional<mono_time>(now);
+    _join_open = nothing_queued() ? std::nullopt : std::optional<mono_time>(now);
 }
 
 void proposal_batcher::unproposed(mono_time now) {
@@ -211,8 +222,9 @@ void proposal_batcher::requeue(mono_time now) {
     }
     put_back(_in_flight->joins, _joins, _join_queue);
     put_back(_in_flight->leaves, _leaves, _leave_queue);
+    put_back(_in_flight->removes, _removes, _remove_queue);
     _in_flight.reset();
-    if (!_join_queue.empty() || !_leave_queue.empty()) {
+    if (!nothing_queued()) {
         open_join_window(now);
     }
 }
@@ -251,6 +263,17 @@ proposal_batcher::answers(const membership::command& cmd, const std::vector<memb
                     membership::leave_reply{id, removed ? request_status::ok : request_status::not_found,
                                             view, std::string()});
             }
+        } else if (const auto* r = std::get_if<membership::remove_op>(&cmd.ops[i])) {
+            // An operator's removal (or a suspicion that removed the same member first: removed
+            // all the same).
+            const bool removed = outcome.what == membership::op_outcome::kind::removed;
+            for (auto& o : take_from(_removes, key_of(*r))) {
+                const std::uint64_t id = request_id_of(o);
+                out.emplace_back(std::move(o),
+                                 membership::remove_reply{id, removed ? request_status::ok : request_status::not_found,
+                                                          view, removed ? r->member : member_id(),
+                                                          removed ? std::string() : "no longer a member"});
+            }
         }
     }
     return out;
@@ -276,10 +299,19 @@ std::vector<proposal_batcher::answer> proposal_batcher::abandon(view_id view,
                                                                    "leadership changed"});
         }
     }
+    for (auto& [key, p] : _removes) {
+        for (auto& o : p.origins) {
+            const std::uint64_t id = request_id_of(o);
+            out.emplace_back(std::move(o), membership::remove_reply{id, request_status::not_leader, view,
+                                                                    member_id(), "leadership changed"});
+        }
+    }
     _joins.clear();
     _leaves.clear();
+    _removes.clear();
     _join_queue.clear();
     _leave_queue.clear();
+    _remove_queue.clear();
     _join_open.reset();
     _removal_open.reset();
     _building.reset();

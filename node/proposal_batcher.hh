@@ -40,8 +40,8 @@ struct member_limit {
     std::string reason; // the `error` of the rejection
 };
 
-// The consensus leader's side of membership changes: joins and leaves wait here with whoever asked
-// for them, removals wait for a short settle window, and all of them leave in batches, one
+// The consensus leader's side of membership changes: joins, leaves and operators' removals wait here
+// with whoever asked for them, removals wait for a short settle window, and all of them leave in batches, one
 // command (so one view) at a time. Deterministic and I/O-free: the voter proposes what next()
 // returns and reports what was proposed and what was applied.
 //
@@ -51,8 +51,9 @@ struct member_limit {
 //   - a request is answered once: the origins of a join or leave are handed out when an entry
 //     carrying it applies (take_origins), or all together when leadership is lost (abandon);
 //   - identical requests (a retry) wait as one, with every origin;
-//   - order: removals first, then leaves, then joins, each in arrival order, at most
-//     max_ops_per_command in one command;
+//   - order: due removals (suspicions) first, then operators' removals, then leaves, then joins,
+//     each in arrival order, at most max_ops_per_command in one command; operators' removals wait
+//     like leaves (join_settle);
 //   - the views never grow past member_limit::max_members through the joins of the commands it
 //     builds: one command at a time, each counted against the members after the one before.
 class proposal_batcher {
@@ -63,9 +64,11 @@ public:
     // Adds `from` to an identical request already waiting (a retry); false when none waits.
     bool add_origin(const membership::join_op& op, const origin& from);
     bool add_origin(const membership::leave_op& op, const origin& from);
+    bool add_origin(const membership::remove_op& op, const origin& from); // an operator's removal
     // Queues a new request. Pre-condition: add_origin() returned false for it.
     void queue(membership::join_op op, origin from, mono_time now);
     void queue(membership::leave_op op, origin from, mono_time now);
+    void queue(membership::remove_op op, origin from, mono_time now); // an operator's removal
 
     // The next command to propose, if one is due: the removals in `due` (members a majority of
     // voters suspects, sorted by id) once they settled — removal_settle after they first showed,
@@ -103,11 +106,13 @@ public:
     std::vector<answer> take_refused(view_id view, const std::string& leader_hint);
 
     // Leadership lost: a `not_leader` reply for every origin of every waiting request (joins, then
-    // leaves, by key); the batcher is empty afterwards.
+    // leaves, then operators' removals, by key); the batcher is empty afterwards.
     std::vector<answer> abandon(view_id view, const std::string& leader_hint);
 
     [[nodiscard]] bool in_flight() const noexcept { return _in_flight.has_value(); }
-    [[nodiscard]] std::size_t queued() const noexcept { return _join_queue.size() + _leave_queue.size(); }
+    [[nodiscard]] std::size_t queued() const noexcept {
+        return _join_queue.size() + _leave_queue.size() + _remove_queue.size();
+    }
 
 private:
     using join_key = std::pair<std::string, std::uint64_t>;    // name, incarnation
@@ -121,11 +126,18 @@ private:
         mono_time proposed;
         std::vector<join_key> joins;
         std::vector<leave_key> leaves;
+        std::vector<leave_key> removes;
     };
 
     static join_key key_of(const membership::join_op& op) { return {op.name, op.incarnation.value()}; }
     static leave_key key_of(const membership::leave_op& op) {
         return {op.member.value(), op.incarnation.value()};
+    }
+    static leave_key key_of(const membership::remove_op& op) {
+        return {op.member.value(), op.incarnation.value()};
+    }
+    [[nodiscard]] bool nothing_queued() const {
+        return _join_queue.empty() && _leave_queue.empty() && _remove_queue.empty();
     }
     void requeue(mono_time now);
     void open_join_window(mono_time now);
@@ -136,9 +148,11 @@ private:
     // they are proposed.
     std::map<join_key, pending> _joins;
     std::map<leave_key, pending> _leaves;
+    std::map<leave_key, pending> _removes; // operators' removals
     std::deque<join_key> _join_queue;
     std::deque<leave_key> _leave_queue;
-    std::optional<mono_time> _join_open;    // when the oldest queued join or leave arrived
+    std::deque<leave_key> _remove_queue;
+    std::optional<mono_time> _join_open;    // when the oldest queued join, leave or removal arrived
     std::optional<mono_time> _removal_open; // since when removals have been due
     std::optional<flight> _building;        // returned by next(), not yet proposed
     std::optional<flight> _in_flight;

@@ -6,7 +6,27 @@ using membership::join_reply;
 using membership::join_request;
 using membership::leave_reply;
 using membership::leave_request;
+using membership::remove_reply;
+using membership::remove_request;
 using membership::request_status;
+
+namespace {
+
+// The refusal of request `q` of `from`, with `status` and `why`.
+wire::body refusal(const join_request& q, const origin& from, request_status status, view_id view,
+                   std::string why) {
+    return join_reply{request_id_of(from), status, member_id(), q.incarnation, view, "", std::move(why)};
+}
+wire::body refusal(const leave_request&, const origin& from, request_status status, view_id view,
+                   std::string why) {
+    return leave_reply{request_id_of(from), status, view, std::move(why)};
+}
+wire::body refusal(const remove_request&, const origin& from, request_status status, view_id view,
+                   std::string why) {
+    return remove_reply{request_id_of(from), status, view, member_id(), std::move(why)};
+}
+
+} // namespace
 
 template <class Request>
 std::variant<Request, request_forwarder::answer>
@@ -21,12 +41,7 @@ request_forwarder::forward(Request q, const origin& from, voter_id leader, view_
         why = "forwarded to a voter that is not the leader";
     }
     if (refused) {
-        if constexpr (std::is_same_v<Request, join_request>) {
-            return answer{
-                from, join_reply{request_id_of(from), *refused, member_id(), q.incarnation, view, "", why}};
-        } else {
-            return answer{from, leave_reply{request_id_of(from), *refused, view, why}};
-        }
+        return answer{from, refusal(q, from, *refused, view, std::move(why))};
     }
     q.request_id = remember(from, now);
     return q;
@@ -48,6 +63,9 @@ template std::variant<leave_request, request_forwarder::answer>
 request_forwarder::forward(leave_request, const origin&, voter_id, view_id, mono_time);
 template std::optional<request_forwarder::answer> request_forwarder::route_back(join_reply);
 template std::optional<request_forwarder::answer> request_forwarder::route_back(leave_reply);
+template std::variant<remove_request, request_forwarder::answer>
+request_forwarder::forward(remove_request, const origin&, voter_id, view_id, mono_time);
+template std::optional<request_forwarder::answer> request_forwarder::route_back(remove_reply);
 
 std::uint64_t request_forwarder::remember(const origin& from, mono_time now) {
     const std::uint64_t id = _next_id++;

@@ -13,8 +13,8 @@
 
 namespace roster::node {
 
-// A voter that is not the consensus leader passes joins and leaves on to the leader, and the
-// leader's answers back to whoever asked. Deterministic and I/O-free: the voter sends what
+// A voter that is not the consensus leader passes joins, leaves and operators' removals on to the
+// leader, and the leader's answers back to whoever asked. Deterministic and I/O-free: the voter sends what
 // forward() returns and hands over the leader's replies.
 //
 // Rules (the same for joins and leaves):
@@ -32,7 +32,8 @@ public:
     // A reply for whoever asked.
     using answer = std::pair<origin, wire::body>;
 
-    // Pre-condition: this voter is not the leader. `Request` is join_request or leave_request.
+    // Pre-condition: this voter is not the leader. `Request` is join_request, leave_request or
+    // remove_request.
     // Returns the request to send to `leader` (a copy under this voter's request id), or the
     // refusal to answer `from` with (`view`: this voter's newest view, for the reply).
     template <class Request>

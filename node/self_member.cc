@@ -11,6 +11,7 @@ self_member::next_request(const membership::membership_state& state, mono_time n
     }
     switch (_phase) {
     case phase::left:
+    case phase::removed_by_operator:
         return std::nullopt;
     case phase::leaving:
         if (_leave_sent && now - *_leave_sent < _leave_retry) {
@@ -62,13 +63,17 @@ void self_member::join_answered(const membership::join_reply& r) {
     }
 }
 
-bool self_member::removed(member_id id) {
+bool self_member::removed(member_id id, views::removal_reason why, view_id in) {
     if (id == member_id() || id != _id) {
         return false;
     }
     _id = member_id();
     if (_phase == phase::leaving) {
         _phase = phase::left;
+    } else if (why == views::removal_reason::removed_by_operator) {
+        // Joining again at once would undo the operator's decision; a restart joins again.
+        _phase = phase::removed_by_operator;
+        _removed_in = in;
     } else {
         _phase = phase::joining;
         _join.incarnation = _join.incarnation.next();
@@ -79,6 +84,10 @@ bool self_member::removed(member_id id) {
 
 void self_member::leave(const membership::membership_state& state) {
     if (_phase == phase::leaving || _phase == phase::left) {
+        return;
+    }
+    if (_phase == phase::removed_by_operator) {
+        _phase = phase::left; // nothing to leave
         return;
     }
     _phase = _phase == phase::active && state.find(_id) != nullptr ? phase::leaving : phase::left;

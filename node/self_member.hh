@@ -22,6 +22,9 @@ public:
         active,  // in the view
         leaving, // leave() was called while active: its leave is on its way
         left,    // its entry left the view (or was not in it when leave() came); final
+        // an operator removed its entry: it stays out (no join, no heartbeat) until the process
+        // restarts, which joins under a newer incarnation (docs/membership.md, "Operator removal")
+        removed_by_operator,
     };
 
     // `join`: the join request this voter makes (name, endpoints, tags, first incarnation).
@@ -44,9 +47,10 @@ public:
     // The reply to its own join. Whatever it says, the next join may go at once; `rejected` while
     // joining (an incarnation not newer than one seen for its name) moves to the next incarnation.
     void join_answered(const membership::join_reply& r);
-    // The view removed entry `id`. True when it was this voter's: then it is `left` if it was
-    // leaving, else joining again under the next incarnation.
-    bool removed(member_id id);
+    // View `in` removed entry `id` for `why`. True when it was this voter's: then it is `left` if it
+    // was leaving, `removed_by_operator` if that was why, else joining again under the next
+    // incarnation.
+    bool removed(member_id id, views::removal_reason why = views::removal_reason::suspected, view_id in = {});
     // Graceful shutdown: leaving if its entry is in `state`, else left at once.
     void leave(const membership::membership_state& state);
     // The heartbeat to send to the other voters, when in the view.
@@ -57,6 +61,8 @@ public:
     [[nodiscard]] member_id id() const noexcept { return _id; }
     [[nodiscard]] incarnation_number incarnation() const noexcept { return _join.incarnation; }
     [[nodiscard]] const std::string& name() const noexcept { return _join.name; }
+    // The view that removed it, in phase removed_by_operator.
+    [[nodiscard]] view_id removed_in() const noexcept { return _removed_in; }
 
 private:
     membership::join_request _join;
@@ -64,6 +70,7 @@ private:
     duration _leave_retry;
     phase _phase = phase::joining;
     member_id _id;
+    view_id _removed_in;
     std::uint64_t _heartbeat_seq = 0;
     std::optional<mono_time> _join_sent;
     std::optional<mono_time> _leave_sent;

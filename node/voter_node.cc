@@ -19,6 +19,8 @@ using membership::join_request;
 using membership::leave_reply;
 using membership::leave_request;
 using membership::member_status;
+using membership::remove_reply;
+using membership::remove_request;
 using membership::request_status;
 using membership::suspicion_report;
 using wire::body;
@@ -55,7 +57,7 @@ voter_node::~voter_node() = default;
 
 bool voter_node::is_leader() const { return _raft->role() == role::leader; }
 
-status_reply voter_node::status(std::uint64_t request_id) const {
+status_reply voter_node::basic_status(std::uint64_t request_id) const {
     return {.request_id = request_id,
             .name = _config.name,
             .role = wire::role_of(_raft->role()),
@@ -66,6 +68,46 @@ status_reply voter_node::status(std::uint64_t request_id) const {
             .member = _self.id(),
             .leader = _raft->leader(),
             .publish_endpoint = _config.publish_endpoint};
+}
+
+wire::status_reply voter_node::status(std::uint64_t request_id) const {
+    status_reply s = basic_status(request_id);
+    add_to(s, health());
+    return s;
+}
+
+node::health voter_node::health() const {
+    node::health h;
+    if (_self.current_phase() == self_member::phase::removed_by_operator) {
+        h.ready_reason = fmt::format("removed by an operator in view {}; not rejoining until restarted",
+                                     _self.removed_in());
+    } else if (_self.current_phase() == self_member::phase::leaving) {
+        h.ready_reason = "leaving the views";
+    } else if (_self.current_phase() == self_member::phase::left) {
+        h.ready_reason = "left the views";
+    } else if (_self.id() == member_id() || state().find(_self.id()) == nullptr) {
+        h.ready_reason = "not in the view yet: joining";
+    }
+    h.ready = h.ready_reason.empty();
+
+    if (state().id() == view_id()) {
+        h.reason = "no committed view yet";
+    } else if (_self.current_phase() == self_member::phase::removed_by_operator) {
+        h.reason = "not in the view: " + h.ready_reason;
+    } else if (_raft->leader() == voter_id()) {
+        const duration since = _leaderless_since ? _now - *_leaderless_since : duration::zero();
+        h.reason = fmt::format("no consensus leader for {:.1f} s", std::chrono::duration<double>(since).count());
+    }
+    h.healthy = h.reason.empty();
+    return h;
+}
+
+void voter_node::track_leader() {
+    if (_raft->leader() != voter_id()) {
+        _leaderless_since.reset();
+    } else if (!_leaderless_since) {
+        _leaderless_since = _now;
+    }
 }
 
 // ---- inputs ------------------------------------------------------------------------------
@@ -129,7 +171,12 @@ void voter_node::on_peer(voter_id from, const body& msg, mono_time now) {
                 handle_request(std::move(q), from_voter{from, m.request_id});
             } else if constexpr (std::is_same_v<T, leave_request>) {
                 handle_request(m, from_voter{from, m.request_id});
-            } else if constexpr (std::is_same_v<T, join_reply> || std::is_same_v<T, leave_reply>) {
+            } else if constexpr (std::is_same_v<T, remove_request>) {
+                // A remove_request from a voter was permitted where it arrived (voters trust each
+                // other's checks, as for joins).
+                handle_request(m, from_voter{from, m.request_id});
+            } else if constexpr (std::is_same_v<T, join_reply> || std::is_same_v<T, leave_reply> ||
+                                 std::is_same_v<T, remove_reply>) {
                 if (auto back = _forwarder.route_back(m)) {
                     answer(back->first, std::move(back->second));
                 }
@@ -158,6 +205,16 @@ void voter_node::on_request(route_id from, const body& msg, mono_time now, const
                 leave_request q = m;
                 q.key = who.key; // checked by the leader, which knows every member
                 handle_request(std::move(q), from_route{from, m.request_id});
+            } else if constexpr (std::is_same_v<T, remove_request>) {
+                if (who.operator_actions) {
+                    handle_request(m, from_route{from, m.request_id});
+                } else {
+                    ++_counters.removals_refused;
+                    answer_remove(from_route{from, m.request_id}, request_status::rejected,
+                                  fmt::format("this key may not remove members: it is a {} key, and operator "
+                                              "actions need an admin key (docs/security.md)",
+                                              who.kind.empty() ? std::string("non-admin") : who.kind));
+                }
             } else if constexpr (std::is_same_v<T, views::sync_request>) {
                 ++_counters.sync_requests;
                 _out.replies.emplace_back(from, _publisher.answer(m));
@@ -204,6 +261,7 @@ void voter_node::drain() {
             _raft->compact(_raft->applied_index(), std::move(snap));
         }
     }
+    track_leader();
 }
 
 bool voter_node::refuse_snapshot(voter_id from, const consensus::message_body& msg) {
@@ -279,9 +337,24 @@ void voter_node::on_view_change(const views::view_change& c, bool replay) {
         silence[i] = _monitor.silence(r.id, _now);
         gone.push_back(r.id);
         _aggregator.forget(r.id);
-        if (_self.removed(r.id) && _self.current_phase() != self_member::phase::left) {
-            log_to(_logger, log_level::warn, "voter {}: its member {} was removed ({})", _config.id, r.id,
-                   views::to_string(r.reason));
+        if (r.reason == views::removal_reason::removed_by_operator && !_operator_removed.count(r.id)) {
+            _operator_removed.emplace(r.id, c.id);
+            _operator_removed_order.push_back(r.id);
+            if (_operator_removed_order.size() > max_operator_removed) {
+                _operator_removed.erase(_operator_removed_order.front());
+                _operator_removed_order.pop_front();
+            }
+        }
+        if (_self.removed(r.id, r.reason, c.id)) {
+            if (_self.current_phase() == self_member::phase::removed_by_operator) {
+                log_to(_logger, log_level::warn,
+                       "voter {}: its member {} was removed by an operator in view {}; not rejoining until "
+                       "restarted (it keeps voting)",
+                       _config.id, r.id, c.id);
+            } else if (_self.current_phase() != self_member::phase::left) {
+                log_to(_logger, log_level::warn, "voter {}: its member {} was removed ({})", _config.id, r.id,
+                       views::to_string(r.reason));
+            }
         }
     }
     _monitor.forget(gone);
@@ -327,6 +400,14 @@ void voter_node::handle_heartbeat(const heartbeat& hb, const origin& from, const
     }
     if (!state().departed(hb.member) && !(m != nullptr && m->incarnation > hb.incarnation)) {
         ++_counters.heartbeats_unknown; // joined in a view this voter has not applied yet
+        return;
+    }
+    // Why, when it was an operator (and in which view): the member then stays out instead of
+    // joining again.
+    const auto by_operator = _operator_removed.find(hb.member);
+    if (by_operator != _operator_removed.end()) {
+        answer(from, heartbeat_reply{hb.member, hb.incarnation, member_status::removed, by_operator->second,
+                                     views::removal_reason::removed_by_operator});
         return;
     }
     answer(from, heartbeat_reply{hb.member, hb.incarnation, member_status::removed, state().id()});
@@ -416,6 +497,30 @@ void voter_node::handle_request(leave_request q, const origin& from) {
     }
 }
 
+void voter_node::handle_request(remove_request q, const origin& from) {
+    if (auto why = membership::validate(q)) {
+        ++_counters.requests_invalid;
+        answer_remove(from, request_status::rejected, std::move(*why));
+        return;
+    }
+    if (pass_on(q, from)) {
+        return;
+    }
+    // Decided by the leader, whose view holds every committed member.
+    const views::member* m = q.member != member_id() ? state().find(q.member) : state().find_by_name(q.name);
+    if (m == nullptr) {
+        answer_remove(from, request_status::not_found,
+                      q.member != member_id() ? fmt::format("no member {} in view {}", q.member, state().id())
+                                              : fmt::format("no member named '{}' in view {}", q.name, state().id()));
+        return;
+    }
+    const membership::remove_op op{m->id, m->incarnation, views::removal_reason::removed_by_operator};
+    if (!_batcher.add_origin(op, from)) {
+        ++_counters.removals_requested;
+        _batcher.queue(op, from, _now);
+    }
+}
+
 void voter_node::answer(const origin& o, body reply) {
     if (const auto* route = std::get_if<from_route>(&o)) {
         _out.replies.emplace_back(route->route, std::move(reply));
@@ -439,6 +544,10 @@ void voter_node::answer_join(const origin& o, request_status status, member_id i
 
 void voter_node::answer_leave(const origin& o, request_status status, std::string error) {
     answer(o, leave_reply{request_id_of(o), status, state().id(), std::move(error)});
+}
+
+void voter_node::answer_remove(const origin& o, request_status status, std::string error) {
+    answer(o, remove_reply{request_id_of(o), status, state().id(), member_id(), std::move(error)});
 }
 
 // ---- detection and agreement -------------------------------------------------------------

@@ -1,6 +1,8 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -11,6 +13,7 @@
 #include "consensus/raft.hh"
 #include "membership/membership_state.hh"
 #include "membership/suspicion_aggregator.hh"
+#include "node/health.hh"
 #include "node/member_monitor.hh"
 #include "node/origin.hh"
 #include "node/output.hh"
@@ -28,6 +31,8 @@ struct voter_counters {
     std::uint64_t heartbeats = 0;           // from members and voters, accepted
     std::uint64_t heartbeats_unknown = 0;   // from ids this voter does not know (yet)
     std::uint64_t requests_refused = 0;     // heartbeats, joins and leaves from a key that may not send them
+    std::uint64_t removals_refused = 0;     // operators' removals from a key that is not an admin's
+    std::uint64_t removals_requested = 0;   // operators' removals queued by this leader
     std::uint64_t suspicions_raised = 0;    // by this voter's detectors
     std::uint64_t suspicions_cleared = 0;   // by this voter's detectors
     std::uint64_t removals_proposed = 0;    // remove ops in proposed commands (leader)
@@ -122,9 +127,12 @@ public:
     [[nodiscard]] std::uint64_t requests_forwarded() const noexcept { return _forwarder.forwarded(); }
     [[nodiscard]] const voter_config& config() const noexcept { return _config; }
     [[nodiscard]] wire::status_reply status(std::uint64_t request_id) const;
+    // GET /health and GET /ready (node/health.hh), as of the last input.
+    [[nodiscard]] node::health health() const;
 
 private:
     bool is_leader() const;
+    wire::status_reply basic_status(std::uint64_t request_id) const;
     void drain(); // raft ready -> output, apply committed
     void apply_entry(const consensus::entry& e, bool replay);
     void restore(const consensus::snapshot& s);
@@ -136,6 +144,7 @@ private:
     void handle_heartbeat(const membership::heartbeat& hb, const origin& from, const std::string& key);
     void handle_request(membership::join_request q, const origin& from);
     void handle_request(membership::leave_request q, const origin& from);
+    void handle_request(membership::remove_request q, const origin& from);
     // Whether `who` may join under `q.name` (answered and counted when not).
     bool permitted(const membership::join_request& q, const requester& who, const origin& from);
     // A follower forwards (or refuses) a request: false when this voter leads and decides it.
@@ -147,6 +156,9 @@ private:
     void answer_join(const origin& o, membership::request_status status, member_id id, incarnation_number inc,
                      std::string error);
     void answer_leave(const origin& o, membership::request_status status, std::string error);
+    void answer_remove(const origin& o, membership::request_status status, std::string error);
+    // Keeps _leaderless_since up to date (after every change of raft's state).
+    void track_leader();
 
     void evaluate_detectors();
     void send_report(membership::suspicion_report r);
@@ -182,6 +194,12 @@ private:
     mono_time _next_heartbeat;
     log_index _replay_until; // committed at startup: re-applied without publishing
     bool _was_leader = false;
+    std::optional<mono_time> _leaderless_since; // since when no consensus leader is known
+    // Members recently removed by an operator, so that a heartbeat of one is answered with why
+    // (it then stays out). Bounded: the oldest go first.
+    static constexpr std::size_t max_operator_removed = 4096;
+    std::map<member_id, view_id> _operator_removed;
+    std::deque<member_id> _operator_removed_order;
 };
 
 } // namespace roster::node

@@ -12,6 +12,10 @@ enum class removal_reason : std::uint8_t {
     suspected, // a majority of voters' detectors suspected it
     left,      // it left gracefully
     replaced,  // a newer incarnation under the same name joined
+    // an operator removed it (a RemoveRequest from an admin key); the member stays out until its
+    // rosterd restarts. On the wire, where a reader of an older version looks, it reads `left`
+    // (docs/membership.md, "Operator removal").
+    removed_by_operator,
 };
 
 struct tag {

@@ -57,6 +57,8 @@ const char* to_string(removal_reason r) noexcept {
         return "left";
     case removal_reason::replaced:
         return "replaced";
+    case removal_reason::removed_by_operator:
+        return "removed_by_operator";
     }
     return "unknown";
 }

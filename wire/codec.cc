@@ -33,9 +33,12 @@ struct codec<wire::status_reply> {
     static Offset<fb::StatusReply> encode(builder& b, const wire::status_reply& m) {
         const auto name = opt_string(b, m.name);
         const auto publish = opt_string(b, m.publish_endpoint);
+        const auto health_reason = opt_string(b, m.health_reason);
+        const auto ready_reason = opt_string(b, m.ready_reason);
         return fb::CreateStatusReply(b, m.request_id, name, static_cast<fb::Role>(m.role), m.term.value(),
                                      m.commit.value(), m.view.value(), m.voter.value(), m.member.value(),
-                                     m.leader.value(), publish);
+                                     m.leader.value(), publish, m.healthy, health_reason, m.ready,
+                                     ready_reason);
     }
     static result<wire::status_reply, decode_error> decode(const fb::StatusReply& in) {
         if (!known(in.role())) {
@@ -50,7 +53,11 @@ struct codec<wire::status_reply> {
                                   voter_id(in.voter_id()),
                                   member_id(in.member_id()),
                                   voter_id(in.leader_voter_id()),
-                                  str(in.publish_endpoint())};
+                                  str(in.publish_endpoint()),
+                                  in.healthy(),
+                                  str(in.health_reason()),
+                                  in.ready(),
+                                  str(in.ready_reason())};
     }
 };
 

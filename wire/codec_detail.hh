@@ -108,6 +108,21 @@ bool known(Fb value) {
     return static_cast<unsigned>(value) <= static_cast<unsigned>(Fb::MAX);
 }
 
+// Removal reasons and older readers (RemovalReason in roster.fbs): a reader of an older version
+// refuses a whole view, change or event whose reason it does not know, so a reason after the first
+// three is written as `left` where those readers look (the compat reason), and exactly in a field
+// of its own that they skip.
+inline bool needs_exact(views::removal_reason r) { return r > views::removal_reason::replaced; }
+inline fb::RemovalReason compat_reason(views::removal_reason r) {
+    return needs_exact(r) ? fb::RemovalReason::Left : static_cast<fb::RemovalReason>(r);
+}
+// The reason to read: `exact` when it names a reason this build knows beyond the first three (an
+// absent field reads 0), else `compat`, the one in the old place (already checked).
+inline views::removal_reason exact_or(fb::RemovalReason exact, views::removal_reason compat) {
+    const auto r = static_cast<views::removal_reason>(exact);
+    return known(exact) && needs_exact(r) ? r : compat;
+}
+
 // ---- vectors -----------------------------------------------------------------------------
 
 // Writes a vector of tables, one `encode(b, item)` each (by default codec<Item>::encode), in order.

@@ -29,17 +29,21 @@ template <>
 struct codec<membership::heartbeat_reply> {
     using tables = fb_tables<fb::HeartbeatReply>;
     static Offset<fb::HeartbeatReply> encode(builder& b, const membership::heartbeat_reply& m) {
+        // `reason` is a field older readers skip: any known reason may go there as it is.
         return fb::CreateHeartbeatReply(b, m.member.value(), m.incarnation.value(),
-                                        static_cast<fb::MemberStatus>(m.status), m.current_view.value());
+                                        static_cast<fb::MemberStatus>(m.status), m.current_view.value(),
+                                        static_cast<fb::RemovalReason>(m.reason));
     }
     static result<membership::heartbeat_reply, decode_error> decode(const fb::HeartbeatReply& in) {
         if (!known(in.status())) {
             return invalid(
                 fmt::format("heartbeat reply status {} is not known", static_cast<unsigned>(in.status())));
         }
-        return membership::heartbeat_reply{member_id(in.member_id()), incarnation_number(in.incarnation()),
-                                           static_cast<membership::member_status>(in.status()),
-                                           view_id(in.view_id())};
+        // A reason this build does not know (a newer writer's) reads as the default: suspected.
+        return membership::heartbeat_reply{
+            member_id(in.member_id()), incarnation_number(in.incarnation()),
+            static_cast<membership::member_status>(in.status()), view_id(in.view_id()),
+            known(in.reason()) ? static_cast<views::removal_reason>(in.reason()) : views::removal_reason::suspected};
     }
 };
 
@@ -158,6 +162,36 @@ struct codec<membership::suspicion_report> {
     }
 };
 
+template <>
+struct codec<membership::remove_request> {
+    using tables = fb_tables<fb::RemoveRequest>;
+    static Offset<fb::RemoveRequest> encode(builder& b, const membership::remove_request& m) {
+        const auto name = opt_string(b, m.name);
+        return fb::CreateRemoveRequest(b, m.request_id, m.member.value(), name);
+    }
+    static membership::remove_request decode(const fb::RemoveRequest& in) {
+        return {in.request_id(), member_id(in.member_id()), str(in.name())};
+    }
+};
+
+template <>
+struct codec<membership::remove_reply> {
+    using tables = fb_tables<fb::RemoveReply>;
+    static Offset<fb::RemoveReply> encode(builder& b, const membership::remove_reply& m) {
+        const auto error = opt_string(b, m.error);
+        return fb::CreateRemoveReply(b, m.request_id, static_cast<fb::RequestStatus>(m.status), m.view.value(),
+                                     m.member.value(), error);
+    }
+    static result<membership::remove_reply, decode_error> decode(const fb::RemoveReply& in) {
+        if (!known(in.status())) {
+            return invalid(
+                fmt::format("remove reply status {} is not known", static_cast<unsigned>(in.status())));
+        }
+        return membership::remove_reply{in.request_id(), static_cast<membership::request_status>(in.status()),
+                                        view_id(in.view_id()), member_id(in.member_id()), str(in.error())};
+    }
+};
+
 // ---- the ops of a command (the replicated log) -------------------------------------------
 
 template <>
@@ -187,8 +221,9 @@ template <>
 struct codec<membership::remove_op> {
     using tables = fb_tables<fb::RemoveOp>;
     static Offset<fb::RemoveOp> encode(builder& b, const membership::remove_op& o) {
-        return fb::CreateRemoveOp(b, o.member.value(), o.incarnation.value(),
-                                  static_cast<fb::RemovalReason>(o.reason));
+        return fb::CreateRemoveOp(b, o.member.value(), o.incarnation.value(), compat_reason(o.reason),
+                                  needs_exact(o.reason) ? static_cast<fb::RemovalReason>(o.reason)
+                                                        : fb::RemovalReason::Suspected);
     }
     static result<membership::remove_op, decode_error> decode(const fb::RemoveOp& in) {
         if (!known(in.reason())) {
@@ -196,7 +231,7 @@ struct codec<membership::remove_op> {
                 fmt::format("remove with reason {}, which is not known", static_cast<unsigned>(in.reason())));
         }
         return membership::remove_op{member_id(in.member_id()), incarnation_number(in.incarnation()),
-                                     static_cast<views::removal_reason>(in.reason())};
+                                     exact_or(in.exact_reason(), static_cast<views::removal_reason>(in.reason()))};
     }
 };
 

@@ -54,6 +54,12 @@ struct status_reply {
     member_id member;                   // 0 before joining
     voter_id leader;                    // consensus leader as known (0: unknown)
     std::string publish_endpoint;       // where it publishes views
+    // GET /health and GET /ready of the node (node/health.hh), with why not. A node of an older
+    // version sends neither: healthy false with an empty reason.
+    bool healthy = false;
+    std::string health_reason{};
+    bool ready = false;
+    std::string ready_reason{};
 
     bool operator==(const status_reply&) const = default;
 };
@@ -64,7 +70,8 @@ using body =
                  membership::suspicion_report, consensus::vote_request, consensus::vote_reply,
                  consensus::append_request, consensus::append_reply, consensus::snapshot_request,
                  consensus::snapshot_reply, views::full_view, views::view_change, views::sync_request,
-                 views::sync_reply, status_request, status_reply, views::node_event>;
+                 views::sync_reply, status_request, status_reply, views::node_event,
+                 membership::remove_request, membership::remove_reply>;
 
 // Who sent an envelope, as the sender says.
 struct sender {

@@ -36,6 +36,8 @@ constexpr std::optional<fb::RemovalReason> schema_enumerator(views::removal_reas
         return fb::RemovalReason::Left;
     case views::removal_reason::replaced:
         return fb::RemovalReason::Replaced;
+    case views::removal_reason::removed_by_operator:
+        return fb::RemovalReason::RemovedByOperator;
     }
     return std::nullopt; // a value no enumerator names
 }

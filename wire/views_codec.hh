@@ -10,17 +10,35 @@
 // Private to wire/: the view value and the messages of the view stream (views/).
 namespace roster::wire::detail {
 
-inline Offset<flatbuffers::Vector<const fb::Removal*>>
-encode_removals(builder& b, const std::vector<views::removal>& in) {
+struct removals_offsets {
+    Offset<flatbuffers::Vector<const fb::Removal*>> removed;
+    Offset<flatbuffers::Vector<fb::RemovalReason>> exact; // absent unless a reason needs it
+};
+
+inline removals_offsets encode_removals(builder& b, const std::vector<views::removal>& in) {
     std::vector<fb::Removal> out;
     out.reserve(in.size());
+    bool exact = false;
     for (const auto& r : in) {
-        out.emplace_back(r.id.value(), static_cast<fb::RemovalReason>(r.reason));
+        out.emplace_back(r.id.value(), compat_reason(r.reason));
+        exact = exact || needs_exact(r.reason);
     }
-    return b.CreateVectorOfStructs(out);
+    const auto removed = b.CreateVectorOfStructs(out);
+    if (!exact) {
+        return {removed, {}};
+    }
+    std::vector<fb::RemovalReason> reasons;
+    reasons.reserve(in.size());
+    for (const auto& r : in) {
+        reasons.push_back(static_cast<fb::RemovalReason>(r.reason));
+    }
+    return {removed, b.CreateVector(reasons)};
 }
 
+// `exact`: the removed_reasons field. One that does not hold one reason per removal is ignored (a
+// writer's mistake must not cost the whole view), and so is a reason this build does not know.
 inline std::optional<decode_error> decode_removals(const flatbuffers::Vector<const fb::Removal*>* in,
+                                                   const flatbuffers::Vector<fb::RemovalReason>* exact,
                                                    std::vector<views::removal>& out) {
     if (in == nullptr) {
         return std::nullopt;
@@ -28,12 +46,17 @@ inline std::optional<decode_error> decode_removals(const flatbuffers::Vector<con
     if (auto error = misaligned<fb::Removal>(in, "removed")) {
         return error;
     }
+    if (exact != nullptr && exact->size() != in->size()) {
+        exact = nullptr;
+    }
     out.reserve(in->size());
-    for (const fb::Removal* r : *in) {
+    for (flatbuffers::uoffset_t i = 0; i < in->size(); ++i) {
+        const fb::Removal* r = in->Get(i);
         if (!known(r->reason())) {
             return invalid(fmt::format("removal reason {} is not known", static_cast<unsigned>(r->reason())));
         }
-        out.push_back({member_id(r->id()), static_cast<views::removal_reason>(r->reason())});
+        const auto compat = static_cast<views::removal_reason>(r->reason());
+        out.push_back({member_id(r->id()), exact != nullptr ? exact_or(exact->Get(i), compat) : compat});
     }
     return std::nullopt;
 }
@@ -64,7 +87,7 @@ struct codec<views::view> {
         const auto joined_offset = b.CreateVector(joined);
         const auto removed = encode_removals(b, v.removed);
         return fb::CreateView(b, v.id.value(), members, v.leader.value(), v.fencing_token.value(),
-                              joined_offset, removed);
+                              joined_offset, removed.removed, removed.exact);
     }
     static result<views::view, decode_error> decode(const fb::View& in) {
         views::view out;
@@ -81,7 +104,7 @@ struct codec<views::view> {
                 out.joined.emplace_back(id);
             }
         }
-        if (auto error = decode_removals(in.removed(), out.removed)) {
+        if (auto error = decode_removals(in.removed(), in.removed_reasons(), out.removed)) {
             return *error;
         }
         return out;
@@ -109,14 +132,14 @@ struct codec<views::view_change> {
     static Offset<fb::ViewChange> encode(builder& b, const views::view_change& c) {
         const auto joined = encode_each(b, c.joined);
         const auto removed = encode_removals(b, c.removed);
-        return fb::CreateViewChange(b, c.id.value(), joined, removed, c.leader.value(),
-                                    c.fencing_token.value());
+        return fb::CreateViewChange(b, c.id.value(), joined, removed.removed, c.leader.value(),
+                                    c.fencing_token.value(), removed.exact);
     }
     static result<views::view_change, decode_error> decode(const fb::ViewChange& in) {
         views::view_change out;
         out.id = view_id(in.view_id());
         out.joined = decode_each<views::member>(in.joined());
-        if (auto error = decode_removals(in.removed(), out.removed)) {
+        if (auto error = decode_removals(in.removed(), in.removed_reasons(), out.removed)) {
             return *error;
         }
         out.leader = member_id(in.leader_id());
@@ -165,8 +188,9 @@ struct codec<views::node_event> {
     using tables = fb_tables<fb::NodeEvent>;
     static Offset<fb::NodeEvent> encode(builder& b, const views::node_event& m) {
         return fb::CreateNodeEvent(b, static_cast<fb::NodeEventKind>(m.what), m.member.value(),
-                                   m.new_member.value(), m.view.value(),
-                                   static_cast<fb::RemovalReason>(m.reason));
+                                   m.new_member.value(), m.view.value(), compat_reason(m.reason),
+                                   needs_exact(m.reason) ? static_cast<fb::RemovalReason>(m.reason)
+                                                         : fb::RemovalReason::Suspected);
     }
     static result<views::node_event, decode_error> decode(const fb::NodeEvent& in) {
         if (!known(in.kind()) || !known(in.reason())) {
@@ -174,7 +198,7 @@ struct codec<views::node_event> {
         }
         return views::node_event{static_cast<views::node_event::kind>(in.kind()), member_id(in.member_id()),
                                  member_id(in.new_member_id()), view_id(in.view_id()),
-                                 static_cast<views::removal_reason>(in.reason())};
+                                 exact_or(in.exact_reason(), static_cast<views::removal_reason>(in.reason()))};
     }
 };
 

@@ -176,3 +176,25 @@ TEST(make_member_config, says_why_the_member_refuses_it) {
 
 } // namespace
 } // namespace roster::daemon
+
+namespace roster::daemon {
+namespace {
+
+TEST(node_configs, carry_the_tags_of_the_flags_into_the_join) {
+    options v = voter_two();
+    v.tags = {{"role", "scheduler"}, {"zone", "a"}};
+    auto c = make_voter_config(v, incarnation_number(1));
+    ASSERT_TRUE(c) << c.error();
+    EXPECT_EQ(c->tags, v.tags);
+    options m;
+    m.name = "m1";
+    m.join = {{"127.0.0.1", 7400}};
+    m.join_voters = {voter_id()};
+    m.tags = {{"role", "scheduler"}};
+    auto mc = make_member_config(m, incarnation_number(1));
+    ASSERT_TRUE(mc) << mc.error();
+    EXPECT_EQ(mc->tags, m.tags);
+}
+
+} // namespace
+} // namespace roster::daemon

@@ -426,3 +426,45 @@ TEST(options, config_keys_are_the_flags_but_help_version_config_and_check_config
 
 } // namespace
 } // namespace roster::daemon
+
+// ---- tags (issue 15) --------------------------------------------------------------------------
+
+namespace roster::daemon {
+namespace {
+
+TEST(options, tags_are_key_value_pairs_within_the_bounds_of_a_join) {
+    auto r = parse({"--dev", "--data-dir", "/nonexistent-roster-test", "--tag", "role=scheduler", "--tag", "zone=a=b",
+                    "--tag", "empty=", "--metrics-tag-keys", "role,zone"});
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(r->tags, (std::vector<views::tag>{{"role", "scheduler"}, {"zone", "a=b"}, {"empty", ""}}));
+    EXPECT_EQ(r->metrics_tag_keys, (std::vector<std::string>{"role", "zone"}));
+
+    r = parse({"--dev", "--data-dir", "/nonexistent-roster-test", "--tag", "role"});
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, 2);
+    EXPECT_EQ(r.error().message, "rosterd: --tag role: expected KEY=VALUE");
+    r = parse({"--dev", "--data-dir", "/nonexistent-roster-test", "--tag", "=x"});
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message.find("--tag: the key of tag 1"), std::string::npos) << r.error().message;
+    r = parse({"--dev", "--data-dir", "/nonexistent-roster-test", "--tag", "k=" + std::string(300, 'v')});
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message.find("--tag: the value of tag 1"), std::string::npos) << r.error().message;
+    r = parse({"--dev", "--data-dir", "/nonexistent-roster-test", "--metrics-tag-keys", "a,,b"});
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message.find("--metrics-tag-keys: key 2"), std::string::npos) << r.error().message;
+    r = parse({"--dev", "--data-dir", "/nonexistent-roster-test", "--metrics-tag-keys", "a,b,c,d,e,f,g,h,i"});
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().message, "rosterd: --metrics-tag-keys names 9 keys, at most 8");
+}
+
+TEST(options, tags_come_from_a_config_file_as_a_list) {
+    const roster::testing::temp_dir dir("roster-options-tags");
+    const auto toml = dir.path() / "rosterd.toml";
+    std::ofstream(toml) << "dev = true\ndata-dir = \"/nonexistent-roster-test\"\ntag = [\"role=scheduler\", \"zone=a\"]\n";
+    const auto r = parse({"--config", toml.string()});
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(r->tags, (std::vector<views::tag>{{"role", "scheduler"}, {"zone", "a"}}));
+}
+
+} // namespace
+} // namespace roster::daemon

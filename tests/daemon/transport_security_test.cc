@@ -70,8 +70,9 @@ TEST(transport_security, an_authorized_key_is_served_and_its_requests_say_what_i
     const node::route_id m = f.request_from(member, 1);
     const node::route_id r = f.request_from(reader, 2);
     ASSERT_EQ(f.d.requesters.size(), 2u);
-    EXPECT_EQ(f.d.requesters[0], (node::requester{s.member.public_key.raw(), "web-1"}));
-    EXPECT_EQ(f.d.requesters[1], (node::requester{s.reader.public_key.raw(), ""})) << "a reader may not join";
+    EXPECT_EQ(f.d.requesters[0], (node::requester{s.member.public_key.raw(), "web-1", false, "member"}));
+    EXPECT_EQ(f.d.requesters[1], (node::requester{s.reader.public_key.raw(), "", false, "reader"}))
+        << "a reader may not join, nor remove";
     // The answers are encrypted to the right client.
     ASSERT_TRUE(f.net->carry_out(replies({{r, 20}, {m, 10}}), f.d.self(), nullptr));
     auto to_member = next_message(member);

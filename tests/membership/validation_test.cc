@@ -108,3 +108,19 @@ TEST(validation, a_command_names_its_first_bad_join_and_ignores_leaves_and_remov
 
 } // namespace
 } // namespace roster::membership
+
+namespace roster::membership {
+namespace {
+
+TEST(validate, a_removal_names_a_member_by_id_or_by_name) {
+    EXPECT_FALSE(validate(remove_request{1, member_id(4), ""}));
+    EXPECT_FALSE(validate(remove_request{1, member_id(), "web-1"}));
+    EXPECT_EQ(validate(remove_request{1, member_id(), ""}), "a removal needs a member id or a name");
+    EXPECT_EQ(validate(remove_request{1, member_id(4), "web-1"}),
+              "a removal names a member by id or by name, not both");
+    EXPECT_TRUE(validate(remove_request{1, member_id(), std::string(300, 'n')}));
+    EXPECT_TRUE(validate(remove_request{1, member_id(), "bad\x1b[2J"}));
+}
+
+} // namespace
+} // namespace roster::membership

@@ -271,3 +271,75 @@ TEST(member_node, a_rejected_join_is_logged_once_and_tried_again_after_the_backo
 
 } // namespace
 } // namespace roster::node
+
+// ---- operator removal and health (issue 15) ------------------------------------------------
+
+namespace roster::node {
+namespace {
+
+TEST(member_node, removed_by_an_operator_it_stays_out_and_keeps_following_the_views) {
+    member_node m(three_voters(), at(0));
+    follow_from(m, view_of(view_id(6), {member_id(1), member_id(9)}));
+    join(m);
+    (void)m.take_output();
+    m.on_published(full_view{view_of(view_id(7), {member_id(1), member_id(9)})}, at(10));
+    (void)m.take_output();
+    EXPECT_EQ(m.health(), (node::health{true, "", true, ""}));
+    views::view removed = view_of(view_id(8), {member_id(1)});
+    removed.removed = {{member_id(9), views::removal_reason::removed_by_operator}};
+    m.on_published(full_view{removed}, at(20));
+    EXPECT_EQ(m.current_phase(), member_node::phase::removed_by_operator);
+    auto out = m.take_output();
+    ASSERT_EQ(out.published.size(), 2u);
+    EXPECT_EQ(std::get<node_event>(out.published[1]).reason, views::removal_reason::removed_by_operator);
+    const node::health h = m.health();
+    EXPECT_FALSE(h.ready);
+    EXPECT_EQ(h.ready_reason, "removed by an operator in view 8; not rejoining until restarted");
+    EXPECT_EQ(h.reason, "not in the view: " + h.ready_reason);
+    // No join and no heartbeat for a long while; the views are still followed and re-published.
+    for (int t = 30; t < 5000; t += 10) {
+        m.tick(at(t));
+        out = m.take_output();
+        EXPECT_TRUE(sent<join_request>(out).empty()) << "at " << t << " ms";
+        EXPECT_TRUE(sent<heartbeat>(out).empty()) << "at " << t << " ms";
+    }
+    m.on_published(full_view{view_of(view_id(9), {member_id(1), member_id(20)})}, at(5000));
+    EXPECT_EQ(m.view().id, view_id(9));
+    // SIGTERM: nothing to leave.
+    m.leave(at(5001));
+    EXPECT_EQ(m.current_phase(), member_node::phase::left);
+}
+
+TEST(member_node, a_heartbeat_reply_that_says_an_operator_removed_it_keeps_it_out) {
+    member_node m(three_voters(), at(0));
+    follow_from(m, view_of(view_id(6), {member_id(1), member_id(9)}));
+    join(m);
+    m.on_reply(2, heartbeat_reply{member_id(9), incarnation_number(100), member_status::removed, view_id(7),
+                                  views::removal_reason::removed_by_operator},
+               at(50));
+    EXPECT_EQ(m.current_phase(), member_node::phase::removed_by_operator);
+    m.tick(at(60));
+    EXPECT_TRUE(sent<join_request>(m.take_output()).empty());
+}
+
+TEST(member_node, a_member_refers_a_removal_to_a_voter_and_is_unhealthy_when_no_voter_answers) {
+    member_node asked(three_voters(), at(0));
+    asked.on_request(5, remove_request{3, member_id(), "m2"}, at(0));
+    const auto out = asked.take_output();
+    ASSERT_EQ(out.replies.size(), 1u);
+    const auto& r = std::get<remove_reply>(out.replies[0].second);
+    EXPECT_EQ(r.status, request_status::not_leader);
+    EXPECT_EQ(r.error, "a member does not take removals: ask a voter");
+    EXPECT_EQ(asked.health().reason, "no committed view yet");
+
+    member_node m(three_voters(), at(0));
+
+    follow_from(m, view_of(view_id(6), {member_id(1), member_id(9)}));
+    join(m);
+    EXPECT_TRUE(m.health().healthy);
+    m.tick(at(3500)); // 3.5 s without a word from any voter
+    EXPECT_EQ(m.health().reason, "no word from any voter for 3.5 s");
+}
+
+} // namespace
+} // namespace roster::node

@@ -288,3 +288,58 @@ TEST(proposal_batcher, a_command_of_only_refused_joins_is_not_proposed) {
 
 } // namespace
 } // namespace roster::node
+
+// ---- operators' removals (issue 15) ---------------------------------------------------------
+
+namespace roster::node {
+namespace {
+
+TEST(proposal_batcher, an_operators_removal_waits_like_a_leave_goes_before_leaves_and_is_answered_once) {
+    using membership::remove_op;
+    proposal_batcher b(batcher_config{});
+    const mono_time t0(std::chrono::milliseconds(0));
+    const remove_op op{member_id(4), incarnation_number(2), views::removal_reason::removed_by_operator};
+    b.queue(membership::leave_op{member_id(5), incarnation_number(1)}, from_route{1, 10}, t0);
+    b.queue(op, from_route{2, 20}, t0);
+    EXPECT_TRUE(b.add_origin(op, from_route{3, 30})) << "a retry waits with the first";
+    EXPECT_EQ(b.queued(), 2u);
+    EXPECT_FALSE(b.next(t0 + 10ms, {}, [] { return false; })) << "join_settle";
+    const auto cmd = b.next(t0 + 60ms, {}, [] { return false; });
+    ASSERT_TRUE(cmd);
+    ASSERT_EQ(cmd->ops.size(), 2u);
+    EXPECT_EQ(std::get<remove_op>(cmd->ops[0]), op) << "before the leave";
+    b.proposed(log_index(7), t0 + 60ms);
+    const std::vector<membership::op_outcome> outcomes{{membership::op_outcome::kind::removed, member_id(4)},
+                                                       {membership::op_outcome::kind::not_found, member_id(5)}};
+    const auto answers = b.answers(*cmd, outcomes, view_id(12), "");
+    ASSERT_EQ(answers.size(), 3u);
+    std::vector<membership::remove_reply> removes;
+    for (const auto& [to, reply] : answers) {
+        if (const auto* r = std::get_if<membership::remove_reply>(&reply)) {
+            removes.push_back(*r);
+        }
+    }
+    ASSERT_EQ(removes.size(), 2u);
+    for (const auto& r : removes) {
+        EXPECT_EQ(r.status, membership::request_status::ok);
+        EXPECT_EQ(r.view, view_id(12));
+        EXPECT_EQ(r.member, member_id(4));
+    }
+    EXPECT_TRUE(b.answers(*cmd, outcomes, view_id(12), "").empty()) << "answered once";
+}
+
+TEST(proposal_batcher, a_waiting_removal_is_told_not_leader_when_leadership_is_lost) {
+    proposal_batcher b(batcher_config{});
+    const mono_time t0(std::chrono::milliseconds(0));
+    b.queue(membership::remove_op{member_id(4), incarnation_number(2), views::removal_reason::removed_by_operator},
+            from_route{2, 20}, t0);
+    const auto answers = b.abandon(view_id(3), "");
+    ASSERT_EQ(answers.size(), 1u);
+    const auto& r = std::get<membership::remove_reply>(answers[0].second);
+    EXPECT_EQ(r.request_id, 20u);
+    EXPECT_EQ(r.status, membership::request_status::not_leader);
+    EXPECT_EQ(b.queued(), 0u);
+}
+
+} // namespace
+} // namespace roster::node

@@ -1024,3 +1024,134 @@ TEST(voter_node_secured, a_heartbeat_from_a_voter_counts_only_for_that_voters_en
 
 } // namespace
 } // namespace roster::node
+
+// ---- operator removal and health (issue 15) ------------------------------------------------
+
+namespace roster::node {
+namespace {
+
+TEST(voter_node_trio, an_operators_removal_through_a_follower_commits_as_removed_by_operator) {
+    trio t;
+    t.form();
+    const voter_id f = t.a_follower();
+    t.request(f, 1, join_request{1, "m1", "", "", incarnation_number(4), {}});
+    t.run(200);
+    const member_id id = t.replies_to<join_reply>(1).at(0).member;
+    const auto forwarded = t.node(f).requests_forwarded();
+    t.request(f, 2, remove_request{9, member_id(), "m1"});
+    EXPECT_EQ(t.node(f).requests_forwarded(), forwarded + 1) << "forwarded like a join";
+    t.run(200);
+    const auto r = t.replies_to<remove_reply>(2);
+    ASSERT_EQ(r.size(), 1u);
+    EXPECT_EQ(r[0].request_id, 9u);
+    EXPECT_EQ(r[0].status, request_status::ok);
+    EXPECT_EQ(r[0].member, id);
+    EXPECT_EQ(r[0].view, t.node(f).view().id);
+    for (voter_id v : {v1, v2, v3}) {
+        EXPECT_EQ(t.node(v).state().find(id), nullptr);
+        ASSERT_EQ(t.node(v).view().removed.size(), 1u);
+        EXPECT_EQ(t.node(v).view().removed[0].reason, views::removal_reason::removed_by_operator);
+    }
+    EXPECT_EQ(t.node(t.leader()).counters().removals_requested, 1u);
+
+    // Its heartbeat is answered with why: it must not join again.
+    t.request(f, 3, heartbeat{id, incarnation_number(4), 1, view_id()});
+    const auto hr = t.replies_to<heartbeat_reply>(3);
+    ASSERT_EQ(hr.size(), 1u);
+    EXPECT_EQ(hr[0].status, member_status::removed);
+    EXPECT_EQ(hr[0].reason, views::removal_reason::removed_by_operator);
+    EXPECT_EQ(hr[0].current_view, r[0].view) << "the view that removed it";
+
+    // Gone: by name and by id, not found, with the view.
+    t.request(t.leader(), 4, remove_request{10, member_id(), "m1"});
+    t.request(t.leader(), 5, remove_request{11, id, ""});
+    ASSERT_EQ(t.replies_to<remove_reply>(4).size(), 1u);
+    EXPECT_EQ(t.replies_to<remove_reply>(4)[0].status, request_status::not_found);
+    EXPECT_EQ(t.replies_to<remove_reply>(4)[0].error,
+              fmt::format("no member named 'm1' in view {}", t.node(t.leader()).view().id));
+    ASSERT_EQ(t.replies_to<remove_reply>(5).size(), 1u);
+    EXPECT_EQ(t.replies_to<remove_reply>(5)[0].status, request_status::not_found);
+}
+
+TEST(voter_node_trio, a_removal_from_a_key_that_is_not_an_admins_is_refused_with_the_reason_and_counted) {
+    trio t;
+    t.form();
+    const voter_id f = t.a_follower();
+    const member_id victim = t.node(f).view().members.front().id;
+    t.request(f, 1, remove_request{5, victim, ""}, requester{std::string(32, 'r'), std::string(), false, "reader"});
+    const auto r = t.replies_to<remove_reply>(1);
+    ASSERT_EQ(r.size(), 1u);
+    EXPECT_EQ(r[0].status, request_status::rejected);
+    EXPECT_EQ(r[0].error, "this key may not remove members: it is a reader key, and operator actions need an "
+                          "admin key (docs/security.md)");
+    EXPECT_EQ(t.node(f).counters().removals_refused, 1u);
+    t.run(200);
+    EXPECT_NE(t.node(f).state().find(victim), nullptr) << "nothing was proposed";
+    // Neither an id nor a name, or both: rejected as invalid.
+    t.request(f, 2, remove_request{6, member_id(), ""});
+    t.request(f, 3, remove_request{7, victim, "v1"});
+    EXPECT_EQ(t.replies_to<remove_reply>(2).at(0).status, request_status::rejected);
+    EXPECT_EQ(t.replies_to<remove_reply>(3).at(0).status, request_status::rejected);
+}
+
+TEST(voter_node_trio, without_a_leader_a_removal_is_unavailable) {
+    trio t;
+    const voter_id f = v1;
+    t.request(f, 1, remove_request{5, member_id(), "m1"});
+    const auto r = t.replies_to<remove_reply>(1);
+    ASSERT_EQ(r.size(), 1u);
+    EXPECT_EQ(r[0].status, request_status::unavailable);
+}
+
+TEST(voter_node_trio, a_voter_whose_entry_an_operator_removed_stays_out_and_keeps_voting) {
+    trio t;
+    t.form();
+    const voter_id f = t.a_follower();
+    t.request(t.leader(), 1, remove_request{1, member_id(), fmt::format("v{}", f)});
+    t.run(200);
+    ASSERT_EQ(t.replies_to<remove_reply>(1).at(0).status, request_status::ok);
+    const view_id removed_in = t.replies_to<remove_reply>(1).at(0).view;
+    EXPECT_EQ(t.node(f).self_phase(), self_member::phase::removed_by_operator);
+    t.run(1000);
+    EXPECT_EQ(t.node(f).self_phase(), self_member::phase::removed_by_operator);
+    EXPECT_EQ(t.node(t.leader()).view().members.size(), 2u) << "it did not join again";
+    const node::health h = t.node(f).health();
+    EXPECT_FALSE(h.ready);
+    EXPECT_EQ(h.ready_reason,
+              fmt::format("removed by an operator in view {}; not rejoining until restarted", removed_in));
+    EXPECT_FALSE(h.healthy);
+    EXPECT_EQ(h.reason, "not in the view: " + h.ready_reason);
+    // Still a voter: a join through it commits.
+    t.request(f, 2, join_request{1, "m9", "", "", incarnation_number(1), {}});
+    t.run(200);
+    EXPECT_EQ(t.replies_to<join_reply>(2).at(0).status, request_status::ok);
+    // A graceful leave has nothing to do.
+    t.node(f).leave(at(t.now_ms));
+    EXPECT_TRUE(t.node(f).left());
+}
+
+TEST(voter_node_trio, health_needs_a_committed_view_and_a_consensus_leader) {
+    trio t;
+    node::health h = t.node(v1).health();
+    EXPECT_EQ(h, (node::health{false, "no committed view yet", false, "not in the view yet: joining"}));
+    t.form();
+    for (voter_id v : {v1, v2, v3}) {
+        EXPECT_EQ(t.node(v).health(), (node::health{true, "", true, ""})) << "voter " << v;
+        const wire::status_reply s = t.node(v).status(1);
+        EXPECT_TRUE(s.healthy && s.ready);
+    }
+    // Cut a follower off: after an election timeout it forgets the leader, and says for how long.
+    const voter_id f = t.a_follower();
+    t.isolate(f);
+    t.run(1000);
+    h = t.node(f).health();
+    EXPECT_FALSE(h.healthy);
+    EXPECT_TRUE(h.reason.starts_with("no consensus leader for ")) << h.reason;
+    EXPECT_TRUE(h.ready) << "still in its view";
+    const wire::status_reply s = t.node(f).status(2);
+    EXPECT_FALSE(s.healthy);
+    EXPECT_EQ(s.health_reason, h.reason);
+}
+
+} // namespace
+} // namespace roster::node

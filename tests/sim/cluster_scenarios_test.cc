@@ -252,6 +252,26 @@ TEST(cluster_scenario, a_graceful_leave_commits_as_left) {
     EXPECT_EQ(c.removals().back().reason, views::removal_reason::left);
 }
 
+TEST(cluster_scenario, an_operators_removal_keeps_a_live_member_out_until_it_restarts) {
+    cluster_sim c(quiet(21));
+    form(c);
+    ASSERT_GE(c.clients(), 1u);
+    const member_id id = c.id_in_view(5);
+    c.operator_remove(5, 1); // through a voter that may or may not lead: forwarded if need be
+    ASSERT_TRUE(c.run_until([&] { return gone_everywhere(c, id); }, 3s)) << c.violation().value_or("not gone");
+    ASSERT_FALSE(c.removals().empty());
+    EXPECT_EQ(c.removals().back().id, id);
+    EXPECT_EQ(c.removals().back().reason, views::removal_reason::removed_by_operator);
+    ASSERT_TRUE(c.run_for(3s));
+    EXPECT_EQ(c.member(5).current_phase(), node::member_node::phase::removed_by_operator);
+    EXPECT_EQ(c.id_in_view(5), member_id()) << "it did not join again";
+    EXPECT_FALSE(c.violation()) << *c.violation();
+    c.crash_member(5);
+    c.restart_member(5);
+    ASSERT_TRUE(c.run_until([&] { return c.id_in_view(5) != member_id(); }, 5s)) << "a restart joins again";
+    EXPECT_GT(c.id_in_view(5), id);
+}
+
 TEST(cluster_scenario, a_restarted_member_replaces_its_ghost_in_one_view) {
     cluster_sim c(quiet(12));
     form(c);

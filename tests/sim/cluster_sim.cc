@@ -578,6 +578,14 @@ void cluster_sim::leave_member(std::size_t m) {
     }
 }
 
+void cluster_sim::operator_remove(std::size_t m, std::size_t via) {
+    if (_voters[via].node && !_clients.empty()) {
+        _voters[via].node->on_request(route_of(client_endpoint(0)),
+                                      membership::remove_request{1, member_id(), member_name(m)}, now());
+        drive_voter(via);
+    }
+}
+
 const views::view& cluster_sim::newest_view() const { return _newest; }
 
 member_id cluster_sim::id_in_view(std::size_t m) const {

@@ -108,6 +108,9 @@ public:
     void pause_member(std::size_t m);
     void resume_member(std::size_t m);
     void leave_member(std::size_t m);
+    // An operator asks voter `via` to remove member m by name (the reply goes to client 0, which
+    // ignores it). Pre-condition: the simulation has a client.
+    void operator_remove(std::size_t m, std::size_t via);
 
     // A client subscribed to `nodes` (endpoints): deliveries so far.
     struct client_state {

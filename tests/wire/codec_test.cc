@@ -201,6 +201,68 @@ TEST(codec, a_removal_reason_out_of_range_is_an_invalid_field) {
     EXPECT_EQ(r.error().kind, decode_error_kind::invalid_field);
 }
 
+// An operator's removal (issue 15): a reader of an older version refuses a whole message with a
+// removal reason it does not know, so the reason it reads must be one of the first three.
+TEST(codec, an_older_reader_sees_an_operators_removal_as_left) {
+    const views::view_change c = testing::operator_removal_change();
+    const bytes encoded = encode({protocol_version, "c", {}, c});
+    const fbs::ViewChange* in = fbs::GetSizePrefixedEnvelope(encoded.data())->body_as_ViewChange();
+    ASSERT_NE(in, nullptr);
+    ASSERT_EQ(in->removed()->size(), 2u);
+    EXPECT_EQ(in->removed()->Get(0)->reason(), fbs::RemovalReason::Suspected);
+    EXPECT_EQ(in->removed()->Get(1)->reason(), fbs::RemovalReason::Left) << "where an older reader looks";
+    ASSERT_NE(in->removed_reasons(), nullptr);
+    EXPECT_EQ(in->removed_reasons()->Get(1), fbs::RemovalReason::RemovedByOperator);
+    const auto decoded = decode(encoded);
+    ASSERT_TRUE(decoded) << decoded.error().describe();
+    EXPECT_EQ(std::get<views::view_change>(decoded->msg), c) << "a newer reader sees the exact reason";
+
+    // The same in a whole view, a node event and a heartbeat reply.
+    views::view v;
+    v.id = view_id(21);
+    v.removed = c.removed;
+    const envelope events[] = {
+        {protocol_version, "c", {}, views::full_view{v}},
+        {protocol_version, "c", {}, views::node_event{views::node_event::kind::removed, member_id(7), member_id(),
+                                                      view_id(21), views::removal_reason::removed_by_operator}},
+        {protocol_version, "c", {}, membership::heartbeat_reply{member_id(7), incarnation_number(3),
+                                                                membership::member_status::removed, view_id(21),
+                                                                views::removal_reason::removed_by_operator}},
+    };
+    for (const auto& e : events) {
+        const auto r = decode(encode(e));
+        ASSERT_TRUE(r) << r.error().describe();
+        EXPECT_EQ(*r, e);
+    }
+    const bytes event = encode(events[1]);
+    EXPECT_EQ(fbs::GetSizePrefixedEnvelope(event.data())->body_as_NodeEvent()->reason(), fbs::RemovalReason::Left);
+    const bytes full = encode(events[0]);
+    EXPECT_EQ(fbs::GetSizePrefixedEnvelope(full.data())->body_as_FullView()->view()->removed()->Get(1)->reason(),
+              fbs::RemovalReason::Left);
+}
+
+// A reason from a newer writer that this build does not know, or a list of exact reasons of the
+// wrong length, costs only the exact reason: the message still decodes, with the reason in the old
+// place.
+TEST(codec, an_exact_reason_this_build_does_not_know_falls_back_to_the_old_place) {
+    for (const std::vector<fbs::RemovalReason>& exact :
+         {std::vector<fbs::RemovalReason>{static_cast<fbs::RemovalReason>(77)},
+          std::vector<fbs::RemovalReason>{fbs::RemovalReason::RemovedByOperator, fbs::RemovalReason::Left}}) {
+        flatbuffers::FlatBufferBuilder b;
+        std::vector<fbs::Removal> removed{fbs::Removal(5, fbs::RemovalReason::Left)};
+        const auto removals = b.CreateVectorOfStructs(removed);
+        const auto reasons = b.CreateVector(exact);
+        const auto change = fbs::CreateViewChange(b, 3, 0, removals, 1, 1, reasons);
+        const auto env = fbs::CreateEnvelope(b, wire::protocol_version, b.CreateString("roster"), 0,
+                                             fbs::Body::ViewChange, change.Union());
+        const auto r = decode(finish(b, env));
+        ASSERT_TRUE(r) << r.error().describe();
+        const auto& c = std::get<views::view_change>(r->msg);
+        ASSERT_EQ(c.removed.size(), 1u);
+        EXPECT_EQ(c.removed[0].reason, views::removal_reason::left);
+    }
+}
+
 TEST(codec, an_unaligned_buffer_decodes) {
     const auto original = testing::sample_envelopes().at(15); // the full view
     const bytes encoded = encode(original);
@@ -313,9 +375,22 @@ TEST(log_codec, an_unknown_or_absent_op_is_an_invalid_field) {
     }
 }
 
+TEST(log_codec, an_operators_removal_reads_as_left_to_an_older_voter_and_exactly_to_this_one) {
+    const membership::command c{{membership::remove_op{member_id(7), incarnation_number(3),
+                                                       views::removal_reason::removed_by_operator}}};
+    const bytes encoded = encode_command(c);
+    const auto decoded = decode_command(encoded);
+    ASSERT_TRUE(decoded) << decoded.error().describe();
+    EXPECT_EQ(decoded.value(), c);
+    // An older voter reads `reason` only: it applies the removal as a leave (the same members, so
+    // the same views but for the reason), instead of skipping the entry.
+    const auto* cmd = flatbuffers::GetRoot<fbs::Command>(encoded.data());
+    EXPECT_EQ(cmd->changes()->Get(0)->op_as_RemoveOp()->reason(), fbs::RemovalReason::Left);
+}
+
 TEST(log_codec, a_removal_reason_out_of_range_is_an_invalid_field) {
     flatbuffers::FlatBufferBuilder b;
-    const auto op = fbs::CreateRemoveOp(b, 4, 9, static_cast<fbs::RemovalReason>(3));
+    const auto op = fbs::CreateRemoveOp(b, 4, 9, static_cast<fbs::RemovalReason>(77));
     const auto r = decode_command(command_of(b, fbs::CreateChange(b, fbs::Op::RemoveOp, op.Union())));
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().kind, decode_error_kind::invalid_field);
@@ -363,6 +438,9 @@ std::vector<bytes> other_samples() {
         encode_command(testing::sample_command()),
         encode_command(membership::command{}),
         encode_snapshot(testing::sample_snapshot()),
+        encode({wire::protocol_version, "c", {}, testing::operator_removal_change()}),
+        encode_command(membership::command{{membership::remove_op{
+            member_id(7), incarnation_number(3), views::removal_reason::removed_by_operator}}}),
     };
 }
 

@@ -35,6 +35,14 @@ views::view_change sample_change(std::uint64_t id) {
 
 } // namespace
 
+views::view_change operator_removal_change() {
+    return {view_id(21),
+            {},
+            {{member_id(5), views::removal_reason::suspected}, {member_id(7), views::removal_reason::removed_by_operator}},
+            member_id(3),
+            view_id(4)};
+}
+
 std::vector<wire::envelope> sample_envelopes() {
     using namespace roster::membership;
     using namespace roster::views;
@@ -76,6 +84,8 @@ std::vector<wire::envelope> sample_envelopes() {
                    views::removal_reason::suspected},
         status_reply{13, "v2", node_role::pre_candidate, raft_term(9), log_index(101), view_id(12),
                      voter_id(2), member_id(3), voter_id(1), "10.0.0.2:7402"},
+        membership::remove_request{14, member_id(0), "worker-7"},
+        membership::remove_reply{14, membership::request_status::ok, view_id(21), member_id(7), ""},
     };
     std::vector<envelope> out;
     for (auto& b : bodies) {

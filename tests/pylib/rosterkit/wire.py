@@ -20,15 +20,16 @@ if PYTHON_WIRE not in sys.path:
 
 from roster.wire.fb import (AppendEntries, Body, Change, Command, Entry, Envelope, FullView,  # noqa: E402
                             Heartbeat, HeartbeatReply, InstallSnapshot, JoinOp, JoinReply, JoinRequest,
-                            Leave, LeaveReply, Op, RemovalReason, RequestStatus, Role, Sender, StatusReply,
-                            StatusRequest, Suspicion, SuspicionReport, SyncReply, SyncRequest, Tag,
-                            ViewChange)
+                            Leave, LeaveReply, Op, RemovalReason, RemoveReply, RemoveRequest, RequestStatus,
+                            Role, Sender, StatusReply, StatusRequest, Suspicion, SuspicionReport, SyncReply,
+                            SyncRequest, Tag, ViewChange)
 
 PROTOCOL_VERSION = 1
 U64_MAX = 2 ** 64 - 1
 LEADER_ROLE = Role.Role.Leader
 REASONS = {RemovalReason.RemovalReason.Suspected: "suspected", RemovalReason.RemovalReason.Left: "left",
-           RemovalReason.RemovalReason.Replaced: "replaced"}
+           RemovalReason.RemovalReason.Replaced: "replaced",
+           RemovalReason.RemovalReason.RemovedByOperator: "removed_by_operator"}
 STATUS = {v: k.lower() for k, v in vars(RequestStatus.RequestStatus).items() if not k.startswith("_")}
 
 
@@ -130,6 +131,19 @@ def leave(cluster, request_id, member_id, incarnation, **sender):
     return envelope(cluster, Body.Body.Leave, body, **sender)
 
 
+def remove_request(cluster, request_id, member_id=0, name=None, **sender):
+    """An operator's RemoveRequest: by member id, or (member_id 0) by name."""
+    def body(b):
+        n = _string(b, name) if name is not None else None
+        RemoveRequest.Start(b)
+        RemoveRequest.AddRequestId(b, request_id)
+        RemoveRequest.AddMemberId(b, member_id)
+        if n is not None:
+            RemoveRequest.AddName(b, n)
+        return RemoveRequest.End(b)
+    return envelope(cluster, Body.Body.RemoveRequest, body, **sender)
+
+
 # ---- consensus (peer socket) ---------------------------------------------------------------
 
 def join_command(name, incarnation, address="127.0.0.1:1", publish="127.0.0.1:2"):
@@ -212,7 +226,7 @@ def suspicion_report(cluster, suspicions, full=False, **sender):
 _KINDS = {Body.Body.JoinReply: JoinReply.JoinReply, Body.Body.LeaveReply: LeaveReply.LeaveReply,
           Body.Body.StatusReply: StatusReply.StatusReply, Body.Body.SyncReply: SyncReply.SyncReply,
           Body.Body.HeartbeatReply: HeartbeatReply.HeartbeatReply, Body.Body.ViewChange: ViewChange.ViewChange,
-          Body.Body.FullView: FullView.FullView}
+          Body.Body.FullView: FullView.FullView, Body.Body.RemoveReply: RemoveReply.RemoveReply}
 BODY_NAMES = {v: k for k, v in vars(Body.Body).items() if not k.startswith("_")}
 
 
@@ -244,7 +258,19 @@ def member_dict(m):
     out = {"id": m.Id(), "name": m.Name() or b"", "incarnation": m.Incarnation(), "address": text(m.Address())}
     if hasattr(m, "KeyLength"):  # Member.key (issue 13): the member's public key, 32 bytes
         out["key"] = bytes(m.Key(i) for i in range(m.KeyLength()))
+    out["tags"] = [(text(m.Tags(i).Key()), text(m.Tags(i).Value())) for i in range(m.TagsLength())]
     return out
+
+
+def removals(table):
+    """[(id, reason)] of a View or ViewChange: the exact reason when the table has one (issue 15),
+    else the one an older reader sees."""
+    n = table.RemovedLength()
+    has_exact = hasattr(table, "RemovedReasonsLength") and table.RemovedReasonsLength() == n
+    return [(table.Removed(i).Id(),
+             REASONS.get(table.RemovedReasons(i) if has_exact and table.RemovedReasons(i) in REASONS
+                         else table.Removed(i).Reason(), "?"))
+            for i in range(n)]
 
 
 def view_dict(v):
@@ -254,8 +280,8 @@ def view_dict(v):
     for i in range(v.MembersLength()):
         m = member_dict(v.Members(i))
         members[m["id"]] = m
-    removed = [(v.Removed(i).Id(), REASONS.get(v.Removed(i).Reason(), "?")) for i in range(v.RemovedLength())]
-    return {"view_id": v.ViewId(), "leader_id": v.LeaderId(), "members": members, "removed": removed}
+    return {"view_id": v.ViewId(), "leader_id": v.LeaderId(), "fencing_token": v.FencingToken(),
+            "members": members, "removed": removals(v)}
 
 
 def reply_dict(kind, body):
@@ -270,13 +296,20 @@ def reply_dict(kind, body):
         return {"request_id": body.RequestId(), "name": text(body.Name()), "role": body.Role(),
                 "term": body.Term(), "commit_index": body.CommitIndex(), "view_id": body.ViewId(),
                 "voter_id": body.VoterId(), "member_id": body.MemberId(),
-                "leader_voter_id": body.LeaderVoterId(), "publish": text(body.PublishEndpoint())}
+                "leader_voter_id": body.LeaderVoterId(), "publish": text(body.PublishEndpoint()),
+                "healthy": body.Healthy(), "health_reason": text(body.HealthReason()),
+                "ready": body.Ready(), "ready_reason": text(body.ReadyReason())}
+    if kind == "RemoveReply":
+        return {"request_id": body.RequestId(), "status": STATUS.get(body.Status(), body.Status()),
+                "view_id": body.ViewId(), "member_id": body.MemberId(), "error": text(body.Error())}
     if kind == "SyncReply":
-        return {"request_id": body.RequestId(), "full": view_dict(body.Full()) if body.Full() else None}
+        return {"request_id": body.RequestId(), "full": view_dict(body.Full()) if body.Full() else None,
+                "changes": [{"view_id": body.Changes(i).ViewId(), "removed": removals(body.Changes(i))}
+                            for i in range(body.ChangesLength())]}
     if kind == "HeartbeatReply":
         return {"member_id": body.MemberId(), "status": body.Status()}
     if kind == "ViewChange":
-        return {"view_id": body.ViewId()}
+        return {"view_id": body.ViewId(), "removed": removals(body)}
     if kind == "FullView":
         return {"view_id": body.View().ViewId()}
     return {}
