@@ -229,7 +229,7 @@ result<Reply, std::string> ask_any(const options& o, const wire::body& request, 
     const auto deadline = clock_type::now() + o.timeout;
     std::string errors;
     for (std::size_t i = 0; i < targets.size(); ++i) {
-        const auto share = std::max<milliseconds>(ms_between(clock_type::now(), deadline) /
+        const auto share = std::max<milliseconds>(std::chrono::ceil<milliseconds>(deadline - clock_type::now()) /
                                                       static_cast<long>(targets.size() - i),
                                                   1ms);
         auto r = ask<Reply>(ctx, o, targets[i], request, request_id, share);
