@@ -598,8 +598,11 @@ result<std::optional<watcher::item>, std::string> watcher::next(std::chrono::mil
         zmq::pollitem_t items[] = {{s.sub.handle(), 0, ZMQ_POLLIN, 0},
                                    {s.dealers[s.followed].handle(), 0, ZMQ_POLLIN, 0}};
         const auto wait = std::min<milliseconds>(ms_between(clock_type::now(), deadline), 50ms);
+        const auto asleep = clock_type::now();
         poll_for(items, 2, std::max<milliseconds>(wait, 1ms));
-        s.last_turn = clock_type::now();
+        // When it should have woken at the latest: a process stopped in the poll wakes much later,
+        // and the next turn counts that as a stall.
+        s.last_turn = asleep + std::max<milliseconds>(wait, 1ms);
     }
     item out = std::move(s.ready.front());
     s.ready.pop_front();

@@ -324,5 +324,47 @@ class ReplacedUpstream(unittest.TestCase):
         self.assertEqual([v["view_id"] for v in w.snapshot()][-1], shown, "nothing of the new cluster was shown")
 
 
+class DrainBeforeSync(unittest.TestCase):
+    """Issue 15, point 7: a subscriber that wakes from a stall with a backlog must read its backlog
+    before it asks for what it missed, or it asks from too far back, gets the full view and skips
+    views the node still held. The stall here is `kill -STOP`, which also stops ZeroMQ's I/O
+    thread, as a loaded machine does; more views commit meanwhile than the node's ring holds
+    (node/voter_config.hh: publisher_ring, 1024), so a sync from before the stall can only be
+    answered with a full view."""
+
+    VIEWS = 1100
+
+    def test_a_stopped_watcher_delivers_every_view_after_it_continues_without_a_resync(self):
+        from rosterkit import wire
+        from rosterkit.link import Link, request_id
+        c = cluster_for(self, voters=1, voter_args=["--join-settle-ms", "0", "--max-members", "10000"])
+        c.start_voters()
+        c.wait_formed(["v1"])
+        v1 = c.voter_nodes[0]
+        w = watch_proc(c, [v1.listen], "stalled")
+        self.addCleanup(w.kill)
+        wait_for("the first view", w.last)
+        first = w.last()["view_id"]
+        w.signal(signal.SIGSTOP)
+        self.addCleanup(lambda: w.alive() and w.signal(signal.SIGCONT))
+        # Joins one after another, each its own view (no settle window to batch them); a new
+        # connection for every 20, the burst that rosterd allows one sender (daemon/transport.cc).
+        incarnation = int(time.time() * 1e6)
+        for batch in range(0, self.VIEWS, 20):
+            with Link(v1.listen) as link:
+                for i in range(batch, batch + 20):
+                    rid = request_id()
+                    link.request(wire.join_request(c.cluster, rid, f"j{i}", incarnation), "JoinReply", rid,
+                                 timeout=10)
+        current = c.members_of(v1)["view_id"]
+        self.assertGreater(current - first, 1024 + 10, "more views than the ring holds")
+        w.signal(signal.SIGCONT)
+        wait_for("the watcher to reach the current view", lambda: w.last()["view_id"] >= current, 60)
+        got = [v["view_id"] for v in w.snapshot()]
+        resyncs = [v["view_id"] for v in w.snapshot() if v["resync"]]
+        self.assertEqual(resyncs, [], "a resync while the views were held")
+        self.assertEqual(got[:current - first + 1], list(range(first, current + 1)), "every view, in order")
+
+
 if __name__ == "__main__":
     unittest.main()
