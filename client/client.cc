@@ -1,9 +1,9 @@
 #include "client/client.hh"
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <deque>
-#include <thread>
 
 #include <fmt/format.h>
 #include <zmq.hpp>
@@ -11,6 +11,7 @@
 
 #include "auth/handshake.hh"
 #include "client/links.hh"
+#include "common/endpoint.hh"
 #include "wire/codec.hh"
 
 namespace roster::client {
@@ -18,32 +19,30 @@ namespace roster::client {
 namespace {
 
 using clock_type = std::chrono::steady_clock;
+using std::chrono::milliseconds;
 
-std::string zmq_endpoint(const std::string& host_port) { return "tcp://" + host_port; }
+milliseconds ms_between(clock_type::time_point from, clock_type::time_point to) {
+    return std::chrono::duration_cast<milliseconds>(to - from);
+}
 
-// An endpoint of the options: where it is, and the key it must prove it holds (when secured).
+// An endpoint of the options: what was given, where it is, and the key it must prove it holds
+// (when secured).
 struct target {
-    std::string host_port;
+    std::string given;
+    host_port where;
     std::optional<auth::curve_key> server_key;
 };
 
 result<target, std::string> target_of(const options& o, const std::string& e) {
-    target t{e, o.server_key};
-    if (const auto at = e.find('@'); at != std::string::npos) {
-        t.host_port = e.substr(at + 1);
-        std::uint64_t id = 0;
-        for (char c : e.substr(0, at)) {
-            if (c < '0' || c > '9' || id > 1000) {
-                return fmt::format("endpoint '{}': expected HOST:PORT or ID@HOST:PORT", e);
-            }
-            id = id * 10 + static_cast<std::uint64_t>(c - '0');
-        }
-        if (auto k = o.voter_keys.find(voter_id(id)); k != o.voter_keys.end()) {
+    auto parsed = parse_voter_endpoint(e);
+    if (!parsed) {
+        return "endpoint " + parsed.error();
+    }
+    target t{e, parsed->where, o.server_key};
+    if (parsed->voter != voter_id()) {
+        if (auto k = o.voter_keys.find(parsed->voter); k != o.voter_keys.end()) {
             t.server_key = k->second;
         }
-    }
-    if (t.host_port.find(':') == std::string::npos) {
-        return fmt::format("endpoint '{}': expected HOST:PORT or ID@HOST:PORT", e);
     }
     if (o.key && !t.server_key) {
         return fmt::format("endpoint '{}': no key for it; give voter endpoints as ID@HOST:PORT with "
@@ -63,47 +62,68 @@ void secure(zmq::socket_t& s, const options& o, const target& t) {
     s.set(zmq::sockopt::curve_secretkey, zmq::buffer(o.key->secret_key.bytes()));
 }
 
-// The handshake failures of one socket, to explain a silence: "no answer" is a poor message when
-// the server refused this client's key or speaks CURVE to a plaintext client.
-class handshake_watch {
+// What happened to the connection of one socket, from its monitor: whether TCP connected, whether a
+// connection attempt failed before any did (refused), and why a handshake failed. "No answer" is a
+// poor message when the port is closed, the server refused this client's key, or it speaks CURVE
+// to a plaintext client.
+class link_watch {
 public:
-    handshake_watch(zmq::context_t& ctx, zmq::socket_t& s) {
+    link_watch(zmq::context_t& ctx, zmq::socket_t& s) {
         static std::atomic<std::uint64_t> next{0};
         const std::string where = fmt::format("inproc://roster-client-monitor-{}", next++);
-        if (zmq_socket_monitor(s.handle(), where.c_str(), auth::handshake_failure_events) == 0) {
+        const int events = auth::handshake_failure_events | ZMQ_EVENT_CONNECTED | ZMQ_EVENT_CONNECT_RETRIED;
+        if (zmq_socket_monitor(s.handle(), where.c_str(), events) == 0) {
             _events = zmq::socket_t(ctx, zmq::socket_type::pair);
             _events.set(zmq::sockopt::linger, 0);
             _events.connect(where);
         }
+        _started = clock_type::now();
     }
 
-    // Why the handshake failed, if it did since the last call.
-    std::optional<std::string> failure(bool secured) {
-        std::optional<std::string> why;
+    // Reads the events that came since the last call.
+    void update(bool secured) {
         if (!_events) {
-            return why;
+            return;
         }
         while (const auto e = auth::next_monitor_event(_events)) {
+            if (e->event == ZMQ_EVENT_CONNECTED) {
+                _connected = true;
+                continue;
+            }
+            if (e->event == ZMQ_EVENT_CONNECT_RETRIED) {
+                // A first attempt that ends before the connect timeout could was turned away: the
+                // port is closed (or a firewall rejects). One that timed out is not a refusal.
+                if (!_connected && clock_type::now() - _started < link_connect_timeout) {
+                    _refused = true;
+                }
+                continue;
+            }
             const auto f = auth::handshake_failure_of(*e);
             if (!f) {
                 continue;
             }
             if (*f == auth::handshake_failure::unauthorized_key) {
-                why = "it refused this client's key (not in its --authorized-keys)";
+                _handshake = "it refused this client's key (not in its --authorized-keys)";
             } else if (!secured) {
-                why = "it requires CURVE: give --key-file, and --voter-keys (voters as ID@HOST:PORT) or "
-                      "--server-key";
+                _handshake = "it requires CURVE: give --key-file, and --voter-keys (voters as ID@HOST:PORT) or "
+                             "--server-key";
             } else if (*f == auth::handshake_failure::mechanism_mismatch) {
-                why = "it runs without CURVE and this client has a key (leave out --key-file)";
+                _handshake = "it runs without CURVE and this client has a key (leave out --key-file)";
             } else {
-                why = "the CURVE handshake failed (is the server key right?)";
+                _handshake = "the CURVE handshake failed (is the server key right?)";
             }
         }
-        return why;
     }
+
+    [[nodiscard]] bool refused() const { return _refused && !_connected; }
+    [[nodiscard]] const std::optional<std::string>& handshake_failure() const { return _handshake; }
 
 private:
     zmq::socket_t _events;
+    clock_type::time_point _started;
+    bool _connected = false;
+    bool _refused = false;
+    std::optional<std::string> _handshake;
 };
 
 zmq::socket_t dealer(zmq::context_t& ctx, const options& o, const target& t) {
@@ -130,33 +150,54 @@ std::optional<wire::envelope> decode(const zmq::message_t& m, const options& o) 
     return std::move(d).value();
 }
 
-// One request, one reply (matched by type and request id), with a deadline.
+// zmq_poll, where an interrupted wait (EINTR: a signal, a stop and continue) is a wait that ended
+// early, not an error to throw.
+int poll_for(zmq::pollitem_t* items, std::size_t n, milliseconds wait) {
+    return std::max(zmq_poll(items, static_cast<int>(n), static_cast<long>(wait.count())), 0);
+}
+
+void tell(const options& o, const std::string& line) {
+    if (o.notice) {
+        o.notice(line);
+    }
+}
+
+// Why one endpoint gave no reply: the sentence of the error, and the shorter one of a notice.
+struct no_reply {
+    std::string error;  // "no answer from X within N ms (is rosterd running there, ...?)"
+    std::string notice; // "X did not answer in N ms"
+};
+
+// One request, one reply (matched by type and request id), within `bound`.
 template <typename Reply>
-result<Reply, std::string> ask(zmq::context_t& ctx, const options& o, const std::string& endpoint,
-                               wire::body request, std::uint64_t request_id) {
-    auto t = target_of(o, endpoint);
-    if (!t) {
-        return t.error();
-    }
-    auto s = dealer(ctx, o, t.value());
-    handshake_watch handshakes(ctx, s);
-    s.connect(zmq_endpoint(t->host_port));
-    const bytes out = encode(o, std::move(request));
-    if (!s.send(zmq::buffer(out), zmq::send_flags::dontwait)) {
-        // Not connected yet: ZeroMQ queues, so this only fails on a full queue.
-    }
-    const auto deadline = clock_type::now() + o.timeout;
+result<Reply, no_reply> ask(zmq::context_t& ctx, const options& o, const target& t, const wire::body& request,
+                            std::uint64_t request_id, milliseconds bound) {
+    auto s = dealer(ctx, o, t);
+    link_watch link(ctx, s);
+    s.connect(t.where.zmq());
+    const bytes out = encode(o, request);
+    // Not connected yet: ZeroMQ queues, so this only fails on a full queue, which a new socket has not.
+    (void)s.send(zmq::buffer(out), zmq::send_flags::dontwait);
+    const auto deadline = clock_type::now() + bound;
     while (true) {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_type::now());
-        if (auto why = handshakes.failure(o.key.has_value())) {
-            return fmt::format("cannot talk to {}: {}", endpoint, *why);
+        link.update(o.key.has_value());
+        if (const auto& why = link.handshake_failure()) {
+            return no_reply{fmt::format("cannot talk to {}: {}", t.given, *why),
+                            fmt::format("cannot talk to {}: {}", t.given, *why)};
         }
+        if (link.refused()) {
+            return no_reply{fmt::format("{}: connection refused (is rosterd running there?)", t.given),
+                            fmt::format("{} refused the connection", t.given)};
+        }
+        const auto left = ms_between(clock_type::now(), deadline);
         if (left.count() <= 0) {
-            return fmt::format("no answer from {} within {} ms (is rosterd running there, in cluster '{}'?)",
-                               endpoint, o.timeout.count(), o.cluster);
+            return no_reply{fmt::format("no answer from {} within {} ms (is rosterd running there, in cluster "
+                                        "'{}'?)",
+                                        t.given, bound.count(), o.cluster),
+                            fmt::format("{} did not answer in {} ms", t.given, bound.count())};
         }
         zmq::pollitem_t item{s.handle(), 0, ZMQ_POLLIN, 0};
-        zmq::poll(&item, 1, std::min<std::chrono::milliseconds>(left, 50ms));
+        poll_for(&item, 1, std::min<milliseconds>(left, 20ms));
         zmq::message_t m;
         while (s.recv(m, zmq::recv_flags::dontwait)) {
             auto env = decode(m, o);
@@ -170,19 +211,35 @@ result<Reply, std::string> ask(zmq::context_t& ctx, const options& o, const std:
     }
 }
 
+// Asks the endpoints in turn; each gets an equal share of the time left (options::timeout).
 template <typename Reply>
-result<Reply, std::string> ask_any(const options& o, wire::body request, std::uint64_t request_id) {
+result<Reply, std::string> ask_any(const options& o, const wire::body& request, std::uint64_t request_id) {
     if (o.endpoints.empty()) {
         return std::string("no endpoint given");
     }
-    zmq::context_t ctx(1);
-    std::string errors;
+    std::vector<target> targets;
     for (const auto& e : o.endpoints) {
-        auto r = ask<Reply>(ctx, o, e, request, request_id);
-        if (r) {
-            return r;
+        auto t = target_of(o, e);
+        if (!t) {
+            return t.error();
         }
-        errors += (errors.empty() ? "" : "; ") + r.error();
+        targets.push_back(t.value());
+    }
+    zmq::context_t ctx(1);
+    const auto deadline = clock_type::now() + o.timeout;
+    std::string errors;
+    for (std::size_t i = 0; i < targets.size(); ++i) {
+        const auto share = std::max<milliseconds>(std::chrono::ceil<milliseconds>(deadline - clock_type::now()) /
+                                                      static_cast<long>(targets.size() - i),
+                                                  1ms);
+        auto r = ask<Reply>(ctx, o, targets[i], request, request_id, share);
+        if (r) {
+            return r.value();
+        }
+        errors += (errors.empty() ? "" : "; ") + r.error().error;
+        if (i + 1 < targets.size()) {
+            tell(o, fmt::format("{}; trying {}", r.error().notice, targets[i + 1].given));
+        }
     }
     return errors;
 }
@@ -215,25 +272,47 @@ result<views::view, std::string> current_view(const options& o) {
 
 // ---- watcher -----------------------------------------------------------------------------
 
+namespace {
+
+// A gap this long between two turns of the watcher's loop means it was not running (next() not
+// called, the process stopped): what arrived meanwhile is read before anything is asked.
+constexpr milliseconds stall_threshold{500};
+// After a stall: how long the subscription must stay quiet before the watcher asks anything, and
+// the most it waits for that.
+constexpr milliseconds settle_quiet{20};
+constexpr milliseconds settle_limit{200};
+
+} // namespace
+
 struct watcher::impl {
     options o;
     zmq::context_t ctx{1};
     std::vector<target> targets; // by endpoint (those that do not parse are left out: check())
     std::vector<zmq::socket_t> dealers;
-    std::vector<handshake_watch> handshakes;
-    std::string handshake_error; // the latest failure, to explain a silence
+    std::vector<link_watch> links;
+    std::vector<view_id> newest_reported; // by endpoint: the newest view it said it holds
     zmq::socket_t sub;
-    std::vector<bool> subscribed;
+    std::string sub_endpoint; // the publish endpoint `sub` is connected to ("": none)
     views::view_subscriber core;
     clock_type::time_point epoch = clock_type::now();
-    clock_type::time_point last_answer = clock_type::now();
+
+    std::size_t followed = 0;
+    clock_type::time_point followed_since = clock_type::now();
+    clock_type::time_point last_answer{}; // from the followed endpoint, since it is followed
+    bool ever_answered = false;           // any endpoint, ever: past the start
+    std::size_t lost_in_a_row = 0;        // endpoints lost one after another, none answering between
+    std::vector<std::string> lost_why;    // their stories, for the final error
     clock_type::time_point next_status{};
+    clock_type::time_point last_turn{};
+    std::optional<views::sync_request> last_request; // the core's, resent on failover
+    std::optional<std::string> fatal;
     std::deque<item> ready;
 
     explicit impl(const options& opts)
         : o(opts)
         , sub(ctx, zmq::socket_type::sub)
-        , core(views::subscriber_config{std::max<std::size_t>(1, opts.endpoints.size()), 1s, 1s}) {
+        // One endpoint for the core: every request goes to the followed node, which this shell picks.
+        , core(views::subscriber_config{1, watch_poll_interval, watch_poll_interval}) {
         if (o.key) {
             sub.set(zmq::sockopt::curve_publickey, zmq::buffer(o.key->public_key.bytes()));
             sub.set(zmq::sockopt::curve_secretkey, zmq::buffer(o.key->secret_key.bytes()));
@@ -246,96 +325,231 @@ struct watcher::impl {
                 targets.push_back(t.value());
             }
         }
+        dealers.reserve(targets.size());
+        links.reserve(targets.size());
         for (const auto& t : targets) {
             dealers.push_back(dealer(ctx, o, t));
-            handshakes.emplace_back(ctx, dealers.back());
-            dealers.back().connect(zmq_endpoint(t.host_port));
+            links.emplace_back(ctx, dealers.back());
+            dealers.back().connect(t.where.zmq());
         }
-        subscribed.assign(targets.size(), false);
+        newest_reported.assign(targets.size(), view_id());
         core.start(now());
     }
 
     mono_time now() const { return mono_time(clock_type::now() - epoch); }
 
-    void ask_status() {
-        if (clock_type::now() < next_status) {
-            return;
-        }
-        next_status = clock_type::now() + 1s;
-        for (std::size_t i = 0; i < dealers.size(); ++i) {
-            if (!subscribed[i]) {
-                const bytes b = encode(o, wire::status_request{0});
-                (void)dealers[i].send(zmq::buffer(b), zmq::send_flags::dontwait);
-            }
-        }
+    void send_to_followed(const wire::body& b) {
+        const bytes out = encode(o, b);
+        (void)dealers[followed].send(zmq::buffer(out), zmq::send_flags::dontwait);
     }
 
-    void pump() {
+    void ask_status() {
+        if (!sub_endpoint.empty() || clock_type::now() < next_status) {
+            return;
+        }
+        next_status = clock_type::now() + watch_poll_interval / 4;
+        send_to_followed(wire::status_request{0});
+    }
+
+    void take_deliveries() {
         for (auto& d : core.take_deliveries()) {
             ready.emplace_back(std::move(d));
         }
-        if (auto q = core.take_request()) {
-            const bytes b = encode(o, q->msg);
-            (void)dealers[q->endpoint].send(zmq::buffer(b), zmq::send_flags::dontwait);
-        }
     }
 
-    void receive() {
-        const mono_time t = now();
-        for (std::size_t i = 0; i < dealers.size(); ++i) {
-            zmq::message_t m;
-            while (dealers[i].recv(m, zmq::recv_flags::dontwait)) {
-                auto env = decode(m, o);
-                if (!env) {
-                    continue;
-                }
-                last_answer = clock_type::now();
-                if (const auto* s = std::get_if<wire::status_reply>(&env->msg)) {
-                    if (!subscribed[i] && !s->publish_endpoint.empty()) {
-                        std::string where = s->publish_endpoint;
-                        // A wildcard bind is reached at the host we asked.
-                        for (const char* any : {"0.0.0.0:", "*:"}) {
-                            if (where.rfind(any, 0) == 0) {
-                                where = targets[i].host_port.substr(0, targets[i].host_port.rfind(':')) +
-                                        where.substr(std::string(any).size() - 1);
-                            }
-                        }
-                        // A node publishes with the key it answers with.
-                        if (targets[i].server_key) {
-                            sub.set(zmq::sockopt::curve_serverkey,
-                                    zmq::buffer(targets[i].server_key->bytes()));
-                        }
-                        sub.connect(zmq_endpoint(where));
-                        subscribed[i] = true;
-                    }
-                } else if (const auto* r = std::get_if<views::sync_reply>(&env->msg)) {
-                    core.on_sync_reply(i, *r, t);
-                }
-                pump();
-            }
-        }
+    // Reads what the subscription holds now, without waiting.
+    void drain_sub() {
         zmq::message_t m;
         while (sub.recv(m, zmq::recv_flags::dontwait)) {
             auto env = decode(m, o);
             if (!env) {
                 continue;
             }
+            const mono_time t = now();
             if (const auto* c = std::get_if<views::view_change>(&env->msg)) {
                 core.on_change(*c, t);
             } else if (const auto* f = std::get_if<views::full_view>(&env->msg)) {
                 core.on_full(f->view, t);
             } else if (const auto* e = std::get_if<views::node_event>(&env->msg)) {
+                take_deliveries(); // an event comes after the views before it
                 ready.emplace_back(*e);
             }
-            pump();
         }
+        take_deliveries();
+    }
+
+    // After a stall: reads the subscription until it has been quiet for settle_quiet (ZeroMQ's I/O
+    // thread may still be moving what the kernel holds into the socket).
+    void settle() {
+        const auto limit = clock_type::now() + settle_limit;
+        while (clock_type::now() < limit) {
+            drain_sub();
+            zmq::pollitem_t item{sub.handle(), 0, ZMQ_POLLIN, 0};
+            if (poll_for(&item, 1, settle_quiet) == 0) {
+                return;
+            }
+        }
+    }
+
+    // The core's sync request, if it has one: drained first, then asking for what follows the
+    // newest view held (drain before sync).
+    void send_request() {
+        auto q = core.take_request();
+        if (!q) {
+            return;
+        }
+        drain_sub();
+        if (!q->msg.full && core.current() != nullptr) {
+            q->msg.after = core.current()->id;
+        }
+        last_request = q->msg;
+        send_to_followed(q->msg);
+    }
+
+    void follow(std::size_t next) {
+        if (!sub_endpoint.empty()) {
+            (void)zmq_disconnect(sub.handle(), sub_endpoint.c_str()); // a no-op if it never connected
+            sub_endpoint.clear();
+        }
+        followed = next;
+        followed_since = clock_type::now();
+        last_answer = {};
+        next_status = {};
+        ask_status();
+        if (last_request) {
+            send_to_followed(*last_request); // same id: the core takes the new node's answer
+        }
+    }
+
+    // The followed node said it holds views up to `newest`: whether that counts as an answer.
+    bool check_newest(std::size_t i, view_id newest) {
+        if (newest < newest_reported[i]) {
+            fatal = fmt::format("{} went back from view {} to view {}: it was restarted without its data, or "
+                                "another cluster now runs there; stopping, since its views would not continue "
+                                "the ones shown",
+                                targets[i].given, newest_reported[i], newest);
+            return false;
+        }
+        newest_reported[i] = newest;
+        // Behind what was delivered already: it lags, or belongs to another history; not an answer.
+        return core.current() == nullptr || newest >= core.current()->id;
+    }
+
+    void answered() {
+        last_answer = clock_type::now();
+        ever_answered = true;
+        lost_in_a_row = 0;
+        lost_why.clear();
+    }
+
+    void connect_sub(const std::string& publish) {
+        std::string where = publish;
+        // A wildcard bind is reached at the host we asked.
+        for (const char* any : {"0.0.0.0:", "*:"}) {
+            if (where.rfind(any, 0) == 0) {
+                where = targets[followed].where.host + where.substr(std::string(any).size() - 1);
+            }
+        }
+        auto parsed = parse_host_port(where);
+        if (!parsed) {
+            return; // not an endpoint this client can reach; the sync requests still bring every view
+        }
+        // A node publishes with the key it answers with.
+        if (targets[followed].server_key) {
+            sub.set(zmq::sockopt::curve_serverkey, zmq::buffer(targets[followed].server_key->bytes()));
+        }
+        sub_endpoint = parsed->zmq();
+        if (zmq_connect(sub.handle(), sub_endpoint.c_str()) != 0) {
+            sub_endpoint.clear();
+        }
+    }
+
+    void receive_dealers() {
+        for (std::size_t i = 0; i < dealers.size(); ++i) {
+            zmq::message_t m;
+            while (dealers[i].recv(m, zmq::recv_flags::dontwait)) {
+                if (i != followed) {
+                    continue; // an answer to an endpoint given up on
+                }
+                auto env = decode(m, o);
+                if (!env) {
+                    continue;
+                }
+                if (const auto* s = std::get_if<wire::status_reply>(&env->msg)) {
+                    if (check_newest(i, s->view)) {
+                        answered();
+                        if (sub_endpoint.empty() && !s->publish_endpoint.empty()) {
+                            connect_sub(s->publish_endpoint);
+                        }
+                    }
+                } else if (const auto* r = std::get_if<views::sync_reply>(&env->msg)) {
+                    if (check_newest(i, r->current)) {
+                        answered();
+                    }
+                    if (!fatal) {
+                        drain_sub(); // views queued before the reply come first
+                        core.on_sync_reply(0, *r, now());
+                        take_deliveries();
+                    }
+                }
+                if (fatal) {
+                    return;
+                }
+            }
+        }
+    }
+
+    // Whether the followed node is lost; if so follows the next one, or sets `fatal` when none is
+    // left.
+    void check_followed() {
+        const auto t = clock_type::now();
+        links[followed].update(o.key.has_value());
+        const auto since = std::max(last_answer, followed_since);
+        // At the start an endpoint gets its share of --timeout (as a call does), and one that
+        // refuses is left at once; later, the silence bound.
+        const auto share = std::max<milliseconds>(
+            o.timeout / static_cast<long>(std::max<std::size_t>(targets.size(), 1)), 1ms);
+        const auto bound = ever_answered ? watch_silence_bound : share;
+        const bool refused = !ever_answered && links[followed].refused();
+        if (!refused && t - since < bound) {
+            return;
+        }
+        const auto& given = targets[followed].given;
+        std::string why;
+        if (const auto& h = links[followed].handshake_failure()) {
+            why = fmt::format("cannot talk to {}: {}", given, *h);
+        } else if (refused) {
+            why = fmt::format("{}: connection refused (is rosterd running there?)", given);
+        } else if (ever_answered) {
+            why = fmt::format("lost {} (no answer for {} s)", given, watch_silence_bound.count() / 1000);
+        } else {
+            why = fmt::format("no answer from {} within {} ms (is rosterd running there, in cluster '{}'?)", given,
+                              bound.count(), o.cluster);
+        }
+        lost_why.push_back(why);
+        ++lost_in_a_row;
+        if (lost_in_a_row >= targets.size()) {
+            std::string all;
+            for (const auto& w : lost_why) {
+                all += (all.empty() ? "" : "; ") + w;
+            }
+            fatal = targets.size() > 1 ? all + "; no endpoint left that answers" : all;
+            return;
+        }
+        const std::size_t next = (followed + 1) % targets.size();
+        if (ever_answered) {
+            tell(o, fmt::format("{}; following {}", why, targets[next].given));
+        } else if (refused) {
+            tell(o, fmt::format("{} refused the connection; trying {}", given, targets[next].given));
+        } else {
+            tell(o, fmt::format("{} did not answer in {} ms; trying {}", given, bound.count(), targets[next].given));
+        }
+        follow(next);
     }
 };
 
 watcher::watcher(const options& o)
-    : _impl(std::make_unique<impl>(o)) {
-    _impl->pump();
-}
+    : _impl(std::make_unique<impl>(o)) {}
 
 watcher::~watcher() = default;
 
@@ -351,39 +565,44 @@ result<std::optional<watcher::item>, std::string> watcher::next(std::chrono::mil
     }
     const auto deadline = clock_type::now() + timeout;
     while (s.ready.empty()) {
-        for (std::size_t i = 0; i < s.handshakes.size(); ++i) {
-            if (auto why = s.handshakes[i].failure(s.o.key.has_value())) {
-                s.handshake_error = fmt::format("cannot talk to {}: {}", s.o.endpoints[i], *why);
-            }
-        }
-        if (clock_type::now() - s.last_answer > std::max<std::chrono::milliseconds>(s.o.timeout, 1500ms) &&
-            !s.core.current()) {
-            std::string list;
-            for (const auto& e : s.o.endpoints) {
-                list += (list.empty() ? "" : ", ") + e;
-            }
-            if (!s.handshake_error.empty()) {
-                return s.handshake_error;
-            }
-            return fmt::format("no answer from {} within {} ms (is rosterd running there, in cluster '{}'?)",
-                               list, s.o.timeout.count(), s.o.cluster);
+        if (s.fatal) {
+            return *s.fatal;
         }
         const auto now = clock_type::now();
-        if (now >= deadline) {
-            return std::optional<item>();
+        if (s.last_turn != clock_type::time_point{} && now - s.last_turn > stall_threshold) {
+            // Nothing could be heard while we were not running: read the backlog first, and give
+            // the followed node a fresh bound.
+            s.settle();
+            s.followed_since = std::max(s.followed_since, clock_type::now());
+            s.last_answer = {};
+        }
+        s.last_turn = now;
+        s.drain_sub();
+        s.receive_dealers();
+        if (s.fatal) {
+            return *s.fatal;
+        }
+        s.check_followed();
+        if (s.fatal) {
+            return *s.fatal;
         }
         s.ask_status();
-        std::vector<zmq::pollitem_t> items;
-        items.push_back({s.sub.handle(), 0, ZMQ_POLLIN, 0});
-        for (auto& d : s.dealers) {
-            items.push_back({d.handle(), 0, ZMQ_POLLIN, 0});
-        }
-        const auto wait = std::min<std::chrono::milliseconds>(
-            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now), 50ms);
-        zmq::poll(items.data(), items.size(), std::max<std::chrono::milliseconds>(wait, 1ms));
-        s.receive();
         s.core.tick(s.now());
-        s.pump();
+        s.send_request();
+        if (!s.ready.empty()) {
+            break;
+        }
+        if (clock_type::now() >= deadline) {
+            return std::optional<item>();
+        }
+        zmq::pollitem_t items[] = {{s.sub.handle(), 0, ZMQ_POLLIN, 0},
+                                   {s.dealers[s.followed].handle(), 0, ZMQ_POLLIN, 0}};
+        const auto wait = std::min<milliseconds>(ms_between(clock_type::now(), deadline), 50ms);
+        const auto asleep = clock_type::now();
+        poll_for(items, 2, std::max<milliseconds>(wait, 1ms));
+        // When it should have woken at the latest: a process stopped in the poll wakes much later,
+        // and the next turn counts that as a stall.
+        s.last_turn = asleep + std::max<milliseconds>(wait, 1ms);
     }
     item out = std::move(s.ready.front());
     s.ready.pop_front();

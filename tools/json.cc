@@ -38,7 +38,14 @@ std::string view_json(const views::view& v) {
         json_string(out, m.name);
         out += ", \"address\": ";
         json_string(out, m.address);
-        out += fmt::format(", \"incarnation\": {}", m.incarnation);
+        out += fmt::format(", \"incarnation\": {}, \"tags\": {{", m.incarnation);
+        for (std::size_t t = 0; t < m.tags.size(); ++t) {
+            out += t ? ", " : "";
+            json_string(out, m.tags[t].key);
+            out += ": ";
+            json_string(out, m.tags[t].value);
+        }
+        out += "}";
         // The member's CURVE public key, in Z85: what a client gives as --server-key to reach it.
         if (auto k = auth::curve_key::from_raw(m.key)) {
             out += fmt::format(", \"key\": \"{}\"", k->z85()); // Z85 needs no JSON escaping

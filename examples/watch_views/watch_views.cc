@@ -8,6 +8,7 @@
 //   build/bin/watch_views --json 127.0.0.1:7400   one JSON line per view or event, as `rosterctl watch
 //   --json`
 #include <cstdio>
+#include <exception>
 #include <map>
 #include <string>
 
@@ -20,7 +21,9 @@
 
 using namespace std::chrono_literals;
 
-int main(int argc, char** argv) {
+namespace {
+
+int run(int argc, char** argv) {
     CLI::App app{"watch_views: print every view of a rosterd as it commits"};
     std::string endpoint = "127.0.0.1:7400";
     app.add_option("ENDPOINT", endpoint, "the --listen endpoint of a rosterd, HOST:PORT or ID@HOST:PORT");
@@ -29,11 +32,16 @@ int main(int argc, char** argv) {
     bool json = false;
     app.add_flag("--json", json,
                  "print each view and event as one JSON line, in the format of rosterctl watch --json");
-    CLI11_PARSE(app, argc, argv);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        const int code = app.exit(e); // prints the help, or the error
+        return code == 0 ? 0 : 2;
+    }
 
     roster::client::options options;
     options.endpoints = {endpoint};
-    if (auto bad = keys.apply(options)) {
+    if (auto bad = keys.apply(options)) { // also checks the endpoint: "endpoint 'localhost' is not HOST:PORT (no port)"
         std::fprintf(stderr, "watch_views: %s\n", bad->c_str());
         return 2;
     }
@@ -86,4 +94,15 @@ int main(int argc, char** argv) {
         }
         std::fflush(stdout);
     }
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    try {
+        return run(argc, argv);
+    } catch (const std::exception& e) { // a bug: say so rather than abort
+        std::fprintf(stderr, "watch_views: internal error: %s\n", e.what());
+    }
+    return 1;
 }

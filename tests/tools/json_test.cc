@@ -38,7 +38,7 @@ TEST(view_json, stays_valid_json_whatever_the_names_and_addresses_hold) {
     EXPECT_EQ(json,
               "{\"view_id\": 2, \"leader\": {\"id\": 1, \"name\": \"evil\\ufffd\\u001b[2J\\n\\\"\", "
               "\"fencing_token\": 1}, \"members\": [{\"id\": 1, \"name\": \"evil\\ufffd\\u001b[2J\\n\\\"\", "
-              "\"address\": \"h:\\u0001\\ufffd\", \"incarnation\": 1}], \"joined\": [], \"removed\": []}");
+              "\"address\": \"h:\\u0001\\ufffd\", \"incarnation\": 1, \"tags\": {}}], \"joined\": [], \"removed\": []}");
 }
 
 TEST(view_json, lists_the_leader_members_and_changes_in_a_stable_order) {
@@ -52,8 +52,8 @@ TEST(view_json, lists_the_leader_members_and_changes_in_a_stable_order) {
     v.removed = {{member_id(3), views::removal_reason::left}};
     EXPECT_EQ(view_json(v),
               "{\"view_id\": 7, \"leader\": {\"id\": 2, \"name\": \"b\", \"fencing_token\": 3}, "
-              "\"members\": [{\"id\": 2, \"name\": \"b\", \"address\": \"h:2\", \"incarnation\": 5}, "
-              "{\"id\": 4, \"name\": \"d\\\"\", \"address\": \"h:4\", \"incarnation\": 6}], "
+              "\"members\": [{\"id\": 2, \"name\": \"b\", \"address\": \"h:2\", \"incarnation\": 5, \"tags\": {}}, "
+              "{\"id\": 4, \"name\": \"d\\\"\", \"address\": \"h:4\", \"incarnation\": 6, \"tags\": {}}], "
               "\"joined\": [4], \"removed\": [{\"id\": 3, \"reason\": \"left\"}]}");
 }
 
@@ -84,6 +84,23 @@ TEST(event_json, names_the_event_the_ids_and_the_view) {
                            views::removal_reason::suspected};
     EXPECT_EQ(event_json(back),
               "{\"event\": \"rejoined\", \"member_id\": 7, \"new_member_id\": 11, \"view_id\": 14}");
+}
+
+TEST(view_json, carries_each_members_tags_escaped) {
+    views::view v;
+    v.id = view_id(3);
+    views::member m;
+    m.id = member_id(1);
+    m.name = "a";
+    m.address = "h:1";
+    m.incarnation = incarnation_number(2);
+    m.tags = {{"role", "scheduler"}, {"k\"", "v\n\xff"}};
+    v.members = {m};
+    v.leader = member_id(1);
+    v.fencing_token = view_id(1);
+    EXPECT_NE(view_json(v).find("\"incarnation\": 2, \"tags\": {\"role\": \"scheduler\", \"k\\\"\": \"v\\n\\ufffd\"}}"),
+              std::string::npos)
+        << view_json(v);
 }
 
 } // namespace

@@ -1,0 +1,157 @@
+#include "tools/commands.hh"
+
+#include <algorithm>
+#include <cstdio>
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "auth/keys.hh"
+#include "common/escape.hh"
+#include "tools/json.hh"
+#include "tools/text.hh"
+#include "views/view_ops.hh"
+
+namespace roster::tools {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+int fail(const std::string& why) {
+    complain(why);
+    return exit_cluster;
+}
+
+void out(const std::string& text) {
+    std::fputs(text.c_str(), stdout);
+    std::fflush(stdout);
+}
+
+int run_members(const ctl_context& c) {
+    auto v = client::current_view(c.options);
+    if (!v) {
+        return fail(v.error());
+    }
+    out(c.json ? view_json(*v) + "\n" : members_table(*v));
+    return exit_ok;
+}
+
+int run_leader(const ctl_context& c) {
+    auto v = client::current_view(c.options);
+    if (!v) {
+        return fail(v.error());
+    }
+    const auto l = std::find_if(v->members.begin(), v->members.end(), [&](const auto& m) { return m.id == v->leader; });
+    if (l == v->members.end()) {
+        return fail(fmt::format("no members (view {}): there is no member leader", v->id));
+    }
+    if (c.json) {
+        out(fmt::format("{{\"id\": {}, \"name\": {}, \"fencing_token\": {}, \"view_id\": {}}}\n", l->id,
+                        json_quote(l->name), v->fencing_token, v->id));
+    } else {
+        out(fmt::format("member leader: id {} ({}), fencing token {}, view {}\n", l->id,
+                        escape_for_terminal(l->name), v->fencing_token, v->id));
+    }
+    return exit_ok;
+}
+
+int run_status(const ctl_context& c) {
+    auto s = client::status(c.options);
+    if (!s) {
+        return fail(s.error());
+    }
+    if (c.json) {
+        out(fmt::format("{{\"name\": {}, \"role\": \"{}\", \"term\": {}, \"commit_index\": {}, \"view_id\": {}, "
+                        "\"voter_id\": {}, \"member_id\": {}, \"leader_voter_id\": {}}}\n",
+                        json_quote(s->name), role_name(s->role), s->term, s->commit, s->view, s->voter, s->member,
+                        s->leader));
+        return exit_ok;
+    }
+    // The member leader is in the view, not the status: ask for it too (a node that answered the
+    // first question answers the second; if not, the status is still worth printing).
+    auto v = client::current_view(c.options);
+    out(status_text(*s, v ? &v.value() : nullptr));
+    return exit_ok;
+}
+
+int run_watch(const ctl_context& c) {
+    client::watcher w(c.options);
+    watch_printer printer;
+    while (true) {
+        auto next = w.next(1000ms);
+        if (!next) {
+            return fail(next.error());
+        }
+        if (!*next) {
+            continue;
+        }
+        if (const auto* d = std::get_if<views::delivery>(&**next)) {
+            out(c.json ? delivery_json(*d) + "\n" : printer.print(*d));
+        } else if (const auto* e = std::get_if<views::node_event>(&**next)) {
+            out(c.json ? event_json(*e) + "\n" : printer.print(*e));
+        }
+    }
+}
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+    std::vector<std::size_t> row(b.size() + 1);
+    for (std::size_t j = 0; j <= b.size(); ++j) {
+        row[j] = j;
+    }
+    for (std::size_t i = 1; i <= a.size(); ++i) {
+        std::size_t diagonal = row[0];
+        row[0] = i;
+        for (std::size_t j = 1; j <= b.size(); ++j) {
+            const std::size_t up = row[j];
+            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+            diagonal = up;
+        }
+    }
+    return row[b.size()];
+}
+
+} // namespace
+
+void complain(const std::string& why) { std::fprintf(stderr, "rosterctl: %s\n", escape_for_terminal(why).c_str()); }
+
+std::vector<command> commands() {
+    auto keygen_path = std::make_shared<std::string>();
+    return {
+        {"members", "the current view: a table, or --json", true, {}, run_members},
+        {"watch", "every view as it commits, starting with the current one (until killed)", true, {}, run_watch},
+        {"leader", "the member leader (lowest id) and its fencing token", true, {}, run_leader},
+        {"status", "what the node is: voter or member, consensus role and leader, term, commit index, view", true,
+         {}, run_status},
+        {"keygen", "write a new key pair: PATH (secret, mode 0600) and PATH.pub; print the public key", false,
+         [keygen_path](CLI::App& sub) {
+             sub.add_option("PATH", *keygen_path, "where to write the secret key")->required();
+         },
+         [keygen_path](const ctl_context&) {
+             auto k = auth::generate_key_pair();
+             if (!k) {
+                 return fail(k.error());
+             }
+             if (auto err = auth::write_key_files(*keygen_path, k.value())) {
+                 return fail(*err);
+             }
+             out(k->public_key.z85() + "\n");
+             return int(exit_ok);
+         }},
+    };
+}
+
+std::optional<std::string> did_you_mean(std::string_view word, const std::vector<command>& table) {
+    std::optional<std::string> best;
+    std::size_t best_distance = 3;
+    for (const auto& c : table) {
+        const auto d = c.name.rfind(word, 0) == 0 && !word.empty() ? 0 : edit_distance(word, c.name);
+        if (d < best_distance) {
+            best = c.name;
+            best_distance = d;
+        }
+    }
+    return best;
+}
+
+} // namespace roster::tools
