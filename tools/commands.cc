@@ -1,5 +1,4 @@
 #include "tools/commands.hh"
-
 #include <algorithm>
 #include <cstdio>
 #include <memory>
@@ -7,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "auth/keys.hh"
+#include "client/admin.hh"
 #include "common/escape.hh"
 #include "tools/json.hh"
 #include "tools/text.hh"
@@ -33,8 +33,56 @@ int run_members(const ctl_context& c) {
     if (!v) {
         return fail(v.error());
     }
-    out(c.json ? view_json(*v) + "\n" : members_table(*v));
+    if (c.json) {
+        out(view_json(*v) + "\n");
+        return exit_ok;
+    }
+    // Which voter leads consensus, for the VOTER column: the node's status says (a member's does
+    // not know: the column then says "role unknown").
+    auto s = client::status(c.options);
+    out(members_table(*v, s ? s->leader : voter_id()));
     return exit_ok;
+}
+
+int run_remove(const ctl_context& c, const std::string& target) {
+    auto r = client::remove_member(c.options, target);
+    if (!r) {
+        complain(r.error().message);
+        return r.error().what == client::admin_error::kind::invalid ? exit_usage : exit_cluster;
+    }
+    if (c.json) {
+        out(fmt::format("{{\"removed\": {}, \"view_id\": {}}}\n", json_quote(target), *r));
+    } else {
+        out(fmt::format("removed {} in view {} (reason removed_by_operator)\n", escape_for_terminal(target), *r));
+    }
+    return exit_ok;
+}
+
+int run_health(const ctl_context& c) {
+    const auto all = client::health(c.options);
+    bool every = !all.empty();
+    std::string text;
+    std::string json = "[";
+    for (std::size_t i = 0; i < all.size(); ++i) {
+        const auto& h = all[i];
+        every = every && h.reachable && h.healthy;
+        if (c.json) {
+            json += fmt::format("{}{{\"endpoint\": {}, \"reachable\": {}, \"healthy\": {}, \"ready\": {}, "
+                                "\"reason\": {}, \"ready_reason\": {}}}",
+                                i ? ", " : "", json_quote(h.endpoint), h.reachable, h.healthy, h.ready,
+                                json_quote(h.reason), json_quote(h.ready_reason));
+        } else if (!h.reachable) {
+            text += fmt::format("{}: unreachable: {}\n", escape_for_terminal(h.endpoint), escape_for_terminal(h.reason));
+        } else {
+            text += fmt::format("{}: {}{}, {}{}\n", escape_for_terminal(h.endpoint),
+                                h.healthy ? "healthy" : "unhealthy",
+                                h.healthy ? "" : " (" + escape_for_terminal(h.reason) + ")",
+                                h.ready ? "ready" : "not ready",
+                                h.ready ? "" : " (" + escape_for_terminal(h.ready_reason) + ")");
+        }
+    }
+    out(c.json ? json + "]\n" : text);
+    return every ? exit_ok : exit_cluster;
 }
 
 int run_leader(const ctl_context& c) {
@@ -117,12 +165,21 @@ void complain(const std::string& why) { std::fprintf(stderr, "rosterctl: %s\n", 
 
 std::vector<command> commands() {
     auto keygen_path = std::make_shared<std::string>();
+    auto remove_target = std::make_shared<std::string>();
     return {
         {"members", "the current view: a table, or --json", true, {}, run_members},
         {"watch", "every view as it commits, starting with the current one (until killed)", true, {}, run_watch},
         {"leader", "the member leader (lowest id) and its fencing token", true, {}, run_leader},
         {"status", "what the node is: voter or member, consensus role and leader, term, commit index, view", true,
          {}, run_status},
+        {"health", "each endpoint's health and readiness (exit 1 unless every one is healthy)", true, {},
+         run_health},
+        {"remove", "remove a member by NAME or ID, like consul force-leave (an admin key on a secured cluster)",
+         true,
+         [remove_target](CLI::App& sub) {
+             sub.add_option("MEMBER", *remove_target, "the member's name, or its id")->required();
+         },
+         [remove_target](const ctl_context& c) { return run_remove(c, *remove_target); }},
         {"keygen", "write a new key pair: PATH (secret, mode 0600) and PATH.pub; print the public key", false,
          [keygen_path](CLI::App& sub) {
              sub.add_option("PATH", *keygen_path, "where to write the secret key")->required();

@@ -46,6 +46,8 @@ std::string view_json(const views::view& v) {
             json_string(out, m.tags[t].value);
         }
         out += "}";
+        // Since 0.2: the view it joined in (0: unknown) and, for a voter's own entry, the voter.
+        out += fmt::format(", \"joined_view\": {}, \"voter_id\": {}", m.joined_view, m.voter);
         // The member's CURVE public key, in Z85: what a client gives as --server-key to reach it.
         if (auto k = auth::curve_key::from_raw(m.key)) {
             out += fmt::format(", \"key\": \"{}\"", k->z85()); // Z85 needs no JSON escaping

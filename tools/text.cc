@@ -83,15 +83,23 @@ std::string view_headline(const views::view& v) {
                        v.fencing_token);
 }
 
-std::string members_table(const views::view& v) {
+std::string members_table(const views::view& v, voter_id consensus_leader) {
     std::string out = view_headline(v) + "\n";
     if (v.members.empty()) {
         return out;
     }
-    std::vector<std::vector<std::string>> rows{{"ID", "NAME", "ADDRESS", "INCARNATION", "TAGS"}};
+    std::vector<std::vector<std::string>> rows{{"ID", "NAME", "ADDRESS", "INCARNATION", "TAGS", "JOINED", "VOTER"}};
     for (const auto& m : v.members) {
+        std::string voter = "-";
+        if (m.voter != voter_id()) {
+            voter = fmt::format("voter {} ({})", m.voter,
+                                consensus_leader == voter_id() ? "role unknown"
+                                : m.voter == consensus_leader  ? "leader"
+                                                               : "follower");
+        }
         rows.push_back({fmt::format("{}", m.id), shown(m.name), shown(m.address), fmt::format("{}", m.incarnation),
-                        tags_text(m.tags)});
+                        tags_text(m.tags), m.joined_view == view_id() ? "-" : fmt::format("view {}", m.joined_view),
+                        voter});
     }
     return out + table(rows, "");
 }
@@ -101,7 +109,15 @@ std::string status_text(const wire::status_reply& s, const views::view* view) {
     const bool voter = s.voter != voter_id();
     if (voter) {
         out += fmt::format("{}: voter {}, {}\n", shown(s.name), s.voter, role_name(s.role));
-        out += s.leader != voter_id() ? fmt::format("consensus leader: voter {}\n", s.leader)
+        std::string leader_name;
+        if (view != nullptr) {
+            const auto it = std::find_if(view->members.begin(), view->members.end(),
+                                         [&](const auto& m) { return m.voter == s.leader; });
+            if (it != view->members.end()) {
+                leader_name = " (" + shown(it->name) + ")";
+            }
+        }
+        out += s.leader != voter_id() ? fmt::format("consensus leader: voter {}{}\n", s.leader, leader_name)
                                       : std::string("consensus leader: none known\n");
         out += fmt::format("term {}, commit index {}\n", s.term, s.commit);
     } else {

@@ -20,8 +20,9 @@ namespace roster::tools {
 [[nodiscard]] std::string view_headline(const views::view& v);
 
 // `rosterctl members`: the headline, then one row per member under a header (ID, NAME, ADDRESS,
-// INCARNATION, TAGS as k=v,k2=v2), columns aligned. Ends with a newline.
-[[nodiscard]] std::string members_table(const views::view& v);
+// INCARNATION, TAGS as k=v,k2=v2, JOINED: the view it joined in, VOTER: for a voter's own entry
+// "voter 2 (follower)", "(leader)" for `consensus_leader`), columns aligned. Ends with a newline.
+[[nodiscard]] std::string members_table(const views::view& v, voter_id consensus_leader = {});
 
 // `rosterctl status`: what the node is, one fact a line. A voter: its voter id and consensus
 // role, the consensus leader, term and commit index; a member: its member id; both: the newest view

@@ -178,7 +178,11 @@ def decode(data, cluster):
 
 def member_of(m):
     member = {"id": m.Id(), "name": m.Name().decode(), "address": (m.Address() or b"").decode(),
-              "incarnation": m.Incarnation()}
+              "incarnation": m.Incarnation(),
+              "tags": {m.Tags(i).Key().decode(): (m.Tags(i).Value() or b"").decode()
+                       for i in range(m.TagsLength())},
+              # since 0.2: the view it joined in (0: unknown), and for a voter's own entry the voter
+              "joined_view": m.JoinedView(), "voter_id": m.VoterId()}
     if m.KeyLength() == 32:  # its CURVE public key (a secured cluster), as rosterctl prints it
         member["key"] = zmq.utils.z85.encode(bytes(m.Key(i) for i in range(32))).decode()
     return member

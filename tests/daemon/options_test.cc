@@ -365,6 +365,12 @@ TEST(options, every_config_key_is_read) {
         {"removal-settle-ms", "33", false, [](const options& o) { return o.removal_settle_ms == 33; }},
         {"max-members", "55", false, [](const options& o) { return o.max_members == 55; }},
         {"dev", "true", false, [](const options& o) { return o.dev; }},
+        {"tag", "[\"role=scheduler\", \"zone=a=b\"]", true,
+         [](const options& o) {
+             return o.tags == std::vector<views::tag>{{"role", "scheduler"}, {"zone", "a=b"}};
+         }},
+        {"metrics-tag-keys", "\"role,zone\"", false,
+         [](const options& o) { return o.metrics_tag_keys == std::vector<std::string>{"role", "zone"}; }},
     };
 
     std::set<std::string> in_rows;

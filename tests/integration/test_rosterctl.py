@@ -103,7 +103,7 @@ class Usage(unittest.TestCase):
                 self.assertEqual(out.stderr, f"rosterctl: unknown command '{typed}'; did you mean '{meant}'?\n")
         out = rosterctl("--timeout", "100", "xyzzy")
         self.assertEqual(out.returncode, 2, out)
-        self.assertIn("unknown command 'xyzzy'; the commands are members, watch, leader, status, keygen", out.stderr)
+        self.assertIn("unknown command 'xyzzy'; the commands are members, watch, leader, status, health, remove, keygen", out.stderr)
 
     def test_exit_codes(self):
         self.assertEqual(rosterctl("--help").returncode, 0)
@@ -175,10 +175,20 @@ class ThreeVoters(unittest.TestCase):
         leader = view["leader"]
         self.assertEqual(lines[0], f"view {view['view_id']}, 4 members, member leader: id {leader['id']} "
                                    f"({leader['name']}), fencing token {leader['fencing_token']}")
-        self.assertEqual(lines[1].split(), ["ID", "NAME", "ADDRESS", "INCARNATION", "TAGS"])
+        self.assertEqual(lines[1].split(), ["ID", "NAME", "ADDRESS", "INCARNATION", "TAGS", "JOINED", "VOTER"])
         rows = [line.split() for line in lines[2:]]
         self.assertEqual([r[:4] for r in rows],
                          [[str(m["id"]), m["name"], m["address"], str(m["incarnation"])] for m in view["members"]])
+        # JOINED is the view each joined in; VOTER names each voter's own entry and its consensus role.
+        consensus = wait_for("a consensus leader", self.c.leader_voter)
+        for r, m in zip(rows, view["members"]):
+            self.assertEqual(r[5:7], ["view", str(m["joined_view"])], r)
+            if m["voter_id"]:
+                role = "leader" if m["voter_id"] == consensus.voter_id else "follower"
+                self.assertEqual(r[7:], ["voter", str(m["voter_id"]), f"({role})"], r)
+            else:
+                self.assertEqual(r[7:], ["-"], r)
+        self.assertEqual(sorted(m["voter_id"] for m in view["members"] if m["voter_id"]), [1, 2, 3])
         self.assertEqual(lines[1].index("NAME"), lines[2].index(rows[0][1]), "columns line up")
         print("\n" + text)
 
@@ -196,7 +206,7 @@ class ThreeVoters(unittest.TestCase):
         text = self.ctl_text(v, "status")
         print("\n" + text)
         self.assertIn(f"v1: voter 1, {s['role']}\n", text)
-        self.assertIn(f"consensus leader: voter {leader.voter_id}\n", text)
+        self.assertIn(f"consensus leader: voter {leader.voter_id} (v{leader.voter_id})\n", text)
         self.assertRegex(text, r"term \d+, commit index \d+\n")
         self.assertRegex(text, r"view \d+, 4 members, member leader: id \d+ \(v\d\), fencing token \d+\n")
         text = self.ctl_text(self.c.members["app1"], "status")

@@ -38,7 +38,7 @@ TEST(view_json, stays_valid_json_whatever_the_names_and_addresses_hold) {
     EXPECT_EQ(json,
               "{\"view_id\": 2, \"leader\": {\"id\": 1, \"name\": \"evil\\ufffd\\u001b[2J\\n\\\"\", "
               "\"fencing_token\": 1}, \"members\": [{\"id\": 1, \"name\": \"evil\\ufffd\\u001b[2J\\n\\\"\", "
-              "\"address\": \"h:\\u0001\\ufffd\", \"incarnation\": 1, \"tags\": {}}], \"joined\": [], \"removed\": []}");
+              "\"address\": \"h:\\u0001\\ufffd\", \"incarnation\": 1, \"tags\": {}, \"joined_view\": 0, \"voter_id\": 0}], \"joined\": [], \"removed\": []}");
 }
 
 TEST(view_json, lists_the_leader_members_and_changes_in_a_stable_order) {
@@ -52,8 +52,8 @@ TEST(view_json, lists_the_leader_members_and_changes_in_a_stable_order) {
     v.removed = {{member_id(3), views::removal_reason::left}};
     EXPECT_EQ(view_json(v),
               "{\"view_id\": 7, \"leader\": {\"id\": 2, \"name\": \"b\", \"fencing_token\": 3}, "
-              "\"members\": [{\"id\": 2, \"name\": \"b\", \"address\": \"h:2\", \"incarnation\": 5, \"tags\": {}}, "
-              "{\"id\": 4, \"name\": \"d\\\"\", \"address\": \"h:4\", \"incarnation\": 6, \"tags\": {}}], "
+              "\"members\": [{\"id\": 2, \"name\": \"b\", \"address\": \"h:2\", \"incarnation\": 5, \"tags\": {}, \"joined_view\": 0, \"voter_id\": 0}, "
+              "{\"id\": 4, \"name\": \"d\\\"\", \"address\": \"h:4\", \"incarnation\": 6, \"tags\": {}, \"joined_view\": 0, \"voter_id\": 0}], "
               "\"joined\": [4], \"removed\": [{\"id\": 3, \"reason\": \"left\"}]}");
 }
 
@@ -98,7 +98,7 @@ TEST(view_json, carries_each_members_tags_escaped) {
     v.members = {m};
     v.leader = member_id(1);
     v.fencing_token = view_id(1);
-    EXPECT_NE(view_json(v).find("\"incarnation\": 2, \"tags\": {\"role\": \"scheduler\", \"k\\\"\": \"v\\n\\ufffd\"}}"),
+    EXPECT_NE(view_json(v).find("\"incarnation\": 2, \"tags\": {\"role\": \"scheduler\", \"k\\\"\": \"v\\n\\ufffd\"}, \"joined_view\""),
               std::string::npos)
         << view_json(v);
 }

@@ -21,6 +21,9 @@ views::view sample() {
     views::view v;
     v.id = view_id(12);
     v.members = {member(1, "v1", {{"role", "scheduler"}, {"zone", "a"}}), member(3, "app-long-name")};
+    v.members[0].voter = voter_id(1);
+    v.members[0].joined_view = view_id(1);
+    v.members[1].joined_view = view_id(9);
     v.leader = member_id(1);
     v.fencing_token = view_id(4);
     return v;
@@ -29,9 +32,18 @@ views::view sample() {
 TEST(members_table, has_a_headline_and_aligned_columns) {
     EXPECT_EQ(members_table(sample()),
               "view 12, 2 members, member leader: id 1 (v1), fencing token 4\n"
-              "ID  NAME           ADDRESS         INCARNATION  TAGS\n"
-              "1   v1             127.0.0.1:7401  101          role=scheduler,zone=a\n"
-              "3   app-long-name  127.0.0.1:7403  103          -\n");
+              "ID  NAME           ADDRESS         INCARNATION  TAGS                   JOINED  VOTER\n"
+              "1   v1             127.0.0.1:7401  101          role=scheduler,zone=a  view 1  voter 1 (role unknown)\n"
+              "3   app-long-name  127.0.0.1:7403  103          -                      view 9  -\n");
+}
+
+TEST(members_table, says_which_voter_leads_consensus) {
+    auto v = sample();
+    v.members.push_back(member(4, "v2"));
+    v.members.back().voter = voter_id(2);
+    const auto text = members_table(v, voter_id(2));
+    EXPECT_NE(text.find("voter 1 (follower)"), std::string::npos) << text;
+    EXPECT_NE(text.find("voter 2 (leader)"), std::string::npos) << text;
 }
 
 // Issue 15: an empty view printed "leader - (id 0, fencing token 4)".
@@ -64,7 +76,7 @@ TEST(status_text, a_voter_names_the_consensus_leader_and_the_member_leader_apart
     s.leader = voter_id(1);
     const auto v = sample();
     EXPECT_EQ(status_text(s, &v), "v3: voter 3, follower\n"
-                                  "consensus leader: voter 1\n"
+                                  "consensus leader: voter 1 (v1)\n"
                                   "term 5, commit index 40\n"
                                   "member id 3\n"
                                   "view 12, 2 members, member leader: id 1 (v1), fencing token 4\n");
