@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <charconv>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -24,32 +23,9 @@ std::vector<std::string_view> split(std::string_view text, char sep) {
     }
 }
 
-bool host_ok(std::string_view host) {
-    return !host.empty() && std::all_of(host.begin(), host.end(), [](char c) {
-        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-               c == '-' || c == '_' || c == '*';
-    });
-}
-
 } // namespace
 
-result<endpoint, std::string> parse_endpoint(std::string_view text) {
-    const auto colon = text.rfind(':');
-    if (colon == std::string_view::npos) {
-        return fmt::format("'{}' is not HOST:PORT (no port)", text);
-    }
-    const auto host = text.substr(0, colon);
-    const auto port_text = text.substr(colon + 1);
-    if (!host_ok(host)) {
-        return fmt::format("'{}' is not HOST:PORT (bad host '{}')", text, host);
-    }
-    unsigned port = 0;
-    const auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-    if (ec != std::errc() || end != port_text.data() + port_text.size() || port == 0 || port > 65535) {
-        return fmt::format("'{}' is not HOST:PORT (port must be 1..65535)", text);
-    }
-    return endpoint{std::string(host), static_cast<std::uint16_t>(port)};
-}
+result<endpoint, std::string> parse_endpoint(std::string_view text) { return parse_host_port(text); }
 
 result<std::vector<endpoint>, std::string> parse_endpoints(std::string_view text) {
     std::vector<endpoint> out;
@@ -70,32 +46,16 @@ result<std::vector<std::pair<voter_id, endpoint>>, std::string> parse_named(std:
                                                                             bool id_optional) {
     std::vector<std::pair<voter_id, endpoint>> out;
     for (auto part : split(text, ',')) {
-        const auto at = part.find('@');
-        if (at == std::string_view::npos) {
-            if (!id_optional) {
-                return fmt::format("'{}' is not ID@HOST:PORT", part);
-            }
-            auto e = parse_endpoint(part);
-            if (!e) {
-                return e.error();
-            }
-            out.emplace_back(voter_id(), e.value());
-            continue;
-        }
-        unsigned id = 0;
-        const auto id_text = part.substr(0, at);
-        const auto [end, ec] = std::from_chars(id_text.data(), id_text.data() + id_text.size(), id);
-        if (ec != std::errc() || end != id_text.data() + id_text.size() || id == 0) {
-            return fmt::format("'{}': the voter id must be a number from 1", part);
-        }
-        auto e = parse_endpoint(part.substr(at + 1));
+        auto e = parse_voter_endpoint(part, !id_optional);
         if (!e) {
             return e.error();
         }
-        if (std::any_of(out.begin(), out.end(), [&](const auto& v) { return v.first == voter_id(id); })) {
+        const voter_id id = e->voter;
+        if (id != voter_id() &&
+            std::any_of(out.begin(), out.end(), [&](const auto& v) { return v.first == id; })) {
             return fmt::format("voter id {} appears twice", id);
         }
-        out.emplace_back(voter_id(id), e.value());
+        out.emplace_back(id, e->where);
     }
     for (std::size_t i = 0; i < out.size(); ++i) {
         for (std::size_t j = i + 1; j < out.size(); ++j) {

@@ -6,21 +6,14 @@
 #include <utility>
 #include <vector>
 
+#include "common/endpoint.hh"
 #include "common/result.hh"
 #include "common/strong_value.hh"
 
 namespace roster::daemon {
 
-// A TCP endpoint given as HOST:PORT on the command line (IPv4 address or host name).
-struct endpoint {
-    std::string host;
-    std::uint16_t port = 0;
-
-    [[nodiscard]] std::string text() const { return host + ":" + std::to_string(port); }
-    // For zmq bind/connect.
-    [[nodiscard]] std::string zmq() const { return "tcp://" + text(); }
-    bool operator==(const endpoint&) const = default;
-};
+// A TCP endpoint (common/endpoint.hh: one parser for rosterd, rosterctl and the examples).
+using endpoint = host_port;
 
 // "HOST:PORT" -> endpoint, or a message saying what is wrong with it.
 result<endpoint, std::string> parse_endpoint(std::string_view text);

@@ -11,8 +11,8 @@ member_driver::member_driver(const node::member_config& config, mono_time now,
     _node = std::make_unique<node::member_node>(config, now, &_sink);
 }
 
-void member_driver::on_endpoint_reply(std::size_t endpoint, const wire::body& msg, mono_time now) {
-    _node->on_reply(endpoint, msg, now);
+void member_driver::on_endpoint_reply(std::size_t which, const wire::body& msg, mono_time now) {
+    _node->on_reply(which, msg, now);
 }
 
 void member_driver::on_published(const wire::body& msg, mono_time now) { _node->on_published(msg, now); }
