@@ -98,6 +98,15 @@ class TagsAndOperatorRemoval(unittest.TestCase):
         self.assertEqual(tags["m2"], [("role", "scheduler")])
         self.assertEqual(tags["m3"], [])
         self.assertIn("tags role=scheduler zone=a", self.m["m1"].log_text(), "the start line shows the tags")
+        # rosterctl shows them: in the members table (k=v,k2=v2) and in the JSON.
+        code, out, err = rosterctl("members", "--endpoint", v1.listen)
+        self.assertEqual(code, 0, err)
+        rows = {line.split()[1]: line.split() for line in out.splitlines()[2:]}
+        self.assertEqual(rows["m1"][4], "role=scheduler,zone=a", out)
+        self.assertEqual(rows["m3"][4], "-", out)
+        code, out, err = rosterctl("members", "--endpoint", v1.listen, "--json")
+        self.assertEqual({m["name"]: m["tags"] for m in json.loads(out)["members"]}["m1"],
+                         {"role": "scheduler", "zone": "a"})
         wait_for("roster_members_tagged{key=role,value=scheduler} = 2 on v1",
                  lambda: values(v1.metrics, "roster_members_tagged", key="role", value="scheduler") == [2.0],
                  timeout=10)
