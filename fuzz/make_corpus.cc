@@ -127,6 +127,11 @@ void envelopes() {
           joined({join_m4,
                   env(from_member, membership::heartbeat{member_id(2), incarnation_number(1), 1, view_id(2)}),
                   env(from_member, membership::leave_request{2, member_id(2), incarnation_number(1)})}));
+    // Operator removals (plaintext: anyone may; the secured variant refuses a non-admin key).
+    write(t, "join-remove-by-name",
+          joined({join_m4, env(from_client, membership::remove_request{5, member_id(), "m4"})}));
+    write(t, "join-remove-by-id",
+          joined({join_m4, env(from_client, membership::remove_request{6, member_id(2), ""})}));
     write(t, "join-twice-sync",
           joined({join_m4, join_m4, env(from_member, views::sync_request{4, view_id(1), false})}));
 
