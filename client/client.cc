@@ -10,6 +10,7 @@
 #include <zmq_addon.hpp>
 
 #include "auth/handshake.hh"
+#include "client/detail.hh"
 #include "client/links.hh"
 #include "common/endpoint.hh"
 #include "wire/codec.hh"
@@ -245,6 +246,24 @@ result<Reply, std::string> ask_any(const options& o, const wire::body& request, 
 }
 
 } // namespace
+
+namespace detail {
+
+result<membership::remove_reply, std::string> ask_remove(const options& o, const std::string& endpoint,
+                                                        const membership::remove_request& q, milliseconds bound) {
+    auto t = target_of(o, endpoint);
+    if (!t) {
+        return t.error();
+    }
+    zmq::context_t ctx(1);
+    auto r = ask<membership::remove_reply>(ctx, o, t.value(), q, q.request_id, bound);
+    if (!r) {
+        return r.error().error;
+    }
+    return r.value();
+}
+
+} // namespace detail
 
 std::optional<std::string> check(const options& o) {
     for (const auto& e : o.endpoints) {
