@@ -19,6 +19,7 @@
 #include <fmt/format.h>
 
 #include "auth/key_table.hh"
+#include "common/spelling.hh"
 #include "daemon/metrics_auth.hh"
 #include "membership/validation.hh"
 
@@ -313,23 +314,10 @@ std::optional<std::string> closest_key(const std::string& key, const std::vector
     std::optional<std::string> best;
     std::size_t best_distance = std::max<std::size_t>(2, key.size() / 3) + 1;
     for (const auto& k : keys) {
-        std::vector<std::size_t> row(k.size() + 1);
-        for (std::size_t j = 0; j <= k.size(); ++j) {
-            row[j] = j;
-        }
-        for (std::size_t i = 1; i <= key.size(); ++i) {
-            std::size_t diagonal = row[0];
-            row[0] = i;
-            for (std::size_t j = 1; j <= k.size(); ++j) {
-                const std::size_t up = row[j];
-                row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (key[i - 1] == k[j - 1] ? 0 : 1)});
-                diagonal = up;
-            }
-        }
         // A key that extends or shortens `key` ("heartbeat-interval" for "heartbeat-interval-ms")
         // counts as close too.
         const bool prefix = key.size() >= 4 && (k.rfind(key, 0) == 0 || key.rfind(k, 0) == 0);
-        const std::size_t d = prefix ? 1 : row[k.size()];
+        const std::size_t d = prefix ? 1 : edit_distance(key, k);
         if (d < best_distance) {
             best_distance = d;
             best = k;
