@@ -300,6 +300,9 @@ constexpr milliseconds stall_threshold{500};
 // the most it waits for that.
 constexpr milliseconds settle_quiet{20};
 constexpr milliseconds settle_limit{200};
+// The most messages one read of the subscription takes (ZeroMQ's receive queue holds 1,000 by
+// default; a view change is one message).
+constexpr std::size_t max_drain = 4096;
 
 } // namespace
 
@@ -376,10 +379,12 @@ struct watcher::impl {
         }
     }
 
-    // Reads what the subscription holds now, without waiting.
+    // Reads what the subscription holds now, without waiting; at most max_drain messages, so that a
+    // node publishing faster than this loop reads cannot keep it here (what is left is read on the
+    // next turn, and a sync asks only for what follows the newest view held).
     void drain_sub() {
         zmq::message_t m;
-        while (sub.recv(m, zmq::recv_flags::dontwait)) {
+        for (std::size_t n = 0; n < max_drain && sub.recv(m, zmq::recv_flags::dontwait); ++n) {
             auto env = decode(m, o);
             if (!env) {
                 continue;
