@@ -272,7 +272,7 @@ class ClusterCase(unittest.TestCase):
         return wait_for(f"{name} in {node.name}'s /v1/members", joined, timeout=15, interval=0.15)
 
 
-class Endpoints(ClusterCase):
+class HttpEndpoints(ClusterCase):
     """/v1/members, /v1/status, /v1/views, /v1/detector and the errors, on a 3-voter cluster."""
 
     def test_members_is_rosterctl_members_json_with_an_etag(self):
@@ -511,7 +511,7 @@ class Endpoints(ClusterCase):
         self.assertEqual([self.get(v1, "/health").status for _ in range(30)], [200] * 30)
 
 
-class Watch(ClusterCase):
+class HttpWatch(ClusterCase):
     """GET /v1/watch: Server-Sent Events resumed from Last-Event-ID, keep-alives, the stream cap."""
 
     def watch(self, node, **kwargs):
@@ -602,7 +602,7 @@ class Watch(ClusterCase):
         self.assertIsNotNone(s.next_event())
 
 
-class NoViewYet(unittest.TestCase):
+class HttpNoViewYet(unittest.TestCase):
     """A member that cannot reach any voter has no committed view: 503 until it has one."""
 
     def test_members_503_before_the_first_view(self):
@@ -624,7 +624,7 @@ class NoViewYet(unittest.TestCase):
         self.assertEqual(request(node.metrics, "/v1/status").status, 200)
 
 
-class BasicAuth(unittest.TestCase):
+class HttpBasicAuth(unittest.TestCase):
     """With --metrics-auth-file every path but /health and /ready needs a user of the file."""
 
     USER, PASSWORD = "viewer", "open: sesame"
