@@ -184,14 +184,15 @@ class EventStream:
             if not self._body(deadline):
                 return None
         block, self._text = self._text.split(b"\n\n", 1)
-        fields = {}
+        fields, comments = {}, []
         for line in block.decode().split("\n"):
             if line.startswith(":"):
-                return {"comment": line[1:].strip()}
+                comments.append(line[1:].strip())
+                continue
             name, _, value = line.partition(":")
             value = value[1:] if value.startswith(" ") else value
             fields[name] = fields[name] + "\n" + value if name in fields else value
-        return fields
+        return fields if fields else {"comment": "\n".join(comments)}
 
     @property
     def ended(self):
