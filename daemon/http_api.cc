@@ -443,7 +443,7 @@ http_response http_api::page(const http_request& q) {
     }
 #endif
     return error(404, fmt::format("no such path: {} (the API is under /v1: members, status, views, watch, detector)",
-                                  to_valid_utf8(q.path.substr(0, 200))));
+                                  q.path.substr(0, 200)));
 }
 
 // ---- watch_stream
