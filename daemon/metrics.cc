@@ -351,7 +351,8 @@ std::optional<std::string> metrics::serve(const options& o, std::shared_ptr<spdl
         }
         auth = std::make_shared<const metrics_auth>(std::move(loaded).value());
         _auth_refused = &counter("roster_metrics_auth_refused_total",
-                                 "Requests to /metrics refused for a wrong user or password (basic auth)");
+                                 "Requests to /metrics, the HTTP API or the page refused for a wrong user or password "
+                                 "(basic auth)");
     }
     http_api::settings api_settings;
     api_settings.auth = auth;
