@@ -239,7 +239,7 @@
 
     function renderDetector() {
         const limit = threshold();
-        setText(ui.threshold, formatPhi(limit));
+        setText(ui.threshold, Number.isInteger(limit) ? String(limit) : limit.toFixed(1));
         const entries = new Map();
         const d = state.detector;
         if (d && Array.isArray(d.members) && !state.detectorMissing) {
@@ -279,15 +279,20 @@
         document.body.classList.toggle("no-detector", state.detectorMissing);
     }
 
-    // Between two detector answers the ages count up from the last one (not while unreachable:
-    // then nothing is known).
+    // Between two detector answers the age of a member that is late (no heartbeat for two
+    // intervals) counts up from the last answer: its next heartbeat is overdue, so the age only
+    // grows until the next answer says otherwise. A member on time keeps the age the voter gave
+    // (counting it up would draw a sawtooth of the poll interval, not of the heartbeats). Not while
+    // unreachable: then nothing is known.
     function tickAges() {
-        if (!state.detector || state.detectorMissing || state.unreachable || state.rows.size > tickRowLimit) {
+        const d = state.detector;
+        if (!d || state.detectorMissing || state.unreachable || state.rows.size > tickRowLimit) {
             return;
         }
+        const interval = isCount(d.heartbeat_interval_ms) && d.heartbeat_interval_ms > 0 ? d.heartbeat_interval_ms : 100;
         const since = performance.now() - state.detectorAt;
         for (const row of state.rows.values()) {
-            if (row.age !== null) {
+            if (row.age !== null && row.age >= 2 * interval) {
                 setText(row.cells.age, formatDuration(row.age + since));
             }
         }
@@ -405,8 +410,12 @@
         if (!resync && previous && v.view_id <= previous.view_id) {
             return; // already applied (a resumed stream may repeat one)
         }
+        let keptTimeline = [];
         if (resync) {
             // The node could not give the changes since the last view: start over from this one.
+            if (previous && previous.view_id === v.view_id && ui.timeline.firstChild) {
+                keptTimeline = [ui.timeline.firstChild];
+            }
             ui.timeline.replaceChildren();
             for (const row of state.rows.values()) {
                 row.tr.remove();
@@ -414,7 +423,12 @@
             state.rows.clear();
         }
         state.view = v;
-        timelineEntry(v, previous, resync);
+        if (resync && previous && previous.view_id === v.view_id) {
+            // The same view again (the stream opened after a poll fetched it): keep its entry.
+            ui.timeline.replaceChildren(...keptTimeline);
+        } else {
+            timelineEntry(v, previous, resync);
+        }
         rememberNames(v);
         renderHeader(v);
         renderMembers(v);
@@ -546,11 +560,14 @@
                 tr.classList.add("self");
             }
             const who = el("td", "voter");
+            if (v.self === true) {
+                const mark = el("span", "self-mark", "●");
+                mark.title = "this node";
+                who.appendChild(mark);
+                who.appendChild(el("span", "sr-only", "this node: "));
+            }
             who.appendChild(el("span", "voter-name", typeof v.name === "string" ? v.name : "voter " + v.voter_id));
             who.appendChild(el("span", "muted num", " #" + v.voter_id));
-            if (v.self === true) {
-                who.appendChild(el("span", "chip", "this node"));
-            }
             tr.appendChild(who);
             const roleCell = el("td");
             const badge = el("span", "role", role.replace("_", "-"));
@@ -569,7 +586,8 @@
     async function poll() {
         const started = performance.now();
         const wantDetector = !state.detectorMissing || started - state.detectorCheckedAt >= 30000;
-        const wantViews = !state.esOpen;
+        // The views come from the stream; while it is down (or refused), from /v1/views.
+        const wantViews = !state.esOpen && started - state.esOpenedAt >= pollMs;
         const [status, detector, views] = await Promise.all([
             getJson("/v1/status"),
             wantDetector ? getJson("/v1/detector") : Promise.resolve(undefined),
