@@ -34,6 +34,7 @@
         detectorNote: $("detector-note"),
         viewNote: $("view-note"),
         voters: document.querySelector("#voters tbody"),
+        selfLegend: $("self-legend"),
         timeline: $("timeline"),
         timelineEmpty: $("timeline-empty"),
         updated: $("updated"),
@@ -423,17 +424,26 @@
             state.rows.clear();
         }
         state.view = v;
-        if (resync && previous && previous.view_id === v.view_id) {
+        if (resync && previous && previous.view_id === v.view_id && keptTimeline.length) {
             // The same view again (the stream opened after a poll fetched it): keep its entry.
             ui.timeline.replaceChildren(...keptTimeline);
         } else {
             timelineEntry(v, previous, resync);
         }
         rememberNames(v);
-        renderHeader(v);
-        renderMembers(v);
         ui.viewNote.hidden = true;
+        // A burst of views (a resumed stream, one answer of /v1/views) draws the table once.
+        if (!renderPending) {
+            renderPending = true;
+            setTimeout(() => {
+                renderPending = false;
+                renderHeader(state.view);
+                renderMembers(state.view);
+            }, 0);
+        }
     }
+
+    let renderPending = false;
 
     // ---- the event stream ---------------------------------------------------------------------------
 
@@ -531,7 +541,7 @@
         if (isCount(s.voter_id) && s.voter_id > 0) {
             roleText += " · voter " + s.voter_id;
         } else if (isCount(s.member_id) && s.member_id > 0) {
-            roleText += " · member " + s.member_id;
+            roleText += " · id " + s.member_id;
         }
         setText(ui.nodeRole, roleText);
         ui.nodeRole.dataset.role = role;
@@ -566,8 +576,12 @@
                 who.appendChild(mark);
                 who.appendChild(el("span", "sr-only", "this node: "));
             }
-            who.appendChild(el("span", "voter-name", typeof v.name === "string" ? v.name : "voter " + v.voter_id));
-            who.appendChild(el("span", "muted num", " #" + v.voter_id));
+            if (typeof v.name === "string") {
+                who.appendChild(el("span", "voter-name", v.name));
+                who.appendChild(el("span", "muted num", " #" + v.voter_id));
+            } else {
+                who.appendChild(el("span", "voter-name", "voter " + v.voter_id));
+            }
             tr.appendChild(who);
             const roleCell = el("td");
             const badge = el("span", "role", role.replace("_", "-"));
@@ -581,6 +595,7 @@
             rows.push(tr);
         }
         ui.voters.replaceChildren(...rows);
+        ui.selfLegend.hidden = !voters.some((v) => v && v.self === true);
     }
 
     async function poll() {
