@@ -53,6 +53,7 @@
         es: null, // the EventSource on /v1/watch
         esOpen: false,
         esOpenedAt: 0, // when the current EventSource was created
+        esDownSince: 0, // since when it is not open (its creation, or its first error after open)
         lastAnswer: 0, // performance.now() of the last answer of the node (any HTTP status, or an event)
         lastAnswerDate: null, // the same as a Date, for the banner
         lastPollFailed: false, // the last poll got no answer (network error or timeout)
@@ -456,6 +457,7 @@
         state.es = es;
         state.esOpen = false;
         state.esOpenedAt = performance.now();
+        state.esDownSince = state.esOpenedAt;
         es.addEventListener("open", () => {
             if (state.es !== es) {
                 return;
@@ -483,18 +485,23 @@
             }
             // CONNECTING: the browser retries by itself, with Last-Event-ID. CLOSED (an error status
             // such as 503 for too many streams, or 401): the polls open a new one later.
+            if (state.esOpen) {
+                state.esDownSince = performance.now();
+            }
             state.esOpen = false;
             evaluate();
         });
     }
 
-    // The stream is reopened when it is closed for good, after the node came back (faster than
-    // the browser's own retry), or when it did not open for 5 s while the node answers.
+    // The stream is reopened (with ?after=N) when it was closed for good 5 s ago (an error status:
+    // 503 for too many streams asks for Retry-After: 5), right after the node came back (faster
+    // than the browser's own retry), or when the browser's retries did not open it for 5 s while
+    // the node answers the polls.
     function ensureWatch(cameBack) {
         const es = state.es;
-        const now = performance.now();
-        if (!es || (es.readyState === EventSource.CLOSED && now - state.esOpenedAt >= 5000) ||
-            (es.readyState === EventSource.CONNECTING && (cameBack || now - state.esOpenedAt >= 5000))) {
+        const down = performance.now() - state.esDownSince;
+        if (!es || (es.readyState === EventSource.CLOSED && down >= 5000) ||
+            (es.readyState === EventSource.CONNECTING && (cameBack || down >= 5000))) {
             openWatch();
         }
     }
@@ -598,11 +605,22 @@
         ui.selfLegend.hidden = !voters.some((v) => v && v.self === true);
     }
 
+    // One round of polls; the next one starts poll_ms after this one started, also when drawing
+    // an answer failed (an answer of an unexpected shape must not stop the page).
     async function poll() {
         const started = performance.now();
+        try {
+            await pollOnce(started);
+        } catch (e) {
+            console.error("roster: a poll failed", e);
+        }
+        setTimeout(poll, Math.max(0, pollMs - (performance.now() - started)));
+    }
+
+    async function pollOnce(started) {
         const wantDetector = !state.detectorMissing || started - state.detectorCheckedAt >= 30000;
         // The views come from the stream; while it is down (or refused), from /v1/views.
-        const wantViews = !state.esOpen && started - state.esOpenedAt >= pollMs;
+        const wantViews = !state.esOpen && started - state.esDownSince >= pollMs;
         const [status, detector, views] = await Promise.all([
             getJson("/v1/status"),
             wantDetector ? getJson("/v1/detector") : Promise.resolve(undefined),
@@ -638,7 +656,6 @@
         if (anyAnswer) {
             ensureWatch(wasUnreachable);
         }
-        setTimeout(poll, Math.max(0, pollMs - (performance.now() - started)));
     }
 
     function applyPolledViews(answer) {
