@@ -258,11 +258,15 @@
                 row.tr.dataset.state = s;
             }
             if (!e) {
+                // No data: the node is a member, or this row is the node itself (a voter does not
+                // watch its own heartbeats), or the member is too new for the last answer.
+                const self = !state.detectorMissing && state.status && state.status.member_id === id;
                 row.age = null;
-                setText(row.cells.age, "—");
+                setText(row.cells.age, self ? "this node" : "—");
                 setText(row.value, "—");
                 row.bar.style.width = "0%";
-                row.cells.phi.title = state.detectorMissing ? "the detector runs on voters" : "no detector data";
+                row.cells.phi.title = state.detectorMissing ? "the detector runs on voters"
+                    : self ? "this node does not watch its own heartbeats" : "no detector data";
                 continue;
             }
             row.age = isCount(e.heartbeat_age_ms) ? e.heartbeat_age_ms : null;
