@@ -571,6 +571,27 @@ class HttpWatch(ClusterCase):
             self.assertTrue(block is None or "comment" in block, f"{how}: an extra block {block}")
             s.close()
 
+    def test_where_a_stream_starts_for_odd_resume_points(self):
+        v2 = self.c.voter_nodes[1]  # streams of their own: v1 and v3 serve the other tests' streams
+        current = self.current_view_id(v2)
+        # A Last-Event-ID that is not a view id, or one beyond the current view (a node restarted
+        # from older state, another cluster): the current view, as a resync.
+        for last_event_id in ("garbage", str(current + 1000)):
+            with self.watch(v2, headers={"Last-Event-ID": last_event_id}) as s:
+                self.assertEqual(s.status, 200, last_event_id)
+                e = s.next_event()
+                self.assertIsNotNone(e, f"Last-Event-ID {last_event_id}: no first event")
+                self.assertEqual((int(e["id"]), e["data"]["resync"]), (current, True), last_event_id)
+        # At the current view: nothing until the next one.
+        with self.watch(v2, path=f"/v1/watch?after={current}") as s:
+            self.assertEqual(s.status, 200)
+            block = s.next(timeout=0.5)
+            self.assertTrue(block is None or "comment" in block, f"an event at the current view: {block}")
+        # ?after= that is not a view id is a bad query (and takes no stream slot).
+        a = request(v2.metrics, "/v1/watch?after=abc", source=self.src)
+        self.assertEqual(a.status, 400, a)
+        self.assertIn("error", a.json())
+
     def test_stream_cap_keepalive_and_a_freed_slot(self):
         v3 = self.c.voter_nodes[2]
         streams = []
@@ -622,6 +643,7 @@ class HttpNoViewYet(unittest.TestCase):
         self.assertEqual(a.status, 503, a)
         self.assertEqual(a.json(), {"error": "no committed view yet"})
         holds_for("503 while no voter answers", lambda: request(node.metrics, "/v1/members").status == 503, 0.5)
+        self.assertEqual(request(node.metrics, "/v1/views?after=0").status, 503)
         self.assertEqual(request(node.metrics, "/v1/status").status, 200)
 
 
