@@ -9,9 +9,7 @@
 #include "client/json.hh"
 #include "common/escape.hh"
 
-#if ROSTER_WEB_PAGE
 #include "web/assets.hh"
-#endif
 
 namespace roster::daemon {
 
@@ -428,7 +426,6 @@ http_response http_api::detector(steady_time now) {
 }
 
 http_response http_api::page(const http_request& q) {
-#if ROSTER_WEB_PAGE
     if (q.path.rfind("/v1/", 0) != 0) {
         if (const web::asset* a = web::find_asset(q.path)) {
             http_response r;
@@ -441,7 +438,6 @@ http_response http_api::page(const http_request& q) {
             return r;
         }
     }
-#endif
     return error(404, fmt::format("no such path: {} (the API is under /v1: members, status, views, watch, detector)",
                                   q.path.substr(0, 200)));
 }

@@ -488,11 +488,10 @@ TEST(http_api, detector_is_for_voters_and_waits_for_a_fresh_table) {
 TEST(http_api, the_page_and_its_files_or_404) {
     fixture f;
     const auto r = f.api.handle(get("/"), t0);
-#if ROSTER_WEB_PAGE
     EXPECT_EQ(r.status, 200);
-#else
-    EXPECT_EQ(r.status, 404);
-#endif
+    EXPECT_NE(r.content().find("<html"), std::string::npos);
+    EXPECT_NE(header(r, "Content-Security-Policy").find("default-src 'self'"), std::string::npos);
+    EXPECT_EQ(header(f.api.handle(get("/app.js"), t0), "Content-Type").rfind("text/javascript", 0), 0u);
     EXPECT_EQ(f.answered.back().first, "page");
     EXPECT_EQ(f.api.handle(get("/v1/nope"), t0).status, 404);
     EXPECT_EQ(f.api.handle(get("/../etc/passwd"), t0).status, 404);
