@@ -497,14 +497,17 @@ class HttpEndpoints(ClusterCase):
 
     def test_rate_limit_per_client_address(self):
         v1 = self.c.voter_nodes[0]
-        answers = [self.get(v1, "/v1/members") for _ in range(40)]
-        ok = [a for a in answers if a.status == 200]
-        limited = [a for a in answers if a.status == 429]
-        self.assertEqual(len(ok) + len(limited), len(answers), [a.status for a in answers])
-        self.assertGreaterEqual(len(ok), 20, "the burst of 20 passes")
-        self.assertTrue(limited, f"40 requests at once from one address were all answered: {len(ok)}")
-        self.assert_error(limited[0], 429, "rate limit")
-        self.assertEqual(limited[0].headers.get("retry-after"), "1")
+        # As fast as one connection after another goes (faster than 10 a second even on a loaded
+        # machine), until the first refusal.
+        answers = []
+        while len(answers) < 300 and (not answers or answers[-1].status == 200):
+            answers.append(self.get(v1, "/v1/members"))
+        statuses = [a.status for a in answers]
+        self.assertEqual(statuses[-1], 429, f"{len(answers)} requests from one address, none refused")
+        self.assertEqual(set(statuses[:-1]), {200}, statuses)
+        self.assertGreaterEqual(len(answers) - 1, 20, "the burst of 20 passes")
+        self.assert_error(answers[-1], 429, "rate limit")
+        self.assertEqual(answers[-1].headers.get("retry-after"), "1")
         # Another address has a bucket of its own; this one's refills.
         self.assertEqual(request(v1.metrics, "/v1/members", source=new_source()).status, 200)
         wait_for("the bucket to refill", lambda: self.get(v1, "/v1/members").status == 200, timeout=3, interval=0.3)
@@ -608,8 +611,11 @@ class HttpWatch(ClusterCase):
         one_more.close()
         # Other requests still go through while the streams are open.
         self.assertEqual(self.get(v3, "/v1/status").status, 200)
-        # Quiet: a keep-alive comment within about 5 s.
-        block = streams[0].next(timeout=8)
+        # Quiet: a keep-alive comment within about 5 s (events of views that commit meanwhile skipped).
+        deadline = time.monotonic() + 8
+        block = None
+        while time.monotonic() < deadline and (block is None or "comment" not in block):
+            block = streams[0].next(timeout=max(0.0, deadline - time.monotonic()))
         self.assertEqual(block, {"comment": "keep-alive"})
         # A closed stream frees its slot (rosterd notices at its next write, a keep-alive at the latest).
         streams[0].close()
