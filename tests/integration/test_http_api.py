@@ -609,8 +609,11 @@ class HttpWatch(ClusterCase):
         body = json.loads(one_more.body_rest())
         self.assertIn("error", body)
         one_more.close()
-        # Other requests still go through while the streams are open.
+        # Other requests still go through while the streams are open; HEAD takes no slot.
         self.assertEqual(self.get(v3, "/v1/status").status, 200)
+        a = self.get(v3, "/v1/watch", method="HEAD")
+        self.assertEqual((a.status, a.body), (200, b""), a)
+        self.assertTrue(a.headers.get("content-type", "").startswith("text/event-stream"), a)
         # Quiet: a keep-alive comment within about 5 s (events of views that commit meanwhile skipped).
         deadline = time.monotonic() + 8
         block = None
