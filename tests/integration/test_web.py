@@ -2,7 +2,7 @@
 (tests/web/page_test.js, through rosterkit/browser.py) against a real cluster of 3 voters and
 members, on a voter's metrics port with ?poll_ms=250.
 
-One story, in order, each state photographed under ROSTER_WEB_SHOTS (ctest: build/web-shots):
+PageInBrowser tells one story, in order, each state photographed under ROSTER_WEB_SHOTS (ctest: build/web-shots):
   live        every member has a row, the voters' roles and the member leader are shown;
   joined      a new member appears;
   warn, bad   that member, killed with kill -9, turns amber and red (data-state warn, bad) ...
@@ -19,7 +19,10 @@ prints the kill -> amber, kill -> red and removal view -> row gone times (the pa
 from its own DOM changes, recorded by a MutationObserver, against this process's time.time():
 one clock, one machine).
 
-Skipped, with the reason, only when Chromium, node or puppeteer-core is missing AND
+ReadmeAndDemo (no browser): the README's picture of the page is there, and the page URLs it
+gives are those scripts/demo prints, the metrics ports of the demo's voters.
+
+PageInBrowser is skipped, with the reason, only when Chromium, node or puppeteer-core is missing AND
 scripts/bootstrap has not run in this checkout (scripts/test runs it, so there it always runs).
 
 Run by ctest (label `integration`); alone:
@@ -27,7 +30,10 @@ Run by ctest (label `integration`); alone:
 """
 
 import os
+import re
 import signal
+import struct
+import subprocess
 import sys
 import time
 import unittest
@@ -200,6 +206,50 @@ class PageInBrowser(unittest.TestCase):
         for c in errors["console"]:
             print(f"  page console {c['type']}: {c['text']}", flush=True)
         self.assertEqual(errors["page_errors"], [], "no uncaught exception in the page")
+
+
+class ReadmeAndDemo(unittest.TestCase):
+    def read(self, *path):
+        with open(os.path.join(ROOT, *path), encoding="utf-8") as f:
+            return f.read()
+
+    def demo_page_ports(self):
+        """The ports of the URLs that scripts/demo's pages() prints, and its voters' metrics ports."""
+        demo = self.read("scripts", "demo")
+        base = re.search(r"base=\$\{ROSTER_DEMO_PORT:-(\d+)\}", demo)
+        pages = re.search(r"^pages\(\) \{.*\}$", demo, re.M)
+        voter = re.search(r"^start_voter\(\) \{.*?^\}", demo, re.M | re.S)
+        self.assertTrue(base and pages and voter, "scripts/demo: no base=, pages() or start_voter() (update this test)")
+        self.assertRegex(demo, r"\npages\n", "scripts/demo prints the pages once the cluster is up")
+        printed = subprocess.run(["bash", "-c", f"base={base.group(1)}\n{pages.group(0)}\npages"],
+                                 capture_output=True, text=True, check=True).stdout
+        urls = re.findall(r"http://127\.0\.0\.1:(\d+)/", printed)
+        p = re.search(r"local p=\$\(\((.*?)\)\)\n", voter.group(0))
+        offset = re.search(r'--metrics-listen "127\.0\.0\.1:\$\(\(p \+ (\d+)\)\)"', voter.group(0))
+        self.assertTrue(p and offset, "scripts/demo start_voter: cannot read its metrics port (update this test)")
+        metrics = [int(subprocess.run(["bash", "-c", f"base={base.group(1)}; i={i}; echo $(({p.group(1)}))"],
+                                      capture_output=True, text=True, check=True).stdout) + int(offset.group(1))
+                   for i in (1, 2, 3)]
+        return [int(u) for u in urls], metrics
+
+    def test_the_demo_prints_each_voters_page(self):
+        urls, metrics = self.demo_page_ports()
+        self.assertEqual(urls, metrics, "scripts/demo's pages() must print the voters' --metrics-listen ports")
+
+    def test_the_readme_gives_the_demos_urls_and_shows_the_page(self):
+        readme = self.read("README.md")
+        paragraph = next((p for p in readme.split("\n\n") if "prints each voter's page" in p), None)
+        self.assertIsNotNone(paragraph, "README: no paragraph on the page scripts/demo prints (update this test)")
+        urls, _ = self.demo_page_ports()
+        self.assertIn(f"http://127.0.0.1:{urls[0]}/", paragraph)
+        self.assertEqual(sorted(int(p) for p in re.findall(r":(\d{4,5})\b", paragraph)), sorted(urls), paragraph)
+        image = re.search(r"!\[[^\]]+\]\((docs/images/web-page\.png)\)", readme)
+        self.assertIsNotNone(image, "README shows docs/images/web-page.png")
+        with open(os.path.join(ROOT, image.group(1)), "rb") as f:
+            head = f.read(24)
+        self.assertEqual(head[:8], b"\x89PNG\r\n\x1a\n", "a PNG")
+        width, height = struct.unpack(">II", head[16:24])
+        self.assertGreaterEqual(width, 1000, "a screenshot of the whole page")
 
 
 if __name__ == "__main__":
