@@ -34,6 +34,7 @@
         detectorNote: $("detector-note"),
         viewNote: $("view-note"),
         voters: document.querySelector("#voters tbody"),
+        selfLegend: $("self-legend"),
         timeline: $("timeline"),
         timelineEmpty: $("timeline-empty"),
         updated: $("updated"),
@@ -52,6 +53,7 @@
         es: null, // the EventSource on /v1/watch
         esOpen: false,
         esOpenedAt: 0, // when the current EventSource was created
+        esDownSince: 0, // since when it is not open (its creation, or its first error after open)
         lastAnswer: 0, // performance.now() of the last answer of the node (any HTTP status, or an event)
         lastAnswerDate: null, // the same as a Date, for the banner
         lastPollFailed: false, // the last poll got no answer (network error or timeout)
@@ -239,7 +241,7 @@
 
     function renderDetector() {
         const limit = threshold();
-        setText(ui.threshold, formatPhi(limit));
+        setText(ui.threshold, Number.isInteger(limit) ? String(limit) : limit.toFixed(1));
         const entries = new Map();
         const d = state.detector;
         if (d && Array.isArray(d.members) && !state.detectorMissing) {
@@ -256,11 +258,15 @@
                 row.tr.dataset.state = s;
             }
             if (!e) {
+                // No data: the node is a member, or this row is the node itself (a voter does not
+                // watch its own heartbeats), or the member is too new for the last answer.
+                const self = !state.detectorMissing && state.status && state.status.member_id === id;
                 row.age = null;
-                setText(row.cells.age, "—");
+                setText(row.cells.age, self ? "this node" : "—");
                 setText(row.value, "—");
                 row.bar.style.width = "0%";
-                row.cells.phi.title = state.detectorMissing ? "the detector runs on voters" : "no detector data";
+                row.cells.phi.title = state.detectorMissing ? "the detector runs on voters"
+                    : self ? "this node does not watch its own heartbeats" : "no detector data";
                 continue;
             }
             row.age = isCount(e.heartbeat_age_ms) ? e.heartbeat_age_ms : null;
@@ -279,15 +285,20 @@
         document.body.classList.toggle("no-detector", state.detectorMissing);
     }
 
-    // Between two detector answers the ages count up from the last one (not while unreachable:
-    // then nothing is known).
+    // Between two detector answers the age of a member that is late (no heartbeat for two
+    // intervals) counts up from the last answer: its next heartbeat is overdue, so the age only
+    // grows until the next answer says otherwise. A member on time keeps the age the voter gave
+    // (counting it up would draw a sawtooth of the poll interval, not of the heartbeats). Not while
+    // unreachable: then nothing is known.
     function tickAges() {
-        if (!state.detector || state.detectorMissing || state.unreachable || state.rows.size > tickRowLimit) {
+        const d = state.detector;
+        if (!d || state.detectorMissing || state.unreachable || state.rows.size > tickRowLimit) {
             return;
         }
+        const interval = isCount(d.heartbeat_interval_ms) && d.heartbeat_interval_ms > 0 ? d.heartbeat_interval_ms : 100;
         const since = performance.now() - state.detectorAt;
         for (const row of state.rows.values()) {
-            if (row.age !== null) {
+            if (row.age !== null && row.age >= 2 * interval) {
                 setText(row.cells.age, formatDuration(row.age + since));
             }
         }
@@ -405,8 +416,12 @@
         if (!resync && previous && v.view_id <= previous.view_id) {
             return; // already applied (a resumed stream may repeat one)
         }
+        let keptTimeline = [];
         if (resync) {
             // The node could not give the changes since the last view: start over from this one.
+            if (previous && previous.view_id === v.view_id && ui.timeline.firstChild) {
+                keptTimeline = [ui.timeline.firstChild];
+            }
             ui.timeline.replaceChildren();
             for (const row of state.rows.values()) {
                 row.tr.remove();
@@ -414,12 +429,26 @@
             state.rows.clear();
         }
         state.view = v;
-        timelineEntry(v, previous, resync);
+        if (resync && previous && previous.view_id === v.view_id && keptTimeline.length) {
+            // The same view again (the stream opened after a poll fetched it): keep its entry.
+            ui.timeline.replaceChildren(...keptTimeline);
+        } else {
+            timelineEntry(v, previous, resync);
+        }
         rememberNames(v);
-        renderHeader(v);
-        renderMembers(v);
         ui.viewNote.hidden = true;
+        // A burst of views (a resumed stream, one answer of /v1/views) draws the table once.
+        if (!renderPending) {
+            renderPending = true;
+            setTimeout(() => {
+                renderPending = false;
+                renderHeader(state.view);
+                renderMembers(state.view);
+            }, 0);
+        }
     }
+
+    let renderPending = false;
 
     // ---- the event stream ---------------------------------------------------------------------------
 
@@ -432,6 +461,7 @@
         state.es = es;
         state.esOpen = false;
         state.esOpenedAt = performance.now();
+        state.esDownSince = state.esOpenedAt;
         es.addEventListener("open", () => {
             if (state.es !== es) {
                 return;
@@ -459,18 +489,23 @@
             }
             // CONNECTING: the browser retries by itself, with Last-Event-ID. CLOSED (an error status
             // such as 503 for too many streams, or 401): the polls open a new one later.
+            if (state.esOpen) {
+                state.esDownSince = performance.now();
+            }
             state.esOpen = false;
             evaluate();
         });
     }
 
-    // The stream is reopened when it is closed for good, after the node came back (faster than
-    // the browser's own retry), or when it did not open for 5 s while the node answers.
+    // The stream is reopened (with ?after=N) when it was closed for good 5 s ago (an error status:
+    // 503 for too many streams asks for Retry-After: 5), right after the node came back (faster
+    // than the browser's own retry), or when the browser's retries did not open it for 5 s while
+    // the node answers the polls.
     function ensureWatch(cameBack) {
         const es = state.es;
-        const now = performance.now();
-        if (!es || (es.readyState === EventSource.CLOSED && now - state.esOpenedAt >= 5000) ||
-            (es.readyState === EventSource.CONNECTING && (cameBack || now - state.esOpenedAt >= 5000))) {
+        const down = performance.now() - state.esDownSince;
+        if (!es || (es.readyState === EventSource.CLOSED && down >= 5000) ||
+            (es.readyState === EventSource.CONNECTING && (cameBack || down >= 5000))) {
             openWatch();
         }
     }
@@ -517,7 +552,7 @@
         if (isCount(s.voter_id) && s.voter_id > 0) {
             roleText += " · voter " + s.voter_id;
         } else if (isCount(s.member_id) && s.member_id > 0) {
-            roleText += " · member " + s.member_id;
+            roleText += " · id " + s.member_id;
         }
         setText(ui.nodeRole, roleText);
         ui.nodeRole.dataset.role = role;
@@ -546,10 +581,17 @@
                 tr.classList.add("self");
             }
             const who = el("td", "voter");
-            who.appendChild(el("span", "voter-name", typeof v.name === "string" ? v.name : "voter " + v.voter_id));
-            who.appendChild(el("span", "muted num", " #" + v.voter_id));
             if (v.self === true) {
-                who.appendChild(el("span", "chip", "this node"));
+                const mark = el("span", "self-mark", "●");
+                mark.title = "this node";
+                who.appendChild(mark);
+                who.appendChild(el("span", "sr-only", "this node: "));
+            }
+            if (typeof v.name === "string") {
+                who.appendChild(el("span", "voter-name", v.name));
+                who.appendChild(el("span", "muted num", " #" + v.voter_id));
+            } else {
+                who.appendChild(el("span", "voter-name", "voter " + v.voter_id));
             }
             tr.appendChild(who);
             const roleCell = el("td");
@@ -564,12 +606,25 @@
             rows.push(tr);
         }
         ui.voters.replaceChildren(...rows);
+        ui.selfLegend.hidden = !voters.some((v) => v && v.self === true);
     }
 
+    // One round of polls; the next one starts poll_ms after this one started, also when drawing
+    // an answer failed (an answer of an unexpected shape must not stop the page).
     async function poll() {
         const started = performance.now();
+        try {
+            await pollOnce(started);
+        } catch (e) {
+            console.error("roster: a poll failed", e);
+        }
+        setTimeout(poll, Math.max(0, pollMs - (performance.now() - started)));
+    }
+
+    async function pollOnce(started) {
         const wantDetector = !state.detectorMissing || started - state.detectorCheckedAt >= 30000;
-        const wantViews = !state.esOpen;
+        // The views come from the stream; while it is down (or refused), from /v1/views.
+        const wantViews = !state.esOpen && started - state.esDownSince >= pollMs;
         const [status, detector, views] = await Promise.all([
             getJson("/v1/status"),
             wantDetector ? getJson("/v1/detector") : Promise.resolve(undefined),
@@ -605,7 +660,6 @@
         if (anyAnswer) {
             ensureWatch(wasUnreachable);
         }
-        setTimeout(poll, Math.max(0, pollMs - (performance.now() - started)));
     }
 
     function applyPolledViews(answer) {
