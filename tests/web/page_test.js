@@ -156,9 +156,12 @@ const conditions = {
     const tr = document.querySelector(`#members tbody tr[data-member-id="${args.id}"]`);
     return !!tr && args.states.includes(tr.dataset.state);
   },
-  // Every row has a data-state other than `unknown` (the detector's data arrived).
-  rows_known: () => {
-    const rows = [...document.querySelectorAll('#members tbody tr[data-member-id]')];
+  // Every row but those of `except` (the page's own voter, which watches no heartbeats of its
+  // own) has a data-state other than `unknown`: the detector's data arrived.
+  rows_known: (args) => {
+    const except = (args.except || []).map(String);
+    const rows = [...document.querySelectorAll('#members tbody tr[data-member-id]')]
+      .filter((tr) => !except.includes(tr.dataset.memberId));
     return rows.length > 0 && rows.every((tr) => tr.dataset.state && tr.dataset.state !== 'unknown');
   },
   // The page applied view `id` or a later one.
