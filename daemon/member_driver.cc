@@ -1,5 +1,6 @@
 #include "daemon/member_driver.hh"
 
+#include "daemon/http_documents.hh"
 #include "views/view_ops.hh"
 
 namespace roster::daemon {
@@ -7,7 +8,9 @@ namespace roster::daemon {
 member_driver::member_driver(const node::member_config& config, mono_time now,
                              std::shared_ptr<spdlog::logger> log, metrics& m)
     : node_driver(std::move(log), m)
-    , _name(config.name) {
+    , _name(config.name)
+    , _heartbeat_ms(static_cast<int>(
+          std::chrono::duration_cast<std::chrono::milliseconds>(config.heartbeat_interval).count())) {
     _node = std::make_unique<node::member_node>(config, now, &_sink);
 }
 
@@ -44,9 +47,19 @@ node::output member_driver::take_output() {
 
 wire::sender member_driver::self() const { return {voter_id(), _node->id(), _name}; }
 
+void member_driver::describe_voters(std::vector<endpoint> join, std::vector<voter_id> join_voters,
+                                    double phi_threshold) {
+    _join = std::move(join);
+    _join_voters = std::move(join_voters);
+    _phi_threshold = phi_threshold;
+}
+
 void member_driver::after_step(mono_time now) {
+    show_views();
     if (observe_due(now)) {
         _metrics.observe(*_node);
+        _metrics.board().set_status(status_document(_node->status(0), _phi_threshold, _heartbeat_ms,
+                                                    voters_known(*_node, _join, _join_voters)));
     }
 }
 

@@ -2,9 +2,11 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <spdlog/spdlog.h>
 
+#include "daemon/endpoint.hh"
 #include "daemon/node_driver.hh"
 #include "node/member_node.hh"
 
@@ -28,9 +30,16 @@ public:
     node::output take_output() override;
     void after_step(mono_time now) override;
     [[nodiscard]] wire::sender self() const override;
+    // What /v1/status says of the voters and the detector settings: the --join endpoints (with the
+    // voter ids named as ID@, 0 where none) and --phi-threshold.
+    void describe_voters(std::vector<endpoint> join, std::vector<voter_id> join_voters, double phi_threshold);
 
 private:
+    std::vector<endpoint> _join;
+    std::vector<voter_id> _join_voters;
+    double _phi_threshold = 8.0;
     std::string _name; // the member name, in every envelope
+    int _heartbeat_ms;
 };
 
 } // namespace roster::daemon

@@ -13,6 +13,7 @@
 #include <prometheus/text_serializer.h>
 
 #include "common/escape.hh"
+#include "daemon/http_connection.hh"
 #include "daemon/metrics_auth.hh"
 #include "views/view_ops.hh"
 
@@ -29,8 +30,15 @@ double seconds(duration d) { return std::chrono::duration<double>(d).count(); }
 // callback gets only the connection: prometheus-cpp's server carries no pointer of ours, so the
 // board of each metrics object is found by the port the request arrived on. A process-wide table,
 // kept small (one entry per serving metrics object) and under its own lock.
+//
+// The HTTP API (daemon/http_api.hh) answers everything but /metrics there too, after /health and
+// /ready.
+struct port_board {
+    std::weak_ptr<metrics::health_board> health;
+    std::weak_ptr<http_api> api;
+};
 std::mutex boards_lock;
-std::map<int, std::weak_ptr<metrics::health_board>> boards; // by listening port
+std::map<int, port_board> boards; // by listening port
 
 int answer_health(mg_connection* conn) {
     const mg_request_info* info = mg_get_request_info(conn);
@@ -38,15 +46,20 @@ int answer_health(mg_connection* conn) {
         return 0;
     }
     const std::string path = info->local_uri;
-    if (path != "/health" && path != "/ready") {
-        return 0; // /metrics and the rest: CivetWeb's handlers
+    if (path == "/metrics" || path.rfind("/metrics/", 0) == 0) {
+        return 0; // prometheus-cpp's handler, behind its own basic-auth check
     }
     std::shared_ptr<metrics::health_board> board;
+    std::shared_ptr<http_api> api;
     {
         std::lock_guard<std::mutex> hold(boards_lock);
         if (auto it = boards.find(info->server_port); it != boards.end()) {
-            board = it->second.lock();
+            board = it->second.health.lock();
+            api = it->second.api.lock();
         }
+    }
+    if (path != "/health" && path != "/ready") {
+        return api ? answer_http(conn, *api) : 0;
     }
     if (!board) {
         return 0;
@@ -165,6 +178,15 @@ metrics::metrics(const std::string& cluster, const std::string& name, bool voter
     _fencing_token =
         &gauge("roster_view_fencing_token", "The leader's fencing token: the view at which it took over");
     _subscribers = &gauge("roster_subscribers_connected", "Connections to this node's publish socket");
+    _board = std::make_shared<http_board>(voter);
+    _http_requests = &prometheus::BuildCounter()
+                          .Name("roster_http_requests_total")
+                          .Help("Requests on the metrics port answered by rosterd (not /metrics), by path "
+                                "(/v1/members, /v1/status, /v1/views, /v1/watch, /v1/detector, "
+                                "page: / and its files, other) and status code")
+                          .Labels(_labels)
+                          .Register(*_registry);
+    _http_streams = &gauge("roster_http_watch_streams", "Open /v1/watch streams (Server-Sent Events)");
     _syncs = &counter("roster_sync_requests_total", "Sync requests served (catch-up of subscribers)");
 
     if (voter) {
@@ -293,10 +315,16 @@ std::vector<std::string> metrics::serving_options(const options& o) {
 }
 
 metrics::~metrics() {
-    std::lock_guard<std::mutex> hold(boards_lock);
-    for (int port : _health_ports) {
-        boards.erase(port);
+    // Open watch streams end now, so that the exposer's workers (whose end the exposer waits for)
+    // are free promptly.
+    _board->stop();
+    {
+        std::lock_guard<std::mutex> hold(boards_lock);
+        for (int port : _health_ports) {
+            boards.erase(port);
+        }
     }
+    _exposer.reset();
 }
 
 std::pair<int, std::string> metrics::health_response(const std::string& path, const node::health& h) {
@@ -314,7 +342,7 @@ void metrics::set_health(const node::health& h) {
     _health->verdict = h;
 }
 
-std::optional<std::string> metrics::serve(const options& o) {
+std::optional<std::string> metrics::serve(const options& o, std::shared_ptr<spdlog::logger> logger) {
     std::shared_ptr<const metrics_auth> auth;
     if (!o.metrics_auth_file.empty()) {
         auto loaded = metrics_auth::load(o.metrics_auth_file);
@@ -323,8 +351,23 @@ std::optional<std::string> metrics::serve(const options& o) {
         }
         auth = std::make_shared<const metrics_auth>(std::move(loaded).value());
         _auth_refused = &counter("roster_metrics_auth_refused_total",
-                                 "Requests to /metrics refused for a wrong user or password (basic auth)");
+                                 "Requests to /metrics, the HTTP API or the page refused for a wrong user or password "
+                                 "(basic auth)");
     }
+    http_api::settings api_settings;
+    api_settings.auth = auth;
+    api_settings.threads = o.metrics_threads;
+    http_api::hooks hooks;
+    hooks.answered = [family = _http_requests](std::string_view path, int status) {
+        family->Add({{"path", std::string(path)}, {"code", std::to_string(status)}}).Increment();
+    };
+    hooks.auth_refused = [refused = _auth_refused] {
+        if (refused != nullptr) {
+            refused->Increment();
+        }
+    };
+    hooks.streams = [gauge = _http_streams](int open) { gauge->Set(open); };
+    _api = std::make_shared<http_api>(_board, std::move(api_settings), std::move(hooks), std::move(logger));
     // CivetWeb says why it could not start (the bind's error) only to its log callback, on this
     // thread; prometheus-cpp's exception then says "null context when constructing CivetServer".
     std::string start_error;
@@ -336,7 +379,7 @@ std::optional<std::string> metrics::serve(const options& o) {
     // without its board.
     auto register_port = [&](int port) {
         std::lock_guard<std::mutex> hold(boards_lock);
-        boards[port] = _health;
+        boards[port] = {_health, _api};
         _health_ports.push_back(port);
     };
     if (o.metrics_listen.port != 0) {

@@ -17,6 +17,8 @@
 
 #include "common/result.hh"
 #include "daemon/endpoint.hh"
+#include "daemon/http_api.hh"
+#include "daemon/http_board.hh"
 #include "daemon/options.hh"
 #include "node/member_node.hh"
 #include "node/voter_node.hh"
@@ -45,7 +47,16 @@ public:
     // o.metrics_auth_file, HTTP basic auth (metrics_auth). Also GET /health and GET /ready, always
     // without authentication (for load balancers; they tell only the verdicts of node/health.hh).
     // Empty on success, else a message naming the flag at fault and the reason. Call once.
-    [[nodiscard]] std::optional<std::string> serve(const options& o);
+    //
+    // The HTTP API (/v1/..., the page at /; docs/http.md) is served there too, from board(), with the
+    // same basic auth; `logger` (may be null) takes its few log lines.
+    [[nodiscard]] std::optional<std::string> serve(const options& o,
+                                                   std::shared_ptr<spdlog::logger> logger = nullptr);
+
+    // What the HTTP API serves: the loop's drivers publish to it.
+    [[nodiscard]] http_board& board() noexcept { return *_board; }
+    // The API behind the port (null before serve()); for tests.
+    [[nodiscard]] http_api* api() noexcept { return _api.get(); }
 
     // Where serve() listens (the ports the system chose for port 0); empty before.
     [[nodiscard]] const std::vector<int>& listening_ports() const noexcept { return _health_ports; }
@@ -109,6 +120,10 @@ private:
 
     std::shared_ptr<prometheus::Registry> _registry;
     std::shared_ptr<health_board> _health = std::make_shared<health_board>();
+    std::shared_ptr<http_board> _board;
+    std::shared_ptr<http_api> _api; // set by serve(); the exposer's threads hold it while they answer
+    prometheus::Family<prometheus::Counter>* _http_requests = nullptr;
+    prometheus::Gauge* _http_streams = nullptr;
     std::vector<int> _health_ports; // where the exposer listens, registered for /health
     std::unique_ptr<prometheus::Exposer> _exposer;
     std::map<std::string, std::string> _labels; // cluster, node

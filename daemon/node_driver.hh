@@ -7,6 +7,7 @@
 #include "daemon/driver.hh"
 #include "daemon/logging.hh"
 #include "daemon/metrics.hh"
+#include "views/view_ops.hh"
 
 namespace roster::daemon {
 
@@ -38,6 +39,30 @@ protected:
         , _sink(_logger)
         , _metrics(m) {}
 
+    // Brings the HTTP API's board up to the node's views: every view committed since the last call,
+    // in order (several can commit in one loop turn), or the current one alone when the node's ring
+    // no longer reaches back (a resync, a snapshot).
+    void show_views() {
+        const auto& publisher = _node->publisher();
+        const view_id current = publisher.current().id;
+        if (current == view_id() || current == _shown.id) {
+            return;
+        }
+        views::sync_request q;
+        q.after = _shown.id;
+        q.full = _shown.id == view_id() || current < _shown.id;
+        auto r = publisher.answer(q);
+        if (r.full) {
+            _shown = std::move(*r.full);
+            _metrics.board().add_view(_shown);
+            return;
+        }
+        for (const auto& c : r.changes) {
+            _shown = views::apply_change(_shown, c);
+            _metrics.board().add_view(_shown);
+        }
+    }
+
     // True once every 100 ms: the metrics read the node's state this often.
     bool observe_due(mono_time now) {
         if (now < _next_observe) {
@@ -54,6 +79,7 @@ protected:
 
 private:
     mono_time _next_observe;
+    views::view _shown; // the newest view on the HTTP board
 };
 
 } // namespace roster::daemon

@@ -68,8 +68,13 @@ std::optional<std::string> runtime::open() {
         _logger->info(
             "plaintext on loopback only (no --key-file): fine on one machine, see docs/security.md for more");
     }
-    if (auto err = _metrics->serve(_o)) {
+    if (auto err = _metrics->serve(_o, _logger)) {
         return err;
+    }
+    if (_o.metrics_auth_file.empty() && !is_loopback(_o.metrics_listen)) {
+        _logger->warn("--metrics-listen {} is not loopback and there is no --metrics-auth-file: /metrics, the "
+                      "HTTP API (/v1) and the page at / are open to anyone who reaches it (docs/http.md)",
+                      _o.metrics_listen.text());
     }
     return _o.is_voter() ? open_voter() : open_member();
 }
@@ -123,7 +128,9 @@ std::optional<std::string> runtime::open_member() {
         return config.error();
     }
     _transport->open_member_links();
-    _driver = std::make_unique<member_driver>(config.value(), _transport->now(), _logger, *_metrics);
+    auto member = std::make_unique<member_driver>(config.value(), _transport->now(), _logger, *_metrics);
+    member->describe_voters(_o.join, _o.join_voters, _o.phi_threshold);
+    _driver = std::move(member);
     std::string voters;
     for (const auto& e : _o.join) {
         voters += (voters.empty() ? "" : ",") + e.text();
@@ -188,6 +195,7 @@ int runtime::run() {
             }
         }
     }
+    _metrics->board().stop(); // HTTP watch streams end now
     // Let the last replies and publications go out before the sockets close.
     std::this_thread::sleep_for(50ms);
     return code;

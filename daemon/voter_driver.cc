@@ -1,5 +1,6 @@
 #include "daemon/voter_driver.hh"
 
+#include "daemon/http_documents.hh"
 #include "views/view_ops.hh"
 
 namespace roster::daemon {
@@ -12,6 +13,7 @@ voter_driver::voter_driver(const node::voter_config& config, prng random,
 }
 
 void voter_driver::on_peer(voter_id from, const wire::body& msg, mono_time now) {
+    _heard[from] = now;
     _node->on_peer(from, msg, now);
 }
 
@@ -23,9 +25,28 @@ void voter_driver::after_step(mono_time now) {
     log_events();
     log_leadership();
     _metrics.on_samples(_node->take_samples());
+    show_views();
     if (observe_due(now)) {
         _metrics.observe(*_node, now);
+        const auto& c = _node->config();
+        _metrics.board().set_status(status_document(
+            _node->status(0), c.detector.detector.threshold,
+            static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(c.heartbeat_interval).count()),
+            voters_known(*_node, _heard, now)));
     }
+    show_http(now);
+}
+
+void voter_driver::show_http(mono_time now) {
+    // The detector table only while someone reads it, at most every 250 ms (every second for views
+    // above 10,000 members): one table is a pass over every member.
+    const steady_time t = std::chrono::steady_clock::now();
+    if (t < _next_detector || !_metrics.board().detector_wanted(t)) {
+        return;
+    }
+    _next_detector = t + (_node->view().members.size() > 10'000 ? std::chrono::milliseconds(1000)
+                                                                 : std::chrono::milliseconds(250));
+    _metrics.board().set_detector(detector_document(*_node, now), t);
 }
 
 void voter_driver::log_events() {

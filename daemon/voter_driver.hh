@@ -1,5 +1,6 @@
 #pragma once
 
+#include <map>
 #include <memory>
 
 #include <spdlog/spdlog.h>
@@ -30,7 +31,11 @@ private:
     void log_events();
     void log_leadership();
 
+    void show_http(mono_time now);
+
     voter_id _known_leader; // as last logged (0: none yet)
+    std::map<voter_id, mono_time> _heard; // each voter's last peer message, for /v1/status
+    steady_time _next_detector{};         // the /v1/detector table is remade at most this often
 };
 
 } // namespace roster::daemon

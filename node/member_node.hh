@@ -59,6 +59,9 @@ public:
     [[nodiscard]] member_id id() const noexcept { return _id; }
     [[nodiscard]] incarnation_number incarnation() const noexcept { return _incarnation; }
     [[nodiscard]] const views::view& view() const noexcept { return _publisher.current(); }
+    // The views this node re-publishes, with the ring of recent changes (a resync resets it): what
+    // the daemon's HTTP API serves (/v1/views, /v1/watch).
+    [[nodiscard]] const views::view_publisher& publisher() const noexcept { return _publisher; }
     [[nodiscard]] std::uint64_t rejoins() const noexcept { return _rejoins; }
     [[nodiscard]] std::uint64_t syncs_served() const noexcept { return _syncs_served; }
     [[nodiscard]] wire::status_reply status(std::uint64_t request_id) const;

@@ -119,6 +119,9 @@ public:
     [[nodiscard]] const detector::detector_registry& detectors() const noexcept {
         return _monitor.detectors();
     }
+    // The current view and the ring of recent changes every committed view passes through, in
+    // order (replayed ones too): what the daemon's HTTP API serves (/v1/views, /v1/watch).
+    [[nodiscard]] const views::view_publisher& publisher() const noexcept { return _publisher; }
     // This voter's member id (0 unless active or leaving).
     [[nodiscard]] member_id self() const noexcept { return _self.id(); }
     [[nodiscard]] self_member::phase self_phase() const noexcept { return _self.current_phase(); }

@@ -111,10 +111,7 @@ int run_status(const ctl_context& c) {
         return fail(s.error());
     }
     if (c.json) {
-        out(fmt::format("{{\"name\": {}, \"role\": \"{}\", \"term\": {}, \"commit_index\": {}, \"view_id\": {}, "
-                        "\"voter_id\": {}, \"member_id\": {}, \"leader_voter_id\": {}}}\n",
-                        json_quote(s->name), role_name(s->role), s->term, s->commit, s->view, s->voter, s->member,
-                        s->leader));
+        out(status_json(*s) + "\n");
         return exit_ok;
     }
     // The member leader is in the view, not the status: ask for it too (a node that answered the

@@ -2,11 +2,10 @@
 
 #include <string>
 
-#include "views/messages.hh"
-#include "views/view.hh"
-#include "views/view_subscriber.hh"
+#include "client/json.hh"
 
-// rosterctl's JSON output: one line per document, stable field order, every string escaped.
+// rosterctl's JSON output: the renderers live in client/json.hh (rosterd's HTTP API serves the same
+// documents); rosterctl and the examples name them here.
 namespace roster::tools {
 
 // A JSON string literal for `s`, quotes included: quotes, backslashes and control characters are
@@ -14,13 +13,9 @@ namespace roster::tools {
 // address holds (common/escape.hh).
 [[nodiscard]] std::string json_quote(const std::string& s);
 
-// JSON of a view in the `rosterctl members --json` format (one line, no trailing newline).
-[[nodiscard]] std::string view_json(const views::view& v);
-
-// One line of `rosterctl watch --json`: a delivered view (view_json plus "resync"), or an event
-// of a member's own stream ({"event": "removed" | "rejoined", ...}). Every client program that
-// prints the watch format (rosterctl, examples/watch_views --json) prints it through these.
-[[nodiscard]] std::string delivery_json(const views::delivery& d);
-[[nodiscard]] std::string event_json(const views::node_event& e);
+using client::delivery_json;
+using client::event_json;
+using client::status_json;
+using client::view_json;
 
 } // namespace roster::tools

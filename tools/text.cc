@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "client/json.hh"
 #include "common/escape.hh"
 #include "views/view_ops.hh"
 
@@ -58,20 +59,7 @@ std::string tags_text(const std::vector<views::tag>& tags) {
 
 } // namespace
 
-const char* role_name(wire::node_role r) {
-    switch (r) {
-    case wire::node_role::leader:
-        return "leader";
-    case wire::node_role::follower:
-        return "follower";
-    case wire::node_role::pre_candidate:
-    case wire::node_role::candidate:
-        return "candidate";
-    case wire::node_role::member:
-        return "member";
-    }
-    return "member";
-}
+const char* role_name(wire::node_role r) { return client::role_name(r); }
 
 std::string view_headline(const views::view& v) {
     if (v.members.empty()) {
