@@ -127,6 +127,7 @@ class Browser:
                 pass
             self.popen.wait(timeout=10)
         self._kill_chromium()
+        self.popen.stdout.close()
         self._log.close()
 
     def _kill_chromium(self):
