@@ -3,7 +3,8 @@
 members, on the metrics port of the consensus leader (it knows every voter's role), with
 ?poll_ms=250.
 
-PageInBrowser tells one story, in order, each state photographed under ROSTER_WEB_SHOTS (ctest: build/web-shots):
+PageInBrowser tells one story, in order, each state photographed under ROSTER_WEB_SHOTS
+(ctest: build/web-shots/<state>.png):
   live        every member has a row, the voters' roles and the member leader are shown;
   joined      a new member appears;
   warn, bad   that member, killed with kill -9, turns amber and red (data-state warn, bad) ...
@@ -24,8 +25,9 @@ one clock, one machine).
 ReadmeAndDemo (no browser): the README's picture of the page is there, and the page URLs it
 gives are those scripts/demo prints, the metrics ports of the demo's voters.
 
-PageInBrowser is skipped, with the reason, only when Chromium, node or puppeteer-core is missing AND
-scripts/bootstrap has not run in this checkout (scripts/test runs it, so there it always runs).
+PageInBrowser is skipped, with the reason, only when Chromium, node or puppeteer-core is missing
+AND scripts/bootstrap has not run in this checkout (scripts/test runs it, so there it always
+runs; after a bootstrap, anything missing is a failure).
 
 Run by ctest (label `integration`); alone:
     ROSTER_BIN=build/bin ROSTER_WEB_SHOTS=build/web-shots /usr/bin/python3 -m unittest -v tests/integration/test_web.py
