@@ -283,7 +283,69 @@ std::optional<http_response> http_api::refuse_auth(const http_request& q) {
     return r;
 }
 
+namespace {
+
+// Whether `host` (a Host header: name or address, then an optional :port) names this machine's
+// loopback interface.
+bool loopback_host(std::string_view host) {
+    host = trim(host);
+    std::string_view name = host;
+    if (!host.empty() && host.front() == '[') { // [v6]:port
+        const auto close = host.find(']');
+        if (close == std::string_view::npos) {
+            return false;
+        }
+        name = host.substr(1, close - 1);
+        const auto rest = host.substr(close + 1);
+        if (!rest.empty() && rest.front() != ':') {
+            return false;
+        }
+        return name == "::1";
+    }
+    if (const auto colon = host.rfind(':'); colon != std::string_view::npos) {
+        name = host.substr(0, colon);
+    }
+    if (iequal(name, "localhost")) {
+        return true;
+    }
+    // 127.0.0.0/8, four decimal parts.
+    int parts = 0;
+    std::size_t i = 0;
+    while (i <= name.size()) {
+        const auto dot = std::min(name.find('.', i), name.size());
+        const auto part = name.substr(i, dot - i);
+        unsigned value = 0;
+        const auto [end, ec] = std::from_chars(part.data(), part.data() + part.size(), value);
+        if (part.empty() || part.size() > 3 || ec != std::errc() || end != part.data() + part.size() || value > 255 ||
+            (parts == 0 && value != 127)) {
+            return false;
+        }
+        ++parts;
+        i = dot + 1;
+    }
+    return parts == 4;
+}
+
+} // namespace
+
+std::optional<http_response> http_api::refuse_host(const http_request& q) const {
+    if (!_s.loopback_hosts_only) {
+        return std::nullopt;
+    }
+    const auto host = q.header("Host");
+    if (host && loopback_host(*host)) {
+        return std::nullopt;
+    }
+    return error(403, fmt::format("Host '{}' refused: this node serves its API without authentication on loopback, "
+                                  "to loopback names only (localhost, 127.0.0.1, [::1]); give --metrics-auth-file "
+                                  "to serve other names",
+                                  host ? std::string(*host).substr(0, 100) : std::string()));
+}
+
 http_response http_api::route(const http_request& q, steady_time now) {
+    if (auto refused = refuse_host(q)) {
+        return std::move(*refused);
+    }
     if (auto refused = refuse_auth(q)) {
         return std::move(*refused);
     }

@@ -88,6 +88,10 @@ public:
     struct settings {
         std::shared_ptr<const metrics_auth> auth; // --metrics-auth-file; null: no authentication
         std::size_t threads = 256;                // --metrics-threads: watch streams use at most half
+        // Served on loopback without authentication: only requests whose Host is a loopback name
+        // (localhost, 127.x.y.z, [::1], with any port) are answered, so that a web page elsewhere
+        // cannot read the API through a DNS name rebound to 127.0.0.1 (403 otherwise).
+        bool loopback_hosts_only = false;
         rate_limiter::settings rate{};
         std::size_t max_views = 256;           // /v1/views: elements per answer
         std::size_t max_view_bytes = 4u << 20; // /v1/views: about this much JSON per answer
@@ -131,6 +135,7 @@ private:
     friend class watch_stream;
     [[nodiscard]] http_response route(const http_request& q, steady_time now);
     [[nodiscard]] std::optional<http_response> refuse_auth(const http_request& q);
+    [[nodiscard]] std::optional<http_response> refuse_host(const http_request& q) const;
     [[nodiscard]] http_response members(const http_request& q);
     [[nodiscard]] http_response status();
     [[nodiscard]] http_response views(const http_request& q);

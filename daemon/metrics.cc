@@ -357,6 +357,7 @@ std::optional<std::string> metrics::serve(const options& o, std::shared_ptr<spdl
     http_api::settings api_settings;
     api_settings.auth = auth;
     api_settings.threads = o.metrics_threads;
+    api_settings.loopback_hosts_only = !auth && is_loopback(o.metrics_listen);
     http_api::hooks hooks;
     hooks.answered = [family = _http_requests](std::string_view path, int status) {
         family->Add({{"path", std::string(path)}, {"code", std::to_string(status)}}).Increment();

@@ -595,5 +595,37 @@ TEST(http_board, a_voter_driver_publishes_its_views_status_and_detector_table) {
         << "a voter does not watch itself";
 }
 
+// Unauthenticated on loopback: a page elsewhere must not read the API through a DNS name rebound
+// to 127.0.0.1, so only loopback Host names are answered.
+TEST(http_api, on_loopback_without_auth_only_loopback_host_names_are_answered) {
+    http_api::settings s;
+    s.loopback_hosts_only = true;
+    fixture f(true, s);
+    f.views_up_to(1);
+    auto with_host = [&](std::string host) {
+        http_request q = get("/v1/members");
+        q.headers.emplace_back("Host", std::move(host));
+        return f.api.handle(q, t0);
+    };
+    for (const char* ok : {"localhost", "LOCALHOST:7403", "127.0.0.1", "127.0.0.1:7403", "127.1.2.3:80", "[::1]:7403",
+                           "[::1]"}) {
+        EXPECT_EQ(with_host(ok).status, 200) << ok;
+    }
+    for (const char* bad : {"evil.example", "evil.example:7403", "127.0.0.1.evil.example", "128.0.0.1", "127.0.0",
+                            "127.0.0.256", "[::2]:7403", "[::1]x", "", "localhost.evil"}) {
+        const auto r = with_host(bad);
+        EXPECT_EQ(r.status, 403) << bad;
+        EXPECT_NE(r.content().find("refused"), std::string::npos) << bad;
+    }
+    EXPECT_EQ(f.api.handle(get("/v1/members"), t0).status, 403) << "no Host at all";
+
+    fixture open; // not on loopback, or with basic auth: any Host
+    open.views_up_to(1);
+    http_request q = get("/v1/members");
+    q.headers.emplace_back("Host", "roster-1.internal:7403");
+    EXPECT_EQ(open.api.handle(q, t0).status, 200);
+}
+
+
 } // namespace
 } // namespace roster::daemon
