@@ -251,7 +251,7 @@ command_line::command_line(options& o) {
         ->capture_default_str();
     app.add_option("--listen", listen, "HOST:PORT for members and clients")->default_str(o.listen.text());
     app.add_option("--publish", publish, "HOST:PORT where views are published")->default_str(o.publish.text());
-    app.add_option("--metrics-listen", metrics, "HOST:PORT of the Prometheus /metrics endpoint")
+    app.add_option("--metrics-listen", metrics, "HOST:PORT of the HTTP server: /metrics, /health, /ready, the JSON API /v1 and the page at / (docs/http.md)")
         ->default_str(o.metrics_listen.text());
     number("--voter-id", voter, 1u, unsigned{std::numeric_limits<std::uint32_t>::max()},
            "this voter's id, as in --voters", false);
@@ -282,13 +282,13 @@ command_line::command_line(options& o) {
     number("--metrics-member-limit", o.metrics_member_limit, std::size_t{0}, std::size_t{1'000'000},
            "above this many members, per-member metrics give way to aggregates", true);
     number("--metrics-threads", o.metrics_threads, std::size_t{2}, std::size_t{4096},
-           "worker threads of /metrics: connections served at once (a stalled one holds a thread "
-           "until --metrics-request-timeout-ms)",
+           "worker threads of the HTTP server (--metrics-listen): connections served at once, a "
+           "stalled one holding a thread until --metrics-request-timeout-ms; /v1/watch streams take at most half",
            true);
     number("--metrics-request-timeout-ms", o.metrics_request_timeout_ms, 100, 60'000,
-           "/metrics closes a connection whose request header has not fully arrived within this time", true);
+           "the HTTP server closes a connection whose request header has not fully arrived within this time", true);
     app.add_option("--metrics-auth-file", o.metrics_auth_file,
-                   "/metrics requires HTTP basic auth: user:password lines, # comments (mode 600)");
+                   "/metrics, /v1 and the page require HTTP basic auth: user:password lines, # comments (mode 600)");
     number("--join-settle-ms", o.join_settle_ms, 0, 10'000,
            "voters: joins and leaves wait this long to be committed together (batching)", true);
     number("--removal-settle-ms", o.removal_settle_ms, 0, 10'000,
