@@ -306,7 +306,10 @@ command_line::command_line(options& o) {
 }
 
 std::string command_line::config_file() const {
-    return _config->count() > 0 ? _config->as<std::string>() : std::string();
+    // The last one given: results() holds every --config given, also when more than one (the
+    // parse error being reported may be that; as<std::string>() would throw on it).
+    const auto& given = _config->results();
+    return given.empty() ? std::string() : given.back();
 }
 
 // The key of `keys` closest to `key` by edit distance, if it is close enough to be a typo.

@@ -63,6 +63,18 @@ TEST(options, dev_with_a_bad_peer_listen_is_an_error_not_a_crash) {
     EXPECT_TRUE(tmp.empty());
 }
 
+// Found by fuzz/options.cc: the message for a parse error named the config file with
+// as<std::string>(), which threw (uncaught) when --config was given twice.
+TEST(options, config_given_twice_is_an_error_not_a_crash) {
+    const roster::testing::temp_dir dir{"roster-options-test"};
+    const auto file = (dir.path() / "a.toml").string();
+    std::ofstream(file) << "name = \"a\"\n";
+    const auto r = parse({"--config", file, "--config", file});
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, 2);
+    EXPECT_NE(r.error().message.find("--config"), std::string::npos) << r.error().message;
+}
+
 TEST(options, dev_makes_its_temporary_data_dir_in_tmpdir) {
     const temporary_tmpdir tmp;
     const auto r = parse({"--dev", "--peer-listen", "127.0.0.1:7501"});
