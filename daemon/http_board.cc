@@ -12,23 +12,29 @@ http_board::http_board(bool voter, limits l)
     _limits.ring_views = std::max<std::size_t>(_limits.ring_views, 1);
 }
 
-void http_board::add_view(const views::view& v) {
-    // Rendered before the lock: readers wait only for a few pointer moves.
-    rendered_view r{v.id, std::make_shared<const std::string>(client::view_json(v))};
+void http_board::add_view(std::shared_ptr<const views::view> v) {
+    entry e{v, std::make_shared<entry::rendering>(), estimated_bytes(*v)};
     {
         std::lock_guard<std::mutex> hold(_lock);
-        if (_ring.empty() || v.id != _ring.back().id.next()) {
+        if (_ring.empty() || v->id != _ring.back().view->id.next()) {
             _ring.clear();
             _ring_bytes = 0;
         }
-        _ring_bytes += r.json->size();
-        _ring.push_back(std::move(r));
+        _ring_bytes += e.bytes;
+        _ring.push_back(std::move(e));
         while (_ring.size() > 1 && (_ring.size() > _limits.ring_views || _ring_bytes > _limits.ring_bytes)) {
-            _ring_bytes -= _ring.front().json->size();
+            _ring_bytes -= _ring.front().bytes;
             _ring.pop_front();
         }
     }
     _changed.notify_all();
+}
+
+http_board::rendered_view http_board::render(const entry& e) {
+    // Concurrent requests for the same view: one renders, the others wait for it.
+    std::call_once(e.json->once, [&] { e.json->json = client::view_json(*e.view); });
+    // The string lives as long as the rendering (aliasing constructor): no copy.
+    return {e.view->id, std::shared_ptr<const std::string>(e.json, &e.json->json)};
 }
 
 void http_board::set_status(std::string json) {
@@ -65,11 +71,15 @@ bool http_board::stopped() const {
 }
 
 std::optional<http_board::rendered_view> http_board::current() const {
-    std::lock_guard<std::mutex> hold(_lock);
-    if (_ring.empty()) {
-        return std::nullopt;
+    entry e;
+    {
+        std::lock_guard<std::mutex> hold(_lock);
+        if (_ring.empty()) {
+            return std::nullopt;
+        }
+        e = _ring.back();
     }
-    return _ring.back();
+    return render(e);
 }
 
 std::shared_ptr<const std::string> http_board::status() const {
@@ -92,37 +102,45 @@ http_board::detector_table http_board::wait_detector(steady_time fresh_since, st
 
 http_board::history http_board::after(view_id after, std::size_t max_views, std::size_t max_bytes) const {
     history h;
-    std::lock_guard<std::mutex> hold(_lock);
-    if (_ring.empty()) {
-        return h;
+    std::vector<entry> wanted; // copied under the lock, rendered outside it
+    {
+        std::lock_guard<std::mutex> hold(_lock);
+        if (_ring.empty()) {
+            return h;
+        }
+        h.current = _ring.back().view->id;
+        if (after >= h.current) {
+            return h;
+        }
+        if (after.next() < _ring.front().view->id) {
+            h.resync = true;
+            wanted.push_back(_ring.back());
+        } else {
+            // Consecutive ids: the first wanted is at a known offset.
+            auto it = _ring.begin() + static_cast<std::ptrdiff_t>(after.next().value() - _ring.front().view->id.value());
+            for (; it != _ring.end() && wanted.size() < max_views; ++it) {
+                wanted.push_back(*it);
+            }
+            h.more = it != _ring.end();
+        }
     }
-    h.current = _ring.back().id;
-    if (after >= h.current) {
-        return h;
-    }
-    if (after.next() < _ring.front().id) {
-        h.views.push_back(_ring.back());
-        h.resync = true;
-        return h;
-    }
-    // Consecutive ids: the first wanted is at a known offset.
-    auto it = _ring.begin() + static_cast<std::ptrdiff_t>(after.next().value() - _ring.front().id.value());
     std::size_t bytes = 0;
-    for (; it != _ring.end(); ++it) {
-        if (!h.views.empty() && (h.views.size() >= max_views || bytes + it->json->size() > max_bytes)) {
+    for (const auto& e : wanted) {
+        rendered_view r = render(e);
+        if (!h.views.empty() && bytes + r.json->size() > max_bytes) {
             h.more = true;
             break;
         }
-        bytes += it->json->size();
-        h.views.push_back(*it);
+        bytes += r.json->size();
+        h.views.push_back(std::move(r));
     }
     return h;
 }
 
 bool http_board::wait_view(view_id after, steady_time until) const {
     std::unique_lock<std::mutex> hold(_lock);
-    _changed.wait_until(hold, until, [&] { return _stopped || (!_ring.empty() && _ring.back().id > after); });
-    return !_ring.empty() && _ring.back().id > after;
+    _changed.wait_until(hold, until, [&] { return _stopped || (!_ring.empty() && _ring.back().view->id > after); });
+    return !_ring.empty() && _ring.back().view->id > after;
 }
 
 } // namespace roster::daemon

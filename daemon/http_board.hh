@@ -19,9 +19,13 @@ namespace roster::daemon {
 using steady_time = std::chrono::steady_clock::time_point;
 
 // What the HTTP API serves (docs/http.md), as immutable snapshots: the node's loop publishes them,
-// CivetWeb's worker threads read them. Every document is rendered once, on the loop's thread; a
-// request copies a shared_ptr under the lock, never the node's state, so no number of requests
-// makes the loop copy or render more.
+// CivetWeb's worker threads read them. A view is published as a shared immutable views::view (the
+// loop copies nothing for the board) and its JSON is rendered at most once, by the first request
+// that wants it, on that request's worker thread (the loop never renders a view: 100,000 members
+// take some 100 ms); later requests share the rendering. The status and detector documents are
+// rendered by the loop (small, and the detector's only while asked for). A request copies shared
+// pointers under the lock, never the node's state, so no number of requests makes the loop copy or
+// render more.
 //
 // Writers (add_view, set_status, set_detector, stop) are called from the loop's thread only;
 // readers from any thread.
@@ -34,7 +38,8 @@ public:
     };
 
     // How much of the history is retained for /v1/views and /v1/watch resumption: the newest views,
-    // at most `ring_views` of them and about `ring_bytes` of JSON (the current view always stays).
+    // at most `ring_views` of them and about `ring_bytes` of memory as estimated_bytes() counts it
+    // (the current view always stays).
     struct limits {
         std::size_t ring_views = 1024;
         std::size_t ring_bytes = 64u << 20;
@@ -49,7 +54,13 @@ public:
     // The node's current view is now `v`. When v.id is the next id after the last view added, it
     // joins the retained history; any other id (a resync, a snapshot, the first view) starts the
     // history over from `v`.
-    void add_view(const views::view& v);
+    void add_view(std::shared_ptr<const views::view> v);
+    void add_view(const views::view& v) { add_view(std::make_shared<const views::view>(v)); }
+    // What a view counts for against limits::ring_bytes: about its size in memory, and about the
+    // size of its JSON (both are some 200 bytes a member), without walking its members.
+    [[nodiscard]] static std::size_t estimated_bytes(const views::view& v) noexcept {
+        return 256 + 256 * v.members.size();
+    }
     // The /v1/status document (made by http_documents.hh).
     void set_status(std::string json);
     // The /v1/detector document, made at `made`.
@@ -101,7 +112,20 @@ private:
     limits _limits;
     mutable std::mutex _lock;
     mutable std::condition_variable _changed;
-    std::deque<rendered_view> _ring; // consecutive ids, ending at the current view
+    // A retained view, and its JSON once a request has made it.
+    struct entry {
+        struct rendering {
+            std::once_flag once;
+            std::string json;
+        };
+        std::shared_ptr<const views::view> view;
+        std::shared_ptr<rendering> json; // shared by every copy of the entry
+        std::size_t bytes = 0;           // estimated_bytes(*view)
+    };
+    // The entry's view and JSON, rendering it (outside the board's lock) if no request has yet.
+    [[nodiscard]] static rendered_view render(const entry& e);
+
+    std::deque<entry> _ring; // consecutive ids, ending at the current view
     std::size_t _ring_bytes = 0;
     std::shared_ptr<const std::string> _status;
     detector_table _detector;

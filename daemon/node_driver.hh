@@ -45,20 +45,23 @@ protected:
     void show_views() {
         const auto& publisher = _node->publisher();
         const view_id current = publisher.current().id;
-        if (current == view_id() || current == _shown.id) {
+        const view_id shown = _shown ? _shown->id : view_id();
+        if (current == view_id() || current == shown) {
             return;
         }
         views::sync_request q;
-        q.after = _shown.id;
-        q.full = _shown.id == view_id() || current < _shown.id;
+        q.after = shown;
+        q.full = shown == view_id() || current < shown;
         auto r = publisher.answer(q);
         if (r.full) {
-            _shown = std::move(*r.full);
+            _shown = std::make_shared<const views::view>(std::move(*r.full));
             _metrics.board().add_view(_shown);
             return;
         }
         for (const auto& c : r.changes) {
-            _shown = views::apply_change(_shown, c);
+            // One copy of the view per change, shared with the board (which renders it only when
+            // a request asks for it).
+            _shown = std::make_shared<const views::view>(views::apply_change(*_shown, c));
             _metrics.board().add_view(_shown);
         }
     }
@@ -79,7 +82,7 @@ protected:
 
 private:
     mono_time _next_observe;
-    views::view _shown; // the newest view on the HTTP board
+    std::shared_ptr<const views::view> _shown; // the newest view on the HTTP board (null: none yet)
 };
 
 } // namespace roster::daemon

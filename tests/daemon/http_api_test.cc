@@ -251,7 +251,7 @@ TEST(http_api, views_are_bounded_per_answer_and_say_more) {
 }
 
 TEST(http_board, keeps_a_bounded_history_by_count_and_bytes_and_the_current_view_always) {
-    const std::size_t one = client::view_json(view_numbered(1)).size();
+    const std::size_t one = http_board::estimated_bytes(view_numbered(1));
     http_board by_bytes(true, {.ring_views = 100, .ring_bytes = 3 * one + 1});
     for (int i = 1; i <= 10; ++i) {
         by_bytes.add_view(view_numbered(static_cast<std::uint64_t>(i)));
@@ -266,6 +266,20 @@ TEST(http_board, keeps_a_bounded_history_by_count_and_bytes_and_the_current_view
     tiny.add_view(view_numbered(1, 500));
     ASSERT_TRUE(tiny.current());
     EXPECT_EQ(tiny.current()->id, view_id(1)) << "the current view stays, whatever its size";
+}
+
+TEST(http_board, renders_a_view_once_on_demand_and_shares_it) {
+    http_board b(true);
+    auto v = std::make_shared<const views::view>(view_numbered(1, 3));
+    b.add_view(v);
+    const auto first = b.current();
+    const auto second = b.current();
+    ASSERT_TRUE(first && second);
+    EXPECT_EQ(first->json.get(), second->json.get()) << "one rendering for every request";
+    EXPECT_EQ(*first->json, client::view_json(*v));
+    const auto h = b.after(view_id(0), 10, 1u << 20);
+    ASSERT_EQ(h.views.size(), 1u);
+    EXPECT_EQ(h.views[0].json.get(), first->json.get());
 }
 
 TEST(http_api, basic_auth_guards_everything_it_serves) {
