@@ -38,32 +38,41 @@ def _parse(line):
         return None
 
 
+def agent_argv(name, bind, rpc, profile, join=(), log_level="info"):
+    """`serf agent` bound to bind (ip:port), RPC on rpc, joining each of `join` (ip:port). The
+    agent filters what `serf monitor` gets by its own log level: info has the lines
+    serf_watcher.py reads."""
+    argv = [SERF, "agent", "-node", name, "-bind", bind, "-rpc-addr", rpc, "-profile", profile,
+            "-log-level", log_level]
+    for j in join:
+        argv += ["-join", j]
+    return argv
+
+
 class Agent(Proc):
-    """One `serf agent`, bound to ip:port, RPC on rpc_ip:rpc_port, joining `join` (list of
-    ip:port; empty for the first). The agent filters what `serf monitor` gets by its own log
-    level: info has the lines serf_watcher.py reads."""
+    """One `serf agent` on ip:port with its RPC on rpc_ip:rpc_port (see agent_argv)."""
 
     def __init__(self, name, ip, port, rpc_ip, rpc_port, profile, join=(), prefix=None,
-                 log_dir=None, config_file=None, log_level="info"):
+                 log_dir=None):
         self.name, self.bind, self.rpc = name, f"{ip}:{port}", f"{rpc_ip}:{rpc_port}"
-        argv = [SERF, "agent", "-node", name, "-bind", self.bind, "-rpc-addr", self.rpc,
-                "-profile", profile, "-log-level", log_level]
-        if config_file:
-            argv += ["-config-file", config_file]
-        for j in join:
-            argv += ["-join", j]
-        super().__init__(argv, prefix, _log(log_dir, f"agent-{name}"))
+        super().__init__(agent_argv(name, self.bind, self.rpc, profile, join), prefix,
+                         _log(log_dir, f"agent-{name}"))
 
     def wait_rpc(self, prefix=None, timeout=30):
-        import subprocess
+        wait_rpc(self, self.rpc, prefix, timeout)
 
-        def up():
-            if not self.alive():
-                raise RuntimeError(f"serf agent {self.name} exited:\n{self.log_tail()}")
-            r = subprocess.run(list(prefix or []) + [SERF, "info", "-rpc-addr", self.rpc],
-                               capture_output=True, timeout=10)
-            return r.returncode == 0
-        wait_for(f"serf agent {self.name} RPC", up, timeout, interval=0.1)
+
+def wait_rpc(proc, rpc, prefix=None, timeout=30):
+    """Until `serf info` answers on rpc; proc (a kit Proc) must stay alive meanwhile."""
+    import subprocess
+
+    def up():
+        if not proc.alive():
+            raise RuntimeError(f"serf agent exited:\n{proc.log_tail()}")
+        r = subprocess.run(list(prefix or []) + [SERF, "info", "-rpc-addr", rpc],
+                           capture_output=True, timeout=10)
+        return r.returncode == 0
+    wait_for(f"serf agent RPC on {rpc}", up, timeout, interval=0.1)
 
 
 class Watcher(Proc):
