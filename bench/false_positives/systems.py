@@ -697,11 +697,15 @@ class Serf(System):
             longest = max((e - s for s, e, _ in ws), default=0.0)
             out["disagreement_longest_s"] = round(longest, 2)
             if len(self._soak) >= 2:
+                # Windows that opened during the soak (as the counter counts them); one still
+                # open from the formation is reported apart.
                 t0, t1 = self._soak[0], self._soak[1]
-                soak = [(s, e) for s, e, _ in ws if s < t1 and e > t0]
+                soak = [(s, e) for s, e, _ in ws if t0 <= s < t1]
                 out["disagreement_soak_windows"] = len(soak)
-                out["disagreement_soak_longest_s"] = round(max((min(e, t1) - max(s, t0) for s, e in soak),
-                                                               default=0.0), 2)
+                out["disagreement_soak_longest_s"] = round(max((e - s for s, e in soak), default=0.0), 2)
+                out["disagreement_from_formation_into_soak_s"] = round(
+                    max((min(e, t1) - t0 for s, e, _ in ws if s < t0 < e), default=0.0), 2)
+                out["soak_marks"] = [round(t0, 3), round(t1, 3)]
             out["note"] = (f"agents disagreed: soak {out.get('disagreement_soak_windows', '?')} windows, longest "
                            f"{out.get('disagreement_soak_longest_s', '?')} s; whole run longest {longest:.1f} s "
                            f"(polled every {self.POLL_S:g} s)")
