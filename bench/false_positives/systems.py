@@ -596,7 +596,7 @@ class Serf(System):
 
     def _start_agent(self, host, join):
         argv = self.sl.agent_argv(host.name, f"{host.ip}:{self.PORT}", self.RPC, self.setting["profile"],
-                                  [f"{h.ip}:{self.PORT}" for h in join])
+                                  [f"{h.ip}:{self.PORT}" for h in join], retry=True)
         p = NsProc(host.name, host.prefix + argv, os.path.join(self.workdir, f"{host.name}.log"))
         self.agents[host.name] = (host, p)
         return p

@@ -38,14 +38,17 @@ def _parse(line):
         return None
 
 
-def agent_argv(name, bind, rpc, profile, join=(), log_level="info"):
-    """`serf agent` bound to bind (ip:port), RPC on rpc, joining each of `join` (ip:port). The
-    agent filters what `serf monitor` gets by its own log level: info has the lines
-    serf_watcher.py reads."""
+def agent_argv(name, bind, rpc, profile, join=(), log_level="info", retry=False):
+    """`serf agent` bound to bind (ip:port), RPC on rpc, joining each of `join` (ip:port): with
+    -join (once, at start), or with retry, -retry-join every second until it succeeds (on lossy,
+    slow links the `local` profile's 1 s TCP timeout can fail a join). The agent filters what
+    `serf monitor` gets by its own log level: info has the lines serf_watcher.py reads."""
     argv = [SERF, "agent", "-node", name, "-bind", bind, "-rpc-addr", rpc, "-profile", profile,
             "-log-level", log_level]
     for j in join:
-        argv += ["-join", j]
+        argv += ["-retry-join" if retry else "-join", j]
+    if retry and join:
+        argv += ["-retry-interval", "1s"]
     return argv
 
 
