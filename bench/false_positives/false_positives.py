@@ -244,6 +244,8 @@ def markdown(report, system_cls):
                 note.append(r["error"][:80])
             if (r.get("system_notes") or {}).get("warning"):
                 note.append(r["system_notes"]["warning"])
+            if (r.get("system_notes") or {}).get("note"):
+                note.append(r["system_notes"]["note"])
             if r.get("false_removals_formation"):
                 note.append(f"{r['false_removals_formation']} during formation")
             if r.get("false_removals_detection_phase"):

@@ -530,4 +530,195 @@ class Etcd(_PeerSystem):
             self._notes["warning"] = f"etcd granted TTL {granted} s for {self.setting['ttl_s']} s"
 
 
-SYSTEMS = {"roster": Roster, "zookeeper": ZooKeeper, "etcd": Etcd}
+# ---------------------------------------------------------------------------------------------
+# Serf: an agent on every host (no servers), through bench/peers/serflib.py and serf_watcher.py
+# ---------------------------------------------------------------------------------------------
+
+def _serflib():
+    if PEERS_DIR not in sys.path:
+        sys.path.insert(0, PEERS_DIR)
+    import serflib
+    return serflib
+
+
+class SerfWatcher(PeerWatcher):
+    """serf_watcher.py on the agent of the watcher's host: one line per delivered member event."""
+
+    def _lines(self):
+        return self.w.sets()
+
+
+class Serf(System):
+    """An agent on each of the 3 "server" hosts (they are members like any other; the watchers
+    read them) and on each member host, joining the first three. Serf exposes its failure
+    detector's timing only as a profile: lan (its default: probe every 1 s, 500 ms probe timeout,
+    suspicion multiplier 4) and local (the fastest: 1 s, 200 ms, 3); wan is slower.
+
+    Gossip decides without consensus, so a poller asks every live agent for its alive set
+    (`serf members -status alive`, all agents at once, every POLL_S) and records the windows in
+    which the agents disagreed: counters() gives the number of windows so far and notes() the
+    longest one during the soak (between the harness's two counters() calls) and overall."""
+    name = "serf"
+    columns = ["profile"]
+    servers_word = "seed agents"
+    counter_column = ("disagreements", "disagreement windows (all agents polled)")
+    PORT, RPC = 7946, "127.0.0.1:7373"
+    POLL_S = 1.0
+
+    @staticmethod
+    def default_settings():
+        return Serf.parse_settings("lan,local")
+
+    @staticmethod
+    def parse_settings(text):
+        out = []
+        for p in text.split(","):
+            if p not in ("lan", "wan", "local"):
+                raise ValueError(f"serf profile {p!r}: lan, wan or local")
+            out.append({"profile": p})
+        return out
+
+    @staticmethod
+    def label(setting):
+        return f"profile {setting['profile']}"
+
+    def __init__(self, topology, server_hosts, setting, workdir, args):
+        super().__init__(topology, server_hosts, setting, workdir, args)
+        self.sl = _serflib()
+        self.agents = {}     # name -> (host, NsProc)
+        self.watchers = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._poller = None
+        self._windows = []   # [start, end or None, names disputed]
+        self._soak = []      # the times of the harness's counters() calls
+        self._polls = self._poll_errors = 0
+
+    def _start_agent(self, host, join):
+        argv = self.sl.agent_argv(host.name, f"{host.ip}:{self.PORT}", self.RPC, self.setting["profile"],
+                                  [f"{h.ip}:{self.PORT}" for h in join], retry=True)
+        p = NsProc(host.name, host.prefix + argv, os.path.join(self.workdir, f"{host.name}.log"))
+        self.agents[host.name] = (host, p)
+        return p
+
+    def start_servers(self):
+        for i, h in enumerate(self.server_hosts):
+            p = self._start_agent(h, self.server_hosts[:i])
+            self.sl.wait_rpc(p, self.RPC, h.prefix)
+
+    def wait_servers(self, timeout):
+        def ready():
+            for h, p in self.agents.values():
+                if not p.alive():
+                    raise RuntimeError(f"serf agent {h.name} exited; see {p.log_path}")
+            return all(self._alive_set(h) == {x.name for x in self.server_hosts} for h in self.server_hosts)
+        wait_for("the seed agents to see each other", ready, timeout, 0.2)
+        self._poller = threading.Thread(target=self._poll, daemon=True)
+        self._poller.start()
+
+    def _alive_set(self, host):
+        r = netns.run(host.prefix + [self.sl.SERF, "members", "-rpc-addr", self.RPC, "-status", "alive",
+                                     "-format", "json"], check=False, timeout=10)
+        if r.returncode != 0:
+            return None
+        return {m["name"] for m in json.loads(r.stdout)["members"]}
+
+    def start_watcher(self, host):
+        w = SerfWatcher(self.sl.Watcher(self.RPC, host.prefix, os.path.join(self.workdir, "clients"),
+                                        f"watcher-{host.name}"))
+        self.watchers.append(w)
+        return w
+
+    def start_member(self, host, name):
+        return self._start_agent(host, self.server_hosts)
+
+    def member_names(self):
+        return list(self.agents)
+
+    def _poll(self):
+        """Every POLL_S: all live agents' alive sets, asked at once; a window of disagreement
+        opens at the first poll whose answers differ and closes at the first where they agree."""
+        import subprocess
+        while not self._stop.wait(self.POLL_S):
+            live = [(h, p) for h, p in self.agents.values() if p.killed_at is None and p.alive()]
+            t = time.monotonic()
+            procs = [subprocess.Popen(h.prefix + [self.sl.SERF, "members", "-rpc-addr", self.RPC, "-status",
+                                                  "alive", "-format", "json"],
+                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+                     for h, _ in live]
+            views = []
+            for q in procs:
+                try:
+                    out, _ = q.communicate(timeout=10)
+                    if q.returncode == 0:
+                        views.append(frozenset(m["name"] for m in json.loads(out)["members"]))
+                except (subprocess.TimeoutExpired, ValueError, KeyError):
+                    q.kill()
+                    q.communicate()
+            with self._lock:
+                self._polls += 1
+                self._poll_errors += len(live) - len(views)
+                if not views:
+                    continue
+                differ = len(set(views)) > 1
+                open_w = self._windows[-1] if self._windows and self._windows[-1][1] is None else None
+                if differ:
+                    disputed = set().union(*views) - frozenset.intersection(*views)
+                    if open_w is None:
+                        self._windows.append([t, None, set(disputed)])
+                    else:
+                        open_w[2] |= disputed
+                elif open_w is not None:
+                    open_w[1] = t
+
+    def _closed(self, now):
+        return [(s, e if e is not None else now, names) for s, e, names in self._windows]
+
+    def counters(self):
+        now = time.monotonic()
+        with self._lock:
+            self._soak.append(now)
+            suspicions = 0
+            for h, p in self.agents.values():
+                try:
+                    with open(p.log_path, errors="replace") as f:
+                        suspicions += sum(1 for line in f if "memberlist: Suspect " in line)
+                except OSError:
+                    pass
+            return {"disagreements": float(len(self._windows)), "suspicions_logged": float(suspicions)}
+
+    def notes(self):
+        now = time.monotonic()
+        with self._lock:
+            ws = self._closed(now)
+            out = {"polls": self._polls, "poll_errors": self._poll_errors, "poll_interval_s": self.POLL_S,
+                   "disagreement_windows": [{"start": round(s, 3), "s": round(e - s, 3), "names": sorted(n)}
+                                            for s, e, n in ws]}
+            longest = max((e - s for s, e, _ in ws), default=0.0)
+            out["disagreement_longest_s"] = round(longest, 2)
+            if len(self._soak) >= 2:
+                # Windows that opened during the soak (as the counter counts them); one still
+                # open from the formation is reported apart.
+                t0, t1 = self._soak[0], self._soak[1]
+                soak = [(s, e) for s, e, _ in ws if t0 <= s < t1]
+                out["disagreement_soak_windows"] = len(soak)
+                out["disagreement_soak_longest_s"] = round(max((e - s for s, e in soak), default=0.0), 2)
+                out["disagreement_from_formation_into_soak_s"] = round(
+                    max((min(e, t1) - t0 for s, e, _ in ws if s < t0 < e), default=0.0), 2)
+                out["soak_marks"] = [round(t0, 3), round(t1, 3)]
+            out["note"] = (f"agents disagreed: soak {out.get('disagreement_soak_windows', '?')} windows, longest "
+                           f"{out.get('disagreement_soak_longest_s', '?')} s; whole run longest {longest:.1f} s "
+                           f"(polled every {self.POLL_S:g} s)")
+            return out
+
+    def stop(self):
+        self._stop.set()
+        if self._poller is not None:
+            self._poller.join(15)
+        for w in self.watchers:
+            w.stop()
+        for _, p in self.agents.values():
+            p.reap()
+
+
+SYSTEMS = {"roster": Roster, "zookeeper": ZooKeeper, "etcd": Etcd, "serf": Serf}

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
-"""How fast do ZooKeeper and etcd notice a dead client, and how fast do they
-take writes again after losing their leader?  3-server clusters on
-127.0.0.1; see README.md.  Run with Debian's /usr/bin/python3."""
+"""How fast do ZooKeeper, etcd and Serf notice a dead client, and how fast do
+ZooKeeper and etcd take writes again after losing their leader?  3-server
+clusters (Serf: 8 agents) on 127.0.0.1; see README.md.  Run with Debian's /usr/bin/python3."""
 
 import argparse
 import json
@@ -17,6 +17,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "pylib"))
 import peerlib  # noqa: E402
+import serflib  # noqa: E402
 from rosterkit.machine import loadavg, machine  # noqa: E402
 from rosterkit.procs import kill_all, kill_on_signals  # noqa: E402
 from rosterkit.stats import summary  # noqa: E402
@@ -44,10 +45,11 @@ def versions():
     import etcd3
     import kazoo.version
     pkgs = sh(["dpkg-query", "-W", "-f", "${Package}=${Version}\n", "zookeeper",
-               "etcd-server", "python3-kazoo", "python3-etcd3"]).splitlines()
+               "etcd-server", "python3-kazoo", "python3-etcd3", "serf"]).splitlines()
     return {"debian_packages": dict(p.split("=", 1) for p in pkgs if "=" in p),
             "etcd": sh(["etcd", "--version"]).splitlines()[0],
             "java": sh(["java", "-version"]).splitlines()[0],
+            "serf": (sh(["serf", "version"]).splitlines() or [""])[0],
             "kazoo": kazoo.version.__version__, "python_etcd3": etcd3.__version__}
 
 
@@ -92,7 +94,7 @@ def markdown(res):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--systems", default="roster,zookeeper,etcd")
+    ap.add_argument("--systems", default="roster,zookeeper,etcd,serf")
     ap.add_argument("--roster-heartbeats", default="50,100,1000",
                     help="roster's heartbeat intervals in ms (default phi threshold)")
     ap.add_argument("--mode", default="kill,stop", help="kill (SIGKILL) and/or stop (SIGSTOP)")
@@ -105,6 +107,10 @@ def main():
     ap.add_argument("--etcd-election-ms", type=int, default=500)
     ap.add_argument("--etcd-ttls", default="min,2,5",
                     help="lease TTLs in s; min = the smallest etcd grants (probed)")
+    ap.add_argument("--serf-profiles", default="local,lan",
+                    help="serf agent -profile values (lan is serf's default, local its fastest)")
+    ap.add_argument("--serf-agents", type=int, default=8,
+                    help="Serf agents, the first 3 watched, the others the ones killed")
     ap.add_argument("--members", type=int, default=5)
     ap.add_argument("--seed", type=int, default=1, help="for the random pre-kill pauses")
     ap.add_argument("--quick", action="store_true",
@@ -124,7 +130,7 @@ def main():
     for m in modes:
         assert m in ("kill", "stop"), m
     for s in systems:
-        assert s in ("roster", "zookeeper", "etcd"), s
+        assert s in ("roster", "zookeeper", "etcd", "serf"), s
 
     # Whatever happens (exception, Ctrl-C, SIGTERM) kill every process we started: the kit's
     # atexit does, and SIGTERM exits through it.
@@ -153,7 +159,23 @@ def main():
                 lat = [x * 1000 for x in commit.failover(a.failover)]
                 res["failover"].append({"system": "roster", "setting": {}, "label": "3 voters, defaults",
                                         "stats": summary(lat), "latencies_ms": lat})
-        for system in [s for s in systems if s != "roster"]:
+        if "serf" in systems:
+            for profile in a.serf_profiles.split(",") if a.kills else []:
+                for mode in modes:
+                    trials, spurious = serflib.detection(profile, a.kills, mode, workdir,
+                                                         n_agents=a.serf_agents, rng=rng)
+                    setting = {"profile": profile, "agents": a.serf_agents}
+                    for what, key, first in (("member-failed event", "latency_ms", "first_ms"),
+                                             ('"failed" log line', "log_ms", "log_first_ms")):
+                        lat = [x[key] for x in trials]
+                        res["detection"].append({
+                            "system": "serf", "setting": setting, "mode": mode,
+                            "label": f"profile={profile}, {a.serf_agents} agents ({what})",
+                            "smallest": profile == "local", "stats": summary(lat),
+                            "first_watcher_stats": summary([x[first] for x in trials]),
+                            "spurious": spurious,
+                            "trials": [dict(x, latency_ms=x[key]) for x in trials]})
+        for system in [s for s in systems if s not in ("roster", "serf")]:
             if system == "zookeeper":
                 base = {"tick_ms": a.zk_tick_ms}
                 cluster = peerlib.ZooKeeperEnsemble(os.path.join(workdir, "zk"), tick_ms=a.zk_tick_ms)
@@ -213,7 +235,8 @@ def main():
           f" -> {' '.join(m['loadavg_end'])}")
     print(f"versions: zookeeper {v['debian_packages'].get('zookeeper')}, "
           f"etcd {v['debian_packages'].get('etcd-server')}, kazoo {v['kazoo']}, "
-          f"python-etcd3 {v['python_etcd3']}, {v['java']}")
+          f"python-etcd3 {v['python_etcd3']}, {v['java']}, "
+          f"serf {v['debian_packages'].get('serf')} ({v.get('serf')})")
     if "etcd_min_ttl_s" in res:
         print(f"etcd smallest lease TTL granted: {res['etcd_min_ttl_s']} s")
     print()
