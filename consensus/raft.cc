@@ -750,13 +750,25 @@ ready raft::take_ready() {
         r.entries = _log.slice(std::max(_unstable_from, _log.first_index()), _log.last_index());
     }
     _unstable_from = _log.last_index().next();
+    // Appends of a term whose hard state an earlier ready handed out leave before this one is
+    // persisted (see `ready`); everything else waits for it.
+    const raft_term handed_out_term = _persisted_hard.term;
+    for (auto& m : _outbox) {
+        const auto* a = std::get_if<append_request>(&m.body);
+        if (_config.early_appends && a != nullptr && a->term == handed_out_term && a->term == _term &&
+            _role == role::leader) {
+            r.early_messages.push_back(std::move(m));
+        } else {
+            r.messages.push_back(std::move(m));
+        }
+    }
+    _outbox.clear();
     const hard_state hard{_term, _vote, _commit};
     if (hard != _persisted_hard) {
         r.hard = hard;
+        r.hard_moves_only_commit = hard.term == _persisted_hard.term && hard.vote == _persisted_hard.vote;
         _persisted_hard = hard;
     }
-    r.messages = std::move(_outbox);
-    _outbox.clear();
     r.apply_snapshot = std::move(_pending_apply_snapshot);
     _pending_apply_snapshot.reset();
     if (_commit > _applied) {

@@ -33,6 +33,9 @@ struct raft_config {
     std::size_t max_append_entries = 64;     // entries per append message
     std::size_t max_append_bytes = 1u << 20; // data bytes per append message (at least one entry)
     std::size_t max_inflight = 64;           // unacknowledged append messages per follower
+    // Raft thesis §10.2.1: a leader's appends go out in ready::early_messages, before its own
+    // write of the entries they carry; off, every message waits for the write.
+    bool early_appends = true;
 
     // Empty when valid, else what is wrong.
     [[nodiscard]] std::optional<std::string> validate() const;

@@ -1,6 +1,8 @@
 #include "daemon/node_configs.hh"
 
 #include <cassert>
+#include <cstdlib>
+#include <cstring>
 
 namespace roster::daemon {
 
@@ -33,6 +35,11 @@ result<node::voter_config, std::string> make_voter_config(const options& o, inca
     c.batching.join_settle = std::chrono::milliseconds(o.join_settle_ms);
     c.batching.removal_settle = std::chrono::milliseconds(o.removal_settle_ms);
     c.max_members = o.max_members;
+    // For bench/commit's comparison only (not a flag: nobody should turn it off): the leader's
+    // appends wait for its own write, as before Raft thesis §10.2.1 was followed.
+    if (const char* e = std::getenv("ROSTER_EARLY_APPENDS"); e != nullptr && std::strcmp(e, "0") == 0) {
+        c.raft.early_appends = false;
+    }
     if (auto bad = c.validate()) {
         return "invalid configuration: " + *bad;
     }

@@ -16,14 +16,18 @@ namespace roster::node {
 using route_id = std::uint64_t;
 
 // One batch of a node's effects. The driver carries it out in this order:
+//   0. send `early_to_voters` (a leader's appends, which may leave before its own write: see
+//      consensus::ready; a driver may also send them with `to_voters`);
 //   1. `persist`: save each ready (their persist parts) to storage, in order, each atomically;
 //      if a save fails the voter must stop (it could not keep what it may have promised);
 //   2. send `to_voters` (peer sockets), `replies` (the listen socket, to the request's route)
 //      and `to_endpoints` (a member's requests to voter listen endpoints, by index);
 //   3. publish `published` on the PUB socket.
 // Nothing in steps 2 and 3 may leave before step 1 is done: replies and views can depend on
-// entries persisted in step 1.
+// entries persisted in step 1. Except: when every ready of `persist` only moves the commit index
+// (consensus::ready::only_commit_to_persist), step 1 may come last.
 struct output {
+    std::vector<std::pair<voter_id, wire::body>> early_to_voters;
     std::vector<consensus::ready> persist;
     std::vector<std::pair<voter_id, wire::body>> to_voters;
     std::vector<std::pair<route_id, wire::body>> replies;
@@ -31,7 +35,7 @@ struct output {
     std::vector<wire::body> published;
 
     [[nodiscard]] bool empty() const {
-        return persist.empty() && to_voters.empty() && replies.empty() && to_endpoints.empty() &&
+        return early_to_voters.empty() && persist.empty() && to_voters.empty() && replies.empty() && to_endpoints.empty() &&
                published.empty();
     }
 };

@@ -233,6 +233,11 @@ void voter_node::drain() {
     while (_raft->has_ready()) {
         consensus::ready rd = _raft->take_ready();
         const bool persist = rd.must_persist();
+        for (auto& m : rd.early_messages) {
+            _out.early_to_voters.emplace_back(
+                m.to, std::visit([](auto&& b) { return body(std::move(b)); }, std::move(m.body)));
+        }
+        rd.early_messages.clear();
         for (auto& m : rd.messages) {
             _out.to_voters.emplace_back(
                 m.to, std::visit([](auto&& b) { return body(std::move(b)); }, std::move(m.body)));

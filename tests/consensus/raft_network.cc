@@ -36,6 +36,10 @@ void raft_network::process(voter_id v) {
         return;
     }
     ready rd = n.r->take_ready();
+    for (auto& m : rd.early_messages) {
+        _sent.push_back(m);
+        _queue.push_back(std::move(m));
+    }
     ASSERT_FALSE(n.disk.save(rd));
     for (auto& m : rd.messages) {
         _sent.push_back(m);

@@ -491,5 +491,90 @@ TEST(raft_config, validation_names_what_is_wrong) {
     EXPECT_TRUE(c.validate());
 }
 
+TEST(raft, a_leader_sends_its_appends_before_its_own_write_and_nothing_else) {
+    raft_network net(3, plain);
+    net.elect(v1);
+    ASSERT_EQ(net.node(v1).role(), role::leader);
+    raft& leader = net.node(v1);
+    ASSERT_TRUE(leader.propose(bytes{7}));
+    const auto rd = leader.take_ready();
+    ASSERT_EQ(rd.entries.size(), 1u); // still to be written...
+    const auto early = bodies_of<append_request>(rd.early_messages);
+    ASSERT_EQ(early.size(), 2u); // ...and already on its way to both followers
+    for (const auto& a : early) {
+        ASSERT_EQ(a.entries.size(), 1u);
+        EXPECT_EQ(a.entries[0].index, rd.entries[0].index);
+    }
+    EXPECT_TRUE(rd.messages.empty());
+    // Nothing commits on the leader's own write: only an acknowledgement (an input, so after the
+    // write) moves the commit index.
+    EXPECT_LT(leader.commit_index(), rd.entries[0].index);
+
+    // A follower's acknowledgement waits for its write.
+    net.node(v2).step({v1, v2, early[0]});
+    const auto frd = net.node(v2).take_ready();
+    EXPECT_TRUE(frd.early_messages.empty());
+    EXPECT_EQ(bodies_of<append_reply>(frd.messages).size(), 1u);
+    EXPECT_EQ(frd.entries.size(), 1u);
+    // Raft thesis §10.2.1: "the leader [can] write to its disk in parallel with replicating".
+}
+
+TEST(raft, a_new_leaders_first_appends_and_every_vote_wait_for_the_write) {
+    raft r(three_voters(v1), prng(1), persisted_state{});
+    while (r.role() != role::candidate) {
+        r.tick();
+    }
+    auto rd = r.take_ready();
+    ASSERT_TRUE(rd.hard); // the vote for itself...
+    EXPECT_TRUE(rd.early_messages.empty()); // ...is written before any request leaves
+    EXPECT_EQ(bodies_of<vote_request>(rd.messages).size(), 2u);
+    r.step({v2, v1, vote_reply{r.term(), true, false}});
+    ASSERT_EQ(r.role(), role::leader);
+    rd = r.take_ready();
+    // The term was handed out before: the leader's first appends may go early.
+    EXPECT_EQ(bodies_of<append_request>(rd.early_messages).size(), 2u);
+    EXPECT_TRUE(bodies_of<append_request>(rd.messages).empty());
+}
+
+TEST(raft, without_early_appends_every_message_waits_for_the_write) {
+    raft_network net(3, [](raft_config& c) {
+        plain(c);
+        c.early_appends = false;
+    });
+    net.elect(v1);
+    ASSERT_TRUE(net.node(v1).propose(bytes{7}));
+    const auto rd = net.node(v1).take_ready();
+    EXPECT_TRUE(rd.early_messages.empty());
+    EXPECT_EQ(bodies_of<append_request>(rd.messages).size(), 2u);
+}
+
+TEST(raft, a_ready_that_only_moves_the_commit_index_says_so) {
+    raft_network net(3, plain);
+    net.elect(v1);
+    raft& leader = net.node(v1);
+    ASSERT_TRUE(leader.propose(bytes{7}));
+    auto rd = leader.take_ready();
+    EXPECT_FALSE(rd.only_commit_to_persist()); // entries
+    const auto early = bodies_of<append_request>(rd.early_messages);
+    ASSERT_FALSE(early.empty());
+    net.node(v2).step({v1, v2, early[0]});
+    const auto frd = net.node(v2).take_ready();
+    const auto acks = bodies_of<append_reply>(frd.messages);
+    ASSERT_EQ(acks.size(), 1u);
+    leader.step({v2, v1, acks[0]});
+    rd = leader.take_ready();
+    ASSERT_TRUE(rd.hard);
+    EXPECT_EQ(rd.hard->commit, rd.committed.back().index);
+    EXPECT_TRUE(rd.only_commit_to_persist()); // may be written after the answers leave
+
+    // A new term is never "only the commit index".
+    raft r(three_voters(v1), prng(1), persisted_state{});
+    (void)r.take_ready();
+    r.step({v2, v1, append_request{raft_term(4), log_index(0), raft_term(0), {}, log_index(0)}});
+    rd = r.take_ready();
+    ASSERT_TRUE(rd.hard);
+    EXPECT_FALSE(rd.only_commit_to_persist());
+}
+
 } // namespace
 } // namespace roster::consensus

@@ -327,6 +327,12 @@ struct trio {
     voter_node& node(voter_id v) { return *voters.at(v).node; }
     void collect(voter_id v) {
         output out = voters.at(v).node->take_output();
+        for (auto& [to, b] : out.early_to_voters) {
+            sent.push_back({v, to, b});
+            if (!cut.count({v, to})) {
+                wire.push_back({v, to, std::move(b)});
+            }
+        }
         for (const auto& rd : out.persist) {
             EXPECT_FALSE(voters.at(v).disk.save(rd));
         }

@@ -268,7 +268,17 @@ void cluster_sim::drive_voter(std::size_t v) {
         return;
     }
     node::output out = slot.node->take_output();
+    for (auto& [to, b] : out.early_to_voters) {
+        _net->send(v, voter_endpoint(to.value() - 1), {sim_msg::channel::peer, std::move(b), 0});
+    }
+    // As the daemon does: a batch that only moves the commit index is written after the sends
+    // (the simulation writes at once either way; a crash loses what was not written).
+    const bool write_last = std::all_of(out.persist.begin(), out.persist.end(),
+                                        [](const consensus::ready& rd) { return rd.only_commit_to_persist(); });
     for (const auto& rd : out.persist) {
+        if (write_last) {
+            break;
+        }
         if (auto err = slot.disk.save(rd)) {
             fail("storage: " + err->message);
             return;
@@ -295,6 +305,15 @@ void cluster_sim::drive_voter(std::size_t v) {
             record_view(*last, slot.config.name);
         }
         publish(voter_endpoint(v), b);
+    }
+    for (const auto& rd : out.persist) {
+        if (!write_last) {
+            break;
+        }
+        if (auto err = slot.disk.save(rd)) {
+            fail("storage: " + err->message);
+            return;
+        }
     }
     for (const auto& e : slot.node->take_events()) {
         if (on_voter_event) {

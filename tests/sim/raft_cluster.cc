@@ -225,6 +225,15 @@ void raft_cluster::after_input(std::size_t i) {
     const std::uint64_t gen = v.generation;
     while (v.r && v.r->has_ready() && !_violation) {
         ready rd = v.r->take_ready();
+        // A leader's appends leave before its own write (Raft thesis §10.2.1).
+        for (auto& m : rd.early_messages) {
+            _network->send(i, m.to.value() - 1, std::move(m));
+        }
+        if (_options.crash_between_send_and_persist > 0 && !rd.early_messages.empty() && rd.must_persist() &&
+            _random.chance(_options.crash_between_send_and_persist)) {
+            crash(i); // sent, but not persisted: followers may hold entries this leader lost
+            return;
+        }
         persist(i, rd);
         // Record commits before applying, so that applied entries are checked against them.
         const bool leader_committed = v.r->role() == role::leader && v.r->commit_index() > v.checked_commit;

@@ -22,6 +22,9 @@ struct raft_cluster_options {
     consensus::raft_config base;    // id and voters are filled in per voter
     std::size_t compact_every = 40; // a voter compacts once it applied this many entries past its snapshot
     double crash_between_persist_and_send = 0; // chance, per ready with messages, of a crash there
+    // Chance, per ready with early messages (a leader's appends, sent before its own write), of a
+    // crash after sending them and before the write: followers hold entries the leader lost.
+    double crash_between_send_and_persist = 0;
     double crash_leader_after_commit = 0;      // chance, each time a leader's commit index moves, that
                                                // it crashes right after sending (Figure 8 of the paper)
     bool verbose = false;                      // print every event (for replaying a seed)
@@ -82,6 +85,7 @@ public:
     // Switches the crash-between-persist-and-send fault point off (or to another chance).
     void set_crash_between_persist_and_send(double chance) {
         _options.crash_between_persist_and_send = chance;
+        _options.crash_between_send_and_persist = chance;
     }
     void set_crash_leader_after_commit(double chance) { _options.crash_leader_after_commit = chance; }
     // Tick speed factor of one voter's clock (1.0 = nominal).

@@ -149,6 +149,7 @@ raft_random_result run_raft_random(const raft_random_options& options) {
     co.base.max_inflight = static_cast<std::size_t>(rng.between(1, 32));
     co.compact_every = static_cast<std::size_t>(rng.between(5, 60));
     co.crash_between_persist_and_send = rng.chance(0.5) ? 0.002 : 0.0;
+    co.crash_between_send_and_persist = co.crash_between_persist_and_send;
     co.crash_leader_after_commit = rng.chance(0.5) ? 0.05 : 0.0;
     co.verbose = options.verbose;
     raft_cluster c(co);
