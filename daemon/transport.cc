@@ -81,7 +81,8 @@ transport::transport(const options& o, std::shared_ptr<spdlog::logger> log, metr
     , _logger(std::move(log))
     , _metrics(m)
     , _ctx(1)
-    , _epoch(std::chrono::steady_clock::now()) {}
+    , _epoch(std::chrono::steady_clock::now())
+    , _trace(commit_trace::from_environment(o.name)) {}
 
 transport::~transport() {
     if (_signal_fd >= 0) {
@@ -468,6 +469,11 @@ void transport::drain_listen(driver& d, mono_time t) {
         if (!m) {
             continue;
         }
+        if (_trace && (std::holds_alternative<membership::join_request>(m->env.msg) ||
+                       std::holds_alternative<membership::leave_request>(m->env.msg) ||
+                       std::holds_alternative<membership::remove_request>(m->env.msg))) {
+            _trace->record("request_in");
+        }
         if (auto who = requester_of(m->frame, m->env, m->identity, t)) {
             d.on_request(_routes.route_of(m->identity, t), *who, m->env.msg, t);
         }
@@ -566,6 +572,13 @@ void transport::drain_peers(driver& d, mono_time t) {
                 continue;
             }
         }
+        if (_trace) {
+            if (const auto* a = std::get_if<consensus::append_request>(&m->env.msg); a && !a->entries.empty()) {
+                _trace->record("append_in", m->env.from.voter.value(), a->entries.back().index.value());
+            } else if (const auto* r = std::get_if<consensus::append_reply>(&m->env.msg); r && r->success) {
+                _trace->record("ack_in", m->env.from.voter.value(), r->index.value());
+            }
+        }
         d.on_peer(m->env.from.voter, m->env.msg, t);
     }
 }
@@ -628,35 +641,60 @@ void transport::discover_publishers(const wire::sender& from, mono_time t) {
 
 // ---- output ------------------------------------------------------------------------------
 
-bool transport::carry_out(node::output out, const wire::sender& from, consensus::storage* durable) {
-    assert(out.persist.empty() || durable != nullptr);
-    for (const auto& rd : out.persist) {
-        const auto start = std::chrono::steady_clock::now();
-        if (auto err = durable->save(rd)) {
-            _logger->critical("storage failure, stopping: {}", err->message);
-            return false;
-        }
-        _metrics.fsync_seconds(
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-    }
-    for (auto& [to, b] : out.to_voters) {
+void transport::send_to_voters(std::vector<std::pair<voter_id, wire::body>>& messages, const wire::sender& from,
+                               const char* append_event) {
+    for (auto& [to, b] : messages) {
         auto it = _peer_dealers.find(to);
         if (it == _peer_dealers.end()) {
             continue;
+        }
+        std::uint64_t traced_append = 0;
+        std::uint64_t traced_ack = 0;
+        if (_trace) {
+            if (const auto* a = std::get_if<consensus::append_request>(&b); a && !a->entries.empty()) {
+                traced_append = a->entries.back().index.value();
+            } else if (const auto* r = std::get_if<consensus::append_reply>(&b); r && r->success) {
+                traced_ack = r->index.value();
+            }
         }
         const bytes m = encode(std::move(b), from);
         if (!it->second.send(zmq::buffer(m), zmq::send_flags::dontwait)) {
             _metrics.dropped("peer", "send_queue_full");
         }
+        if (traced_append != 0) {
+            _trace->record(append_event, to.value(), traced_append);
+        } else if (traced_ack != 0) {
+            _trace->record("ack_out", to.value(), traced_ack);
+        }
     }
+}
+
+bool transport::carry_out(node::output out, const wire::sender& from, consensus::storage* durable) {
+    assert(out.persist.empty() || durable != nullptr);
+    // A leader's appends first: the followers write them while this voter does (Raft thesis
+    // §10.2.1; consensus::ready says why that is safe).
+    send_to_voters(out.early_to_voters, from, "append_out_early");
+    // A batch that only moves the commit index is written after the sends (consensus::ready).
+    const bool write_last = std::all_of(out.persist.begin(), out.persist.end(),
+                                        [](const consensus::ready& rd) { return rd.only_commit_to_persist(); });
+    if (!write_last && !save(out.persist, durable)) {
+        return false;
+    }
+    send_to_voters(out.to_voters, from, "append_out");
     for (auto& [route, b] : out.replies) {
         const std::string* id = _routes.identity_of(route);
         if (id == nullptr) {
             continue;
         }
+        const bool traced = _trace && (std::holds_alternative<membership::join_reply>(b) ||
+                                       std::holds_alternative<membership::leave_reply>(b) ||
+                                       std::holds_alternative<membership::remove_reply>(b));
         const bytes m = encode(std::move(b), from);
         if (_listen.send(zmq::buffer(*id), zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
             (void)_listen.send(zmq::buffer(m), zmq::send_flags::dontwait);
+        }
+        if (traced) {
+            _trace->record("reply_out");
         }
     }
     for (auto& [i, b] : out.to_endpoints) {
@@ -670,6 +708,36 @@ bool transport::carry_out(node::output out, const wire::sender& from, consensus:
     for (auto& b : out.published) {
         const bytes m = encode(std::move(b), from);
         (void)_pub.send(zmq::buffer(m), zmq::send_flags::dontwait);
+        if (_trace) {
+            _trace->record("publish_out");
+        }
+    }
+    if (write_last && !save(out.persist, durable)) {
+        return false;
+    }
+    if (_trace) {
+        _trace->maybe_flush();
+    }
+    return true;
+}
+
+bool transport::save(const std::vector<consensus::ready>& readies, consensus::storage* durable) {
+    for (const auto& rd : readies) {
+        if (_trace && !rd.entries.empty()) {
+            _trace->record("save_begin", 0, rd.entries.back().index.value());
+        }
+        const auto start = std::chrono::steady_clock::now();
+        if (auto err = durable->save(rd)) {
+            _logger->critical("storage failure, stopping: {}", err->message);
+            return false;
+        }
+        if (!rd.only_commit_to_persist()) {
+            _metrics.fsync_seconds(
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+        }
+        if (_trace && !rd.entries.empty()) {
+            _trace->record("save_end", 0, rd.entries.back().index.value());
+        }
     }
     return true;
 }

@@ -16,6 +16,7 @@
 #include "common/bytes.hh"
 #include "common/result.hh"
 #include "consensus/storage.hh"
+#include "daemon/commit_trace.hh"
 #include "daemon/driver.hh"
 #include "daemon/metrics.hh"
 #include "daemon/options.hh"
@@ -102,14 +103,20 @@ public:
     // Re-reads --authorized-keys (SIGHUP). On an error (returned) the keys in force stay.
     [[nodiscard]] std::optional<std::string> reload_keys();
     [[nodiscard]] const auth::key_table& keys() const noexcept { return _keys; }
-    // Carries out one batch in the order node/output.hh states: saves `out.persist` to
-    // `durable` (a voter's storage; may be null only when there is nothing to persist), then
-    // sends to voters, replies and requests to voters, then publishes. Every envelope says it
-    // is from `from`. Sends never block: a full queue drops the message (counted). Returns false
-    // after a storage failure (logged), with nothing of the batch sent: the caller must stop.
+    // Carries out one batch in the order node/output.hh states: sends a leader's early appends,
+    // saves `out.persist` to `durable` (a voter's storage; may be null only when there is nothing
+    // to persist), then sends to voters, replies and requests to voters, then publishes; a batch
+    // that only moves the commit index is saved last. Every envelope says it is from `from`.
+    // Sends never block: a full queue drops the message (counted). Returns false after a storage
+    // failure (logged), with nothing sent that depended on the write: the caller must stop.
     [[nodiscard]] bool carry_out(node::output out, const wire::sender& from, consensus::storage* durable);
 
 private:
+    // Saves each ready (false, logged, when the storage fails).
+    bool save(const std::vector<consensus::ready>& readies, consensus::storage* durable);
+    // Sends each message to its voter's peer socket; `append_event` names appends in the trace.
+    void send_to_voters(std::vector<std::pair<voter_id, wire::body>>& messages, const wire::sender& from,
+                        const char* append_event);
     transport(const options& o, std::shared_ptr<spdlog::logger> log, metrics& m);
     [[nodiscard]] std::optional<std::string> open_common();
     [[nodiscard]] std::optional<std::string> bind(zmq::socket_t& s, const endpoint& e, const char* flag);
@@ -198,6 +205,9 @@ private:
 
     std::uint64_t _decode_errors_logged = 0;
     mono_time _decode_log_window{};
+
+    std::unique_ptr<commit_trace> _trace; // ROSTER_TRACE_COMMITS (bench/commit); usually null
+    void trace_sent(const char* event, voter_id to, const wire::body& b);
 };
 
 } // namespace roster::daemon

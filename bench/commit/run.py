@@ -20,7 +20,16 @@ connection, interleaved the same way. Every setting is measured by the same clie
 difference between the rows is CURVE; the client's own cost (Python) is in every row. No
 failovers in this mode.
 
-    /usr/bin/python3 bench/commit/run.py [--count 500] [--failovers 10] [--security off|on|off,on]
+--trace 1 (the default) runs another cluster whose voters trace the commit path
+(ROSTER_TRACE_COMMITS, daemon/commit_trace.hh) and prints where the time goes, hop by hop:
+the probe's join reaching the leader, the leader's appends leaving, the first follower to
+acknowledge reading, writing and acknowledging them, the leader reading the acknowledgement,
+committing, applying and answering, the probe reading the answer; and the leader's own write
+beside them. --compare-early 1 (the default) measures also with the leader's appends held until
+its own write is done (ROSTER_EARLY_APPENDS=0, as before Raft thesis §10.2.1 was followed).
+
+    /usr/bin/python3 bench/commit/run.py [--count 500] [--failovers 10] [--trace 1] [--compare-early 1]
+                                         [--security off|on|off,on]
 """
 
 import argparse
@@ -72,10 +81,19 @@ def probe(c, *args):
     return Proc([binary("commit_probe"), "--voters", voters] + list(args), capture=True, parse=commit_time)
 
 
-def commit_latency(count):
-    c = Cluster(voter_args=["--join-settle-ms", "0"])
+def commit_latency(count, trace_dir=None, voter_args=(), early_appends=True):
+    """(commits, rtt, sync, timeouts, hops): with trace_dir, the voters trace the commit path
+    (ROSTER_TRACE_COMMITS) and hops is the per-hop split of each commit (see per_hop). Without
+    early_appends the leader's appends wait for its own write (ROSTER_EARLY_APPENDS=0), as before."""
+    if trace_dir:
+        os.environ["ROSTER_TRACE_COMMITS"] = os.path.join(trace_dir, "trace")
+    if not early_appends:
+        os.environ["ROSTER_EARLY_APPENDS"] = "0"
+    c = Cluster(voter_args=["--join-settle-ms", "0"] + list(voter_args))
     try:
         c.start_voters()
+        os.environ.pop("ROSTER_TRACE_COMMITS", None)
+        os.environ.pop("ROSTER_EARLY_APPENDS", None)
         c.wait_formed(["v1", "v2", "v3"])
         wait_for("a leader", c.leader_voter)
         leader = c.leader_voter()
@@ -83,13 +101,112 @@ def commit_latency(count):
         p = subprocess.run([binary("commit_probe"), "--voters", leader.listen, "--rtt", "500",
                             "--count", str(count)], capture_output=True, text=True, timeout=600)
         rtt = [int(line.split()[1]) / 1e9 for line in p.stdout.splitlines() if line.startswith("rtt")]
-        commits = [(int(line.split()[2]) - int(line.split()[1])) / 1e9 for line in p.stdout.splitlines()
-                   if line.startswith("ok")]
+        oks = [(int(line.split()[1]), int(line.split()[2])) for line in p.stdout.splitlines()
+               if line.startswith("ok")]
+        commits = [(b - a) / 1e9 for a, b in oks]
         timeouts = sum(1 for line in p.stdout.splitlines() if line.startswith("timeout"))
         sync = fdatasync_latencies(os.path.join(c.dir, "v1"))
-        return commits, rtt, sync, timeouts
+        hops = None
+        if trace_dir:
+            c.stop()  # a graceful stop writes the rest of each trace
+            traces = {v.name: load_trace(os.path.join(trace_dir, "trace." + v.name)) for v in c.voter_nodes}
+            hops = per_hop(oks, traces, leader.name)
+        return commits, rtt, sync, timeouts, hops
     finally:
+        os.environ.pop("ROSTER_TRACE_COMMITS", None)
+        os.environ.pop("ROSTER_EARLY_APPENDS", None)
         c.cleanup()
+
+
+def load_trace(path):
+    """A voter's ROSTER_TRACE_COMMITS file (daemon/commit_trace.hh) as [(ns, event, peer, index)]."""
+    out = []
+    with open(path) as f:
+        for line in f:
+            t, event, peer, index = line.split()
+            out.append((int(t), event, int(peer), int(index)))
+    return out
+
+
+# The hops of one commit, in order; each is the time from the previous point to this one.
+HOPS = [
+    ("request", "the probe's join read by the leader"),
+    ("propose", "leader: proposed, appends sent to the followers"),
+    ("to_follower", "append read by the first follower to acknowledge"),
+    ("follower_write", "follower: entry written (SQLite, fdatasync)"),
+    ("follower_ack", "follower: acknowledgement sent"),
+    ("to_leader", "acknowledgement read by the leader"),
+    ("commit_apply", "leader: committed, applied, answer sent"),
+    ("answer", "answer read by the probe"),
+]
+
+
+def per_hop(oks, traces, leader_name):
+    """For each (sent_ns, ok_ns) of commit_probe, the hop durations (s) from the voters' traces:
+    {hop: [...]} with the hops of HOPS, plus the leader's own write (leader_write, in parallel with
+    the hops from propose to to_leader) and whether it ended before the first follower's write
+    (leader_write_first). Commits whose events cannot all be found are left out (counted in
+    "unmatched")."""
+    by_voter = {}
+    for name, events in traces.items():
+        by_voter[name] = events
+    lead = by_voter[leader_name]
+    id_of = {name: int(name.lstrip("v")) for name in by_voter}
+    name_of = {v: k for k, v in id_of.items()}
+    out = {h: [] for h, _ in HOPS}
+    out.update({"leader_write": [], "leader_write_first": [], "unmatched": 0, "total": []})
+
+    def first(events, start, pred):
+        for e in events:
+            if e[0] >= start and pred(e):
+                return e
+        return None
+
+    last_index = 0
+    for sent, ok in oks:
+        r_in = first(lead, sent, lambda e: e[1] == "request_in")
+        send = r_in and first(lead, r_in[0], lambda e: e[1].startswith("append_out") and e[3] > last_index)
+        if not send or send[0] > ok:
+            out["unmatched"] += 1
+            continue
+        i = send[3]
+        last_index = i
+        ack_in = first(lead, send[0], lambda e: e[1] == "ack_in" and e[3] >= i)
+        reply = ack_in and first(lead, ack_in[0], lambda e: e[1] == "reply_out")
+        lw0 = first(lead, r_in[0], lambda e: e[1] == "save_begin" and e[3] >= i)
+        lw1 = lw0 and first(lead, lw0[0], lambda e: e[1] == "save_end" and e[3] >= i)
+        if not (ack_in and reply and lw1) or reply[0] > ok:
+            out["unmatched"] += 1
+            continue
+        f = by_voter[name_of[ack_in[2]]]
+        f_in = first(f, send[0], lambda e: e[1] == "append_in" and e[3] >= i)
+        f_w = f_in and first(f, f_in[0], lambda e: e[1] == "save_end" and e[3] >= i)
+        f_ack = f_w and first(f, f_w[0], lambda e: e[1] == "ack_out" and e[3] >= i)
+        if not f_ack or f_ack[0] > ack_in[0]:
+            out["unmatched"] += 1
+            continue
+        points = [sent, r_in[0], send[0], f_in[0], f_w[0], f_ack[0], ack_in[0], reply[0], ok]
+        for (h, _), a, b in zip(HOPS, points, points[1:]):
+            out[h].append((b - a) / 1e9)
+        out["total"].append((ok - sent) / 1e9)
+        out["leader_write"].append((lw1[0] - lw0[0]) / 1e9)
+        out["leader_write_first"].append(lw1[0] <= f_w[0])
+    return out
+
+
+def hop_table(hops):
+    rows = []
+    total = summary(hops["total"])["median"]
+    for h, what in HOPS:
+        s = summary(hops[h])
+        rows.append([what, us(s["median"]), us(s["p90"]), f"{100 * s['median'] / total:.0f} %"])
+    rows.append(["**total** (probe's send to its receipt of the answer)", us(total),
+                 us(summary(hops["total"])["p90"]), "100 %"])
+    lw = summary(hops["leader_write"])
+    first = sum(hops["leader_write_first"])
+    rows.append([f"(in parallel) leader's own write; done before the follower's in {first} of "
+                 f"{len(hops['leader_write_first'])}", us(lw["median"]), us(lw["p90"]), ""])
+    return table(["hop (each from the end of the previous)", "median µs", "p90 µs", "of the median total"], rows)
 
 
 def failover(trials):
@@ -242,6 +359,10 @@ def main():
     ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "results.json"))
     ap.add_argument("--security", default="off",
                     help="off (commit_probe, as before), on or off,on (a Python client, interleaved)")
+    ap.add_argument("--trace", type=int, default=1,
+                    help="1: also a traced run of --count commits and the per-hop table (0: not)")
+    ap.add_argument("--compare-early", type=int, default=1,
+                    help="1: also measure with the leader's appends sent after its own write (0: not)")
     ap.add_argument("--rtt", type=int, default=300, help="status round trips per setting (--security on)")
     ap.add_argument("--pace-ms", type=float, default=110, help="pause between rounds of joins (--security on)")
     a = ap.parse_args()
@@ -249,28 +370,59 @@ def main():
     assert all(x in ("off", "on") for x in security), "--security takes off, on or off,on"
     if security != ["off"]:
         return main_security(a, security)
-    commits, rtt, sync, timeouts = commit_latency(a.count)
+    import tempfile
+    modes = [True, False] if a.compare_early else [True]
+    runs = {}
+    for early in modes:
+        commits, rtt, sync, timeouts, _ = commit_latency(a.count, early_appends=early)
+        run = {"commit": summary(commits), "rtt": summary(rtt), "fdatasync": summary(sync), "timeouts": timeouts}
+        run["floor"] = run["fdatasync"]["median"] + 2 * run["rtt"]["median"]
+        if a.trace:
+            with tempfile.TemporaryDirectory(prefix="roster-trace-") as d:
+                _, _, _, _, hops = commit_latency(a.count, trace_dir=d, early_appends=early)
+            run["hops_samples"] = hops
+            run["hops"] = {k: (summary(v) if isinstance(v, list) and v and not isinstance(v[0], bool) else v)
+                           for k, v in hops.items() if k != "leader_write_first"}
+            run["hops"]["leader_write_first"] = sum(hops["leader_write_first"])
+        runs["early" if early else "after_write"] = run
     gaps = failover(a.failovers) if a.failovers else []
-    res = {"command": command_line(), "machine": machine(), "commit": summary(commits), "rtt": summary(rtt),
-           "fdatasync": summary(sync), "timeouts": timeouts}
+    main_run = runs["early"]
+    res = {"command": command_line(), "machine": machine(), **{k: v for k, v in main_run.items()
+                                                               if k != "hops_samples"}}
+    if "after_write" in runs:
+        res["after_write"] = {k: v for k, v in runs["after_write"].items() if k != "hops_samples"}
     if gaps:
         res["failover"] = summary(gaps)
-    floor = res["fdatasync"]["median"] + 2 * res["rtt"]["median"]
-    res["floor"] = floor
     save(a.out, res)
 
-    def us(x):
-        return f"{x * 1e6:.0f}"
     print(f"command: {res['command']}\nmachine: {res['machine']}\n")
-    rows = [["commit of one view change (3 voters)", res["commit"]["n"], us(res["commit"]["median"]),
-             us(res["commit"]["p90"]), us(res["commit"]["p99"])],
-            ["fdatasync 4 KiB (same disk)", res["fdatasync"]["n"], us(res["fdatasync"]["median"]),
-             us(res["fdatasync"]["p90"]), us(res["fdatasync"]["p99"])],
-            ["ZeroMQ round trip to a voter (loopback)", res["rtt"]["n"], us(res["rtt"]["median"]),
-             us(res["rtt"]["p90"]), us(res["rtt"]["p99"])]]
-    print(table(["what", "n", "median µs", "p90 µs", "p99 µs"], rows))
-    print(f"\nfloor = fdatasync + two round trips = {us(floor)} µs; commit median is "
-          f"{res['commit']['median'] / floor:.2f}x the floor (aim: within 2x). Timeouts: {timeouts}.")
+    rows = []
+    names = {"early": "commit of one view change (3 voters)",
+             "after_write": "the same, appends sent after the leader's write (ROSTER_EARLY_APPENDS=0)"}
+    for k in ("early", "after_write"):
+        if k in runs:
+            c = runs[k]["commit"]
+            rows.append([names[k], c["n"], us(c["median"]), us(c["p90"]), us(c["p99"]),
+                         f"{c['median'] / runs[k]['floor']:.2f}x"])
+    for k in runs:
+        r = runs[k]
+        tag = "" if len(runs) == 1 else f" ({'first' if k == 'early' else 'second'} cluster)"
+        rows.append([f"fdatasync 4 KiB (same disk){tag}", r["fdatasync"]["n"], us(r["fdatasync"]["median"]),
+                     us(r["fdatasync"]["p90"]), us(r["fdatasync"]["p99"]), ""])
+        rows.append([f"ZeroMQ round trip to a voter (loopback){tag}", r["rtt"]["n"], us(r["rtt"]["median"]),
+                     us(r["rtt"]["p90"]), us(r["rtt"]["p99"]), ""])
+    print(table(["what", "n", "median µs", "p90 µs", "p99 µs", "of the floor"], rows))
+    print(f"\nfloor = fdatasync + two round trips, measured beside each cluster: "
+          f"{', '.join(us(runs[k]['floor']) + ' µs' for k in runs)}; aim: the commit median within 2x of it. "
+          f"Timeouts: {', '.join(str(runs[k]['timeouts']) for k in runs)}.")
+    for k in runs:
+        hops = runs[k].get("hops_samples")
+        if hops:
+            print(f"\nwhere a commit's time goes, {names[k].replace('commit of one view change (3 voters)', 'appends sent before the leader writes')}: "
+                  f"another cluster, traced (ROSTER_TRACE_COMMITS), {len(hops['total'])} commits "
+                  f"({hops['unmatched']} not matched in the traces); each hop's median, so they need not add up "
+                  f"to the median total\n")
+            print(hop_table(hops))
     if gaps:
         f = res["failover"]
         print(f"\nleader killed with SIGKILL, {f['n']} times: the next view committed after median "
