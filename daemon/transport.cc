@@ -469,12 +469,12 @@ void transport::drain_listen(driver& d, mono_time t) {
         if (!m) {
             continue;
         }
-        if (_trace && (std::holds_alternative<membership::join_request>(m->env.msg) ||
-                       std::holds_alternative<membership::leave_request>(m->env.msg) ||
-                       std::holds_alternative<membership::remove_request>(m->env.msg))) {
-            _trace->record("request_in");
-        }
         if (auto who = requester_of(m->frame, m->env, m->identity, t)) {
+            if (_trace && (std::holds_alternative<membership::join_request>(m->env.msg) ||
+                           std::holds_alternative<membership::leave_request>(m->env.msg) ||
+                           std::holds_alternative<membership::remove_request>(m->env.msg))) {
+                _trace->record("request_in"); // admitted (not dropped by the join budget)
+            }
             d.on_request(_routes.route_of(m->identity, t), *who, m->env.msg, t);
         }
     }

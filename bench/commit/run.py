@@ -154,7 +154,11 @@ def per_hop(oks, traces, leader_name):
     id_of = {name: int(name.lstrip("v")) for name in by_voter}
     name_of = {v: k for k, v in id_of.items()}
     out = {h: [] for h, _ in HOPS}
-    out.update({"leader_write": [], "leader_write_first": [], "unmatched": 0, "total": []})
+    out.update({"leader_write": [], "leader_write_first": [], "unmatched": 0, "total": [], "why": {}})
+
+    def miss(why):
+        out["unmatched"] += 1
+        out["why"][why] = out["why"].get(why, 0) + 1
 
     def first(events, start, pred):
         for e in events:
@@ -167,7 +171,7 @@ def per_hop(oks, traces, leader_name):
         r_in = first(lead, sent, lambda e: e[1] == "request_in")
         send = r_in and first(lead, r_in[0], lambda e: e[1].startswith("append_out") and e[3] > last_index)
         if not send or send[0] > ok:
-            out["unmatched"] += 1
+            miss("no append sent between the request and the answer")
             continue
         i = send[3]
         last_index = i
@@ -176,14 +180,14 @@ def per_hop(oks, traces, leader_name):
         lw0 = first(lead, r_in[0], lambda e: e[1] == "save_begin" and e[3] >= i)
         lw1 = lw0 and first(lead, lw0[0], lambda e: e[1] == "save_end" and e[3] >= i)
         if not (ack_in and reply and lw1) or reply[0] > ok:
-            out["unmatched"] += 1
+            miss("no acknowledgement, answer or write of the leader before the answer")
             continue
         f = by_voter[name_of[ack_in[2]]]
         f_in = first(f, send[0], lambda e: e[1] == "append_in" and e[3] >= i)
         f_w = f_in and first(f, f_in[0], lambda e: e[1] == "save_end" and e[3] >= i)
         f_ack = f_w and first(f, f_w[0], lambda e: e[1] == "ack_out" and e[3] >= i)
         if not f_ack or f_ack[0] > ack_in[0]:
-            out["unmatched"] += 1
+            miss("the follower's events do not precede the acknowledgement")
             continue
         points = [sent, r_in[0], send[0], f_in[0], f_w[0], f_ack[0], ack_in[0], reply[0], ok]
         for (h, _), a, b in zip(HOPS, points, points[1:]):

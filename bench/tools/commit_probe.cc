@@ -6,6 +6,11 @@
 // per attempt: "ok <sent_ns> <answered_ns> <view_id>" or "timeout <sent_ns>", CLOCK_MONOTONIC.
 // With --rtt N it first times N status round trips to the first voter ("rtt <ns>").
 //
+// rosterd admits 20 joins at once from one key (on a plaintext cluster: one connection) and then
+// 10 a second (docs/security.md); joins beyond that are dropped. To time commits rather than
+// that limit, the probe moves to new connections every 15 attempts, made 15 attempts ahead so
+// that they are up when it moves.
+//
 //   commit_probe --voters 127.0.0.1:7400,... --count 200 [--interval-ms 0] [--timeout-ms 2000]
 #include <cstdio>
 #include <thread>
@@ -32,14 +37,24 @@ int main(int argc, char** argv) {
     CLI11_PARSE(app, argc, argv);
 
     zmq::context_t ctx(1);
-    std::vector<zmq::socket_t> socks;
-    for (const auto& v : bench::split(voters)) {
-        socks.push_back(bench::dealer(ctx, v));
-    }
+    auto connect_all = [&] {
+        std::vector<zmq::socket_t> out;
+        for (const auto& v : bench::split(voters)) {
+            out.push_back(bench::dealer(ctx, v));
+        }
+        return out;
+    };
+    std::vector<zmq::socket_t> socks = connect_all();
+    std::vector<zmq::socket_t> spare = connect_all();
     std::vector<zmq::pollitem_t> items;
-    for (auto& s : socks) {
-        items.push_back({s.handle(), 0, ZMQ_POLLIN, 0});
-    }
+    auto poll_items = [&] {
+        items.clear();
+        for (auto& s : socks) {
+            items.push_back({s.handle(), 0, ZMQ_POLLIN, 0});
+        }
+    };
+    poll_items();
+    constexpr int joins_per_connection = 15;
     std::uint64_t request = 1;
 
     for (int i = 0; i < rtt; ++i) {
@@ -69,6 +84,14 @@ int main(int argc, char** argv) {
                                              std::chrono::system_clock::now().time_since_epoch())
                                              .count());
     for (int attempt = 0; count == 0 || attempt < count; ++attempt) {
+        if (attempt > 0 && attempt % joins_per_connection == 0) {
+            for (auto& s : socks) {
+                s.set(zmq::sockopt::linger, 0);
+            }
+            socks = std::move(spare);
+            spare = connect_all();
+            poll_items();
+        }
         const std::uint64_t id = request++;
         ++incarnation;
         const bytes q =
@@ -88,6 +111,11 @@ int main(int argc, char** argv) {
                         continue;
                     }
                     const auto& r = std::get<membership::join_reply>(e->msg);
+                    if (r.request_id == id && r.status != membership::request_status::ok && !r.error.empty()) {
+                        // Followers answer "not the leader"; anything else is worth seeing.
+                        std::fprintf(stderr, "refused %llu: %s\n", static_cast<unsigned long long>(id),
+                                     r.error.c_str());
+                    }
                     if (!done && r.request_id == id && r.status == membership::request_status::ok) {
                         std::printf("ok %lld %lld %llu\n", static_cast<long long>(sent),
                                     static_cast<long long>(bench::mono_ns()),
