@@ -108,7 +108,8 @@ def commit_latency(count, trace_dir=None, voter_args=(), early_appends=True):
         sync = fdatasync_latencies(os.path.join(c.dir, "v1"))
         hops = None
         if trace_dir:
-            c.stop()  # a graceful stop writes the rest of each trace
+            time.sleep(1.5)  # each voter writes what its trace gathered at least every second
+            c.stop()
             traces = {v.name: load_trace(os.path.join(trace_dir, "trace." + v.name)) for v in c.voter_nodes}
             hops = per_hop(oks, traces, leader.name)
         return commits, rtt, sync, timeouts, hops
