@@ -262,6 +262,10 @@ metrics::metrics(const std::string& cluster, const std::string& name, bool voter
                               "reason", {"invalid", "max_members", "not_permitted"});
         _removals_requested = &counter("roster_operator_removals_total",
                                        "Operators' removals this voter queued as the consensus leader");
+        _removals_held = &counter("roster_removals_held_total",
+                                  "Removals a majority of voters asked for that this voter, as the consensus "
+                                  "leader, held because a voter it can talk to still heard the member (counted "
+                                  "when a hold starts)");
         _skipped = &counters("roster_commands_skipped_total",
                              "Committed entries not applied, alike on every voter, by reason (undecodable, "
                              "invalid: a join beyond the bounds)",
@@ -515,6 +519,7 @@ void metrics::observe(const node::voter_node& v, mono_time now) {
     add(_rejected->Add({{"reason", "max_members"}}), vc.joins_over_limit, _last.joins_over_limit);
     add(_rejected->Add({{"reason", "not_permitted"}}), vc.removals_refused, _last.removals_refused);
     add(*_removals_requested, vc.removals_requested, _last.removals_requested);
+    add(*_removals_held, vc.removals_held, _last.removals_held);
     add(_skipped->Add({{"reason", "undecodable"}}), vc.commands_undecodable, _last.commands_undecodable);
     add(_skipped->Add({{"reason", "invalid"}}), vc.commands_invalid, _last.commands_invalid);
 

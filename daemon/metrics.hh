@@ -171,6 +171,7 @@ private:
     prometheus::Counter* _campaigns_at_max_term = nullptr;
     prometheus::Family<prometheus::Counter>* _rejected = nullptr; // requests, by reason
     prometheus::Counter* _removals_requested = nullptr;
+    prometheus::Counter* _removals_held = nullptr;
     prometheus::Family<prometheus::Counter>* _skipped = nullptr;  // committed entries, by reason
 
     // Tags (--metrics-tag-keys).
@@ -189,7 +190,8 @@ private:
                       snapshots_installed = 0, unknown_voter = 0, stale_term = 0, invalid = 0,
                       snapshot_refused = 0, rejoins = 0, requests_refused = 0, campaigns_at_max_term = 0,
                       requests_invalid = 0, joins_over_limit = 0, commands_undecodable = 0,
-                      commands_invalid = 0, removals_refused = 0, removals_requested = 0;
+                      commands_invalid = 0, removals_refused = 0, removals_requested = 0,
+                      removals_held = 0;
     } _last;
 
     struct member_series {

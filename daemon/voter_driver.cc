@@ -82,6 +82,9 @@ void voter_driver::log_events() {
         case node::voter_event::kind::cleared:
             _logger->info("member {} '{}' is heard from again (phi {:.1f})", e.member, e.name, e.phi);
             break;
+        case node::voter_event::kind::removal_held:
+            _logger->info("holding the removal of member {} '{}': {}", e.member, e.name, e.detail);
+            break;
         case node::voter_event::kind::removal_proposed:
             _logger->info("proposing the removal of member {} '{}': suspected by a majority ({})", e.member,
                           e.name, e.detail);

@@ -142,7 +142,13 @@ std::vector<member_id> detector_registry::suspected() const {
     return out;
 }
 
-std::vector<transition> detector_registry::evaluate(mono_time now) {
+std::vector<transition> detector_registry::evaluate(mono_time now) { return evaluate(now, nullptr); }
+
+std::vector<transition> detector_registry::evaluate(mono_time now, std::vector<lateness>& late) {
+    return evaluate(now, &late);
+}
+
+std::vector<transition> detector_registry::evaluate(mono_time now, std::vector<lateness>* late) {
     std::vector<transition> out;
     for (peer& p : _peers) {
         if (!p.suspected) {
@@ -151,7 +157,13 @@ std::vector<transition> detector_registry::evaluate(mono_time now) {
                                                            : now - p.added >= _silent_grace;
             if (above) {
                 p.suspected = true;
+                p.late = false;
                 out.push_back({p.member, true, phi_of(p, now)});
+            } else if (late != nullptr) {
+                if (const bool is_late = p.detector.late(now); is_late != p.late) {
+                    p.late = is_late;
+                    late->push_back({p.member, is_late, phi_of(p, now)});
+                }
             }
         } else {
             const double phi = phi_of(p, now);
@@ -159,6 +171,16 @@ std::vector<transition> detector_registry::evaluate(mono_time now) {
                 p.suspected = false;
                 out.push_back({p.member, false, phi});
             }
+        }
+    }
+    return out;
+}
+
+std::vector<member_id> detector_registry::late() const {
+    std::vector<member_id> out;
+    for (const peer& p : _peers) {
+        if (p.late && !p.suspected) {
+            out.push_back(p.member);
         }
     }
     return out;

@@ -30,6 +30,13 @@ struct transition {
     double phi = 0;         // phi at the evaluation (+infinity for a peer never heard from)
 };
 
+// A change of one peer's lateness (phi_accrual_detector::late) while it is not suspected.
+struct lateness {
+    member_id member;
+    bool late = false; // true: on time -> late; false: late -> on time (a heartbeat came)
+    double phi = 0;
+};
+
 // The detectors of every monitored peer, and their suspicion state with hysteresis.
 //
 // Peers are kept in a vector sorted by member id, so that every list the registry returns is
@@ -65,6 +72,11 @@ public:
     // alive -> suspected when phi >= threshold (or silent past the grace period);
     // suspected -> alive when phi <= the clear threshold.
     std::vector<transition> evaluate(mono_time now);
+    // The same, and the changes of lateness of the members not suspected into `late` (a member
+    // that becomes suspected stops being late without an entry here), in the same pass.
+    std::vector<transition> evaluate(mono_time now, std::vector<lateness>& late);
+    // Members late and not suspected as of the last evaluate() with lateness, by id.
+    [[nodiscard]] std::vector<member_id> late() const;
 
     [[nodiscard]] const phi_model& model() const noexcept { return *_model; }
     [[nodiscard]] const phi_accrual_detector* find(member_id member) const;
@@ -83,7 +95,9 @@ private:
         mono_time added;
         phi_accrual_detector detector;
         bool suspected = false;
+        bool late = false;
     };
+    std::vector<transition> evaluate(mono_time now, std::vector<lateness>* late);
 
     // Position of `member` in _ids/_peers, or where it would be inserted.
     [[nodiscard]] std::size_t position(member_id member) const;

@@ -156,6 +156,14 @@ bool phi_accrual_detector::above_threshold(mono_time now) const {
     return elapsed - adjusted_mean_us() >= adjusted_std_us() * _model->threshold_z();
 }
 
+bool phi_accrual_detector::late(mono_time now) const {
+    if (!_last) {
+        return false;
+    }
+    const double elapsed = std::max(0.0, to_us(now - *_last));
+    return elapsed - adjusted_mean_us() >= adjusted_std_us() * _model->threshold_z() / 2;
+}
+
 duration phi_accrual_detector::threshold_delay() const {
     if (_count == 0) {
         // What the first heartbeat will seed: mean = estimate, deviation estimate/4 (raised by the

@@ -88,6 +88,10 @@ public:
 
     // phi(now) >= threshold, without the logarithm.
     [[nodiscard]] bool above_threshold(mono_time now) const;
+    // Whether the silence since the last heartbeat went half way to the threshold, in standard
+    // deviations past the mean (for the default threshold, about 1 heartbeat in 400 of a healthy
+    // member): "late", the evidence a voter gives before a removal. False before any heartbeat.
+    [[nodiscard]] bool late(mono_time now) const;
 
     // model.threshold_delay with the current window: when, after the last heartbeat, phi
     // reaches the threshold. Before the first heartbeat: the delay of the initial estimate.

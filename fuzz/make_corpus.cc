@@ -166,7 +166,7 @@ void envelopes() {
                                5, "m9", "127.0.0.1:7600", "127.0.0.1:7602", incarnation_number(2), {}}));
     write(p, "suspicion",
           env(from_voter2,
-              membership::suspicion_report{true, {{member_id(2), incarnation_number(1), 12.5, true}}}));
+              membership::suspicion_report{true, {{member_id(2), incarnation_number(1), 12.5, true}}, {{member_id(3), incarnation_number(1), 4.5, false}}}));
     write(p, "voter-heartbeat",
           env(from_voter3, membership::heartbeat{member_id(3), incarnation_number(1), 1, view_id(1)}));
 

@@ -140,6 +140,11 @@ struct suspicion {
 struct suspicion_report {
     bool full = false;                 // the periodic repetition of every current suspicion
     std::vector<suspicion> suspicions; // by member id
+    // Members this voter hears late (silent clearly longer than their usual interval) without
+    // suspecting them, by id: evidence the leader asks of every voter before a removal. Full:
+    // all of them; otherwise those that became late. A suspicion entry with suspected = false (heard
+    // from again) ends a member's lateness too. Entries have suspected = false.
+    std::vector<suspicion> late;
 
     bool operator==(const suspicion_report&) const = default;
 };

@@ -10,31 +10,62 @@ suspicion_aggregator::suspicion_aggregator(std::size_t voters, duration ttl)
     , _ttl(ttl) {}
 
 void suspicion_aggregator::report(voter_id from, const suspicion_report& r, mono_time now) {
+    const auto drop = [&](auto& table, member_id m) {
+        if (auto it = table.find(m); it != table.end()) {
+            it->second.erase(from);
+            if (it->second.empty()) {
+                table.erase(it);
+            }
+        }
+    };
     if (r.full) {
         // The full set replaces whatever this voter said before.
-        std::set<member_id> listed;
+        const auto replace = [&](auto& table, const std::set<member_id>& listed) {
+            for (auto it = table.begin(); it != table.end();) {
+                if (!listed.count(it->first)) {
+                    it->second.erase(from);
+                }
+                it = it->second.empty() ? table.erase(it) : std::next(it);
+            }
+        };
+        std::set<member_id> suspected;
         for (const auto& s : r.suspicions) {
             if (s.suspected) {
-                listed.insert(s.member);
+                suspected.insert(s.member);
             }
         }
-        for (auto it = _suspicions.begin(); it != _suspicions.end();) {
-            if (!listed.count(it->first)) {
-                it->second.erase(from);
-            }
-            it = it->second.empty() ? _suspicions.erase(it) : std::next(it);
+        std::set<member_id> late;
+        for (const auto& s : r.late) {
+            late.insert(s.member);
         }
+        replace(_suspicions, suspected);
+        replace(_late, late);
     }
     for (const auto& s : r.suspicions) {
         if (s.suspected) {
             _suspicions[s.member][from] = {s.incarnation, now, s.phi, s.samples, s.silence_ms};
-        } else if (auto it = _suspicions.find(s.member); it != _suspicions.end()) {
-            it->second.erase(from);
-            if (it->second.empty()) {
-                _suspicions.erase(it);
+            drop(_late, s.member);
+        } else {
+            drop(_suspicions, s.member); // heard from again: neither suspected nor late
+            drop(_late, s.member);
+        }
+    }
+    for (const auto& s : r.late) {
+        _late[s.member][from] = {s.incarnation, now, s.phi, s.samples, s.silence_ms};
+    }
+}
+
+bool suspicion_aggregator::does_not_hear(voter_id voter, member_id member, incarnation_number incarnation,
+                                         mono_time now) const {
+    for (const auto* table : {&_suspicions, &_late}) {
+        if (auto it = table->find(member); it != table->end()) {
+            if (auto v = it->second.find(voter); v != it->second.end() && v->second.incarnation == incarnation &&
+                                                  now - v->second.refreshed <= _ttl) {
+                return true;
             }
         }
     }
+    return false;
 }
 
 std::size_t suspicion_aggregator::suspecters(member_id member, incarnation_number incarnation,
@@ -91,6 +122,23 @@ std::vector<remove_op> suspicion_aggregator::removals_due(const views::view& v, 
                                    [](const views::member& m, member_id id) { return m.id < id; });
         if (it != v.members.end() && it->id == member && it->incarnation == inc) {
             out.push_back({member, inc, views::removal_reason::suspected});
+        }
+    }
+    return out;
+}
+
+std::vector<remove_op> suspicion_aggregator::removals_due(const views::view& v, mono_time now,
+                                                          const std::vector<voter_id>& talking,
+                                                          std::vector<held_removal>* held) const {
+    std::vector<remove_op> out;
+    for (auto& r : removals_due(v, now)) {
+        const auto hears = std::find_if(talking.begin(), talking.end(), [&](voter_id t) {
+            return !does_not_hear(t, r.member, r.incarnation, now);
+        });
+        if (hears == talking.end()) {
+            out.push_back(r);
+        } else if (held != nullptr) {
+            held->push_back({r.member, *hears});
         }
     }
     return out;

@@ -16,6 +16,15 @@ namespace roster::membership {
 // suspected by a voter only at the incarnation the voter reported, and only while the report is
 // fresh. Removal needs a majority of all voters (DESIGN guarantee 4: one flaky link between one
 // voter and a member cannot remove it).
+//
+// Shared evidence: voters also report the members they hear late without suspecting them. A
+// removal that a majority asks for is held while any voter the leader can talk to still hears
+// the member (neither suspects it nor hears it late): a member is gone when the voters that can
+// talk agree that nobody hears it. Two voters whose links to a member are bad at once, which on
+// a jittery, lossy network happens far more often than a member's crash, then remove nobody
+// while the third hears it; a crashed member is late everywhere before a majority suspects it,
+// so its removal waits for no one. A voter that cannot talk (its reports and its Raft messages
+// do not arrive) gives no evidence and holds nothing.
 class suspicion_aggregator {
 public:
     // `voters`: size of the voter group; `ttl`: a voter's suspicion that is not repeated (by a
@@ -37,8 +46,19 @@ public:
     majority_suspected(mono_time now) const;
 
     // The removals due in `v`: its members that a majority suspects at the incarnation they have
-    // in it, sorted by id.
+    // in it, sorted by id; with `talking` (the voters the leader hears from now, itself included),
+    // only those that none of them still hears (see above); the others go to `held`, if given.
     [[nodiscard]] std::vector<remove_op> removals_due(const views::view& v, mono_time now) const;
+    struct held_removal {
+        member_id member;
+        voter_id hears; // the first voter that still hears it
+    };
+    [[nodiscard]] std::vector<remove_op> removals_due(const views::view& v, mono_time now,
+                                                      const std::vector<voter_id>& talking,
+                                                      std::vector<held_removal>* held = nullptr) const;
+    // Whether `voter` suspects `member` at `incarnation` or hears it late (fresh reports).
+    [[nodiscard]] bool does_not_hear(voter_id voter, member_id member, incarnation_number incarnation,
+                                     mono_time now) const;
 
     // What each voter that suspects `member` at `incarnation` said about it, by voter id (for the
     // leader's log line when it proposes the removal).
@@ -53,9 +73,15 @@ public:
                                                  mono_time now) const;
 
     // The member left the view: its suspicions are done with.
-    void forget(member_id member) { _suspicions.erase(member); }
+    void forget(member_id member) {
+        _suspicions.erase(member);
+        _late.erase(member);
+    }
     // A new leader starts from nothing and rebuilds from the periodic full reports.
-    void clear() { _suspicions.clear(); }
+    void clear() {
+        _suspicions.clear();
+        _late.clear();
+    }
 
 private:
     struct vote {
@@ -69,6 +95,7 @@ private:
     std::size_t _quorum;
     duration _ttl;
     std::map<member_id, std::map<voter_id, vote>> _suspicions;
+    std::map<member_id, std::map<voter_id, vote>> _late; // heard late, not suspected
 };
 
 } // namespace roster::membership

@@ -70,14 +70,28 @@ std::vector<member_monitor::verdict> member_monitor::evaluate(mono_time now,
                                                               const membership::membership_state& state,
                                                               membership::suspicion_report& report) {
     std::vector<verdict> out;
-    report = {false, {}};
-    for (const auto& t : _registry.evaluate(now)) {
+    report = {false, {}, {}};
+    std::vector<detector::lateness> late;
+    for (const auto& t : _registry.evaluate(now, late)) {
         const views::member* m = state.find(t.member);
         if (m == nullptr) {
             continue;
         }
         out.push_back(judgement(t.member, m->name, t.phi, t.suspected, now));
         report.suspicions.push_back(reported(out.back(), m->incarnation));
+    }
+    // Lateness goes to the leader only (no verdict, no log line): late, or heard from again.
+    for (const auto& l : late) {
+        if (const views::member* m = state.find(l.member)) {
+            auto s = reported(judgement(l.member, {}, l.phi, false, now), m->incarnation);
+            (l.late ? report.late : report.suspicions).push_back(s);
+        }
+    }
+    if (!late.empty()) {
+        const auto by_id = [](const membership::suspicion& a, const membership::suspicion& b) {
+            return a.member < b.member;
+        };
+        std::sort(report.suspicions.begin(), report.suspicions.end(), by_id);
     }
     return out;
 }
@@ -92,10 +106,15 @@ member_monitor::full_report(mono_time now, voter_id leader, const membership::me
         return std::nullopt;
     }
     _next_report = now + _report_interval;
-    membership::suspicion_report full{true, {}};
+    membership::suspicion_report full{true, {}, {}};
     for (member_id m : _registry.suspected()) {
         if (const auto* member = state.find(m)) {
             full.suspicions.push_back(reported(judgement(m, {}, *_registry.phi(m, now), true, now), member->incarnation));
+        }
+    }
+    for (member_id m : _registry.late()) {
+        if (const auto* member = state.find(m)) {
+            full.late.push_back(reported(judgement(m, {}, *_registry.phi(m, now), false, now), member->incarnation));
         }
     }
     return full;

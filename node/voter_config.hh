@@ -37,6 +37,10 @@ struct voter_config {
     detector::registry_config detector;  // how members are judged (defaults: for 100 ms)
     duration report_interval = 500ms;    // every current suspicion is repeated this often
     duration suspicion_ttl = 1600ms;     // a suspicion not repeated within this stops counting
+    // Shared evidence (membership::suspicion_aggregator): a removal a majority asks for waits while
+    // a voter heard from within voter_contact still hears the member. Off: a majority suffices.
+    bool shared_evidence = true;
+    duration voter_contact = 250ms;
     batcher_config batching;             // how the leader batches changes into views
     std::size_t compact_every = 1000;    // snapshot once this many entries were applied past the last
     std::size_t publisher_ring = 1024;   // recent view changes kept for catch-up

@@ -148,6 +148,7 @@ void voter_node::on_peer(voter_id from, const body& msg, mono_time now) {
         from == _config.id) {
         return;
     }
+    _voter_heard[from] = now;
     std::visit(
         [&](const auto& m) {
             using T = std::decay_t<decltype(m)>;
@@ -252,6 +253,7 @@ void voter_node::drain() {
         if (rd.soft) {
             if (rd.soft->role == role::leader && !_was_leader) {
                 _aggregator.clear();
+                _held.clear();
             } else if (rd.soft->role != role::leader && _was_leader) {
                 lost_leadership();
             }
@@ -563,7 +565,7 @@ void voter_node::evaluate_detectors() {
         ++(v.suspected ? _counters.suspicions_raised : _counters.suspicions_cleared);
         _events.push_back(voter_event::judged(v.suspected, state().id(), v.member, v.name, v.phi, v.samples, v.silence));
     }
-    if (!changes.suspicions.empty()) {
+    if (!changes.suspicions.empty() || !changes.late.empty()) {
         send_report(std::move(changes));
     }
 }
@@ -582,7 +584,27 @@ void voter_node::leader_decide() {
     if (!is_leader() || _batcher.in_flight()) {
         return;
     }
-    const auto due = _aggregator.removals_due(view(), _now);
+    std::vector<membership::suspicion_aggregator::held_removal> held;
+    const auto due = _config.shared_evidence ? _aggregator.removals_due(view(), _now, talking(), &held)
+                                             : _aggregator.removals_due(view(), _now);
+    // A hold is logged when it starts (or another voter holds it), not every time it is looked at.
+    std::map<member_id, voter_id> now_held;
+    for (const auto& h : held) {
+        now_held[h.member] = h.hears;
+        if (auto it = _held.find(h.member); it == _held.end() || it->second != h.hears) {
+            ++_counters.removals_held;
+            const views::member* m = state().find(h.member);
+            const auto silence = h.hears == _config.id ? _monitor.silence(h.member, _now) : std::nullopt;
+            _events.push_back(voter_event::held_removal(
+                state().id(), h.member, m ? m->name : std::string(),
+                fmt::format("voter {} still hears it{}; suspected by {}", h.hears,
+                            silence ? fmt::format(" (last heartbeat {} ms ago)",
+                                                  std::chrono::duration_cast<std::chrono::milliseconds>(*silence).count())
+                                    : std::string(),
+                            describe_suspicion(h.member, m ? m->incarnation : incarnation_number()))));
+        }
+    }
+    _held = std::move(now_held);
     const member_limit limit{_config.max_members, [&] { return members_after_log(); },
                              [&](const membership::join_op& j) { return state().adds_member(j); },
                              _views_full};
@@ -610,6 +632,16 @@ void voter_node::leader_decide() {
         }
     }
     ++_counters.commands_proposed;
+}
+
+std::vector<voter_id> voter_node::talking() const {
+    std::vector<voter_id> out{_config.id};
+    for (const auto& [v, at] : _voter_heard) {
+        if (_now - at <= _config.voter_contact) {
+            out.push_back(v);
+        }
+    }
+    return out;
 }
 
 std::string voter_node::describe_suspicion(member_id m, incarnation_number incarnation) const {

@@ -36,6 +36,7 @@ struct voter_counters {
     std::uint64_t suspicions_raised = 0;    // by this voter's detectors
     std::uint64_t suspicions_cleared = 0;   // by this voter's detectors
     std::uint64_t removals_proposed = 0;    // remove ops in proposed commands (leader)
+    std::uint64_t removals_held = 0;        // removals a majority asked for, held: a voter still hears the member
     std::uint64_t commands_proposed = 0;    // membership commands proposed (leader)
     std::uint64_t commands_undecodable = 0; // committed entries that failed to decode (skipped)
     std::uint64_t commands_invalid = 0;     // committed entries with a join beyond the bounds (skipped)
@@ -54,7 +55,15 @@ struct voter_samples {
 
 // An event a voter's driver may want to log or count.
 struct voter_event {
-    enum class kind : std::uint8_t { view_committed, member_joined, member_removed, suspected, cleared, removal_proposed };
+    enum class kind : std::uint8_t {
+        view_committed,
+        member_joined,
+        member_removed,
+        suspected,
+        cleared,
+        removal_proposed,
+        removal_held // a majority suspects the member, and a voter that can talk still hears it
+    };
     kind what = kind::view_committed; // which event
     view_id view;                     // the view it happened in (or the current one)
     member_id member;                 // the member concerned (0 for a view)
@@ -79,6 +88,10 @@ struct voter_event {
     static voter_event judged(bool suspected, view_id v, member_id m, std::string name, double phi,
                               std::uint32_t samples, std::optional<duration> since) {
         return {suspected ? kind::suspected : kind::cleared, v, m, std::move(name), {}, phi, samples, since, {}};
+    }
+    static voter_event held_removal(view_id v, member_id m, std::string name, std::string detail) {
+        return {kind::removal_held, v, m, std::move(name), views::removal_reason::suspected, 0, 0, {},
+                std::move(detail)};
     }
     static voter_event proposed_removal(view_id v, member_id m, std::string name, std::string detail) {
         return {kind::removal_proposed, v, m, std::move(name), views::removal_reason::suspected, 0, 0, {},
@@ -166,6 +179,8 @@ private:
     void evaluate_detectors();
     void send_report(membership::suspicion_report r);
     void leader_decide();
+    // The voters this voter can talk to now (itself, and those heard from within voter_contact).
+    std::vector<voter_id> talking() const;
     // Leader: the members the views will hold once every entry in this voter's log applies (an
     // upper bound: each join in an entry not applied yet counts unless its name is a member).
     std::size_t members_after_log() const;
@@ -197,6 +212,8 @@ private:
     mono_time _next_heartbeat;
     log_index _replay_until; // committed at startup: re-applied without publishing
     bool _was_leader = false;
+    std::map<voter_id, mono_time> _voter_heard; // when each other voter was last heard from
+    std::map<member_id, voter_id> _held;        // leader: removals held, and by whom (logged once)
     std::optional<mono_time> _leaderless_since; // since when no consensus leader is known
     // Members recently removed by an operator, so that a heartbeat of one is answered with why
     // (it then stays out). Bounded: the oldest go first.

@@ -129,10 +129,19 @@ struct codec<membership::suspicion_report> {
         }
         const auto suspicions = b.CreateVectorOfStructs(items);
         const auto detail = b.CreateVectorOfStructs(details);
-        return fb::CreateSuspicionReport(b, m.full, suspicions, detail);
+        flatbuffers::Offset<flatbuffers::Vector<const fb::Suspicion*>> late;
+        if (!m.late.empty()) {
+            std::vector<fb::Suspicion> late_items;
+            late_items.reserve(m.late.size());
+            for (const auto& s : m.late) {
+                late_items.emplace_back(s.member.value(), s.incarnation.value(), s.phi, false);
+            }
+            late = b.CreateVectorOfStructs(late_items);
+        }
+        return fb::CreateSuspicionReport(b, m.full, suspicions, detail, late);
     }
     static result<membership::suspicion_report, decode_error> decode(const fb::SuspicionReport& in) {
-        membership::suspicion_report out{in.full(), {}};
+        membership::suspicion_report out{in.full(), {}, {}};
         if (auto error = misaligned<fb::Suspicion>(in.suspicions(), "suspicions")) {
             return *error;
         }
@@ -156,6 +165,18 @@ struct codec<membership::suspicion_report> {
                     one.silence_ms = details->Get(i)->silence_ms();
                 }
                 out.suspicions.push_back(one);
+            }
+        }
+        if (auto error = misaligned<fb::Suspicion>(in.late(), "late")) {
+            return *error;
+        }
+        if (const auto* late = in.late(); late != nullptr) {
+            out.late.reserve(late->size());
+            for (const fb::Suspicion* s : *late) {
+                if (!(s->phi() >= 0.0)) {
+                    return invalid(fmt::format("late member {} has phi {}", s->member_id(), s->phi()));
+                }
+                out.late.push_back({member_id(s->member_id()), incarnation_number(s->incarnation()), s->phi(), false});
             }
         }
         return out;

@@ -176,5 +176,54 @@ TEST(detector_registry, forgets_many_at_once) {
     EXPECT_TRUE(r.heartbeat(member_id(2), mono_time{})) << "the rest still works";
 }
 
+TEST(detector_registry, lateness_changes_come_once_and_never_for_a_suspected_member) {
+    detector_registry r(lan_100ms());
+    r.add(member_id(1), at_ms(0));
+    r.add(member_id(2), at_ms(0));
+    beat(r, {1, 2}, 0, 2000); // last heartbeat of both at 1900
+    std::vector<lateness> late;
+    EXPECT_TRUE(r.evaluate(at_ms(1900), late).empty());
+    EXPECT_TRUE(late.empty());
+    const phi_accrual_detector* d = r.find(member_id(1));
+    mono_time t = at_ms(1900);
+    while (!d->late(t)) {
+        t += 1ms;
+    }
+    ASSERT_LT(t, at_ms(1900) + d->threshold_delay()) << "late comes before suspected";
+    r.heartbeat(member_id(2), t - 1ms);
+    EXPECT_TRUE(r.evaluate(t, late).empty());
+    ASSERT_EQ(late.size(), 1u);
+    EXPECT_EQ(late[0].member, member_id(1));
+    EXPECT_TRUE(late[0].late);
+    EXPECT_EQ(r.late(), std::vector<member_id>{member_id(1)});
+    late.clear();
+    (void)r.evaluate(t + 1ms, late);
+    EXPECT_TRUE(late.empty()) << "once";
+
+    // Suspected: no longer late, without a lateness entry.
+    const mono_time crossing = at_ms(1900) + d->threshold_delay() + 1ms;
+    r.heartbeat(member_id(2), crossing - 1ms);
+    const auto changes = r.evaluate(crossing, late);
+    ASSERT_EQ(changes.size(), 1u);
+    EXPECT_TRUE(changes[0].suspected);
+    EXPECT_TRUE(late.empty());
+    EXPECT_TRUE(r.late().empty());
+
+    // Member 2 late, then heard again: on time.
+    const phi_accrual_detector* d2 = r.find(member_id(2));
+    mono_time t2 = crossing;
+    while (!d2->late(t2)) {
+        t2 += 1ms;
+    }
+    (void)r.evaluate(t2, late);
+    ASSERT_EQ(late.size(), 1u);
+    late.clear();
+    r.heartbeat(member_id(2), t2 + 1ms);
+    (void)r.evaluate(t2 + 2ms, late);
+    ASSERT_EQ(late.size(), 1u);
+    EXPECT_EQ(late[0].member, member_id(2));
+    EXPECT_FALSE(late[0].late);
+}
+
 } // namespace
 } // namespace roster::detector

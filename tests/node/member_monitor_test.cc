@@ -144,5 +144,69 @@ TEST_F(monitor_test, after_a_snapshot_it_watches_exactly_the_view_but_itself) {
     EXPECT_FALSE(mon.detectors().contains(member_id(7))) << "itself";
 }
 
+TEST_F(monitor_test, a_member_heard_late_is_reported_to_the_leader_only_and_until_it_is_heard_again) {
+    beat({1, 2, 3}, 0, 2000);
+    membership::suspicion_report report;
+    (void)mon.evaluate(at(2000), state, report);
+    const auto* d = mon.detectors().find(member_id(2));
+    ASSERT_NE(d, nullptr);
+    // Half way to the threshold: late, not suspected.
+    mono_time t = at(2000);
+    while (!d->late(t)) {
+        t += 1ms;
+    }
+    ASSERT_FALSE(d->above_threshold(t));
+    beat({1, 3}, 2100, static_cast<int>(to_ms(t.time_since_epoch())));
+    auto verdicts = mon.evaluate(t, state, report);
+    EXPECT_TRUE(verdicts.empty()) << "lateness is no verdict: nothing to log";
+    EXPECT_TRUE(report.suspicions.empty());
+    ASSERT_EQ(report.late.size(), 1u);
+    EXPECT_EQ(report.late[0].member, member_id(2));
+    EXPECT_EQ(report.late[0].incarnation, incarnation_number(1));
+    EXPECT_FALSE(report.late[0].suspected);
+    (void)mon.evaluate(t + 1ms, state, report);
+    EXPECT_TRUE(report.late.empty()) << "reported once";
+
+    const auto full = mon.full_report(t + 1s, voter_id(1), state);
+    ASSERT_TRUE(full);
+    ASSERT_EQ(full->late.size(), 1u) << "and repeated in every full report";
+    EXPECT_EQ(full->late[0].member, member_id(2));
+
+    // A heartbeat: on time again, which the leader learns as "heard from again".
+    std::optional<duration> interval;
+    mon.heartbeat(member_id(2), t + 2ms, interval);
+    verdicts = mon.evaluate(t + 3ms, state, report);
+    EXPECT_TRUE(verdicts.empty());
+    EXPECT_TRUE(report.late.empty());
+    ASSERT_EQ(report.suspicions.size(), 1u);
+    EXPECT_EQ(report.suspicions[0].member, member_id(2));
+    EXPECT_FALSE(report.suspicions[0].suspected);
+}
+
+TEST_F(monitor_test, a_member_that_stops_is_late_before_it_is_suspected_and_then_only_suspected) {
+    beat({1, 2, 3}, 0, 2000);
+    membership::suspicion_report report;
+    (void)mon.evaluate(at(2000), state, report);
+    bool was_late = false;
+    for (int t = 2001; t < 4000; ++t) {
+        if (t % 100 == 0) {
+            beat({1, 3}, t, t);
+        }
+        const auto verdicts = mon.evaluate(at(t), state, report);
+        was_late = was_late || !report.late.empty();
+        if (!verdicts.empty()) {
+            EXPECT_TRUE(verdicts[0].suspected);
+            EXPECT_TRUE(was_late) << "late came first, so the other voters' evidence is there in time";
+            EXPECT_TRUE(report.late.empty());
+            const auto full = mon.full_report(at(t + 1000), voter_id(1), state);
+            ASSERT_TRUE(full);
+            EXPECT_TRUE(full->late.empty()) << "suspected, no longer late";
+            EXPECT_EQ(full->suspicions.size(), 1u);
+            return;
+        }
+    }
+    FAIL() << "never suspected";
+}
+
 } // namespace
 } // namespace roster::node

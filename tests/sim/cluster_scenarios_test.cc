@@ -489,5 +489,112 @@ TEST(cluster_scenario, a_voter_restarted_below_the_incarnation_its_name_reached_
     EXPECT_EQ(c.newest_view().members.size(), 53u) << "every voter and member in the view";
 }
 
+// Bad links (issue 17). Every link of a profile (lan: 10..30 ms, 2 % loss; wan: 10..90 ms, 5 %
+// loss, as bench/false_positives' two profiles), and now and then two voters' links to one member
+// congested at once (each message held up to 1.5 s, for 1..4 s): the voters whose links are bad
+// suspect the member together, a majority of three. With shared evidence the third voter, which
+// still hears it, holds the removal; without, the same schedule removes live members.
+struct bad_links_run {
+    std::size_t removals = 0;
+    std::uint64_t held = 0;
+    std::uint64_t suspicions = 0;
+};
+
+link_profile bad_profile(bool wan) {
+    link_profile p;
+    p.min_delay = 10ms;
+    p.max_delay = wan ? 90ms : 30ms;
+    p.loss = wan ? 0.05 : 0.02;
+    return p;
+}
+
+bad_links_run run_bad_links(std::uint64_t seed, bool wan, bool shared_evidence, duration length) {
+    cluster_options o;
+    o.seed = seed;
+    o.members = 20;
+    o.links = bad_profile(wan);
+    o.shared_evidence = shared_evidence;
+    cluster_sim c(o);
+    form(c);
+    const auto formed_removals = c.removals().size();
+    const mono_time end = c.now() + length;
+    link_profile congested = bad_profile(wan);
+    congested.slow = 0.5;
+    congested.slow_max = 1500ms;
+    while (c.now() < end) {
+        EXPECT_TRUE(c.run_for(duration(c.random().between(2'000'000'000, 6'000'000'000)))) << *c.violation();
+        const std::size_t m = static_cast<std::size_t>(c.random().below(o.members));
+        const std::size_t me = c.member_endpoint(m);
+        const std::size_t spared = static_cast<std::size_t>(c.random().below(o.voters));
+        for (std::size_t v = 0; v < o.voters; ++v) {
+            if (v != spared) {
+                c.network().profile(me, v) = congested;
+            }
+        }
+        EXPECT_TRUE(c.run_for(duration(c.random().between(1'000'000'000, 4'000'000'000)))) << *c.violation();
+        for (std::size_t v = 0; v < o.voters; ++v) {
+            c.network().profile(me, v) = bad_profile(wan);
+        }
+    }
+    bad_links_run r;
+    r.removals = c.removals().size() - formed_removals;
+    for (std::size_t v = 0; v < o.voters; ++v) {
+        r.held += c.voter(v).counters().removals_held;
+        r.suspicions += c.voter(v).counters().suspicions_raised;
+    }
+    return r;
+}
+
+TEST(cluster_scenario, bad_links_on_two_voters_remove_no_live_member_with_shared_evidence) {
+    for (const bool wan : {false, true}) {
+        std::uint64_t held = 0;
+        std::size_t removed_without = 0;
+        for (std::uint64_t seed = 40; seed < 43; ++seed) {
+            const auto with = run_bad_links(seed, wan, true, 300s);
+            const auto without = run_bad_links(seed, wan, false, 300s);
+            held += with.held;
+            removed_without += without.removals;
+            std::printf("profile %s, seed %llu, 5 virtual minutes: shared evidence: %zu removals, %llu holds, %llu "
+                        "suspicions; a majority alone: %zu removals, %llu suspicions\n",
+                        wan ? "wan" : "lan", static_cast<unsigned long long>(seed), with.removals,
+                        static_cast<unsigned long long>(with.held), static_cast<unsigned long long>(with.suspicions),
+                        without.removals, static_cast<unsigned long long>(without.suspicions));
+            EXPECT_EQ(with.removals, 0u) << (wan ? "wan" : "lan") << ", seed " << seed;
+        }
+        EXPECT_GT(held, 0u) << "the schedule makes a majority suspect live members";
+        EXPECT_GT(removed_without, 0u) << "without shared evidence the same schedules remove live members";
+    }
+}
+
+TEST(cluster_scenario, on_bad_links_a_crashed_member_is_still_removed) {
+    for (const auto& [wan, shared] : {std::pair{false, true}, {false, false}, {true, true}, {true, false}}) {
+        cluster_options o;
+        o.seed = wan ? 51 : 50;
+        o.members = 20;
+        o.links = bad_profile(wan);
+        o.shared_evidence = shared;
+        cluster_sim c(o);
+        form(c);
+        std::vector<double> took_ms;
+        for (int round = 0; round < 10; ++round) {
+            ASSERT_TRUE(c.run_for(duration(c.random().between(1'000'000'000, 3'000'000'000))));
+            const std::size_t m = 5 + static_cast<std::size_t>(c.random().below(15));
+            const member_id id = c.id_in_view(m);
+            ASSERT_NE(id, member_id());
+            const mono_time crash = c.now();
+            c.crash_member(m);
+            ASSERT_TRUE(c.run_until([&] { return gone_everywhere(c, id); }, 10s))
+                << c.violation().value_or("not removed");
+            took_ms.push_back(to_ms(c.now() - crash));
+            c.restart_member(m);
+            ASSERT_TRUE(c.run_until([&] { return c.id_in_view(m) != member_id(); }, 10s));
+        }
+        std::sort(took_ms.begin(), took_ms.end());
+        std::printf("profile %s, %s: crash to removal at every subscriber over %zu crashes: median %.0f, max %.0f ms\n",
+                    wan ? "wan" : "lan", shared ? "shared evidence" : "a majority alone", took_ms.size(),
+                    took_ms[took_ms.size() / 2], took_ms.back());
+    }
+}
+
 } // namespace
 } // namespace roster::sim

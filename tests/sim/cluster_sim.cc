@@ -60,6 +60,7 @@ cluster_sim::cluster_sim(const cluster_options& options)
         c.heartbeat_interval = options.heartbeat;
         c.detector.detector = detector::phi_accrual_config::for_heartbeat_interval(options.heartbeat);
         c.compact_every = options.compact_every;
+        c.shared_evidence = options.shared_evidence;
         c.publisher_ring = 64;
         c.incarnation = incarnation_number(1);
         slot.node =

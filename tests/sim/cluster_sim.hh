@@ -36,6 +36,7 @@ struct cluster_options {
     duration heartbeat = 100ms;
     link_profile links;              // every link starts like this
     std::size_t compact_every = 200; // voters snapshot their log this often (entries)
+    bool shared_evidence = true;     // node::voter_config::shared_evidence
     bool verbose = false;
 };
 

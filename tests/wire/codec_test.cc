@@ -441,6 +441,13 @@ std::vector<bytes> other_samples() {
         encode({wire::protocol_version, "c", {}, testing::operator_removal_change()}),
         encode_command(membership::command{{membership::remove_op{
             member_id(7), incarnation_number(3), views::removal_reason::removed_by_operator}}}),
+        encode({wire::protocol_version,
+                "c",
+                {},
+                membership::suspicion_report{
+                    true,
+                    {{member_id(4), incarnation_number(2), 9.5, true, 37, 412}},
+                    {{member_id(5), incarnation_number(1), 3.25, false}, {member_id(6), incarnation_number(3), 4.0, false}}}}),
     };
 }
 
