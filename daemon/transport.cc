@@ -23,6 +23,7 @@ constexpr auto discovery_interval = 1s;
 constexpr std::uint64_t decode_log_lines = 10; // per decode_log_window
 constexpr auto decode_log_window = 60s;
 constexpr auto handshake_warning_interval = 60s;               // per connection this node makes
+constexpr std::size_t max_reads = 256; // messages read from one socket per turn of the poll loop
 constexpr double join_burst = 20;                              // joins a key may send at once
 constexpr double joins_per_second = 10;                        // and then, sustained
 constexpr const char* zap_endpoint = "inproc://zeromq.zap.01"; // fixed by ZeroMQ RFC 27
@@ -428,10 +429,16 @@ std::vector<int> transport::take_signals() {
 void transport::receive(driver& d, mono_time t) {
     drain_zap();
     drain_monitors();
-    drain_listen(d, t);
+    // Each socket gives at most max_reads messages per turn of the poll loop, the voters' first:
+    // a flood on the listen socket (which arrives faster than it can be refused) must not keep
+    // the loop from its ticks, its writes and Raft, or the voter would stop heartbeating and
+    // lose its leadership while it reads. What is left is read on the next turn (zmq_poll
+    // returns at once while messages wait).
     if (_o.is_voter()) {
         drain_peers(d, t);
+        drain_listen(d, t);
     } else {
+        drain_listen(d, t);
         drain_voter_links(d, t);
         drain_sub(d, t);
         discover_publishers(d.self(), t);
@@ -465,7 +472,8 @@ bool transport::read_frame(zmq::socket_t& s, const char* socket, std::optional<w
 }
 
 void transport::drain_listen(driver& d, mono_time t) {
-    for (std::optional<routed> m; read_routed(_listen, "listen", m);) {
+    std::size_t n = 0;
+    for (std::optional<routed> m; n++ < max_reads && read_routed(_listen, "listen", m);) {
         if (!m) {
             continue;
         }
@@ -514,7 +522,7 @@ void transport::drain_zap() {
         return;
     }
     // ZeroMQ RFC 27: version, request id, domain, address, identity, mechanism, credentials.
-    while (true) {
+    for (std::size_t n = 0; n < max_reads; ++n) {
         std::vector<zmq::message_t> q;
         if (!zmq::recv_multipart(_zap, std::back_inserter(q), zmq::recv_flags::dontwait)) {
             return;
@@ -552,7 +560,8 @@ void transport::drain_zap() {
 }
 
 void transport::drain_peers(driver& d, mono_time t) {
-    for (std::optional<routed> m; read_routed(_peer_router, "peer", m);) {
+    std::size_t n = 0;
+    for (std::optional<routed> m; n++ < max_reads && read_routed(_peer_router, "peer", m);) {
         if (!m) {
             continue;
         }
@@ -585,7 +594,8 @@ void transport::drain_peers(driver& d, mono_time t) {
 
 void transport::drain_voter_links(driver& d, mono_time t) {
     for (std::size_t i = 0; i < _voter_dealers.size(); ++i) {
-        for (std::optional<wire::envelope> env; read_frame(_voter_dealers[i], "voter", env);) {
+        std::size_t n = 0;
+        for (std::optional<wire::envelope> env; n++ < max_reads && read_frame(_voter_dealers[i], "voter", env);) {
             if (!env) {
                 continue;
             }
@@ -619,7 +629,8 @@ void transport::follow_publisher(std::size_t i, const wire::status_reply& s) {
 }
 
 void transport::drain_sub(driver& d, mono_time t) {
-    for (std::optional<wire::envelope> env; read_frame(_sub, "sub", env);) {
+    std::size_t n = 0;
+    for (std::optional<wire::envelope> env; n++ < max_reads && read_frame(_sub, "sub", env);) {
         if (env) {
             d.on_published(env->msg, t);
         }

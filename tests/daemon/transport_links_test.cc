@@ -92,5 +92,42 @@ TEST(transport_links, a_member_follows_where_a_voter_says_it_publishes) {
     EXPECT_EQ(request_id_of(f.d.published[0]), 8u);
 }
 
+TEST(transport_links, a_flood_on_the_listen_socket_is_read_in_slices_and_the_voters_come_first) {
+    zmq::context_t ctx;
+    auto voter2 = bound_socket(ctx, zmq::socket_type::router);
+    options o = member_options();
+    o.voter = voter_id(1);
+    o.peer_listen = {"127.0.0.1", 0};
+    o.voters = {{voter_id(1), {"127.0.0.1", 1}},
+                {voter_id(2), {"127.0.0.1", port_of(voter2.get(zmq::sockopt::last_endpoint))}}};
+    fixture f(o);
+    ASSERT_TRUE(f.net);
+    f.d.me = {voter_id(1), member_id(1), "t"};
+    auto flood = f.client();
+    constexpr std::size_t flood_size = 2000;
+    for (std::size_t i = 1; i <= flood_size; ++i) {
+        send(flood, envelope(wire::status_request{i}));
+    }
+    zmq::socket_t peer(f.ctx, zmq::socket_type::dealer);
+    peer.set(zmq::sockopt::linger, 0);
+    peer.connect(f.net->bound().peer_listen);
+    send(peer, envelope(wire::status_request{1}, "test", {voter_id(2), member_id(), "v2"}));
+    // Each turn of the poll loop reads at most 256 of the flood, whatever is waiting; the peer's
+    // message is read on the first turn it is there, not after the flood.
+    std::size_t largest_turn = 0;
+    std::size_t last = 0;
+    std::size_t flood_read_before_peer = flood_size;
+    ASSERT_TRUE(f.receive_until([&] {
+        largest_turn = std::max(largest_turn, f.d.requests.size() - last);
+        last = f.d.requests.size();
+        if (!f.d.peers.empty() && flood_read_before_peer == flood_size) {
+            flood_read_before_peer = f.d.requests.size();
+        }
+        return f.d.requests.size() == flood_size && !f.d.peers.empty();
+    }));
+    EXPECT_LE(largest_turn, 256u);
+    EXPECT_LT(flood_read_before_peer, flood_size) << "the voter's message waited for the whole flood";
+}
+
 } // namespace
 } // namespace roster::daemon::testing
