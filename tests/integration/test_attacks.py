@@ -478,7 +478,7 @@ class ListenAttacks(SecuredCluster):
                     base = self.counters([f, leader], "listen", NOT_OWNER)
                     links = [self.open(mode, node) for node in (f, leader)]
                     for link in links:
-                        attacks.join_as(link, self.c.cluster, "a", inc)
+                        attacks.join_as(link, self.c.cluster, "a", inc, wait=mode == "other_member")
                     self.refused(mode, links, before, f"a join as member a, incarnation {incarnation}",
                                  counted=(base, "listen", NOT_OWNER))
                     self.assertEqual(self.member("a")["id"], a["id"])
