@@ -40,6 +40,10 @@ result<node::voter_config, std::string> make_voter_config(const options& o, inca
     if (const char* e = std::getenv("ROSTER_EARLY_APPENDS"); e != nullptr && std::strcmp(e, "0") == 0) {
         c.raft.early_appends = false;
     }
+    // The same for shared evidence (docs/membership.md): a majority of suspicions suffices.
+    if (const char* e = std::getenv("ROSTER_SHARED_EVIDENCE"); e != nullptr && std::strcmp(e, "0") == 0) {
+        c.shared_evidence = false;
+    }
     if (auto bad = c.validate()) {
         return "invalid configuration: " + *bad;
     }
