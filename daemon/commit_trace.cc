@@ -4,7 +4,6 @@
 #include <ctime>
 
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 namespace roster::daemon {
 
@@ -21,7 +20,7 @@ constexpr std::int64_t flush_ns = 1'000'000'000;
 
 } // namespace
 
-std::unique_ptr<commit_trace> commit_trace::from_environment(std::string_view node_name) {
+std::unique_ptr<commit_trace> commit_trace::from_environment(std::string_view node_name, spdlog::logger& log) {
     const char* path = std::getenv("ROSTER_TRACE_COMMITS");
     if (path == nullptr || *path == '\0') {
         return nullptr;
@@ -35,10 +34,10 @@ std::unique_ptr<commit_trace> commit_trace::from_environment(std::string_view no
     const std::string file = fmt::format("{}.{}", path, name);
     std::FILE* f = std::fopen(file.c_str(), "a");
     if (f == nullptr) {
-        spdlog::warn("ROSTER_TRACE_COMMITS: cannot open {}; no commit trace", file);
+        log.warn("ROSTER_TRACE_COMMITS: cannot open {}; no commit trace", file);
         return nullptr;
     }
-    spdlog::info("tracing the commit path to {} (ROSTER_TRACE_COMMITS)", file);
+    log.info("tracing the commit path to {} (ROSTER_TRACE_COMMITS)", file);
     return std::make_unique<commit_trace>(f);
 }
 

@@ -6,6 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include <spdlog/spdlog.h>
+
 namespace roster::daemon {
 
 // A per-hop trace of the commit path, for bench/commit (docs/benchmarks: "where a commit's time
@@ -30,7 +32,7 @@ namespace roster::daemon {
 class commit_trace {
 public:
     // The trace the environment asks for, or null.
-    static std::unique_ptr<commit_trace> from_environment(std::string_view node_name);
+    static std::unique_ptr<commit_trace> from_environment(std::string_view node_name, spdlog::logger& log);
 
     explicit commit_trace(std::FILE* file);
     ~commit_trace();

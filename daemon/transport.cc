@@ -83,7 +83,7 @@ transport::transport(const options& o, std::shared_ptr<spdlog::logger> log, metr
     , _metrics(m)
     , _ctx(1)
     , _epoch(std::chrono::steady_clock::now())
-    , _trace(commit_trace::from_environment(o.name)) {}
+    , _trace(commit_trace::from_environment(o.name, *_logger)) {}
 
 transport::~transport() {
     if (_signal_fd >= 0) {
@@ -686,8 +686,7 @@ bool transport::carry_out(node::output out, const wire::sender& from, consensus:
     // §10.2.1; consensus::ready says why that is safe).
     send_to_voters(out.early_to_voters, from, "append_out_early");
     // A batch that only moves the commit index is written after the sends (consensus::ready).
-    const bool write_last = std::all_of(out.persist.begin(), out.persist.end(),
-                                        [](const consensus::ready& rd) { return rd.only_commit_to_persist(); });
+    const bool write_last = out.persist_last();
     if (!write_last && !save(out.persist, durable)) {
         return false;
     }

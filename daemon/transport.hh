@@ -207,7 +207,6 @@ private:
     mono_time _decode_log_window{};
 
     std::unique_ptr<commit_trace> _trace; // ROSTER_TRACE_COMMITS (bench/commit); usually null
-    void trace_sent(const char* event, voter_id to, const wire::body& b);
 };
 
 } // namespace roster::daemon

@@ -13,7 +13,6 @@ voter_driver::voter_driver(const node::voter_config& config, prng random,
 }
 
 void voter_driver::on_peer(voter_id from, const wire::body& msg, mono_time now) {
-    _heard[from] = now;
     _node->on_peer(from, msg, now);
 }
 
@@ -32,7 +31,7 @@ void voter_driver::after_step(mono_time now) {
         _metrics.board().set_status(status_document(
             _node->status(0), c.detector.detector.threshold,
             static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(c.heartbeat_interval).count()),
-            voters_known(*_node, _heard, now)));
+            voters_known(*_node, _node->voters_heard(), now)));
     }
     show_http(now);
 }

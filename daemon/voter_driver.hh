@@ -34,7 +34,6 @@ private:
     void show_http(mono_time now);
 
     voter_id _known_leader; // as last logged (0: none yet)
-    std::map<voter_id, mono_time> _heard; // each voter's last peer message, for /v1/status
     steady_time _next_detector{};         // the /v1/detector table is remade at most this often
 };
 

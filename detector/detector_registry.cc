@@ -142,25 +142,21 @@ std::vector<member_id> detector_registry::suspected() const {
     return out;
 }
 
-std::vector<transition> detector_registry::evaluate(mono_time now) { return evaluate(now, nullptr); }
-
-std::vector<transition> detector_registry::evaluate(mono_time now, std::vector<lateness>& late) {
-    return evaluate(now, &late);
-}
-
 std::vector<transition> detector_registry::evaluate(mono_time now, std::vector<lateness>* late) {
     std::vector<transition> out;
     for (peer& p : _peers) {
         if (!p.suspected) {
-            // The cheap comparison first; the logarithm only for the few that cross.
-            const bool above = p.detector.last_heartbeat() ? p.detector.above_threshold(now)
-                                                           : now - p.added >= _silent_grace;
-            if (above) {
+            // One comparison for both (no logarithm); phi only for the few that cross.
+            using standing = phi_accrual_detector::standing;
+            const standing s = p.detector.last_heartbeat() ? p.detector.standing_at(now)
+                               : now - p.added >= _silent_grace ? standing::above
+                                                                : standing::on_time;
+            if (s == standing::above) {
                 p.suspected = true;
                 p.late = false;
                 out.push_back({p.member, true, phi_of(p, now)});
             } else if (late != nullptr) {
-                if (const bool is_late = p.detector.late(now); is_late != p.late) {
+                if (const bool is_late = s == standing::late; is_late != p.late) {
                     p.late = is_late;
                     late->push_back({p.member, is_late, phi_of(p, now)});
                 }

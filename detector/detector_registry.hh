@@ -71,10 +71,9 @@ public:
     // Updates every member's suspicion state at `now` and returns the changes, by id:
     // alive -> suspected when phi >= threshold (or silent past the grace period);
     // suspected -> alive when phi <= the clear threshold.
-    std::vector<transition> evaluate(mono_time now);
-    // The same, and the changes of lateness of the members not suspected into `late` (a member
-    // that becomes suspected stops being late without an entry here), in the same pass.
-    std::vector<transition> evaluate(mono_time now, std::vector<lateness>& late);
+    // With `late`, also the changes of lateness of the members not suspected, in the same pass
+    // (a member that becomes suspected stops being late without an entry there).
+    std::vector<transition> evaluate(mono_time now, std::vector<lateness>* late = nullptr);
     // Members late and not suspected as of the last evaluate() with lateness, by id.
     [[nodiscard]] std::vector<member_id> late() const;
 
@@ -97,7 +96,6 @@ private:
         bool suspected = false;
         bool late = false;
     };
-    std::vector<transition> evaluate(mono_time now, std::vector<lateness>* late);
 
     // Position of `member` in _ids/_peers, or where it would be inserted.
     [[nodiscard]] std::size_t position(member_id member) const;

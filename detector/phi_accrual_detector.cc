@@ -148,20 +148,13 @@ double phi_accrual_detector::phi(mono_time now) const {
     return phi_of_z((elapsed - adjusted_mean_us()) / adjusted_std_us());
 }
 
-bool phi_accrual_detector::above_threshold(mono_time now) const {
+phi_accrual_detector::standing phi_accrual_detector::standing_at(mono_time now) const {
     if (!_last) {
-        return false;
+        return standing::on_time;
     }
-    const double elapsed = std::max(0.0, to_us(now - *_last));
-    return elapsed - adjusted_mean_us() >= adjusted_std_us() * _model->threshold_z();
-}
-
-bool phi_accrual_detector::late(mono_time now) const {
-    if (!_last) {
-        return false;
-    }
-    const double elapsed = std::max(0.0, to_us(now - *_last));
-    return elapsed - adjusted_mean_us() >= adjusted_std_us() * _model->threshold_z() / 2;
+    const double excess = std::max(0.0, to_us(now - *_last)) - adjusted_mean_us();
+    const double threshold = adjusted_std_us() * _model->threshold_z();
+    return excess >= threshold ? standing::above : excess >= threshold / 2 ? standing::late : standing::on_time;
 }
 
 duration phi_accrual_detector::threshold_delay() const {

@@ -86,12 +86,14 @@ public:
     // heartbeats it grows monotonically with `now`.
     [[nodiscard]] double phi(mono_time now) const;
 
-    // phi(now) >= threshold, without the logarithm.
-    [[nodiscard]] bool above_threshold(mono_time now) const;
-    // Whether the silence since the last heartbeat went half way to the threshold, in standard
-    // deviations past the mean (for the default threshold, about 1 heartbeat in 400 of a healthy
-    // member): "late", the evidence a voter gives before a removal. False before any heartbeat.
-    [[nodiscard]] bool late(mono_time now) const;
+    // Where the silence since the last heartbeat stands, in standard deviations past the mean,
+    // without the logarithm: `above` the threshold (phi(now) >= threshold), or `late`, half way
+    // to it (for the default threshold, about 1 heartbeat in 400 of a healthy member: the
+    // evidence a voter gives before a removal), or `on_time`. on_time before any heartbeat.
+    enum class standing : std::uint8_t { on_time, late, above };
+    [[nodiscard]] standing standing_at(mono_time now) const;
+    [[nodiscard]] bool above_threshold(mono_time now) const { return standing_at(now) == standing::above; }
+    [[nodiscard]] bool late(mono_time now) const { return standing_at(now) != standing::on_time; }
 
     // model.threshold_delay with the current window: when, after the last heartbeat, phi
     // reaches the threshold. Before the first heartbeat: the delay of the initial estimate.

@@ -127,21 +127,18 @@ std::vector<remove_op> suspicion_aggregator::removals_due(const views::view& v, 
     return out;
 }
 
-std::vector<remove_op> suspicion_aggregator::removals_due(const views::view& v, mono_time now,
-                                                          const std::vector<voter_id>& talking,
-                                                          std::vector<held_removal>* held) const {
-    std::vector<remove_op> out;
-    for (auto& r : removals_due(v, now)) {
+std::vector<remove_op> suspicion_aggregator::hold_back(std::vector<remove_op> due, const std::vector<voter_id>& talking,
+                                                       mono_time now, std::vector<held_removal>* held) const {
+    std::erase_if(due, [&](const remove_op& r) {
         const auto hears = std::find_if(talking.begin(), talking.end(), [&](voter_id t) {
             return !does_not_hear(t, r.member, r.incarnation, now);
         });
-        if (hears == talking.end()) {
-            out.push_back(r);
-        } else if (held != nullptr) {
+        if (hears != talking.end() && held != nullptr) {
             held->push_back({r.member, *hears});
         }
-    }
-    return out;
+        return hears != talking.end();
+    });
+    return due;
 }
 
 } // namespace roster::membership

@@ -46,16 +46,16 @@ public:
     majority_suspected(mono_time now) const;
 
     // The removals due in `v`: its members that a majority suspects at the incarnation they have
-    // in it, sorted by id; with `talking` (the voters the leader hears from now, itself included),
-    // only those that none of them still hears (see above); the others go to `held`, if given.
+    // in it, sorted by id.
     [[nodiscard]] std::vector<remove_op> removals_due(const views::view& v, mono_time now) const;
+    // Of `due`, those that none of `talking` (the voters the leader hears from now, itself
+    // included) still hears (see above); the others go to `held`, if given.
     struct held_removal {
         member_id member;
         voter_id hears; // the first voter that still hears it
     };
-    [[nodiscard]] std::vector<remove_op> removals_due(const views::view& v, mono_time now,
-                                                      const std::vector<voter_id>& talking,
-                                                      std::vector<held_removal>* held = nullptr) const;
+    [[nodiscard]] std::vector<remove_op> hold_back(std::vector<remove_op> due, const std::vector<voter_id>& talking,
+                                                   mono_time now, std::vector<held_removal>* held = nullptr) const;
     // Whether `voter` suspects `member` at `incarnation` or hears it late (fresh reports).
     [[nodiscard]] bool does_not_hear(voter_id voter, member_id member, incarnation_number incarnation,
                                      mono_time now) const;

@@ -72,7 +72,7 @@ std::vector<member_monitor::verdict> member_monitor::evaluate(mono_time now,
     std::vector<verdict> out;
     report = {false, {}, {}};
     std::vector<detector::lateness> late;
-    for (const auto& t : _registry.evaluate(now, late)) {
+    for (const auto& t : _registry.evaluate(now, &late)) {
         const views::member* m = state.find(t.member);
         if (m == nullptr) {
             continue;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -34,6 +35,11 @@ struct output {
     std::vector<std::pair<std::size_t, wire::body>> to_endpoints;
     std::vector<wire::body> published;
 
+    // Every ready of `persist` only moves the commit index: step 1 may come last.
+    [[nodiscard]] bool persist_last() const {
+        return std::all_of(persist.begin(), persist.end(),
+                           [](const consensus::ready& rd) { return rd.only_commit_to_persist(); });
+    }
     [[nodiscard]] bool empty() const {
         return early_to_voters.empty() && persist.empty() && to_voters.empty() && replies.empty() && to_endpoints.empty() &&
                published.empty();

@@ -162,7 +162,14 @@ void voter_node::on_peer(voter_id from, const body& msg, mono_time now) {
                                  key != _config.voter_keys.end() ? key->second : std::string());
             } else if constexpr (std::is_same_v<T, suspicion_report>) {
                 if (is_leader()) {
-                    _aggregator.report(from, m, _now);
+                    // Only members of the view count (the leader applies a join before any
+                    // follower can judge it): a voter's reports cannot grow the aggregator beyond
+                    // the view, whatever ids they name.
+                    suspicion_report r = m;
+                    const auto unknown = [&](const membership::suspicion& s) { return state().find(s.member) == nullptr; };
+                    std::erase_if(r.suspicions, unknown);
+                    std::erase_if(r.late, unknown);
+                    _aggregator.report(from, r, _now);
                 }
             } else if constexpr (std::is_same_v<T, join_request>) {
                 join_request q = m;
@@ -234,16 +241,14 @@ void voter_node::drain() {
     while (_raft->has_ready()) {
         consensus::ready rd = _raft->take_ready();
         const bool persist = rd.must_persist();
-        for (auto& m : rd.early_messages) {
-            _out.early_to_voters.emplace_back(
-                m.to, std::visit([](auto&& b) { return body(std::move(b)); }, std::move(m.body)));
-        }
-        rd.early_messages.clear();
-        for (auto& m : rd.messages) {
-            _out.to_voters.emplace_back(
-                m.to, std::visit([](auto&& b) { return body(std::move(b)); }, std::move(m.body)));
-        }
-        rd.messages.clear();
+        const auto to_bodies = [](std::vector<consensus::message>& from, std::vector<std::pair<voter_id, body>>& to) {
+            for (auto& m : from) {
+                to.emplace_back(m.to, std::visit([](auto&& b) { return body(std::move(b)); }, std::move(m.body)));
+            }
+            from.clear();
+        };
+        to_bodies(rd.early_messages, _out.early_to_voters);
+        to_bodies(rd.messages, _out.to_voters);
         if (rd.apply_snapshot) {
             restore(*rd.apply_snapshot);
         }
@@ -585,8 +590,10 @@ void voter_node::leader_decide() {
         return;
     }
     std::vector<membership::suspicion_aggregator::held_removal> held;
-    const auto due = _config.shared_evidence ? _aggregator.removals_due(view(), _now, talking(), &held)
-                                             : _aggregator.removals_due(view(), _now);
+    auto due = _aggregator.removals_due(view(), _now);
+    if (_config.shared_evidence && !due.empty()) {
+        due = _aggregator.hold_back(std::move(due), talking(), _now, &held);
+    }
     // A hold is logged when it starts (or another voter holds it), not every time it is looked at.
     std::map<member_id, voter_id> now_held;
     for (const auto& h : held) {

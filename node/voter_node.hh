@@ -139,6 +139,8 @@ public:
     [[nodiscard]] member_id self() const noexcept { return _self.id(); }
     [[nodiscard]] self_member::phase self_phase() const noexcept { return _self.current_phase(); }
     [[nodiscard]] const voter_counters& counters() const noexcept { return _counters; }
+    // When each other voter was last heard from (any message on the peer socket).
+    [[nodiscard]] const std::map<voter_id, mono_time>& voters_heard() const noexcept { return _voter_heard; }
     // Joins and leaves passed on to the leader so far (only grows).
     [[nodiscard]] std::uint64_t requests_forwarded() const noexcept { return _forwarder.forwarded(); }
     [[nodiscard]] const voter_config& config() const noexcept { return _config; }

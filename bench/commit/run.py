@@ -148,12 +148,10 @@ def per_hop(oks, traces, leader_name):
     the hops from propose to to_leader) and whether it ended before the first follower's write
     (leader_write_first). Commits whose events cannot all be found are left out (counted in
     "unmatched")."""
-    by_voter = {}
-    for name, events in traces.items():
-        by_voter[name] = events
+    by_voter = traces
     lead = by_voter[leader_name]
-    id_of = {name: int(name.lstrip("v")) for name in by_voter}
-    name_of = {v: k for k, v in id_of.items()}
+    name_of = {int(name.lstrip("v")): name for name in by_voter}  # rosterkit names voter N "vN"
+
     out = {h: [] for h, _ in HOPS}
     out.update({"leader_write": [], "leader_write_first": [], "unmatched": 0, "total": [], "why": {}})
 

@@ -12,15 +12,20 @@ zmq::socket_t bound_socket(zmq::context_t& ctx, zmq::socket_type type) {
     return s;
 }
 
-TEST(transport_links, a_voter_takes_peer_messages_only_from_the_other_voters) {
-    zmq::context_t ctx;
-    auto voter2 = bound_socket(ctx, zmq::socket_type::router); // voter 2's --peer-listen
+// Options of voter 1 of two, whose voter 2 listens for peers on `voter2`.
+options voter_one_of_two(zmq::socket_t& voter2) {
     options o = member_options();
     o.voter = voter_id(1);
     o.peer_listen = {"127.0.0.1", 0};
     o.voters = {{voter_id(1), {"127.0.0.1", 1}},
                 {voter_id(2), {"127.0.0.1", port_of(voter2.get(zmq::sockopt::last_endpoint))}}};
-    fixture f(o);
+    return o;
+}
+
+TEST(transport_links, a_voter_takes_peer_messages_only_from_the_other_voters) {
+    zmq::context_t ctx;
+    auto voter2 = bound_socket(ctx, zmq::socket_type::router); // voter 2's --peer-listen
+    fixture f(voter_one_of_two(voter2));
     ASSERT_TRUE(f.net);
     f.d.me = {voter_id(1), member_id(1), "t"};
 
@@ -94,13 +99,8 @@ TEST(transport_links, a_member_follows_where_a_voter_says_it_publishes) {
 
 TEST(transport_links, a_flood_on_the_listen_socket_is_read_in_slices_and_the_voters_come_first) {
     zmq::context_t ctx;
-    auto voter2 = bound_socket(ctx, zmq::socket_type::router);
-    options o = member_options();
-    o.voter = voter_id(1);
-    o.peer_listen = {"127.0.0.1", 0};
-    o.voters = {{voter_id(1), {"127.0.0.1", 1}},
-                {voter_id(2), {"127.0.0.1", port_of(voter2.get(zmq::sockopt::last_endpoint))}}};
-    fixture f(o);
+    auto voter2 = bound_socket(ctx, zmq::socket_type::router); // voter 2's --peer-listen
+    fixture f(voter_one_of_two(voter2));
     ASSERT_TRUE(f.net);
     f.d.me = {voter_id(1), member_id(1), "t"};
     auto flood = f.client();

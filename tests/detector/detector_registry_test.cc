@@ -182,7 +182,7 @@ TEST(detector_registry, lateness_changes_come_once_and_never_for_a_suspected_mem
     r.add(member_id(2), at_ms(0));
     beat(r, {1, 2}, 0, 2000); // last heartbeat of both at 1900
     std::vector<lateness> late;
-    EXPECT_TRUE(r.evaluate(at_ms(1900), late).empty());
+    EXPECT_TRUE(r.evaluate(at_ms(1900), &late).empty());
     EXPECT_TRUE(late.empty());
     const phi_accrual_detector* d = r.find(member_id(1));
     mono_time t = at_ms(1900);
@@ -191,19 +191,19 @@ TEST(detector_registry, lateness_changes_come_once_and_never_for_a_suspected_mem
     }
     ASSERT_LT(t, at_ms(1900) + d->threshold_delay()) << "late comes before suspected";
     r.heartbeat(member_id(2), t - 1ms);
-    EXPECT_TRUE(r.evaluate(t, late).empty());
+    EXPECT_TRUE(r.evaluate(t, &late).empty());
     ASSERT_EQ(late.size(), 1u);
     EXPECT_EQ(late[0].member, member_id(1));
     EXPECT_TRUE(late[0].late);
     EXPECT_EQ(r.late(), std::vector<member_id>{member_id(1)});
     late.clear();
-    (void)r.evaluate(t + 1ms, late);
+    (void)r.evaluate(t + 1ms, &late);
     EXPECT_TRUE(late.empty()) << "once";
 
     // Suspected: no longer late, without a lateness entry.
     const mono_time crossing = at_ms(1900) + d->threshold_delay() + 1ms;
     r.heartbeat(member_id(2), crossing - 1ms);
-    const auto changes = r.evaluate(crossing, late);
+    const auto changes = r.evaluate(crossing, &late);
     ASSERT_EQ(changes.size(), 1u);
     EXPECT_TRUE(changes[0].suspected);
     EXPECT_TRUE(late.empty());
@@ -215,11 +215,11 @@ TEST(detector_registry, lateness_changes_come_once_and_never_for_a_suspected_mem
     while (!d2->late(t2)) {
         t2 += 1ms;
     }
-    (void)r.evaluate(t2, late);
+    (void)r.evaluate(t2, &late);
     ASSERT_EQ(late.size(), 1u);
     late.clear();
     r.heartbeat(member_id(2), t2 + 1ms);
-    (void)r.evaluate(t2 + 2ms, late);
+    (void)r.evaluate(t2 + 2ms, &late);
     ASSERT_EQ(late.size(), 1u);
     EXPECT_EQ(late[0].member, member_id(2));
     EXPECT_FALSE(late[0].late);

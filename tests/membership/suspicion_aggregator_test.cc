@@ -102,7 +102,7 @@ TEST(suspicion_aggregator, a_removal_waits_while_a_voter_that_can_talk_still_hea
     const auto v = view_of({7});
     EXPECT_EQ(a.removals_due(v, at(1)).size(), 1u) << "a majority suspects it";
     std::vector<suspicion_aggregator::held_removal> held;
-    EXPECT_TRUE(a.removals_due(v, at(1), all_three, &held).empty()) << "voter 3 said nothing: it hears member 7";
+    EXPECT_TRUE(a.hold_back(a.removals_due(v, at(1)), all_three, at(1), &held).empty()) << "voter 3 said nothing: it hears member 7";
     ASSERT_EQ(held.size(), 1u);
     EXPECT_EQ(held[0].member, member_id(7));
     EXPECT_EQ(held[0].hears, voter_id(3));
@@ -110,7 +110,7 @@ TEST(suspicion_aggregator, a_removal_waits_while_a_voter_that_can_talk_still_hea
     // Voter 3 hears it late too: nobody hears it.
     a.report(voter_id(3), late(7, 1), at(2));
     held.clear();
-    const auto due = a.removals_due(v, at(3), all_three, &held);
+    const auto due = a.hold_back(a.removals_due(v, at(3)), all_three, at(3), &held);
     ASSERT_EQ(due.size(), 1u);
     EXPECT_EQ(due[0].member, member_id(7));
     EXPECT_TRUE(held.empty());
@@ -120,7 +120,7 @@ TEST(suspicion_aggregator, a_voter_that_cannot_talk_holds_nothing) {
     suspicion_aggregator a(3, 2s);
     a.report(voter_id(1), say(7, 1, true), at(0));
     a.report(voter_id(2), say(7, 1, true), at(0));
-    EXPECT_EQ(a.removals_due(view_of({7}), at(1), {voter_id(1), voter_id(2)}).size(), 1u)
+    EXPECT_EQ(a.hold_back(a.removals_due(view_of({7}), at(1)), {voter_id(1), voter_id(2)}, at(1)).size(), 1u)
         << "voter 3 is not heard from: its silence is no evidence";
 }
 
@@ -134,7 +134,7 @@ TEST(suspicion_aggregator, lateness_ends_when_the_voter_hears_the_member_again_o
         << "late at another incarnation";
     a.report(voter_id(3), say(7, 1, false), at(5)); // a heartbeat reached voter 3
     EXPECT_FALSE(a.does_not_hear(voter_id(3), member_id(7), incarnation_number(1), at(6)));
-    EXPECT_TRUE(a.removals_due(view_of({7}), at(6), all_three).empty());
+    EXPECT_TRUE(a.hold_back(a.removals_due(view_of({7}), at(6)), all_three, at(6)).empty());
 
     a.report(voter_id(3), late(7, 1), at(10));
     EXPECT_TRUE(a.does_not_hear(voter_id(3), member_id(7), incarnation_number(1), at(2009)));

@@ -274,8 +274,7 @@ void cluster_sim::drive_voter(std::size_t v) {
     }
     // As the daemon does: a batch that only moves the commit index is written after the sends
     // (the simulation writes at once either way; a crash loses what was not written).
-    const bool write_last = std::all_of(out.persist.begin(), out.persist.end(),
-                                        [](const consensus::ready& rd) { return rd.only_commit_to_persist(); });
+    const bool write_last = out.persist_last();
     for (const auto& rd : out.persist) {
         if (write_last) {
             break;
