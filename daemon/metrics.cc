@@ -188,6 +188,10 @@ metrics::metrics(const std::string& cluster, const std::string& name, bool voter
                           .Register(*_registry);
     _http_streams = &gauge("roster_http_watch_streams", "Open /v1/watch streams (Server-Sent Events)");
     _syncs = &counter("roster_sync_requests_total", "Sync requests served (catch-up of subscribers)");
+    _loop_lag = &histogram("roster_loop_lag_seconds",
+                           "How late the poll loop ran its 10 ms tick: the process or the machine stalled "
+                           "(a voter's leader stalled past --election-timeout-ms loses its leadership)",
+                           {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5});
 
     if (voter) {
         _fsync = &histogram("roster_storage_fsync_seconds", "Time to make one batch durable",
@@ -458,6 +462,8 @@ void metrics::authorized_keys(std::size_t n) { _authorized_keys->Set(static_cast
 void metrics::dropped(const std::string& socket, const std::string& reason) {
     _dropped->Add({{"socket", socket}, {"reason", reason}}).Increment();
 }
+
+void metrics::loop_lag_seconds(double s) { _loop_lag->Observe(s); }
 
 void metrics::fsync_seconds(double s) {
     if (_fsync != nullptr) {

@@ -78,6 +78,8 @@ public:
     void handshake_failed(const std::string& socket, const std::string& reason);
     void authorized_keys(std::size_t n);
     void fsync_seconds(double s);
+    // How late a turn of the poll loop ran its tick (the process or the machine stalled).
+    void loop_lag_seconds(double s);
     void subscribers_changed(int delta);
 
     // Counts the members of every view by the values of these tag keys (--metrics-tag-keys), in
@@ -147,6 +149,7 @@ private:
     prometheus::Counter* _syncs = nullptr;
     prometheus::Counter* _auth_refused = nullptr; // with --metrics-auth-file; incremented by exposer threads
     prometheus::Histogram* _fsync = nullptr;
+    prometheus::Histogram* _loop_lag = nullptr;
 
     // Voters.
     prometheus::Gauge* _monitored = nullptr;

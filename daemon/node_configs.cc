@@ -1,5 +1,6 @@
 #include "daemon/node_configs.hh"
 
+#include <algorithm>
 #include <cassert>
 #include <cstdlib>
 #include <cstring>
@@ -35,6 +36,12 @@ result<node::voter_config, std::string> make_voter_config(const options& o, inca
     c.batching.join_settle = std::chrono::milliseconds(o.join_settle_ms);
     c.batching.removal_settle = std::chrono::milliseconds(o.removal_settle_ms);
     c.max_members = o.max_members;
+    // Raft counts in ticks of c.raft_tick (10 ms). The leader sends a heartbeat five times per
+    // election timeout, at most every 100 ms (the voters' contact window for shared evidence is
+    // 250 ms) and at least every other tick.
+    const auto tick_ms = std::chrono::duration_cast<std::chrono::milliseconds>(c.raft_tick).count();
+    c.raft.election_ticks = static_cast<int>((o.election_timeout_ms + tick_ms - 1) / tick_ms);
+    c.raft.heartbeat_ticks = std::clamp(c.raft.election_ticks / 5, 2, static_cast<int>(100 / tick_ms));
     // For bench/commit's comparison only (not a flag: nobody should turn it off): the leader's
     // appends wait for its own write, as before Raft thesis §10.2.1 was followed.
     if (const char* e = std::getenv("ROSTER_EARLY_APPENDS"); e != nullptr && std::strcmp(e, "0") == 0) {

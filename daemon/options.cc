@@ -272,6 +272,11 @@ command_line::command_line(options& o) {
                  "allow plaintext (no --key-file) on addresses other than loopback: anyone who can reach "
                  "the ports can change the views");
     number("--heartbeat-interval-ms", o.heartbeat_interval_ms, 10, 60'000, "heartbeat interval", true);
+    number("--election-timeout-ms", o.election_timeout_ms, 50, 10'000,
+           "voters: a follower that hears no leader for this long (randomized up to twice it) starts an "
+           "election, and a leader that hears no majority for this long steps down; raise it where a "
+           "process or a virtual machine can stall longer (roster_loop_lag_seconds shows how long)",
+           true);
     number("--phi-threshold", o.phi_threshold, 0.5, 100.0, "phi at which a member is suspected", true);
     app.add_option("--log-level", o.log_level, "trace, debug, info, warn, error")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))

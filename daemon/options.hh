@@ -37,6 +37,7 @@ struct options {
     std::string authorized_keys{};                    // --authorized-keys (re-read on SIGHUP)
     bool insecure = false;                            // --insecure: plaintext beyond loopback
     int heartbeat_interval_ms = 100;
+    int election_timeout_ms = 100; // voters: Raft's election timeout (randomized up to twice this)
     double phi_threshold = 8.0;
     std::string log_level = "info";
     std::string log_format = "text";

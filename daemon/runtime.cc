@@ -142,6 +142,28 @@ std::optional<std::string> runtime::open_member() {
     return std::nullopt;
 }
 
+void runtime::note_lag(duration lag, mono_time now) {
+    using std::chrono::duration_cast;
+    using std::chrono::milliseconds;
+    _metrics->loop_lag_seconds(std::chrono::duration<double>(lag).count());
+    const duration worth_a_line = _o.is_voter() ? milliseconds(_o.election_timeout_ms) / 2
+                                                : 2 * milliseconds(_o.heartbeat_interval_ms);
+    if (lag < worth_a_line) {
+        return;
+    }
+    ++_lag.stalls;
+    _lag.worst = std::max(_lag.worst, lag);
+    if (now < _lag.next_line) {
+        return;
+    }
+    _logger->warn("the poll loop ran {} ms late ({} such stall(s) since the last line, the worst {} ms): this "
+                  "process or its machine stalled; {}",
+                  duration_cast<milliseconds>(lag).count(), _lag.stalls, duration_cast<milliseconds>(_lag.worst).count(),
+                  _o.is_voter() ? "past --election-timeout-ms a leader loses its leadership"
+                                : "its heartbeats stopped for as long");
+    _lag = {now + 60s, 0, {}};
+}
+
 int runtime::run() {
     transport& net = *_transport;
     mono_time next_tick = net.now();
@@ -173,6 +195,7 @@ int runtime::run() {
 
         net.receive(*_driver, t);
         if (t >= next_tick) {
+            note_lag(t - next_tick, t);
             _driver->tick(t);
             next_tick = t + tick_interval;
             net.sweep_routes(t);

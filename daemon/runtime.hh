@@ -36,6 +36,10 @@ private:
     [[nodiscard]] std::optional<std::string> open();
     [[nodiscard]] std::optional<std::string> open_voter();
     [[nodiscard]] std::optional<std::string> open_member();
+    // Counts how late a tick ran (roster_loop_lag_seconds) and says so, at most once a minute,
+    // when it was late enough to cost a voter its leadership or a member its standing: half the
+    // election timeout (voters) or two heartbeat intervals (members).
+    void note_lag(duration lag, mono_time now);
 
     options _o;
     std::shared_ptr<spdlog::logger> _logger;
@@ -44,6 +48,11 @@ private:
     std::unique_ptr<transport> _transport;
     std::unique_ptr<consensus::sqlite_storage> _storage; // voters
     std::unique_ptr<driver> _driver;
+    struct {
+        mono_time next_line{};
+        std::size_t stalls = 0; // since the last line
+        duration worst{};
+    } _lag;
 };
 
 } // namespace roster::daemon

@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+#include <utility>
 
 #include "daemon/node_configs.hh"
 
@@ -84,10 +85,28 @@ TEST(make_voter_config, leaves_what_no_flag_sets_at_the_node_defaults) {
                     &voter_config::forward_timeout);
     expect_defaults(c->batching, &node::batcher_config::max_ops_per_command,
                     &node::batcher_config::proposal_timeout);
-    expect_defaults(c->raft, &consensus::raft_config::election_ticks,
-                    &consensus::raft_config::heartbeat_ticks, &consensus::raft_config::pre_vote);
+    expect_defaults(c->raft, &consensus::raft_config::pre_vote, &consensus::raft_config::check_quorum);
     expect_defaults(c->detector, &detector::registry_config::clear_threshold,
                     &detector::registry_config::silent_grace);
+}
+
+TEST(make_voter_config, the_election_timeout_is_counted_in_ticks_and_the_heartbeat_is_a_fifth_of_it) {
+    const auto ticks = [](int ms) {
+        auto o = voter_two();
+        o.election_timeout_ms = ms;
+        auto c = make_voter_config(o, incarnation_number(1));
+        EXPECT_TRUE(c) << c.error();
+        EXPECT_EQ(c->raft_tick, 10ms);
+        return std::pair{c->raft.election_ticks, c->raft.heartbeat_ticks};
+    };
+    EXPECT_EQ(ticks(100), std::pair(10, 2)) << "the default: the node's own defaults";
+    EXPECT_EQ(ticks(50), std::pair(5, 2)) << "never more often than every other tick";
+    EXPECT_EQ(ticks(55), std::pair(6, 2)) << "rounded up to whole ticks";
+    EXPECT_EQ(ticks(300), std::pair(30, 6));
+    EXPECT_EQ(ticks(1000), std::pair(100, 10)) << "heartbeats at least every 100 ms";
+    EXPECT_EQ(ticks(10'000), std::pair(1000, 10));
+    const consensus::raft_config node_defaults;
+    EXPECT_EQ(ticks(options{}.election_timeout_ms), std::pair(node_defaults.election_ticks, node_defaults.heartbeat_ticks));
 }
 
 TEST(make_voter_config, the_default_flags_give_the_lan_settings) {

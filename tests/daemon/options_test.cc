@@ -144,6 +144,8 @@ TEST(options, a_number_out_of_range_states_the_range) {
               "rosterd: --metrics-request-timeout-ms 60001: must be between 100 and 60000");
     EXPECT_EQ(refusal(voter_with({"--join-settle-ms", "-5"})),
               "rosterd: --join-settle-ms -5: must be between 0 and 10000");
+    EXPECT_EQ(refusal(voter_with({"--election-timeout-ms", "49"})),
+              "rosterd: --election-timeout-ms 49: must be between 50 and 10000");
     EXPECT_EQ(refusal(voter_with({"--removal-settle-ms", "10001"})),
               "rosterd: --removal-settle-ms 10001: must be between 0 and 10000");
 }
@@ -165,18 +167,20 @@ TEST(options, a_word_where_a_number_belongs_is_not_a_number) {
 
 TEST(options, the_ends_of_each_range_are_accepted) {
     const auto low = voter_with({"--heartbeat-interval-ms", "10", "--phi-threshold", "0.5", "--metrics-member-limit",
-                                 "0", "--max-members", "1", "--join-settle-ms", "0"});
+                                 "0", "--max-members", "1", "--join-settle-ms", "0", "--election-timeout-ms", "50"});
     ASSERT_TRUE(low) << low.error().message;
     EXPECT_EQ(low->heartbeat_interval_ms, 10);
+    EXPECT_EQ(low->election_timeout_ms, 50);
     EXPECT_EQ(low->phi_threshold, 0.5);
     EXPECT_EQ(low->metrics_member_limit, 0u);
     EXPECT_EQ(low->max_members, 1u);
     const auto high = voter_with({"--heartbeat-interval-ms", "60000", "--phi-threshold", "1e2", "--max-members",
-                                  "10000000", "--metrics-threads", "4096"});
+                                  "10000000", "--metrics-threads", "4096", "--election-timeout-ms", "10000"});
     ASSERT_TRUE(high) << high.error().message;
     EXPECT_EQ(high->phi_threshold, 100.0);
     EXPECT_EQ(high->max_members, 10'000'000u);
     EXPECT_EQ(high->metrics_threads, 4096u);
+    EXPECT_EQ(high->election_timeout_ms, 10'000);
 }
 
 // --- endpoints ---------------------------------------------------------------------------------
@@ -364,6 +368,7 @@ TEST(options, every_config_key_is_read) {
          [](const options& o) { return o.authorized_keys == "/etc/roster/authorized"; }},
         {"insecure", "true", false, [](const options& o) { return o.insecure; }},
         {"heartbeat-interval-ms", "250", false, [](const options& o) { return o.heartbeat_interval_ms == 250; }},
+        {"election-timeout-ms", "400", false, [](const options& o) { return o.election_timeout_ms == 400; }},
         {"phi-threshold", "12.5", false, [](const options& o) { return o.phi_threshold == 12.5; }},
         {"log-level", "\"debug\"", false, [](const options& o) { return o.log_level == "debug"; }},
         {"log-format", "\"json\"", false, [](const options& o) { return o.log_format == "json"; }},
