@@ -8,9 +8,7 @@ namespace roster::daemon {
 member_driver::member_driver(const node::member_config& config, mono_time now,
                              std::shared_ptr<spdlog::logger> log, metrics& m)
     : node_driver(std::move(log), m)
-    , _name(config.name)
-    , _heartbeat_ms(static_cast<int>(
-          std::chrono::duration_cast<std::chrono::milliseconds>(config.heartbeat_interval).count())) {
+    , _name(config.name) {
     _node = std::make_unique<node::member_node>(config, now, &_sink);
 }
 
@@ -58,7 +56,8 @@ void member_driver::after_step(mono_time now) {
     show_views();
     if (observe_due(now)) {
         _metrics.observe(*_node);
-        _metrics.board().set_status(status_document(_node->status(0), _phi_threshold, _heartbeat_ms,
+        _metrics.board().set_status(status_document(_node->status(0), _phi_threshold,
+                                                    static_cast<int>(membership::interval_ms(_node->heartbeat_interval())),
                                                     voters_known(*_node, _join, _join_voters)));
     }
 }

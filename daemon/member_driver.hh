@@ -39,7 +39,6 @@ private:
     std::vector<voter_id> _join_voters;
     double _phi_threshold = 8.0;
     std::string _name; // the member name, in every envelope
-    int _heartbeat_ms;
 };
 
 } // namespace roster::daemon

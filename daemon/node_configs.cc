@@ -5,11 +5,17 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "detector/heartbeat_interval.hh"
+
 namespace roster::daemon {
 
 result<node::voter_config, std::string> make_voter_config(const options& o, incarnation_number incarnation) {
     assert(o.is_voter());
-    const duration heartbeat = std::chrono::milliseconds(o.heartbeat_interval_ms);
+    // Without --heartbeat-interval-ms the interval adapts; the detector's base is then the
+    // shortest level, and each member's detector follows the interval the member announces.
+    const bool adaptive = o.heartbeat_interval_ms == 0;
+    const duration heartbeat = adaptive ? detector::adaptive_heartbeat_interval(0, {})
+                                        : duration(std::chrono::milliseconds(o.heartbeat_interval_ms));
     node::voter_config c;
     c.cluster = o.cluster;
     c.name = o.name;
@@ -30,6 +36,7 @@ result<node::voter_config, std::string> make_voter_config(const options& o, inca
         }
     }
     c.heartbeat_interval = heartbeat;
+    c.adaptive_heartbeat = adaptive;
     c.detector.detector = detector::phi_accrual_config::for_heartbeat_interval(heartbeat);
     c.detector.detector.threshold = o.phi_threshold;
     c.batching.removal_settle_max = heartbeat + heartbeat / 2;
@@ -67,7 +74,10 @@ result<node::member_config, std::string> make_member_config(const options& o,
     c.voters = o.join.size();
     c.tags = o.tags;
     c.incarnation = incarnation;
-    c.heartbeat_interval = std::chrono::milliseconds(o.heartbeat_interval_ms);
+    c.adaptive_heartbeat = o.heartbeat_interval_ms == 0;
+    if (!c.adaptive_heartbeat) {
+        c.heartbeat_interval = std::chrono::milliseconds(o.heartbeat_interval_ms);
+    }
     if (auto bad = c.validate()) {
         return "invalid configuration: " + *bad;
     }

@@ -271,7 +271,10 @@ command_line::command_line(options& o) {
     app.add_flag("--insecure", o.insecure,
                  "allow plaintext (no --key-file) on addresses other than loopback: anyone who can reach "
                  "the ports can change the views");
-    number("--heartbeat-interval-ms", o.heartbeat_interval_ms, 10, 60'000, "heartbeat interval", true);
+    number("--heartbeat-interval-ms", o.heartbeat_interval_ms, 10, 60'000,
+           "a fixed heartbeat interval; without it the interval adapts to the cluster's size: 50 ms up to "
+           "1,000 members, then 100, 200 and 500 ms, 1 s above 10,000",
+           false);
     number("--election-timeout-ms", o.election_timeout_ms, 50, 10'000,
            "voters: a follower that hears no leader for this long (randomized up to twice it) starts an "
            "election, and a leader that hears no majority for this long steps down; raise it where a "

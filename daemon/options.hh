@@ -36,7 +36,9 @@ struct options {
     std::map<voter_id, auth::curve_key> voter_keys{}; // --voter-keys
     std::string authorized_keys{};                    // --authorized-keys (re-read on SIGHUP)
     bool insecure = false;                            // --insecure: plaintext beyond loopback
-    int heartbeat_interval_ms = 100;
+    // --heartbeat-interval-ms; 0 (not given): adapts to the cluster's size
+    // (detector/heartbeat_interval.hh: 50 ms up to 1,000 members, 1 s above 10,000).
+    int heartbeat_interval_ms = 0;
     int election_timeout_ms = 100; // voters: Raft's election timeout (randomized up to twice this)
     double phi_threshold = 8.0;
     std::string log_level = "info";

@@ -147,7 +147,7 @@ void runtime::note_lag(duration lag, mono_time now) {
     using std::chrono::milliseconds;
     _metrics->loop_lag_seconds(std::chrono::duration<double>(lag).count());
     const duration worth_a_line = _o.is_voter() ? milliseconds(_o.election_timeout_ms) / 2
-                                                : 2 * milliseconds(_o.heartbeat_interval_ms);
+                                                : 2 * milliseconds(_o.heartbeat_interval_ms > 0 ? _o.heartbeat_interval_ms : 50);
     if (lag < worth_a_line) {
         return;
     }

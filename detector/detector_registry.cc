@@ -36,6 +36,38 @@ detector_registry::detector_registry(const registry_config& config)
     _model = std::make_unique<phi_model>(config.detector);
 }
 
+const phi_model* detector_registry::model_for(duration interval) {
+    if (interval < 1ms || interval > 60s) {
+        return nullptr;
+    }
+    if (interval == _model->config().first_heartbeat_estimate) {
+        return _model.get();
+    }
+    for (const auto& m : _models) {
+        if (m->config().first_heartbeat_estimate == interval) {
+            return m.get();
+        }
+    }
+    if (_models.size() + 1 >= max_models) {
+        return nullptr;
+    }
+    const auto& base = _model->config();
+    const double ratio = std::chrono::duration<double>(interval) / std::chrono::duration<double>(base.first_heartbeat_estimate);
+    const auto scaled = [ratio](duration d) {
+        return std::chrono::duration_cast<duration>(std::chrono::duration<double, duration::period>(
+            static_cast<double>(d.count()) * ratio));
+    };
+    phi_accrual_config c = base;
+    c.min_std_deviation = std::max<duration>(scaled(base.min_std_deviation), 1us);
+    c.acceptable_pause = scaled(base.acceptable_pause);
+    c.first_heartbeat_estimate = interval;
+    if (c.validate()) {
+        return nullptr;
+    }
+    _models.push_back(std::make_unique<phi_model>(c));
+    return _models.back().get();
+}
+
 std::size_t detector_registry::position(member_id member) const {
     return static_cast<std::size_t>(std::lower_bound(_ids.begin(), _ids.end(), member) - _ids.begin());
 }
@@ -89,13 +121,26 @@ void detector_registry::forget(const std::vector<member_id>& members) {
     _peers.erase(_peers.begin() + static_cast<std::ptrdiff_t>(out), _peers.end());
 }
 
-bool detector_registry::heartbeat(member_id member, mono_time now) {
+bool detector_registry::heartbeat(member_id member, mono_time now, duration interval) {
     peer* p = lookup(member);
     if (p == nullptr) {
         return false;
     }
+    if (interval > 0ns && interval != p->detector.model().config().first_heartbeat_estimate) {
+        if (const phi_model* m = model_for(interval)) {
+            p->detector = phi_accrual_detector(*m);
+        }
+    }
     p->detector.heartbeat(now);
     return true;
+}
+
+std::optional<duration> detector_registry::interval_of(member_id member) const {
+    const peer* p = lookup(member);
+    if (p == nullptr) {
+        return std::nullopt;
+    }
+    return p->detector.model().config().first_heartbeat_estimate;
 }
 
 bool detector_registry::contains(member_id member) const { return lookup(member) != nullptr; }

@@ -54,7 +54,19 @@ public:
     // Stops monitoring all of these, in one pass (a view that removes thousands at once).
     void forget(const std::vector<member_id>& members);
     // Records a heartbeat. Returns false (and records nothing) if the member is not monitored.
-    bool heartbeat(member_id member, mono_time now);
+    // `interval`, when not zero, is the interval the member says it heartbeats at now: when it
+    // differs from the one its detector expects, the detector starts over (as for a member just
+    // added, with the warm-up's caution) with the configuration scaled to it (the deviation floor
+    // and the acceptable pause in proportion, the first estimate the interval itself), so that a
+    // member that slows down as the cluster grows is not suspected for it. Intervals outside
+    // [1 ms, 60 s], and new ones beyond max_models distinct intervals, keep the current detector.
+    bool heartbeat(member_id member, mono_time now, duration interval = {});
+    // The interval a member's detector expects (the configuration's first estimate, or the
+    // interval it last announced); empty when it is not monitored.
+    [[nodiscard]] std::optional<duration> interval_of(member_id member) const;
+    static constexpr std::size_t max_models = 16;
+    // The configurations in use: the base one and one per other announced interval.
+    [[nodiscard]] std::size_t models() const noexcept { return _models.size() + 1; }
 
     [[nodiscard]] bool contains(member_id member) const;
     [[nodiscard]] std::size_t size() const noexcept { return _peers.size(); }
@@ -102,8 +114,13 @@ private:
     [[nodiscard]] const peer* lookup(member_id member) const;
     [[nodiscard]] peer* lookup(member_id member);
     [[nodiscard]] double phi_of(const peer& p, mono_time now) const;
+    // The model for heartbeats every `interval` (created, scaled from the base, on first use);
+    // null when the interval is out of bounds or max_models are taken.
+    [[nodiscard]] const phi_model* model_for(duration interval);
 
     std::unique_ptr<phi_model> _model; // stable address: detectors point to it
+    // One per announced interval other than the base's (stable addresses too).
+    std::vector<std::unique_ptr<phi_model>> _models;
     double _clear_threshold;
     duration _silent_grace;
     // Parallel vectors, sorted by member id: the ids alone are searched (80 KB for 10,000

@@ -100,6 +100,7 @@ public:
     [[nodiscard]] duration threshold_delay() const;
 
     [[nodiscard]] std::optional<mono_time> last_heartbeat() const noexcept { return _last; }
+    [[nodiscard]] const phi_model& model() const noexcept { return *_model; }
     [[nodiscard]] std::size_t sample_count() const noexcept { return _count; }
     // Intervals left out of the window because phi had reached the threshold in them.
     [[nodiscard]] std::uint64_t skipped_intervals() const noexcept { return _skipped; }

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "common/strong_value.hh"
+#include "common/time.hh"
 #include "views/view.hh"
 
 // The messages of the membership protocol, as plain structs: heartbeats, joins and leaves between
@@ -33,9 +34,18 @@ struct heartbeat {
     incarnation_number incarnation; // the sender's incarnation
     std::uint64_t sequence = 0;     // counts up from 1 per incarnation
     view_id known_view;             // newest view the member holds
+    // The interval the member heartbeats at from now on, in milliseconds (0: not said). A voter's
+    // detector starts over when it changes (detector_registry::heartbeat).
+    std::uint32_t interval_ms = 0;
 
     bool operator==(const heartbeat&) const = default;
 };
+
+// An interval as heartbeat::interval_ms: whole milliseconds, at most 2^32 - 1.
+[[nodiscard]] inline std::uint32_t interval_ms(duration d) {
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+    return ms <= 0 ? 0u : ms >= 0xffffffffLL ? 0xffffffffu : static_cast<std::uint32_t>(ms);
+}
 
 // Voter -> member, when the heartbeat's member is not (or no longer) in the voter's view.
 struct heartbeat_reply {

@@ -61,9 +61,9 @@ membership::suspicion member_monitor::reported(const verdict& v, incarnation_num
     return s;
 }
 
-bool member_monitor::heartbeat(member_id m, mono_time now, std::optional<duration>& interval) {
+bool member_monitor::heartbeat(member_id m, mono_time now, std::optional<duration>& interval, duration announced) {
     interval = silence(m, now);
-    return _registry.heartbeat(m, now);
+    return _registry.heartbeat(m, now, announced);
 }
 
 std::vector<member_monitor::verdict> member_monitor::evaluate(mono_time now,

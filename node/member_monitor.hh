@@ -29,9 +29,10 @@ public:
     // Time since the member's last heartbeat (empty: not watched, or never heard from).
     [[nodiscard]] std::optional<duration> silence(member_id m, mono_time now) const;
 
-    // A heartbeat of a watched member. Returns false for a member not watched; `interval` is set
-    // to the time since its previous heartbeat, when there was one.
-    bool heartbeat(member_id m, mono_time now, std::optional<duration>& interval);
+    // A heartbeat of a watched member, which says it heartbeats every `announced` from now on (zero:
+    // not said; detector_registry::heartbeat). Returns false for a member not watched; `interval`
+    // is set to the time since its previous heartbeat, when there was one.
+    bool heartbeat(member_id m, mono_time now, std::optional<duration>& interval, duration announced = {});
 
     // One changed judgement.
     struct verdict {

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "detector/heartbeat_interval.hh"
 #include "membership/validation.hh"
 #include "views/view_ops.hh"
 
@@ -40,6 +41,9 @@ std::optional<std::string> member_config::validate() const {
     if (heartbeat_interval <= 0ns || request_timeout <= 0ns) {
         return std::string("heartbeat interval and request timeout must be positive");
     }
+    if (adaptive_heartbeat && (heartbeat_levels.empty() || heartbeat_levels.back().up_to != static_cast<std::size_t>(-1))) {
+        return std::string("adaptive heartbeat levels must end with an unbounded one");
+    }
     return std::nullopt;
 }
 
@@ -49,7 +53,9 @@ member_node::member_node(const member_config& config, mono_time now, log_sink* l
     , _now(now)
     , _incarnation(config.incarnation)
     , _subscriber({config.voters, config.sync_timeout, config.poll_interval})
-    , _publisher(config.publisher_ring) {
+    , _publisher(config.publisher_ring)
+    , _interval(config.adaptive_heartbeat ? detector::adaptive_heartbeat_interval(0, {}, config.heartbeat_levels)
+                                          : config.heartbeat_interval) {
     _subscriber.start(now);
     take_subscriber_work();
 }
@@ -150,8 +156,14 @@ void member_node::send_heartbeat() {
     if (_now < _next_heartbeat) {
         return;
     }
-    _next_heartbeat = _now + _config.heartbeat_interval;
-    const heartbeat hb{_id, _incarnation, ++_sequence, _publisher.current().id};
+    // A new interval is announced by the heartbeat sent at the old rhythm, before the gap it makes.
+    if (_config.adaptive_heartbeat) {
+        _interval = detector::adaptive_heartbeat_interval(_publisher.current().members.size(), _interval,
+                                                          _config.heartbeat_levels);
+    }
+    _next_heartbeat = _now + _interval;
+    const heartbeat hb{_id, _incarnation, ++_sequence, _publisher.current().id,
+                       membership::interval_ms(_interval)};
     for (std::size_t i = 0; i < _config.voters; ++i) {
         _out.to_endpoints.emplace_back(i, hb);
     }

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "common/log_sink.hh"
+#include "detector/heartbeat_interval.hh"
 #include "node/health.hh"
 #include "node/output.hh"
 #include "views/view_publisher.hh"
@@ -22,6 +23,11 @@ struct member_config {
     std::size_t voters = 1;            // voter --listen endpoints, by index (the driver knows them)
     incarnation_number incarnation{1}; // of this process; each rejoin uses the next one
     duration heartbeat_interval = 100ms;
+    // The interval adapts to the size of the view this member holds
+    // (detector::adaptive_heartbeat_interval); heartbeat_interval is then not used.
+    bool adaptive_heartbeat = false;
+    std::vector<detector::adaptive_level> heartbeat_levels{std::begin(detector::adaptive_levels),
+                                                           std::end(detector::adaptive_levels)};
     duration request_timeout = 1s;  // a join or leave unanswered this long goes to the next voter
     duration retry_backoff = 100ms; // after a refusal (no leader yet), wait this long
     duration sync_timeout = 1s;
@@ -56,6 +62,8 @@ public:
     output take_output();
 
     [[nodiscard]] phase current_phase() const noexcept { return _phase; }
+    // The interval this member heartbeats at now (and says so in each heartbeat).
+    [[nodiscard]] duration heartbeat_interval() const noexcept { return _interval; }
     [[nodiscard]] member_id id() const noexcept { return _id; }
     [[nodiscard]] incarnation_number incarnation() const noexcept { return _incarnation; }
     [[nodiscard]] const views::view& view() const noexcept { return _publisher.current(); }
@@ -110,6 +118,7 @@ private:
 
     views::view_subscriber _subscriber;
     views::view_publisher _publisher;
+    duration _interval; // the heartbeat interval now
     output _out;
 };
 

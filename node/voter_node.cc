@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "common/invariant.hh"
+#include "detector/heartbeat_interval.hh"
 #include "membership/validation.hh"
 #include "views/view_ops.hh"
 #include "wire/codec.hh"
@@ -41,7 +42,10 @@ voter_node::voter_node(const voter_config& config, prng random, consensus::persi
     , _now(now)
     , _views_full(fmt::format("the cluster has reached --max-members ({})", config.max_members))
     , _next_raft_tick(now + config.raft_tick)
-    , _next_heartbeat(now) {
+    , _next_heartbeat(now)
+    , _heartbeat_interval(config.adaptive_heartbeat
+                              ? detector::adaptive_heartbeat_interval(0, {}, config.heartbeat_levels)
+                              : config.heartbeat_interval) {
     if (auto bad = config.validate()) {
         invariant_broken("voter_node", "invalid configuration: {}", *bad);
     }
@@ -402,7 +406,7 @@ void voter_node::handle_heartbeat(const heartbeat& hb, const origin& from, const
     }
     if (m != nullptr && m->incarnation == hb.incarnation) {
         std::optional<duration> interval;
-        if (_monitor.heartbeat(hb.member, _now, interval)) {
+        if (_monitor.heartbeat(hb.member, _now, interval, std::chrono::milliseconds(hb.interval_ms))) {
             ++_counters.heartbeats;
             if (interval && _samples.intervals.size() < max_samples) {
                 _samples.intervals.push_back(*interval);
@@ -714,8 +718,13 @@ void voter_node::voter_heartbeats() {
     if (_now < _next_heartbeat) {
         return;
     }
-    _next_heartbeat = _now + _config.heartbeat_interval;
+    if (_config.adaptive_heartbeat) {
+        _heartbeat_interval =
+            detector::adaptive_heartbeat_interval(view().members.size(), _heartbeat_interval, _config.heartbeat_levels);
+    }
+    _next_heartbeat = _now + _heartbeat_interval;
     if (auto hb = _self.heartbeat(state().id())) {
+        hb->interval_ms = membership::interval_ms(_heartbeat_interval);
         for (voter_id v : _config.voters) {
             if (v != _config.id) {
                 _out.to_voters.emplace_back(v, *hb);

@@ -128,6 +128,8 @@ public:
 
     [[nodiscard]] const consensus::raft& consensus() const noexcept { return *_raft; }
     [[nodiscard]] const views::view& view() const noexcept { return state().current(); }
+    // The interval this voter heartbeats to the other voters at now (and says so in each).
+    [[nodiscard]] duration heartbeat_interval() const noexcept { return _heartbeat_interval; }
     [[nodiscard]] const membership::membership_state& state() const noexcept { return _machine.state(); }
     [[nodiscard]] const detector::detector_registry& detectors() const noexcept {
         return _monitor.detectors();
@@ -212,6 +214,7 @@ private:
 
     mono_time _next_raft_tick;
     mono_time _next_heartbeat;
+    duration _heartbeat_interval;
     log_index _replay_until; // committed at startup: re-applied without publishing
     bool _was_leader = false;
     std::map<voter_id, mono_time> _voter_heard; // when each other voter was last heard from

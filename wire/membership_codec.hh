@@ -17,11 +17,11 @@ struct codec<membership::heartbeat> {
     using tables = fb_tables<fb::Heartbeat>;
     static Offset<fb::Heartbeat> encode(builder& b, const membership::heartbeat& m) {
         return fb::CreateHeartbeat(b, m.member.value(), m.incarnation.value(), m.sequence,
-                                   m.known_view.value());
+                                   m.known_view.value(), m.interval_ms);
     }
     static membership::heartbeat decode(const fb::Heartbeat& in) {
         return {member_id(in.member_id()), incarnation_number(in.incarnation()), in.sequence(),
-                view_id(in.known_view_id())};
+                view_id(in.known_view_id()), in.interval_ms()};
     }
 };
 

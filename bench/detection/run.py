@@ -12,7 +12,10 @@ Cluster(secure=True): every node, watcher and rosterctl with keys) side by side 
 settings, their kills interleaved; the default, off, is the plaintext run alone as before.
 
     /usr/bin/python3 bench/detection/run.py [--kills 30] [--intervals 50,100,1000] [--modes kill,stop]
-        [--security off|on|off,on]
+        [--security off|on|off,on] [--load N]
+
+--intervals auto runs rosterd without --heartbeat-interval-ms: its default interval adapts to
+the cluster's size (detector/heartbeat_interval.hh; 50 ms at these sizes).
 """
 
 import argparse
@@ -25,9 +28,15 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "pylib"))
 from rosterkit.cluster import Cluster  # noqa: E402
 from rosterkit.machine import machine  # noqa: E402
+from rosterkit.paths import binary  # noqa: E402
+from rosterkit.procs import Proc  # noqa: E402
 from rosterkit.report import command_line, ms, save, table  # noqa: E402
 from rosterkit.stats import summary  # noqa: E402
 from rosterkit.waiting import wait_for  # noqa: E402
+
+
+AUTO_LEVEL_MS = 50  # detector/heartbeat_interval.hh, up to 1,000 members
+AUTO_LEVELS = [(1000, 50), (2000, 100), (4000, 200), (10000, 500), (float("inf"), 1000)]
 
 
 def ids(view):
@@ -44,16 +53,34 @@ def removal_arrival(views, victim):
 class Run:
     """One cluster (plaintext or CURVE) with its watchers, killed member by member."""
 
-    def __init__(self, interval_ms, mode, members, settle_intervals, secure):
-        self.interval_ms, self.mode, self.settle_intervals = interval_ms, mode, settle_intervals
+    def __init__(self, interval_ms, mode, members, settle_intervals, secure, load=0):
+        # "auto": rosterd's default, an interval that adapts to the cluster's size (50 ms up to
+        # 1,000 members); the waits below use that level.
+        self.interval_ms = AUTO_LEVEL_MS if interval_ms == "auto" else interval_ms
+        self.mode, self.settle_intervals = mode, settle_intervals
         self.took = []
         self.k = 0
-        self.c = c = Cluster(heartbeat_ms=interval_ms, secure=secure)
+        self.c = c = Cluster(heartbeat_ms=None if interval_ms == "auto" else interval_ms, secure=secure)
         c.start_voters()
         self.names = [f"m{i}" for i in range(members)]
         for n in self.names:
             c.add_member(n)
         c.wait_formed(["v1", "v2", "v3"] + self.names, timeout=60)
+        self.load = None
+        if load:
+            # scale_load plays `load` more members (joined, heartbeating every voter at the
+            # interval the cluster's size gives, and saying so), so that the cluster is large.
+            total = load + members + 3
+            level = next(ms for up_to, ms in AUTO_LEVELS if total <= up_to)
+            self.interval_ms = level if interval_ms == "auto" else interval_ms
+            voters = ",".join(v.listen for v in c.voter_nodes)
+            self.load = Proc([binary("scale_load"), "--voters", voters, "--cluster", c.cluster, "--members", str(load),
+                              "--interval-ms", str(self.interval_ms), "--seconds", "36000"], capture=True)
+            first = self.load.wait_output(lambda lines: lines and lines[0], 600, "scale_load's first line").split()
+            if not first or first[0] != "joined" or int(first[1]) != load:
+                raise RuntimeError(f"scale_load: not every member joined: {' '.join(first)}")
+            wait_for(f"{total} members in the view", lambda: len(c.members_of(c.voter_nodes[0])["members"]) >= total,
+                     timeout=120, interval=0.5)
         self.watchers = [c.watch(c.voter_nodes[1]), c.watch(c.members["m0"]), c.watch(c.members["m1"])]
         wait_for("the watchers' first view", lambda: all(w.last() for w in self.watchers))
         self.victims = [n for n in self.names if n not in ("m0", "m1")]
@@ -83,17 +110,19 @@ class Run:
         wait_for(f"{name} back", lambda: name in c.names_in_view(c.voter_nodes[0]), timeout=30)
 
     def cleanup(self):
+        if self.load:
+            self.load.kill()
         self.c.cleanup()
 
 
-def measure(interval_ms, mode, kills, members, settle_intervals, security):
+def measure(interval_ms, mode, kills, members, settle_intervals, security, load=0):
     """{security: [seconds]}: one cluster per security setting, all up at once, and their kills
     interleaved (round k kills one member in each, in an order that alternates), so that every
     setting sees the same machine load."""
     runs = {}
     try:
         for sec in security:
-            runs[sec] = Run(interval_ms, mode, members, settle_intervals, secure=(sec == "on"))
+            runs[sec] = Run(interval_ms, mode, members, settle_intervals, secure=(sec == "on"), load=load)
         for k in range(kills):
             order = security if k % 2 == 0 else list(reversed(security))
             for sec in order:
@@ -108,8 +137,11 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--kills", type=int, default=30)
     p.add_argument("--members", type=int, default=10)
-    p.add_argument("--intervals", default="50,100,1000", help="heartbeat intervals, ms")
+    p.add_argument("--intervals", default="auto,50,100,1000",
+                   help="heartbeat intervals, ms, or auto (no --heartbeat-interval-ms: the default)")
     p.add_argument("--modes", default="kill,stop")
+    p.add_argument("--load", type=int, default=0,
+                   help="this many more members played by scale_load (plaintext only), for a large cluster")
     p.add_argument("--settle-intervals", type=float, default=12,
                    help="heartbeat intervals to wait before each kill (the new member's detectors settle)")
     p.add_argument("--security", default="off",
@@ -119,19 +151,20 @@ def main():
     results = {"command": command_line(), "machine": machine(), "rows": []}
     security = [x.strip() for x in a.security.split(",")]
     assert all(x in ("off", "on") for x in security), "--security takes off, on or off,on"
-    for interval in [int(x) for x in a.intervals.split(",")]:
+    for interval in [x if x == "auto" else int(x) for x in a.intervals.split(",")]:
         for mode in a.modes.split(","):
-            took = measure(interval, mode, a.kills, a.members, a.settle_intervals, security)
+            took = measure(interval, mode, a.kills, a.members, a.settle_intervals, security, a.load)
             for sec in security:
                 s = summary(took[sec])
-                results["rows"].append({"heartbeat_ms": interval, "mode": mode, "curve": sec, **s})
+                results["rows"].append({"heartbeat_ms": interval, "mode": mode, "curve": sec,
+                                        "members": a.members + a.load + 3, **s})
                 print(f"heartbeat {interval} ms, {mode}, CURVE {sec}: median {ms(s['median'])} ms over {s['n']}",
                       flush=True)
             save(a.out, results)
-    rows = [[r["heartbeat_ms"], "SIGKILL" if r["mode"] == "kill" else "SIGSTOP", r.get("curve", "off"), r["n"],
+    rows = [[r["heartbeat_ms"], r.get("members", "-"), "SIGKILL" if r["mode"] == "kill" else "SIGSTOP", r.get("curve", "off"), r["n"],
              ms(r["min"]), ms(r["median"]), ms(r["p90"]), ms(r["p99"]), ms(r["max"])] for r in results["rows"]]
     print(f"\ncommand: {results['command']}\nmachine: {results['machine']}\n")
-    print(table(["heartbeat ms", "failure", "CURVE", "kills", "min ms", "median ms", "p90 ms", "p99 ms", "max ms"],
+    print(table(["heartbeat ms", "members", "failure", "CURVE", "kills", "min ms", "median ms", "p90 ms", "p99 ms", "max ms"],
                 rows))
 
 if __name__ == "__main__":

@@ -138,7 +138,8 @@ int main(int argc, char** argv) {
         while (next < std::min(due, ids.size())) {
             if (ids[next] != member_id()) {
                 const bytes hb = bench::envelope(
-                    cluster, prefix, membership::heartbeat{ids[next], incs[next], ++seq[next], view_id()},
+                    cluster, prefix, membership::heartbeat{ids[next], incs[next], ++seq[next], view_id(),
+                                                          static_cast<std::uint32_t>(interval_ms)},
                     ids[next]);
                 for (std::size_t v = 0; v < endpoints.size(); ++v) {
                     (void)socks[v * static_cast<std::size_t>(sockets) + next % static_cast<std::size_t>(sockets)]

@@ -605,7 +605,7 @@ TEST(http_board, a_voter_driver_publishes_its_views_status_and_detector_table) {
         << *status;
     const auto table = m.board().detector(std::chrono::steady_clock::now());
     ASSERT_TRUE(table.json);
-    EXPECT_EQ(*table.json, "{\"voter_id\": 1, \"phi_threshold\": 8, \"heartbeat_interval_ms\": 100, \"members\": []}")
+    EXPECT_EQ(*table.json, "{\"voter_id\": 1, \"phi_threshold\": 8, \"heartbeat_interval_ms\": 50, \"members\": []}")
         << "a voter does not watch itself";
 }
 

@@ -225,5 +225,81 @@ TEST(detector_registry, lateness_changes_come_once_and_never_for_a_suspected_mem
     EXPECT_FALSE(late[0].late);
 }
 
+
+TEST(detector_registry, a_member_that_announces_a_longer_interval_is_judged_by_it) {
+    detector_registry r(lan_100ms());
+    r.add(member_id(1), at_ms(0));
+    r.add(member_id(2), at_ms(0));
+    for (std::int64_t t = 0; t <= 3000; t += 100) {
+        r.heartbeat(member_id(1), at_ms(t), 100ms); // the base interval: nothing changes
+        r.heartbeat(member_id(2), at_ms(t));
+    }
+    EXPECT_EQ(r.find(member_id(1))->sample_count(), 32u)
+        << "announcing the interval it has keeps the window (30 intervals and the 2 the first estimate seeds)";
+    // Member 1 says it heartbeats every second from now on (the cluster grew); member 2 says
+    // nothing. Both are silent for 900 ms.
+    r.heartbeat(member_id(1), at_ms(3100), 1s);
+    r.heartbeat(member_id(2), at_ms(3100));
+    EXPECT_EQ(r.interval_of(member_id(1)), 1s);
+    EXPECT_EQ(r.interval_of(member_id(2)), 100ms);
+    EXPECT_EQ(r.find(member_id(1))->sample_count(), 2u)
+        << "a new interval starts the window over: only the 2 intervals the new estimate seeds";
+    EXPECT_EQ(r.models(), 2u);
+    r.evaluate(at_ms(4000));
+    EXPECT_FALSE(r.is_suspected(member_id(1))) << "900 ms of silence is on time at 1 s";
+    EXPECT_TRUE(r.is_suspected(member_id(2))) << "and nine heartbeats missed at 100 ms";
+    // At its new rhythm it stays alive, through the warm-up and after it.
+    for (std::int64_t t = 4100; t <= 70'100; t += 1000) {
+        r.heartbeat(member_id(1), at_ms(t), 1s);
+        r.evaluate(at_ms(t + 990));
+        ASSERT_FALSE(r.is_suspected(member_id(1))) << "at " << t + 990 << " ms";
+    }
+    // And when it stops, it is suspected within a few of its intervals.
+    r.evaluate(at_ms(70'100 + 4000));
+    EXPECT_TRUE(r.is_suspected(member_id(1)));
+    EXPECT_LT(r.find(member_id(1))->threshold_delay(), 4s);
+    EXPECT_GT(r.find(member_id(1))->threshold_delay(), 2s) << "scaled: a pause of one interval and more";
+}
+
+TEST(detector_registry, a_shorter_interval_detects_faster_after_the_switch) {
+    detector_registry r(lan_100ms());
+    r.add(member_id(1), at_ms(0));
+    for (std::int64_t t = 0; t <= 1000; t += 100) {
+        r.heartbeat(member_id(1), at_ms(t));
+    }
+    std::int64_t t = 1050;
+    for (; t <= 10'000; t += 50) {
+        r.heartbeat(member_id(1), at_ms(t), 50ms);
+    }
+    EXPECT_EQ(r.interval_of(member_id(1)), 50ms);
+    EXPECT_LT(r.find(member_id(1))->threshold_delay(), 150ms);
+}
+
+TEST(detector_registry, intervals_out_of_bounds_or_beyond_the_cap_keep_the_detector) {
+    detector_registry r(lan_100ms());
+    for (std::uint64_t m = 1; m <= 40; ++m) {
+        r.add(member_id(m), at_ms(0));
+    }
+    r.heartbeat(member_id(1), at_ms(10), 0ms);
+    r.heartbeat(member_id(1), at_ms(20), 61s);
+    r.heartbeat(member_id(1), at_ms(30), 500us);
+    EXPECT_EQ(r.interval_of(member_id(1)), 100ms) << "not said, or out of [1 ms, 60 s]";
+    EXPECT_EQ(r.find(member_id(1))->sample_count(), 4u) << "the window kept: 2 seeded, 2 heard";
+    // Each member announces another interval: 15 besides the base are kept, the rest refused.
+    for (std::uint64_t m = 1; m <= 40; ++m) {
+        r.heartbeat(member_id(m), at_ms(100), std::chrono::milliseconds(200 + m));
+    }
+    EXPECT_EQ(r.models(), detector_registry::max_models);
+    for (std::uint64_t m = 1; m <= 40; ++m) {
+        const auto expected = m < detector_registry::max_models ? std::chrono::milliseconds(200 + m) : 100ms;
+        EXPECT_EQ(r.interval_of(member_id(m)), expected) << "member " << m;
+    }
+    // A kept interval is shared by whoever announces it next.
+    r.heartbeat(member_id(40), at_ms(200), 201ms);
+    EXPECT_EQ(r.interval_of(member_id(40)), 201ms);
+    EXPECT_EQ(r.models(), detector_registry::max_models);
+    EXPECT_FALSE(r.interval_of(member_id(99)));
+}
+
 } // namespace
 } // namespace roster::detector

@@ -1,3 +1,6 @@
+#include <algorithm>
+#include <iterator>
+
 #include <gtest/gtest.h>
 #include <fmt/format.h>
 
@@ -99,6 +102,65 @@ void follow_from(member_node& m, const views::view& v) {
     ASSERT_EQ(syncs.size(), 1u);
     m.on_reply(syncs[0].first, sync_reply{syncs[0].second.request_id, v.id, {}, v}, at(0));
     (void)m.take_output();
+}
+
+// The times, from `from_ms` to `to_ms`, at which `m` heartbeated voter 0, with the intervals it
+// announced.
+std::vector<std::pair<int, std::uint32_t>> beats(member_node& m, int from_ms, int to_ms) {
+    std::vector<std::pair<int, std::uint32_t>> out;
+    for (int t = from_ms; t < to_ms; ++t) {
+        m.tick(at(t));
+        for (const auto& [e, h] : sent<heartbeat>(m.take_output())) {
+            if (e == 0) {
+                out.emplace_back(t, h.interval_ms);
+            }
+        }
+    }
+    return out;
+}
+
+TEST(member_node, an_adaptive_member_heartbeats_at_its_views_level_and_announces_a_change_before_the_gap) {
+    auto c = three_voters();
+    c.heartbeat_interval = 300ms; // not used when adaptive
+    c.adaptive_heartbeat = true;
+    member_node m(c, at(0));
+    follow_from(m, view_of(view_id(1), {member_id(9)}));
+    join(m);
+    auto b = beats(m, 1, 500);
+    ASSERT_GE(b.size(), 9u);
+    EXPECT_EQ(b[1].first - b[0].first, 50) << "a small cluster: 50 ms";
+    EXPECT_EQ(b[0].second, 50u);
+    EXPECT_EQ(m.heartbeat_interval(), 50ms);
+    // The cluster grows to 1,500 members: the next heartbeat, still at the 50 ms rhythm, says
+    // 100 ms, and the one after comes 100 ms later.
+    std::vector<member_id> ids;
+    for (std::uint64_t i = 1; i <= 1500; ++i) {
+        ids.push_back(member_id(i));
+    }
+    auto grown = view_of(view_id(2), ids);
+    std::copy_if(ids.begin(), ids.end(), std::back_inserter(grown.joined), [](member_id i) { return i != member_id(9); });
+    m.on_published(full_view{grown}, at(500));
+    (void)m.take_output();
+    ASSERT_GT(m.view().members.size(), 1000u);
+    const int last_small = b.back().first;
+    b = beats(m, 500, 1000);
+    ASSERT_GE(b.size(), 4u);
+    EXPECT_EQ(b[0].first, last_small + 50) << "announced at the old rhythm";
+    EXPECT_EQ(b[0].second, 100u);
+    EXPECT_EQ(b[1].first - b[0].first, 100);
+    EXPECT_EQ(b[1].second, 100u);
+    EXPECT_EQ(m.heartbeat_interval(), 100ms);
+}
+
+TEST(member_node, a_fixed_interval_is_announced_too) {
+    auto c = three_voters();
+    c.heartbeat_interval = 70ms;
+    member_node m(c, at(0));
+    join(m);
+    const auto b = beats(m, 1, 300);
+    ASSERT_GE(b.size(), 3u);
+    EXPECT_EQ(b[1].first - b[0].first, 70);
+    EXPECT_EQ(b[0].second, 70u);
 }
 
 TEST(member_node, learns_of_its_removal_and_rejoins_with_a_new_incarnation) {

@@ -83,6 +83,57 @@ TEST(cluster_scenario, the_cluster_forms_and_a_quiet_network_removes_nobody) {
 // heartbeat still in flight at the crash:
 //
 //     removed at every subscriber <= crash + max_v D_v + 2 tau + S + 6 delta
+// rosterd's default: the heartbeat interval adapts to the view's size (detector/heartbeat_interval.hh;
+// rosterd's levels start at 1,000 members, these at 20 so that the scenario stays small). The
+// cluster forms at 50 ms; as its views pass 20 and then 40 members every node moves to 200 ms and
+// then to 1 s, announcing each change in the heartbeat sent before the longer gap, and the voters'
+// detectors follow. A twentyfold slower rhythm removes no live member; a crash is still found, at
+// the new rhythm; and when the cluster shrinks again the rhythm comes back, once the view is a
+// tenth below the bound.
+TEST(cluster_scenario, heartbeats_that_slow_down_as_the_cluster_grows_remove_nobody) {
+    auto o = quiet(31);
+    o.members = 50;
+    o.adaptive_heartbeat = true;
+    o.heartbeat_levels = {{20, 50ms}, {40, 200ms}, {static_cast<std::size_t>(-1), 1s}};
+    cluster_sim c(o);
+    ASSERT_TRUE(c.run_until([&] { return settled(c, o.voters + o.members); }, 60s))
+        << c.violation().value_or("the cluster did not form");
+    ASSERT_TRUE(c.run_for(60s)) << *c.violation();
+    EXPECT_TRUE(c.removals().empty()) << c.removals().size() << " live members removed; the first: "
+                                      << c.removals().front().name;
+    for (std::size_t m = 0; m < o.members; ++m) {
+        ASSERT_EQ(c.member(m).heartbeat_interval(), 1s) << "member " << m;
+    }
+    const member_id someone = c.id_in_view(7);
+    for (std::size_t v = 0; v < o.voters; ++v) {
+        EXPECT_EQ(c.voter(v).heartbeat_interval(), 1s);
+        EXPECT_EQ(c.voter(v).detectors().interval_of(someone), 1s) << "voter " << v;
+    }
+    // A crash at 1 s heartbeats: found within a few seconds (the detection bound scales with it).
+    const member_id id = c.id_in_view(30);
+    const mono_time crash = c.now();
+    c.crash_member(30);
+    ASSERT_TRUE(c.run_until([&] { return gone_everywhere(c, id); }, 10s)) << c.violation().value_or("not removed");
+    const duration took = c.now() - crash;
+    EXPECT_LT(took, 4s);
+    EXPECT_GT(took, 1s) << "not the 50 ms detectors";
+    ASSERT_EQ(c.removals().size(), 1u);
+    // Shrinking: 16 members leave for good (the view falls to 37, a tenth below 40 but not below
+    // 20): back to 200 ms, still nobody else removed.
+    for (std::size_t m = 31; m < 47; ++m) {
+        c.crash_member(m);
+    }
+    ASSERT_TRUE(c.run_until([&] { return c.newest_view().members.size() == o.voters + o.members - 17; }, 20s))
+        << c.violation().value_or("the crashed members were not removed");
+    ASSERT_TRUE(c.run_for(20s)) << *c.violation();
+    EXPECT_EQ(c.removals().size(), 17u) << "only the crashed ones";
+    EXPECT_EQ(c.member(0).heartbeat_interval(), 200ms);
+    EXPECT_EQ(c.voter(0).detectors().interval_of(someone), 200ms);
+    std::printf("50 ms -> 200 ms -> 1 s as the cluster grew, back to 200 ms as it shrank; a crash at 1 s found in "
+                "%.0f ms\n",
+                to_ms(took));
+}
+
 TEST(cluster_scenario, a_crashed_member_is_removed_within_the_detection_bound) {
     cluster_sim c(quiet(2));
     form(c);

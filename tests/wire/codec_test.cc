@@ -52,6 +52,10 @@ TEST(codec, empty_and_optional_fields_round_trip) {
     decoded = decode(encode(e));
     ASSERT_TRUE(decoded);
     EXPECT_EQ(*decoded, e);
+    e.msg = membership::heartbeat{member_id(42), incarnation_number(5), 77, view_id(12), 500};
+    decoded = decode(encode(e));
+    ASSERT_TRUE(decoded);
+    EXPECT_EQ(std::get<membership::heartbeat>(decoded->msg).interval_ms, 500u);
 }
 
 TEST(codec, every_truncation_is_refused) {
@@ -448,6 +452,10 @@ std::vector<bytes> other_samples() {
                     true,
                     {{member_id(4), incarnation_number(2), 9.5, true, 37, 412}},
                     {{member_id(5), incarnation_number(1), 3.25, false}, {member_id(6), incarnation_number(3), 4.0, false}}}}),
+        encode({wire::protocol_version,
+                "c",
+                {},
+                membership::heartbeat{member_id(42), incarnation_number(5), 77, view_id(12), 500}}),
     };
 }
 

@@ -9,7 +9,7 @@
 // and docs/protocol.md. Changed since: SuspicionReport (the table gained `details`, and the sample
 // a third entry; issue 14); RemoveRequest, RemoveReply and the operator's removal in a view change
 // and a command added (issue 15); SuspicionReport gained `late` (issue 17: the sample without it
-// encodes as before, a new sample has it).
+// encodes as before, a new sample has it); Heartbeat gained `interval_ms` (issue 17, the same way).
 namespace roster::wire::testing {
 
 struct golden_bytes {
@@ -232,6 +232,10 @@ inline constexpr golden_bytes golden_other_samples[] = {
      "0400000002000000050000000000000001000000000000000000000000000a4000000000000000000600000000000000"
      "03000000000000000000000000001040000000000000000001000000250000009c010000010000000400000000000000"
      "020000000000000000000000000023400100000000000000"},
+    {"Heartbeat with interval_ms (issue 17: the sample without it encodes as before)",
+     "740000001c000000525354520000000000000e001400060008000c00050010000e00000000010100140000000c000000"
+     "2000000004000400040000000100000063000e002800080010001800200004000e000000f40100002a00000000000000"
+     "05000000000000004d000000000000000c00000000000000"},
 };
 
 } // namespace roster::wire::testing

@@ -224,9 +224,10 @@ class Cluster:
         return dict(zip(("listen", "publish", "metrics"), ports.allocate(3)))
 
     def _common_args(self, node):
+        # heartbeat_ms=None: rosterd's default, an interval that adapts to the cluster's size.
         return ["--name", node.name, "--cluster", self.cluster, "--listen", node.listen,
-                "--publish", node.publish, "--metrics-listen", node.metrics,
-                "--heartbeat-interval-ms", str(self.heartbeat_ms)]
+                "--publish", node.publish, "--metrics-listen", node.metrics] + (
+                    [] if self.heartbeat_ms is None else ["--heartbeat-interval-ms", str(self.heartbeat_ms)])
 
     def _security_args(self, node):
         if not self.secure:
