@@ -187,19 +187,23 @@ class Roster(System):
     @staticmethod
     def parse_settings(text):
         """"HB:PHI,HB:PHI,..." (e.g. "50:8,100:8"), or "HBS/PHIS" for a cross product
-        (e.g. "50,100,200,500/8,12,16")."""
+        (e.g. "50,100,200,500/8,12,16"). HB "auto": no --heartbeat-interval-ms, rosterd's default
+        interval that adapts to the cluster's size (50 ms at these sizes)."""
+        def hb_of(hb):
+            return hb if hb == "auto" else int(hb)
         if "/" in text:
             hbs, phis = text.split("/")
-            return [{"heartbeat_ms": int(hb), "phi": float(phi)} for hb in hbs.split(",") for phi in phis.split(",")]
+            return [{"heartbeat_ms": hb_of(hb), "phi": float(phi)} for hb in hbs.split(",") for phi in phis.split(",")]
         out = []
         for item in text.split(","):
             hb, phi = item.split(":")
-            out.append({"heartbeat_ms": int(hb), "phi": float(phi)})
+            out.append({"heartbeat_ms": hb_of(hb), "phi": float(phi)})
         return out
 
     @staticmethod
     def label(setting):
-        return f"{setting['heartbeat_ms']} ms / phi {setting['phi']:g}"
+        hb = setting["heartbeat_ms"]
+        return f"{'adaptive' if hb == 'auto' else str(hb) + ' ms'} / phi {setting['phi']:g}"
 
     def __init__(self, topology, server_hosts, setting, workdir, args):
         super().__init__(topology, server_hosts, setting, workdir, args)
@@ -216,7 +220,8 @@ class Roster(System):
         return ["--name", name, "--cluster", self.cluster,
                 "--listen", f"{host.ip}:{LISTEN}", "--publish", f"{host.ip}:{PUBLISH}",
                 "--metrics-listen", f"{host.ip}:{METRICS}",
-                "--heartbeat-interval-ms", str(self.setting["heartbeat_ms"]),
+                *([] if self.setting["heartbeat_ms"] == "auto" else
+                  ["--heartbeat-interval-ms", str(self.setting["heartbeat_ms"])]),
                 "--phi-threshold", f"{self.setting['phi']:g}", "--log-level", self.args.log_level,
                 # Plaintext, as in the results so far (the namespaces hold nothing else); since
                 # issue 13 a plaintext node binds a non-loopback address only when told so.

@@ -62,8 +62,15 @@ def histogram_quantile(node, name, q):
     return None
 
 
-def run_load(n, seconds, sockets):
-    c = Cluster(heartbeat_ms=1000)
+# rosterd's adaptive levels (detector/heartbeat_interval.hh): (members up to, interval ms).
+AUTO_LEVELS = [(1000, 50), (2000, 100), (4000, 200), (10000, 500), (float("inf"), 1000)]
+
+
+def run_load(n, seconds, sockets, interval="1000"):
+    """interval: ms, or "auto" (rosterd's default: no --heartbeat-interval-ms on the voters, and
+    the load heartbeats at the level of the cluster's size, as real members would)."""
+    interval_ms = next(ms for up_to, ms in AUTO_LEVELS if n + 3 <= up_to) if interval == "auto" else int(interval)
+    c = Cluster(heartbeat_ms=None if interval == "auto" else interval_ms)
     try:
         c.start_voters()
         c.wait_formed(["v1", "v2", "v3"])
@@ -75,7 +82,7 @@ def run_load(n, seconds, sockets):
         # (a voter's reply queue to one peer holds 1000 messages, and a view of thousands of joins
         # answers them all at once).
         sockets = sockets or max(4, n // 2000)
-        load = Proc([binary("scale_load"), "--voters", voters, "--members", str(n), "--interval-ms", "1000",
+        load = Proc([binary("scale_load"), "--voters", voters, "--members", str(n), "--interval-ms", str(interval_ms),
                      "--sockets", str(sockets), "--seconds", str(seconds + 30)], capture=True)
         try:
             joined = load.wait_output(lambda lines: lines and lines[0], 600, "scale_load's first line").split()
@@ -108,7 +115,7 @@ def run_load(n, seconds, sockets):
         raft_p50 = histogram_quantile(leader, "roster_raft_commit_latency_seconds", 0.5)
         raft_p99 = histogram_quantile(leader, "roster_raft_commit_latency_seconds", 0.99)
         load.kill()
-        return {"members": n, "bootstrap_s": bootstrap, "wall_s": wall,
+        return {"members": n, "interval_ms": interval_ms, "bootstrap_s": bootstrap, "wall_s": wall,
                 "cpu_cores": cpu, "heartbeats_per_s": {k: v / wall for k, v in hbs.items()},
                 "us_per_heartbeat": {k: cpu[k] * 1e6 / (hbs[k] / wall) for k in cpu if hbs[k] > 0},
                 "rss_bytes": rss, "rss_per_member": {k: (rss[k] - rss0[k]) / n for k in rss},
@@ -144,13 +151,15 @@ def main():
     ap.add_argument("--seconds", type=float, default=60)
     ap.add_argument("--sockets", type=int, default=0, help="sockets per voter (0: max(4, members / 2000))")
     ap.add_argument("--bootstrap", type=int, default=2000)
+    ap.add_argument("--interval-ms", default="1000",
+                    help="the members' heartbeat interval, or auto (rosterd's default: it adapts to the size)")
     ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "results.json"))
     a = ap.parse_args()
     res = {"command": command_line(), "machine": machine(), "load": [], "bootstrap": None}
     res["failed"] = []
     for n in [int(x) for x in a.members.split(",")]:
         try:
-            r = run_load(n, a.seconds, a.sockets)
+            r = run_load(n, a.seconds, a.sockets, a.interval_ms)
         except Exception as e:  # a size that does not hold is a result, not a crash of the benchmark
             res["failed"].append({"members": n, "why": str(e)})
             save(a.out, res)
@@ -166,7 +175,7 @@ def main():
     rows = []
     for r in res["load"]:
         for v in sorted(r["cpu_cores"]):
-            rows.append([r["members"], v + (" (leader)" if v == r["leader"] else ""), f"{r['cpu_cores'][v]:.3f}",
+            rows.append([f"{r['members']} @ {r.get('interval_ms', 1000)} ms", v + (" (leader)" if v == r["leader"] else ""), f"{r['cpu_cores'][v]:.3f}",
                          f"{r['heartbeats_per_s'][v]:.0f}", f"{r['us_per_heartbeat'].get(v, 0):.1f}",
                          f"{r['rss_bytes'][v] / 2**20:.1f}", f"{r['rss_per_member'][v]:.0f}"])
     print(table(["members", "voter", "CPU (cores)", "heartbeats/s", "CPU µs per heartbeat", "RSS MiB",

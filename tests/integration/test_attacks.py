@@ -175,6 +175,8 @@ class SecuredCluster(unittest.TestCase):
         base = {r: attacks.handshakes_failed(node, socket, r) for r in (MECHANISM_MISMATCH, PROTOCOL, UNAUTHORIZED_KEY)}
         link = Link(endpoint, self.key_for(mode, voter), self.c.server_key(node), **kw)
         link.target = (node, socket, base)
+        # The handshakes these modes get refused (the peer socket takes voters' keys only).
+        link.may_be_refused = mode in ("plaintext", "unauthorized") or (mode == "other_member" and socket == "peer")
         self.addCleanup(link.close)
         return link
 

@@ -429,7 +429,7 @@ class HttpEndpoints(ClusterCase):
         others = {i for name, i in ids.items() if name != "v2"}
         self.assertLessEqual(others, set(got), f"every member but v2 itself: {d}")
         for m in d["members"]:
-            self.assertEqual(set(m), {"id", "name", "heartbeat_age_ms", "phi", "interval_mean_ms",
+            self.assertEqual(set(m), {"id", "name", "heartbeat_age_ms", "phi", "interval_ms", "interval_mean_ms",
                                       "interval_stddev_ms", "samples", "suspected"}, m)
             if m["id"] not in others:
                 continue
@@ -438,6 +438,7 @@ class HttpEndpoints(ClusterCase):
             self.assertLess(m["heartbeat_age_ms"], 2000, m)
             self.assertGreaterEqual(m["phi"], 0.0, m)
             self.assertLess(m["phi"], PHI_THRESHOLD, m)
+            self.assertEqual(m["interval_ms"], HEARTBEAT_MS, f"the interval the member announced: {m}")
             self.assertGreater(m["interval_mean_ms"], HEARTBEAT_MS / 3, m)
             self.assertLess(m["interval_mean_ms"], HEARTBEAT_MS * 3, m)
             self.assertGreaterEqual(m["interval_stddev_ms"], 0.0, m)

@@ -101,8 +101,17 @@ class Link:
         return sum(1 for name, _ in self.poll_events() if name == "disconnected")
 
     # -- messages ----------------------------------------------------------------------------
+    # A link whose handshake the node is expected to refuse: send() then queues only if the socket
+    # takes the message now. Whether a connection exists to queue for depends on whether the
+    # refusal came before the send; waiting for one would wait for nothing.
+    may_be_refused = False
+
     def send(self, data, timeout=5.0):
-        """Queues one message (blocks at most `timeout` s while the send queue is full)."""
+        """Queues one message (blocks at most `timeout` s while the send queue is full; with
+        may_be_refused, not at all)."""
+        if self.may_be_refused:
+            self.try_send(data)
+            return
         self.sock.setsockopt(zmq.SNDTIMEO, int(timeout * 1000))
         self.sock.send(data, copy=len(data) < 65536)
 
