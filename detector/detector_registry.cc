@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "common/invariant.hh"
+#include "detector/heartbeat_interval.hh"
 
 namespace roster::detector {
 
@@ -48,7 +49,15 @@ const phi_model* detector_registry::model_for(duration interval) {
             return m.get();
         }
     }
-    if (_models.size() + 1 >= max_models) {
+    // rosterd's adaptive levels are always taken: otherwise one member announcing 15 odd intervals
+    // would leave the others' detectors at their old rhythm when the cluster grows.
+    const bool level = std::any_of(std::begin(adaptive_levels), std::end(adaptive_levels),
+                                   [&](const adaptive_level& l) { return l.interval == interval; });
+    const auto others = std::count_if(_models.begin(), _models.end(), [](const auto& m) {
+        return std::none_of(std::begin(adaptive_levels), std::end(adaptive_levels),
+                            [&](const adaptive_level& l) { return l.interval == m->config().first_heartbeat_estimate; });
+    });
+    if (!level && static_cast<std::size_t>(others) + 1 >= max_models) {
         return nullptr;
     }
     const auto& base = _model->config();

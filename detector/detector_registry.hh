@@ -59,7 +59,8 @@ public:
     // added, with the warm-up's caution) with the configuration scaled to it (the deviation floor
     // and the acceptable pause in proportion, the first estimate the interval itself), so that a
     // member that slows down as the cluster grows is not suspected for it. Intervals outside
-    // [1 ms, 60 s], and new ones beyond max_models distinct intervals, keep the current detector.
+    // [1 ms, 60 s], and new ones beyond max_models distinct intervals other than the adaptive
+    // levels (detector/heartbeat_interval.hh, always taken), keep the current detector.
     bool heartbeat(member_id member, mono_time now, duration interval = {});
     // The interval a member's detector expects (the configuration's first estimate, or the
     // interval it last announced); empty when it is not monitored.

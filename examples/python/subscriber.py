@@ -261,7 +261,13 @@ class Subscriber:
         self.receiving = False    # and a message came through it
 
     def ask(self, message):
-        self.req.send(message, zmq.DONTWAIT)
+        """Queues a request if a connection takes it now. When none does (the handshake was
+        refused, or nothing listens yet) it is dropped: the sync's deadline asks again, and the
+        loop says why once its timeout passes."""
+        try:
+            self.req.send(message, zmq.DONTWAIT)
+        except zmq.Again:
+            pass
 
     def sync(self, full=False):
         rid = self.next_request

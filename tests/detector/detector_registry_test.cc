@@ -298,6 +298,15 @@ TEST(detector_registry, intervals_out_of_bounds_or_beyond_the_cap_keep_the_detec
     r.heartbeat(member_id(40), at_ms(200), 201ms);
     EXPECT_EQ(r.interval_of(member_id(40)), 201ms);
     EXPECT_EQ(r.models(), detector_registry::max_models);
+    // The adaptive levels are taken even now: odd intervals of a few members cannot keep the
+    // others' detectors at their old rhythm when the cluster grows.
+    r.heartbeat(member_id(39), at_ms(300), 500ms);
+    EXPECT_EQ(r.interval_of(member_id(39)), 500ms);
+    r.heartbeat(member_id(38), at_ms(300), 1s);
+    EXPECT_EQ(r.interval_of(member_id(38)), 1s);
+    EXPECT_EQ(r.models(), detector_registry::max_models + 2);
+    r.heartbeat(member_id(37), at_ms(300), 777ms);
+    EXPECT_EQ(r.interval_of(member_id(37)), 100ms) << "still no room for another odd one";
     EXPECT_FALSE(r.interval_of(member_id(99)));
 }
 
