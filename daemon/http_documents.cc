@@ -135,7 +135,7 @@ std::string detector_document(const node::voter_node& v, mono_time now) {
     std::string out = fmt::format("{{\"voter_id\": {}, \"phi_threshold\": {}, \"heartbeat_interval_ms\": {}, "
                                   "\"members\": [",
                                   cfg.id, cfg.detector.detector.threshold,
-                                  std::chrono::duration_cast<std::chrono::milliseconds>(v.heartbeat_interval()).count());
+                                  membership::interval_ms(v.heartbeat_interval()));
     out.reserve(registry.size() * 200 + out.size());
     bool first = true;
     registry.for_each([&](member_id id, const detector::phi_accrual_detector& d, bool suspected) {
@@ -149,9 +149,7 @@ std::string detector_document(const node::voter_node& v, mono_time now) {
                            id, member ? json_quote(member->name) : std::string("null"),
                            last ? std::to_string(ms_between(*last, now)) : std::string("null"),
                            number(registry.phi(id, now).value_or(0)),
-                           std::chrono::duration_cast<std::chrono::milliseconds>(
-                               d.model().config().first_heartbeat_estimate)
-                               .count(),
+                           membership::interval_ms(d.model().config().first_heartbeat_estimate),
                            number(d.mean_us() / 1000.0),
                            number(d.std_deviation_us() / 1000.0), d.sample_count(), suspected);
     });

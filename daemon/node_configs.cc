@@ -14,7 +14,7 @@ result<node::voter_config, std::string> make_voter_config(const options& o, inca
     // Without --heartbeat-interval-ms the interval adapts; the detector's base is then the
     // shortest level, and each member's detector follows the interval the member announces.
     const bool adaptive = o.heartbeat_interval_ms == 0;
-    const duration heartbeat = adaptive ? detector::adaptive_heartbeat_interval(0, {})
+    const duration heartbeat = adaptive ? detector::adaptive_levels[0].interval
                                         : duration(std::chrono::milliseconds(o.heartbeat_interval_ms));
     node::voter_config c;
     c.cluster = o.cluster;
@@ -36,7 +36,9 @@ result<node::voter_config, std::string> make_voter_config(const options& o, inca
         }
     }
     c.heartbeat_interval = heartbeat;
-    c.adaptive_heartbeat = adaptive;
+    if (adaptive) {
+        c.heartbeat_levels.assign(std::begin(detector::adaptive_levels), std::end(detector::adaptive_levels));
+    }
     c.detector.detector = detector::phi_accrual_config::for_heartbeat_interval(heartbeat);
     c.detector.detector.threshold = o.phi_threshold;
     c.batching.removal_settle_max = heartbeat + heartbeat / 2;
@@ -74,8 +76,9 @@ result<node::member_config, std::string> make_member_config(const options& o,
     c.voters = o.join.size();
     c.tags = o.tags;
     c.incarnation = incarnation;
-    c.adaptive_heartbeat = o.heartbeat_interval_ms == 0;
-    if (!c.adaptive_heartbeat) {
+    if (o.heartbeat_interval_ms == 0) {
+        c.heartbeat_levels.assign(std::begin(detector::adaptive_levels), std::end(detector::adaptive_levels));
+    } else {
         c.heartbeat_interval = std::chrono::milliseconds(o.heartbeat_interval_ms);
     }
     if (auto bad = c.validate()) {

@@ -13,6 +13,7 @@
 #include "daemon/node_configs.hh"
 #include "daemon/voter_driver.hh"
 #include "daemon/voter_storage.hh"
+#include "detector/heartbeat_interval.hh"
 
 namespace roster::daemon {
 
@@ -147,7 +148,8 @@ void runtime::note_lag(duration lag, mono_time now) {
     using std::chrono::milliseconds;
     _metrics->loop_lag_seconds(std::chrono::duration<double>(lag).count());
     const duration worth_a_line = _o.is_voter() ? milliseconds(_o.election_timeout_ms) / 2
-                                                : 2 * milliseconds(_o.heartbeat_interval_ms > 0 ? _o.heartbeat_interval_ms : 50);
+                                                : 2 * (_o.heartbeat_interval_ms > 0 ? duration(milliseconds(_o.heartbeat_interval_ms))
+                                                                                 : detector::adaptive_levels[0].interval);
     if (lag < worth_a_line) {
         return;
     }

@@ -30,7 +30,7 @@ void voter_driver::after_step(mono_time now) {
         const auto& c = _node->config();
         _metrics.board().set_status(status_document(
             _node->status(0), c.detector.detector.threshold,
-            static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(_node->heartbeat_interval()).count()),
+            static_cast<int>(membership::interval_ms(_node->heartbeat_interval())),
             voters_known(*_node, _node->voters_heard(), now)));
     }
     show_http(now);

@@ -51,13 +51,8 @@ const phi_model* detector_registry::model_for(duration interval) {
     }
     // rosterd's adaptive levels are always taken: otherwise one member announcing 15 odd intervals
     // would leave the others' detectors at their old rhythm when the cluster grows.
-    const bool level = std::any_of(std::begin(adaptive_levels), std::end(adaptive_levels),
-                                   [&](const adaptive_level& l) { return l.interval == interval; });
-    const auto others = std::count_if(_models.begin(), _models.end(), [](const auto& m) {
-        return std::none_of(std::begin(adaptive_levels), std::end(adaptive_levels),
-                            [&](const adaptive_level& l) { return l.interval == m->config().first_heartbeat_estimate; });
-    });
-    if (!level && static_cast<std::size_t>(others) + 1 >= max_models) {
+    const bool level = is_adaptive_level(interval);
+    if (!level && _odd_models + 1 >= max_models) {
         return nullptr;
     }
     const auto& base = _model->config();
@@ -74,6 +69,7 @@ const phi_model* detector_registry::model_for(duration interval) {
         return nullptr;
     }
     _models.push_back(std::make_unique<phi_model>(c));
+    _odd_models += level ? 0 : 1;
     return _models.back().get();
 }
 

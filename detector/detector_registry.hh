@@ -122,6 +122,7 @@ private:
     std::unique_ptr<phi_model> _model; // stable address: detectors point to it
     // One per announced interval other than the base's (stable addresses too).
     std::vector<std::unique_ptr<phi_model>> _models;
+    std::size_t _odd_models = 0; // of _models, those not for an adaptive level (max_models bounds them)
     double _clear_threshold;
     duration _silent_grace;
     // Parallel vectors, sorted by member id: the ids alone are searched (80 KB for 10,000

@@ -1,5 +1,7 @@
 #include "detector/heartbeat_interval.hh"
 
+#include <algorithm>
+
 namespace roster::detector {
 
 duration adaptive_heartbeat_interval(std::size_t members, duration current, std::span<const adaptive_level> levels) {
@@ -23,6 +25,26 @@ duration adaptive_heartbeat_interval(std::size_t members, duration current, std:
         }
     }
     return current;
+}
+
+std::optional<const char*> check_levels(std::span<const adaptive_level> levels) {
+    if (levels.empty() || levels.back().up_to != static_cast<std::size_t>(-1)) {
+        return "adaptive heartbeat levels must end with an unbounded one";
+    }
+    for (std::size_t l = 1; l < levels.size(); ++l) {
+        if (levels[l].up_to <= levels[l - 1].up_to || levels[l].interval <= levels[l - 1].interval) {
+            return "adaptive heartbeat levels must grow in members and in interval";
+        }
+    }
+    if (levels.front().interval <= duration::zero()) {
+        return "adaptive heartbeat intervals must be positive";
+    }
+    return std::nullopt;
+}
+
+bool is_adaptive_level(duration interval) {
+    return std::any_of(std::begin(adaptive_levels), std::end(adaptive_levels),
+                       [&](const adaptive_level& l) { return l.interval == interval; });
 }
 
 } // namespace roster::detector

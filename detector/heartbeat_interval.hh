@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <span>
 
 #include "common/time.hh"
@@ -35,5 +36,12 @@ inline constexpr adaptive_level adaptive_levels[] = {
 // ones) must grow in both fields and end with an unbounded level.
 [[nodiscard]] duration adaptive_heartbeat_interval(std::size_t members, duration current,
                                                    std::span<const adaptive_level> levels = adaptive_levels);
+
+// Empty when `levels` may be given to adaptive_heartbeat_interval (not empty, growing in both
+// fields, the last one unbounded), else what is wrong.
+[[nodiscard]] std::optional<const char*> check_levels(std::span<const adaptive_level> levels);
+
+// Whether `interval` is one of rosterd's adaptive levels.
+[[nodiscard]] bool is_adaptive_level(duration interval);
 
 } // namespace roster::detector

@@ -41,8 +41,8 @@ std::optional<std::string> member_config::validate() const {
     if (heartbeat_interval <= 0ns || request_timeout <= 0ns) {
         return std::string("heartbeat interval and request timeout must be positive");
     }
-    if (adaptive_heartbeat && (heartbeat_levels.empty() || heartbeat_levels.back().up_to != static_cast<std::size_t>(-1))) {
-        return std::string("adaptive heartbeat levels must end with an unbounded one");
+    if (auto bad = heartbeat_levels.empty() ? std::nullopt : detector::check_levels(heartbeat_levels)) {
+        return std::string(*bad);
     }
     return std::nullopt;
 }
@@ -54,8 +54,8 @@ member_node::member_node(const member_config& config, mono_time now, log_sink* l
     , _incarnation(config.incarnation)
     , _subscriber({config.voters, config.sync_timeout, config.poll_interval})
     , _publisher(config.publisher_ring)
-    , _interval(config.adaptive_heartbeat ? detector::adaptive_heartbeat_interval(0, {}, config.heartbeat_levels)
-                                          : config.heartbeat_interval) {
+    , _interval(config.heartbeat_levels.empty() ? config.heartbeat_interval
+                                                : config.heartbeat_levels.front().interval) {
     _subscriber.start(now);
     take_subscriber_work();
 }
@@ -157,7 +157,7 @@ void member_node::send_heartbeat() {
         return;
     }
     // A new interval is announced by the heartbeat sent at the old rhythm, before the gap it makes.
-    if (_config.adaptive_heartbeat) {
+    if (!_config.heartbeat_levels.empty()) {
         _interval = detector::adaptive_heartbeat_interval(_publisher.current().members.size(), _interval,
                                                           _config.heartbeat_levels);
     }

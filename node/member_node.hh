@@ -23,11 +23,10 @@ struct member_config {
     std::size_t voters = 1;            // voter --listen endpoints, by index (the driver knows them)
     incarnation_number incarnation{1}; // of this process; each rejoin uses the next one
     duration heartbeat_interval = 100ms;
-    // The interval adapts to the size of the view this member holds
-    // (detector::adaptive_heartbeat_interval); heartbeat_interval is then not used.
-    bool adaptive_heartbeat = false;
-    std::vector<detector::adaptive_level> heartbeat_levels{std::begin(detector::adaptive_levels),
-                                                           std::end(detector::adaptive_levels)};
+    // Not empty: the heartbeat interval adapts to the size of the view this node holds
+    // (detector::adaptive_heartbeat_interval over these levels; rosterd passes
+    // detector::adaptive_levels), and heartbeat_interval is not used. Empty: heartbeat_interval.
+    std::vector<detector::adaptive_level> heartbeat_levels{};
     duration request_timeout = 1s;  // a join or leave unanswered this long goes to the next voter
     duration retry_backoff = 100ms; // after a refusal (no leader yet), wait this long
     duration sync_timeout = 1s;

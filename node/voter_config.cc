@@ -29,8 +29,8 @@ std::optional<std::string> voter_config::validate() const {
     if (raft_tick <= 0ns || heartbeat_interval <= 0ns || report_interval <= 0ns) {
         return std::string("tick, heartbeat and report intervals must be positive");
     }
-    if (adaptive_heartbeat && (heartbeat_levels.empty() || heartbeat_levels.back().up_to != static_cast<std::size_t>(-1))) {
-        return std::string("adaptive heartbeat levels must end with an unbounded one");
+    if (auto bad = heartbeat_levels.empty() ? std::nullopt : detector::check_levels(heartbeat_levels)) {
+        return std::string(*bad);
     }
     if (suspicion_ttl <= report_interval) {
         return std::string("the suspicion ttl must be longer than the report interval");

@@ -35,12 +35,10 @@ struct voter_config {
     duration raft_tick = 10ms;           // one raft tick
     consensus::raft_config raft;         // election/heartbeat ticks, limits (id, voters filled in)
     duration heartbeat_interval = 100ms; // this voter's heartbeats to the other voters
-    // This voter's heartbeat interval adapts to the size of its view
-    // (detector::adaptive_heartbeat_interval); heartbeat_interval is then not used. The detector
-    // follows the interval each member announces either way (detector_registry::heartbeat).
-    bool adaptive_heartbeat = false;
-    std::vector<detector::adaptive_level> heartbeat_levels{std::begin(detector::adaptive_levels),
-                                                           std::end(detector::adaptive_levels)};
+    // Not empty: the heartbeat interval adapts to the size of the view this node holds
+    // (detector::adaptive_heartbeat_interval over these levels; rosterd passes
+    // detector::adaptive_levels), and heartbeat_interval is not used. Empty: heartbeat_interval.
+    std::vector<detector::adaptive_level> heartbeat_levels{};
     detector::registry_config detector;  // how members are judged (defaults: for 100 ms)
     duration report_interval = 500ms;    // every current suspicion is repeated this often
     duration suspicion_ttl = 1600ms;     // a suspicion not repeated within this stops counting

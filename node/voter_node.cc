@@ -43,9 +43,8 @@ voter_node::voter_node(const voter_config& config, prng random, consensus::persi
     , _views_full(fmt::format("the cluster has reached --max-members ({})", config.max_members))
     , _next_raft_tick(now + config.raft_tick)
     , _next_heartbeat(now)
-    , _heartbeat_interval(config.adaptive_heartbeat
-                              ? detector::adaptive_heartbeat_interval(0, {}, config.heartbeat_levels)
-                              : config.heartbeat_interval) {
+    , _heartbeat_interval(config.heartbeat_levels.empty() ? config.heartbeat_interval
+                                                          : config.heartbeat_levels.front().interval) {
     if (auto bad = config.validate()) {
         invariant_broken("voter_node", "invalid configuration: {}", *bad);
     }
@@ -718,7 +717,7 @@ void voter_node::voter_heartbeats() {
     if (_now < _next_heartbeat) {
         return;
     }
-    if (_config.adaptive_heartbeat) {
+    if (!_config.heartbeat_levels.empty()) {
         _heartbeat_interval =
             detector::adaptive_heartbeat_interval(view().members.size(), _heartbeat_interval, _config.heartbeat_levels);
     }

@@ -63,7 +63,7 @@ TEST(make_voter_config, tunes_the_detector_and_the_settle_windows_to_the_flags) 
     auto c = make_voter_config(voter_two(), incarnation_number(1));
     ASSERT_TRUE(c) << c.error();
     EXPECT_EQ(c->heartbeat_interval, 200ms);
-    EXPECT_FALSE(c->adaptive_heartbeat) << "--heartbeat-interval-ms fixes it";
+    EXPECT_TRUE(c->heartbeat_levels.empty()) << "--heartbeat-interval-ms fixes it";
     const auto expected = detector::phi_accrual_config::for_heartbeat_interval(200ms);
     const auto& d = c->detector.detector;
     EXPECT_EQ(d.window_size, expected.window_size);
@@ -115,7 +115,8 @@ TEST(make_voter_config, the_default_flags_give_the_lan_settings) {
     auto c = make_voter_config(o, incarnation_number(1));
     ASSERT_TRUE(c) << c.error();
     EXPECT_EQ(c->cluster, "roster");
-    EXPECT_TRUE(c->adaptive_heartbeat) << "no --heartbeat-interval-ms: the interval adapts to the cluster's size";
+    EXPECT_EQ(c->heartbeat_levels.size(), std::size(detector::adaptive_levels))
+        << "no --heartbeat-interval-ms: the interval adapts to the cluster's size";
     EXPECT_EQ(c->heartbeat_interval, 50ms) << "the shortest level: the detectors' base";
     EXPECT_EQ(c->detector.detector.threshold, 8.0);
     EXPECT_EQ(c->detector.detector.acceptable_pause,

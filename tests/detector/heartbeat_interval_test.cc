@@ -1,3 +1,5 @@
+#include <vector>
+
 #include <gtest/gtest.h>
 
 #include "detector/heartbeat_interval.hh"
@@ -53,6 +55,20 @@ TEST(adaptive_heartbeat_interval, a_size_that_hovers_at_a_bound_does_not_flip_th
     }
     EXPECT_EQ(changes, 1) << "once to 100 ms, then it stays";
     EXPECT_EQ(current, 100ms);
+}
+
+
+TEST(adaptive_heartbeat_interval, only_growing_levels_that_end_unbounded_are_accepted) {
+    EXPECT_FALSE(check_levels(adaptive_levels));
+    const adaptive_level unbounded{static_cast<std::size_t>(-1), 1s};
+    EXPECT_FALSE(check_levels(std::vector<adaptive_level>{{20, 50ms}, unbounded}));
+    EXPECT_TRUE(check_levels(std::vector<adaptive_level>{}));
+    EXPECT_TRUE(check_levels(std::vector<adaptive_level>{{20, 50ms}, {40, 200ms}})) << "bounded at the end";
+    EXPECT_TRUE(check_levels(std::vector<adaptive_level>{{40, 50ms}, {20, 200ms}, unbounded})) << "members shrink";
+    EXPECT_TRUE(check_levels(std::vector<adaptive_level>{{20, 500ms}, {40, 200ms}, unbounded})) << "interval shrinks";
+    EXPECT_TRUE(check_levels(std::vector<adaptive_level>{{20, 0ms}, unbounded})) << "a zero interval";
+    EXPECT_TRUE(is_adaptive_level(500ms));
+    EXPECT_FALSE(is_adaptive_level(501ms));
 }
 
 } // namespace

@@ -122,7 +122,7 @@ std::vector<std::pair<int, std::uint32_t>> beats(member_node& m, int from_ms, in
 TEST(member_node, an_adaptive_member_heartbeats_at_its_views_level_and_announces_a_change_before_the_gap) {
     auto c = three_voters();
     c.heartbeat_interval = 300ms; // not used when adaptive
-    c.adaptive_heartbeat = true;
+    c.heartbeat_levels.assign(std::begin(detector::adaptive_levels), std::end(detector::adaptive_levels));
     member_node m(c, at(0));
     follow_from(m, view_of(view_id(1), {member_id(9)}));
     join(m);

@@ -93,7 +93,6 @@ TEST(cluster_scenario, the_cluster_forms_and_a_quiet_network_removes_nobody) {
 TEST(cluster_scenario, heartbeats_that_slow_down_as_the_cluster_grows_remove_nobody) {
     auto o = quiet(31);
     o.members = 50;
-    o.adaptive_heartbeat = true;
     o.heartbeat_levels = {{20, 50ms}, {40, 200ms}, {static_cast<std::size_t>(-1), 1s}};
     cluster_sim c(o);
     ASSERT_TRUE(c.run_until([&] { return settled(c, o.voters + o.members); }, 60s))

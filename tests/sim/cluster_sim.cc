@@ -58,10 +58,8 @@ cluster_sim::cluster_sim(const cluster_options& options)
         c.raft_tick = options.voter_tick;
         c.raft.election_ticks = 10;
         c.raft.heartbeat_ticks = 2;
-        c.heartbeat_interval = options.adaptive_heartbeat
-                                   ? detector::adaptive_heartbeat_interval(0, {}, options.heartbeat_levels)
-                                   : options.heartbeat;
-        c.adaptive_heartbeat = options.adaptive_heartbeat;
+        c.heartbeat_interval =
+            options.heartbeat_levels.empty() ? options.heartbeat : options.heartbeat_levels.front().interval;
         c.heartbeat_levels = options.heartbeat_levels;
         c.detector.detector = detector::phi_accrual_config::for_heartbeat_interval(c.heartbeat_interval);
         c.compact_every = options.compact_every;
@@ -81,7 +79,6 @@ cluster_sim::cluster_sim(const cluster_options& options)
         c.publish_endpoint = c.name + ":7402";
         c.voters = options.voters;
         c.heartbeat_interval = options.heartbeat;
-        c.adaptive_heartbeat = options.adaptive_heartbeat;
         c.heartbeat_levels = options.heartbeat_levels;
         c.incarnation = incarnation_number(1);
         c.sync_timeout = 500ms;

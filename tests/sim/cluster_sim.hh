@@ -34,11 +34,10 @@ struct cluster_options {
     duration voter_tick = 10ms;
     duration member_tick = 25ms;
     duration heartbeat = 100ms;
-    // Every node's heartbeat interval adapts to its view's size (rosterd's default); `heartbeat` is
-    // then not used, and the voters' detectors start from the shortest level.
-    bool adaptive_heartbeat = false;
-    std::vector<detector::adaptive_level> heartbeat_levels{std::begin(detector::adaptive_levels),
-                                                           std::end(detector::adaptive_levels)};
+    // Not empty: every node's heartbeat interval adapts to its view's size over these levels
+    // (rosterd's default, with its own levels); `heartbeat` is then not used, and the voters'
+    // detectors start from the shortest level.
+    std::vector<detector::adaptive_level> heartbeat_levels{};
     link_profile links;              // every link starts like this
     std::size_t compact_every = 200; // voters snapshot their log this often (entries)
     bool shared_evidence = true;     // node::voter_config::shared_evidence
