@@ -26,7 +26,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "pylib"))
-from rosterkit.cluster import Cluster  # noqa: E402
+from rosterkit.cluster import Cluster, adaptive_interval_ms  # noqa: E402
 from rosterkit.machine import machine  # noqa: E402
 from rosterkit.paths import binary  # noqa: E402
 from rosterkit.procs import Proc  # noqa: E402
@@ -35,8 +35,6 @@ from rosterkit.stats import summary  # noqa: E402
 from rosterkit.waiting import wait_for  # noqa: E402
 
 
-AUTO_LEVEL_MS = 50  # detector/heartbeat_interval.hh, up to 1,000 members
-AUTO_LEVELS = [(1000, 50), (2000, 100), (4000, 200), (10000, 500), (float("inf"), 1000)]
 
 
 def ids(view):
@@ -56,7 +54,7 @@ class Run:
     def __init__(self, interval_ms, mode, members, settle_intervals, secure, load=0):
         # "auto": rosterd's default, an interval that adapts to the cluster's size (50 ms up to
         # 1,000 members); the waits below use that level.
-        self.interval_ms = AUTO_LEVEL_MS if interval_ms == "auto" else interval_ms
+        self.interval_ms = adaptive_interval_ms(members + 3) if interval_ms == "auto" else interval_ms
         self.mode, self.settle_intervals = mode, settle_intervals
         self.took = []
         self.k = 0
@@ -71,7 +69,7 @@ class Run:
             # scale_load plays `load` more members (joined, heartbeating every voter at the
             # interval the cluster's size gives, and saying so), so that the cluster is large.
             total = load + members + 3
-            level = next(ms for up_to, ms in AUTO_LEVELS if total <= up_to)
+            level = adaptive_interval_ms(total)
             self.interval_ms = level if interval_ms == "auto" else interval_ms
             voters = ",".join(v.listen for v in c.voter_nodes)
             self.load = Proc([binary("scale_load"), "--voters", voters, "--cluster", c.cluster, "--members", str(load),

@@ -21,7 +21,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "pylib"))
-from rosterkit.cluster import Cluster  # noqa: E402
+from rosterkit.cluster import Cluster, adaptive_interval_ms  # noqa: E402
 from rosterkit.machine import machine  # noqa: E402
 from rosterkit.metrics import scrape, total  # noqa: E402
 from rosterkit.paths import binary  # noqa: E402
@@ -62,14 +62,12 @@ def histogram_quantile(node, name, q):
     return None
 
 
-# rosterd's adaptive levels (detector/heartbeat_interval.hh): (members up to, interval ms).
-AUTO_LEVELS = [(1000, 50), (2000, 100), (4000, 200), (10000, 500), (float("inf"), 1000)]
 
 
 def run_load(n, seconds, sockets, interval="1000"):
     """interval: ms, or "auto" (rosterd's default: no --heartbeat-interval-ms on the voters, and
     the load heartbeats at the level of the cluster's size, as real members would)."""
-    interval_ms = next(ms for up_to, ms in AUTO_LEVELS if n + 3 <= up_to) if interval == "auto" else int(interval)
+    interval_ms = adaptive_interval_ms(n + 3) if interval == "auto" else int(interval)
     c = Cluster(heartbeat_ms=None if interval == "auto" else interval_ms)
     try:
         c.start_voters()

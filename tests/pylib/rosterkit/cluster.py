@@ -50,6 +50,17 @@ START_ATTEMPTS = 3
 HOST_PORTS = {"listen": 7400, "peer": 7401, "publish": 7402, "metrics": 7403}
 
 
+
+# rosterd's adaptive heartbeat levels (detector/heartbeat_interval.hh): (members up to, interval ms).
+ADAPTIVE_LEVELS = [(1000, 50), (2000, 100), (4000, 200), (10000, 500), (float("inf"), 1000)]
+
+
+def adaptive_interval_ms(members):
+    """The interval rosterd's default heartbeats at for a view of `members` (a cluster that grew
+    to it; a shrinking one comes back a tenth below a bound)."""
+    return next(ms for up_to, ms in ADAPTIVE_LEVELS if members <= up_to)
+
+
 class PortInUse(GiveUp):
     """rosterd exited at start because one of its ports was taken."""
 
