@@ -19,6 +19,7 @@
 #include <fmt/format.h>
 
 #include "auth/key_table.hh"
+#include "common/escape.hh"
 #include "common/spelling.hh"
 #include "daemon/metrics_auth.hh"
 #include "membership/validation.hh"
@@ -432,6 +433,39 @@ std::vector<std::string> config_keys() {
     return keys;
 }
 
+namespace {
+
+// ROSTER_JOIN_BUDGET=BURST/RATE (benchmarks only; options.hh): both from 1 to a million.
+std::optional<std::string> join_budget_from_environment(options& o) {
+    const char* e = std::getenv("ROSTER_JOIN_BUDGET");
+    if (e == nullptr) {
+        return std::nullopt;
+    }
+    const std::string text = e;
+    const auto slash = text.find('/');
+    auto number = [](const std::string& t) -> std::optional<double> {
+        double v = 0;
+        const auto* end = t.data() + t.size();
+        auto [p, ec] = std::from_chars(t.data(), end, v);
+        if (t.empty() || ec != std::errc() || p != end || !(v >= 1 && v <= 1e6)) {
+            return std::nullopt;
+        }
+        return v;
+    };
+    const auto burst = slash == std::string::npos ? std::nullopt : number(text.substr(0, slash));
+    const auto rate = slash == std::string::npos ? std::nullopt : number(text.substr(slash + 1));
+    if (!burst || !rate) {
+        return fmt::format("ROSTER_JOIN_BUDGET={}: expected BURST/RATE, two numbers from 1 to 1000000 "
+                           "(joins at once, then a second)",
+                           escape_for_terminal(text));
+    }
+    o.join_burst = *burst;
+    o.joins_per_second = *rate;
+    return std::nullopt;
+}
+
+} // namespace
+
 result<options, exit_now> parse_options(int argc, char** argv) {
     options o;
     command_line cl(o);
@@ -580,6 +614,9 @@ result<options, exit_now> parse_options(int argc, char** argv) {
         return bad(*err);
     }
     if (auto err = security_options(o, cl.voter_keys)) {
+        return bad(*err);
+    }
+    if (auto err = join_budget_from_environment(o)) {
         return bad(*err);
     }
     if (o.check_config) {

@@ -47,6 +47,12 @@ struct options {
     int join_settle_ms = 50;                 // joins and leaves wait this long to share a view
     int removal_settle_ms = 10;              // a due removal waits this long for correlated ones
     std::size_t max_members = 10'000;        // voters: a join that would make the views larger is rejected
+    // Joins and removals each key (an insecure node: each connection) may send at once, and then
+    // a second. Not flags: real members each have their own key and connection. Benchmarks that
+    // play thousands of members over a few connections (bench/scale) raise them with the
+    // environment variable ROSTER_JOIN_BUDGET=BURST/RATE.
+    double join_burst = 20;
+    double joins_per_second = 10;
     // The /metrics endpoint (docs/monitoring.md, "Serving /metrics"): a CivetWeb worker thread per
     // open connection, up to metrics_threads; a request's header must arrive within the timeout.
     std::size_t metrics_threads = 256;     // --metrics-threads

@@ -24,8 +24,6 @@ constexpr std::uint64_t decode_log_lines = 10; // per decode_log_window
 constexpr auto decode_log_window = 60s;
 constexpr auto handshake_warning_interval = 60s;               // per connection this node makes
 constexpr std::size_t max_reads = 256; // messages read from one socket per turn of the poll loop
-constexpr double join_burst = 20;                              // joins a key may send at once
-constexpr double joins_per_second = 10;                        // and then, sustained
 constexpr const char* zap_endpoint = "inproc://zeromq.zap.01"; // fixed by ZeroMQ RFC 27
 
 // The largest message each socket takes: what its traffic needs, so that nobody can make a node
@@ -336,7 +334,7 @@ void transport::sweep_routes(mono_time t) {
     }
     _next_budget_sweep = t + 60s;
     for (auto it = _join_budgets.begin(); it != _join_budgets.end();) {
-        if (it->second.tokens + joins_per_second * to_ms(t - it->second.updated) / 1000 >= join_burst) {
+        if (it->second.tokens + _o.joins_per_second * to_ms(t - it->second.updated) / 1000 >= _o.join_burst) {
             it = _join_budgets.erase(it);
         } else {
             ++it;
@@ -388,8 +386,8 @@ std::optional<node::requester> transport::requester_of(const zmq::message_t& m, 
     }
     // Removals make entries in the log like joins: they share the budget.
     if (std::holds_alternative<membership::join_request>(env.msg) || operator_request(env.msg)) {
-        auto& b = _join_budgets.try_emplace(budget_key, join_budget{join_burst, t}).first->second;
-        b.tokens = std::min(join_burst, b.tokens + joins_per_second * to_ms(t - b.updated) / 1000);
+        auto& b = _join_budgets.try_emplace(budget_key, join_budget{_o.join_burst, t}).first->second;
+        b.tokens = std::min(_o.join_burst, b.tokens + _o.joins_per_second * to_ms(t - b.updated) / 1000);
         b.updated = t;
         if (b.tokens < 1) {
             _metrics.dropped("listen", "rate_limited");

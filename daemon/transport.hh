@@ -186,7 +186,8 @@ private:
     zmq::socket_t _pub;
     route_table _routes; // of --listen
     // Joins and removals each key (an insecure node: each connection) may still send now: 20, refilled at 10 a
-    // second, so that a flood from one client cannot keep the leader proposing.
+    // second (options::join_burst and joins_per_second), so that a flood from one client cannot keep
+    // the leader proposing.
     struct join_budget {
         double tokens = 0;
         mono_time updated{};

@@ -27,9 +27,11 @@ acknowledge reading, writing and acknowledging them, the leader reading the ackn
 committing, applying and answering, the probe reading the answer; and the leader's own write
 beside them. --compare-early 1 (the default) measures also with the leader's appends held until
 its own write is done (ROSTER_EARLY_APPENDS=0, as before Raft thesis §10.2.1 was followed).
+--tmpfs 1 (the default) measures also with the voters' data on tmpfs (/dev/shm), where fdatasync
+returns at once: what remains is the processes and their wake-ups, and the difference is the disk.
 
     /usr/bin/python3 bench/commit/run.py [--count 500] [--failovers 10] [--trace 1] [--compare-early 1]
-                                         [--security off|on|off,on]
+                                         [--tmpfs 1] [--security off|on|off,on]
 """
 
 import argparse
@@ -81,15 +83,18 @@ def probe(c, *args):
     return Proc([binary("commit_probe"), "--voters", voters] + list(args), capture=True, parse=commit_time)
 
 
-def commit_latency(count, trace_dir=None, voter_args=(), early_appends=True):
+def commit_latency(count, trace_dir=None, voter_args=(), early_appends=True, tmpfs=False):
     """(commits, rtt, sync, timeouts, hops): with trace_dir, the voters trace the commit path
     (ROSTER_TRACE_COMMITS) and hops is the per-hop split of each commit (see per_hop). Without
-    early_appends the leader's appends wait for its own write (ROSTER_EARLY_APPENDS=0), as before."""
+    early_appends the leader's appends wait for its own write (ROSTER_EARLY_APPENDS=0), as before.
+    tmpfs: the voters' data (and the fdatasync probe) in /dev/shm, where fdatasync returns at once."""
     if trace_dir:
         os.environ["ROSTER_TRACE_COMMITS"] = os.path.join(trace_dir, "trace")
     if not early_appends:
         os.environ["ROSTER_EARLY_APPENDS"] = "0"
-    c = Cluster(voter_args=["--join-settle-ms", "0"] + list(voter_args))
+    import tempfile
+    workdir = tempfile.mkdtemp(prefix="roster-commit-", dir="/dev/shm") if tmpfs else None
+    c = Cluster(voter_args=["--join-settle-ms", "0"] + list(voter_args), workdir=workdir)
     try:
         c.start_voters()
         os.environ.pop("ROSTER_TRACE_COMMITS", None)
@@ -117,6 +122,9 @@ def commit_latency(count, trace_dir=None, voter_args=(), early_appends=True):
         os.environ.pop("ROSTER_TRACE_COMMITS", None)
         os.environ.pop("ROSTER_EARLY_APPENDS", None)
         c.cleanup()
+        if workdir:
+            import shutil
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 def load_trace(path):
@@ -366,6 +374,9 @@ def main():
                     help="1: also a traced run of --count commits and the per-hop table (0: not)")
     ap.add_argument("--compare-early", type=int, default=1,
                     help="1: also measure with the leader's appends sent after its own write (0: not)")
+    ap.add_argument("--tmpfs", type=int, default=1,
+                    help="1: also measure with the voters' data on tmpfs (/dev/shm): no disk on the path, "
+                         "only the processes and their wake-ups (0: not)")
     ap.add_argument("--rtt", type=int, default=300, help="status round trips per setting (--security on)")
     ap.add_argument("--pace-ms", type=float, default=110, help="pause between rounds of joins (--security on)")
     a = ap.parse_args()
@@ -374,26 +385,31 @@ def main():
     if security != ["off"]:
         return main_security(a, security)
     import tempfile
-    modes = [True, False] if a.compare_early else [True]
+    modes = [("early", True, False)]
+    if a.compare_early:
+        modes.append(("after_write", False, False))
+    if a.tmpfs:
+        modes.append(("tmpfs", True, True))
     runs = {}
-    for early in modes:
-        commits, rtt, sync, timeouts, _ = commit_latency(a.count, early_appends=early)
+    for key, early, tmpfs in modes:
+        commits, rtt, sync, timeouts, _ = commit_latency(a.count, early_appends=early, tmpfs=tmpfs)
         run = {"commit": summary(commits), "rtt": summary(rtt), "fdatasync": summary(sync), "timeouts": timeouts}
         run["floor"] = run["fdatasync"]["median"] + 2 * run["rtt"]["median"]
         if a.trace:
             with tempfile.TemporaryDirectory(prefix="roster-trace-") as d:
-                _, _, _, _, hops = commit_latency(a.count, trace_dir=d, early_appends=early)
+                _, _, _, _, hops = commit_latency(a.count, trace_dir=d, early_appends=early, tmpfs=tmpfs)
             run["hops_samples"] = hops
             run["hops"] = {k: (summary(v) if isinstance(v, list) and v and not isinstance(v[0], bool) else v)
                            for k, v in hops.items() if k != "leader_write_first"}
             run["hops"]["leader_write_first"] = sum(hops["leader_write_first"])
-        runs["early" if early else "after_write"] = run
+        runs[key] = run
     gaps = failover(a.failovers) if a.failovers else []
     main_run = runs["early"]
     res = {"command": command_line(), "machine": machine(), **{k: v for k, v in main_run.items()
                                                                if k != "hops_samples"}}
-    if "after_write" in runs:
-        res["after_write"] = {k: v for k, v in runs["after_write"].items() if k != "hops_samples"}
+    for k in ("after_write", "tmpfs"):
+        if k in runs:
+            res[k] = {x: v for x, v in runs[k].items() if x != "hops_samples"}
     if gaps:
         res["failover"] = summary(gaps)
     save(a.out, res)
@@ -401,16 +417,18 @@ def main():
     print(f"command: {res['command']}\nmachine: {res['machine']}\n")
     rows = []
     names = {"early": "commit of one view change (3 voters)",
-             "after_write": "the same, appends sent after the leader's write (ROSTER_EARLY_APPENDS=0)"}
-    for k in ("early", "after_write"):
+             "after_write": "the same, appends sent after the leader's write (ROSTER_EARLY_APPENDS=0)",
+             "tmpfs": "the same, the voters' data on tmpfs (no disk)"}
+    for k in ("early", "after_write", "tmpfs"):
         if k in runs:
             c = runs[k]["commit"]
             rows.append([names[k], c["n"], us(c["median"]), us(c["p90"]), us(c["p99"]),
                          f"{c['median'] / runs[k]['floor']:.2f}x"])
     for k in runs:
         r = runs[k]
-        tag = "" if len(runs) == 1 else f" ({'first' if k == 'early' else 'second'} cluster)"
-        rows.append([f"fdatasync 4 KiB (same disk){tag}", r["fdatasync"]["n"], us(r["fdatasync"]["median"]),
+        tag = "" if len(runs) == 1 else f" (beside the {k.replace('_', ' ')} cluster)"
+        disk = "tmpfs" if k == "tmpfs" else "same disk"
+        rows.append([f"fdatasync 4 KiB ({disk}){tag}", r["fdatasync"]["n"], us(r["fdatasync"]["median"]),
                      us(r["fdatasync"]["p90"]), us(r["fdatasync"]["p99"]), ""])
         rows.append([f"ZeroMQ round trip to a voter (loopback){tag}", r["rtt"]["n"], us(r["rtt"]["median"]),
                      us(r["rtt"]["p90"]), us(r["rtt"]["p99"]), ""])
@@ -421,7 +439,9 @@ def main():
     for k in runs:
         hops = runs[k].get("hops_samples")
         if hops:
-            print(f"\nwhere a commit's time goes, {names[k].replace('commit of one view change (3 voters)', 'appends sent before the leader writes')}: "
+            what = {"early": "appends sent before the leader writes", "after_write": names[k],
+                    "tmpfs": "the voters' data on tmpfs"}[k]
+            print(f"\nwhere a commit's time goes, {what}: "
                   f"another cluster, traced (ROSTER_TRACE_COMMITS), {len(hops['total'])} commits "
                   f"({hops['unmatched']} not matched in the traces); each hop's median, so they need not add up "
                   f"to the median total\n")

@@ -64,11 +64,19 @@ def histogram_quantile(node, name, q):
 
 
 
+def voter_args_for(n):
+    """What rosterd needs to hold n load members: room in its views (--max-members, default
+    10,000), and a join budget per connection of n (ROSTER_JOIN_BUDGET, set in main): the load plays
+    thousands of members over each socket, where each real member has its own connection and key
+    and the default budget (20 at once, 10 a second) would admit a few hundred a minute."""
+    return ["--max-members", str(max(10_000, n + 100))]
+
+
 def run_load(n, seconds, sockets, interval="1000"):
     """interval: ms, or "auto" (rosterd's default: no --heartbeat-interval-ms on the voters, and
     the load heartbeats at the level of the cluster's size, as real members would)."""
     interval_ms = adaptive_interval_ms(n + 3) if interval == "auto" else int(interval)
-    c = Cluster(heartbeat_ms=None if interval == "auto" else interval_ms)
+    c = Cluster(heartbeat_ms=None if interval == "auto" else interval_ms, voter_args=voter_args_for(n))
     try:
         c.start_voters()
         c.wait_formed(["v1", "v2", "v3"])
@@ -126,7 +134,7 @@ def run_load(n, seconds, sockets, interval="1000"):
 
 
 def bootstrap(n):
-    c = Cluster()
+    c = Cluster(heartbeat_ms=None, voter_args=voter_args_for(n))
     try:
         c.start_voters()
         c.wait_formed(["v1", "v2", "v3"])
@@ -153,9 +161,12 @@ def main():
                     help="the members' heartbeat interval, or auto (rosterd's default: it adapts to the size)")
     ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "results.json"))
     a = ap.parse_args()
+    sizes = [int(x) for x in a.members.split(",")] if a.members else []
+    most = max(sizes + [a.bootstrap or 0])
+    os.environ["ROSTER_JOIN_BUDGET"] = f"{most}/{most}"  # voter_args_for says why
     res = {"command": command_line(), "machine": machine(), "load": [], "bootstrap": None}
     res["failed"] = []
-    for n in [int(x) for x in a.members.split(",")]:
+    for n in sizes:
         try:
             r = run_load(n, a.seconds, a.sockets, a.interval_ms)
         except Exception as e:  # a size that does not hold is a result, not a crash of the benchmark

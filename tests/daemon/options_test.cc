@@ -150,6 +150,30 @@ TEST(options, a_number_out_of_range_states_the_range) {
               "rosterd: --removal-settle-ms 10001: must be between 0 and 10000");
 }
 
+// bench/scale plays thousands of members over a few connections; the per-connection join budget
+// is raised for it through the environment, and a bad value is refused like a bad flag.
+TEST(options, the_join_budget_is_read_from_the_environment_and_a_bad_one_is_refused) {
+    struct unset_at_exit {
+        ~unset_at_exit() { ::unsetenv("ROSTER_JOIN_BUDGET"); }
+    } restore;
+    auto defaults = voter_with({});
+    ASSERT_TRUE(defaults);
+    EXPECT_EQ(defaults.value().join_burst, 20);
+    EXPECT_EQ(defaults.value().joins_per_second, 10);
+    ::setenv("ROSTER_JOIN_BUDGET", "5000/2500.5", 1);
+    auto raised = voter_with({});
+    ASSERT_TRUE(raised);
+    EXPECT_EQ(raised.value().join_burst, 5000);
+    EXPECT_EQ(raised.value().joins_per_second, 2500.5);
+    for (const char* bad : {"5000", "5000/", "/10", "0/10", "10/0", "x/10", "10/1e7", "10/10/10", "10 /10"}) {
+        ::setenv("ROSTER_JOIN_BUDGET", bad, 1);
+        EXPECT_EQ(refusal(voter_with({})),
+                  std::string("rosterd: ROSTER_JOIN_BUDGET=") + bad +
+                      ": expected BURST/RATE, two numbers from 1 to 1000000 (joins at once, then a second)")
+            << bad;
+    }
+}
+
 TEST(options, a_word_where_a_number_belongs_is_not_a_number) {
     EXPECT_EQ(refusal(voter_with({"--phi-threshold", "abc"})),
               "rosterd: --phi-threshold abc: not a number (must be between 0.5 and 100)");
