@@ -54,8 +54,16 @@ commit_trace::~commit_trace() {
 
 void commit_trace::record(std::string_view event, std::uint64_t peer, std::uint64_t index) {
     fmt::format_to(std::back_inserter(_buffer), "{} {} {} {}\n", mono_ns(), event, peer, index);
+    _in_step = true;
     if (_buffer.size() >= flush_bytes) {
         flush();
+    }
+}
+
+void commit_trace::step_end() {
+    if (_in_step) {
+        record("step_end");
+        _in_step = false;
     }
 }
 

@@ -26,6 +26,8 @@ namespace roster::daemon {
 //   ack_in       one read by the leader
 //   reply_out    an answer to a join, leave or removal sent on the listen socket
 //   publish_out  a view published
+//   step_end     the poll loop finished the turn in which any of the above happened (its logging,
+//                views published, HTTP documents and commit-index writes done): it waits again
 //
 // Events go to memory and reach the file when 64 KiB gathered, every second, and at exit, so the
 // hot path makes no system call for them. One thread (the poll loop's) records.
@@ -40,6 +42,8 @@ public:
     commit_trace& operator=(const commit_trace&) = delete;
 
     void record(std::string_view event, std::uint64_t peer = 0, std::uint64_t index = 0);
+    // step_end, if anything was recorded since the last one.
+    void step_end();
     // Writes what gathered if a second passed since the last write.
     void maybe_flush();
 
@@ -48,6 +52,7 @@ private:
 
     std::FILE* _file;
     std::string _buffer;
+    bool _in_step = false; // recorded since the last step_end
     std::int64_t _last_flush_ns = 0;
 };
 

@@ -207,6 +207,7 @@ int runtime::run() {
             break;
         }
         _driver->after_step(t);
+        net.trace_step_end();
 
         if (leaving_since) {
             if (_driver->done_leaving()) {

@@ -100,6 +100,12 @@ public:
     // Forgets the routes of clients not heard from for 10 minutes (looks once a minute): a reply
     // to a forgotten route is not sent, and the client gets a new route if it comes back.
     void sweep_routes(mono_time now);
+    // The end of a turn of the poll loop, for ROSTER_TRACE_COMMITS (commit_trace::step_end).
+    void trace_step_end() {
+        if (_trace) {
+            _trace->step_end();
+        }
+    }
     // Re-reads --authorized-keys (SIGHUP). On an error (returned) the keys in force stay.
     [[nodiscard]] std::optional<std::string> reload_keys();
     [[nodiscard]] const auth::key_table& keys() const noexcept { return _keys; }

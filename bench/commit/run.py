@@ -161,7 +161,8 @@ def per_hop(oks, traces, leader_name):
     name_of = {int(name.lstrip("v")): name for name in by_voter}  # rosterkit names voter N "vN"
 
     out = {h: [] for h, _ in HOPS}
-    out.update({"leader_write": [], "leader_write_first": [], "unmatched": 0, "total": [], "why": {}})
+    out.update({"leader_write": [], "leader_write_first": [], "unmatched": 0, "total": [], "why": {},
+                "leader_tail": [], "leader_busy_at_request": []})
 
     def miss(why):
         out["unmatched"] += 1
@@ -174,6 +175,7 @@ def per_hop(oks, traces, leader_name):
         return None
 
     last_index = 0
+    prev_tail_end = None  # when the leader's loop finished the turn of the previous answer
     for sent, ok in oks:
         r_in = first(lead, sent, lambda e: e[1] == "request_in")
         send = r_in and first(lead, r_in[0], lambda e: e[1].startswith("append_out") and e[3] > last_index)
@@ -202,6 +204,15 @@ def per_hop(oks, traces, leader_name):
         out["total"].append((ok - sent) / 1e9)
         out["leader_write"].append((lw1[0] - lw0[0]) / 1e9)
         out["leader_write_first"].append(lw1[0] <= f_w[0])
+        # step_end (traces of rosterd from issue 17 on): the rest of the leader's turn after the
+        # answer (logging, views, HTTP documents, the commit index written), and how much of it
+        # the next request found still going.
+        tail = first(lead, reply[0], lambda e: e[1] == "step_end")
+        if tail:
+            out["leader_tail"].append((tail[0] - reply[0]) / 1e9)
+            if prev_tail_end is not None:
+                out["leader_busy_at_request"].append(max(0, prev_tail_end - sent) / 1e9)
+            prev_tail_end = tail[0]
     return out
 
 
@@ -213,6 +224,14 @@ def hop_table(hops):
         rows.append([what, us(s["median"]), us(s["p90"]), f"{100 * s['median'] / total:.0f} %"])
     rows.append(["**total** (probe's send to its receipt of the answer)", us(total),
                  us(summary(hops["total"])["p90"]), "100 %"])
+    if hops.get("leader_tail"):
+        s = summary(hops["leader_tail"])
+        rows.append(["(after the answer) the rest of the leader's turn: logging, views, HTTP documents, "
+                     "commit index written", us(s["median"]), us(s["p90"]), ""])
+    if hops.get("leader_busy_at_request"):
+        s = summary(hops["leader_busy_at_request"])
+        rows.append(["(in the first hop) the leader still in that turn when the probe sent its next join",
+                     us(s["median"]), us(s["p90"]), ""])
     lw = summary(hops["leader_write"])
     first = sum(hops["leader_write_first"])
     rows.append([f"(in parallel) leader's own write; done before the follower's in {first} of "
