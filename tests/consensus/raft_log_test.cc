@@ -1,13 +1,12 @@
 #include <gtest/gtest.h>
 
 #include "consensus/raft_log.hh"
+#include "tests/consensus/entries.hh"
 
 namespace roster::consensus {
 namespace {
 
-entry e(std::uint64_t index, std::uint64_t term) {
-    return {log_index(index), raft_term(term), entry_kind::normal, {}};
-}
+using testing::e;
 
 raft_log log_with_terms(std::initializer_list<std::uint64_t> terms) {
     raft_log l;

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "consensus/raft.hh"
+#include "tests/consensus/entries.hh"
 #include "tests/consensus/raft_network.hh"
 
 namespace roster::consensus {
@@ -14,7 +15,11 @@ namespace {
 
 using testing::raft_network;
 
-const voter_id v1(1), v2(2), v3(3), v4(4), v5(5);
+using testing::v1;
+using testing::v2;
+using testing::v3;
+using testing::v4;
+using testing::v5;
 
 // Plain Raft (no pre-vote, no check-quorum), for the rules of the paper itself.
 void plain(raft_config& c) {
@@ -30,9 +35,7 @@ raft_config three_voters(voter_id id) {
     return c;
 }
 
-entry e(std::uint64_t index, std::uint64_t term) {
-    return {log_index(index), raft_term(term), entry_kind::normal, {}};
-}
+using testing::e;
 
 template <typename T>
 std::vector<T> bodies_of(const std::vector<message>& ms, voter_id to = voter_id()) {

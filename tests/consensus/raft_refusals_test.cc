@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "consensus/raft.hh"
+#include "tests/consensus/entries.hh"
 #include "tests/consensus/raft_network.hh"
 
 namespace roster::consensus {
@@ -11,9 +12,11 @@ namespace {
 
 using testing::raft_network;
 
-const voter_id v1(1), v2(2), v3(3);
+using testing::v1;
+using testing::v2;
+using testing::v3;
 
-entry e(log_index index, raft_term term) { return {index, term, entry_kind::normal, {}}; }
+using testing::e;
 
 struct refusals : ::testing::Test {
     raft_network net{3};

@@ -73,9 +73,9 @@ std::optional<std::pair<int, std::string>> promtool_check(const std::string& tex
 }
 
 TEST(metrics, label_values_stay_valid_whatever_the_names) {
-    const std::string hostile = "bad\xff\xc3 \"quoted\" back\\slash\nnew line \x1b[2J";
+    const std::string hostile_name = "bad\xff\xc3 \"quoted\" back\\slash\nnew line \x1b[2J";
     metrics m("clu\xfe ster", "node\xff\n", true, 1000);
-    auto voter = voter_with_member_named(hostile);
+    auto voter = voter_with_member_named(hostile_name);
     ASSERT_EQ(voter->view().members.size(), 1u);
     m.observe(*voter, at(100));
     const std::string text = m.text();

@@ -112,7 +112,7 @@ TEST(options, dev_keeps_a_given_data_dir) {
 // --- numbers: the range in the message, "not a number" for a word --------------------------------
 
 // A voter on loopback with `extra` flags.
-result<options, exit_now> voter_with(std::vector<std::string> extra) {
+result<options, exit_now> voter_flags(std::vector<std::string> extra) {
     std::vector<std::string> args{"--voter-id", "1", "--voters", "1@127.0.0.1:7401", "--data-dir", "/tmp/unused"};
     args.insert(args.end(), extra.begin(), extra.end());
     return parse(args);
@@ -128,25 +128,25 @@ std::string refusal(const result<options, exit_now>& r) {
 }
 
 TEST(options, a_number_out_of_range_states_the_range) {
-    EXPECT_EQ(refusal(voter_with({"--metrics-member-limit", "-1"})),
+    EXPECT_EQ(refusal(voter_flags({"--metrics-member-limit", "-1"})),
               "rosterd: --metrics-member-limit -1: must be between 0 and 1000000");
-    EXPECT_EQ(refusal(voter_with({"--heartbeat-interval-ms", "5"})),
+    EXPECT_EQ(refusal(voter_flags({"--heartbeat-interval-ms", "5"})),
               "rosterd: --heartbeat-interval-ms 5: must be between 10 and 60000");
-    EXPECT_EQ(refusal(voter_with({"--phi-threshold", "100.5"})),
+    EXPECT_EQ(refusal(voter_flags({"--phi-threshold", "100.5"})),
               "rosterd: --phi-threshold 100.5: must be between 0.5 and 100");
-    EXPECT_EQ(refusal(voter_with({"--max-members", "99999999999999999999999"})),
+    EXPECT_EQ(refusal(voter_flags({"--max-members", "99999999999999999999999"})),
               "rosterd: --max-members 99999999999999999999999: must be between 1 and 10000000");
     EXPECT_EQ(refusal(parse({"--voter-id", "0", "--voters", "1@127.0.0.1:7401", "--data-dir", "/tmp/x"})),
               "rosterd: --voter-id 0: must be between 1 and 4294967295");
-    EXPECT_EQ(refusal(voter_with({"--metrics-threads", "1"})),
+    EXPECT_EQ(refusal(voter_flags({"--metrics-threads", "1"})),
               "rosterd: --metrics-threads 1: must be between 2 and 4096");
-    EXPECT_EQ(refusal(voter_with({"--metrics-request-timeout-ms", "60001"})),
+    EXPECT_EQ(refusal(voter_flags({"--metrics-request-timeout-ms", "60001"})),
               "rosterd: --metrics-request-timeout-ms 60001: must be between 100 and 60000");
-    EXPECT_EQ(refusal(voter_with({"--join-settle-ms", "-5"})),
+    EXPECT_EQ(refusal(voter_flags({"--join-settle-ms", "-5"})),
               "rosterd: --join-settle-ms -5: must be between 0 and 10000");
-    EXPECT_EQ(refusal(voter_with({"--election-timeout-ms", "49"})),
+    EXPECT_EQ(refusal(voter_flags({"--election-timeout-ms", "49"})),
               "rosterd: --election-timeout-ms 49: must be between 50 and 10000");
-    EXPECT_EQ(refusal(voter_with({"--removal-settle-ms", "10001"})),
+    EXPECT_EQ(refusal(voter_flags({"--removal-settle-ms", "10001"})),
               "rosterd: --removal-settle-ms 10001: must be between 0 and 10000");
 }
 
@@ -156,18 +156,18 @@ TEST(options, the_join_budget_is_read_from_the_environment_and_a_bad_one_is_refu
     struct unset_at_exit {
         ~unset_at_exit() { ::unsetenv("ROSTER_JOIN_BUDGET"); }
     } restore;
-    auto defaults = voter_with({});
+    auto defaults = voter_flags({});
     ASSERT_TRUE(defaults);
     EXPECT_EQ(defaults.value().join_burst, 20);
     EXPECT_EQ(defaults.value().joins_per_second, 10);
     ::setenv("ROSTER_JOIN_BUDGET", "5000/2500.5", 1);
-    auto raised = voter_with({});
+    auto raised = voter_flags({});
     ASSERT_TRUE(raised);
     EXPECT_EQ(raised.value().join_burst, 5000);
     EXPECT_EQ(raised.value().joins_per_second, 2500.5);
     for (const char* bad : {"5000", "5000/", "/10", "0/10", "10/0", "x/10", "10/1e7", "10/10/10", "10 /10"}) {
         ::setenv("ROSTER_JOIN_BUDGET", bad, 1);
-        EXPECT_EQ(refusal(voter_with({})),
+        EXPECT_EQ(refusal(voter_flags({})),
                   std::string("rosterd: ROSTER_JOIN_BUDGET=") + bad +
                       ": expected BURST/RATE, two numbers from 1 to 1000000 (joins at once, then a second)")
             << bad;
@@ -175,22 +175,22 @@ TEST(options, the_join_budget_is_read_from_the_environment_and_a_bad_one_is_refu
 }
 
 TEST(options, a_word_where_a_number_belongs_is_not_a_number) {
-    EXPECT_EQ(refusal(voter_with({"--phi-threshold", "abc"})),
+    EXPECT_EQ(refusal(voter_flags({"--phi-threshold", "abc"})),
               "rosterd: --phi-threshold abc: not a number (must be between 0.5 and 100)");
-    EXPECT_EQ(refusal(voter_with({"--phi-threshold", "nan"})),
+    EXPECT_EQ(refusal(voter_flags({"--phi-threshold", "nan"})),
               "rosterd: --phi-threshold nan: not a number (must be between 0.5 and 100)");
-    EXPECT_EQ(refusal(voter_with({"--heartbeat-interval-ms", "100ms"})),
+    EXPECT_EQ(refusal(voter_flags({"--heartbeat-interval-ms", "100ms"})),
               "rosterd: --heartbeat-interval-ms 100ms: not a number (must be between 10 and 60000)");
     EXPECT_EQ(refusal(parse({"--voter-id", "one", "--voters", "1@127.0.0.1:7401", "--data-dir", "/tmp/x"})),
               "rosterd: --voter-id one: not a number (must be between 1 and 4294967295)");
-    EXPECT_EQ(refusal(voter_with({"--max-members", "2.5"})),
+    EXPECT_EQ(refusal(voter_flags({"--max-members", "2.5"})),
               "rosterd: --max-members 2.5: not a whole number (must be between 1 and 10000000)");
-    EXPECT_EQ(refusal(voter_with({"--metrics-member-limit", ""})),
+    EXPECT_EQ(refusal(voter_flags({"--metrics-member-limit", ""})),
               "rosterd: --metrics-member-limit : not a number (must be between 0 and 1000000)");
 }
 
 TEST(options, the_ends_of_each_range_are_accepted) {
-    const auto low = voter_with({"--heartbeat-interval-ms", "10", "--phi-threshold", "0.5", "--metrics-member-limit",
+    const auto low = voter_flags({"--heartbeat-interval-ms", "10", "--phi-threshold", "0.5", "--metrics-member-limit",
                                  "0", "--max-members", "1", "--join-settle-ms", "0", "--election-timeout-ms", "50"});
     ASSERT_TRUE(low) << low.error().message;
     EXPECT_EQ(low->heartbeat_interval_ms, 10);
@@ -198,7 +198,7 @@ TEST(options, the_ends_of_each_range_are_accepted) {
     EXPECT_EQ(low->phi_threshold, 0.5);
     EXPECT_EQ(low->metrics_member_limit, 0u);
     EXPECT_EQ(low->max_members, 1u);
-    const auto high = voter_with({"--heartbeat-interval-ms", "60000", "--phi-threshold", "1e2", "--max-members",
+    const auto high = voter_flags({"--heartbeat-interval-ms", "60000", "--phi-threshold", "1e2", "--max-members",
                                   "10000000", "--metrics-threads", "4096", "--election-timeout-ms", "10000"});
     ASSERT_TRUE(high) << high.error().message;
     EXPECT_EQ(high->phi_threshold, 100.0);
@@ -221,18 +221,18 @@ TEST(options, two_voters_on_one_endpoint_are_refused) {
 }
 
 TEST(options, two_sockets_of_this_node_on_one_port_are_refused) {
-    EXPECT_EQ(refusal(voter_with({"--publish", "127.0.0.1:7400"})),
+    EXPECT_EQ(refusal(voter_flags({"--publish", "127.0.0.1:7400"})),
               "rosterd: --listen 127.0.0.1:7400 and --publish 127.0.0.1:7400 share a port; each socket "
               "needs its own");
-    EXPECT_EQ(refusal(voter_with({"--metrics-listen", "127.0.0.1:7401"})),
+    EXPECT_EQ(refusal(voter_flags({"--metrics-listen", "127.0.0.1:7401"})),
               "rosterd: --metrics-listen 127.0.0.1:7401 and --peer-listen 127.0.0.1:7401 share a port; each "
               "socket needs its own");
     // A wildcard host covers every address.
-    EXPECT_NE(refusal(voter_with({"--insecure", "--listen", "0.0.0.0:7500", "--publish", "127.0.0.1:7500"}))
+    EXPECT_NE(refusal(voter_flags({"--insecure", "--listen", "0.0.0.0:7500", "--publish", "127.0.0.1:7500"}))
                   .find("share a port"),
               std::string::npos);
     // The same port on two addresses is two sockets.
-    const auto r = voter_with({"--insecure", "--listen", "127.0.0.1:7500", "--publish", "127.0.0.2:7500"});
+    const auto r = voter_flags({"--insecure", "--listen", "127.0.0.1:7500", "--publish", "127.0.0.2:7500"});
     EXPECT_TRUE(r) << r.error().message;
 }
 
@@ -457,10 +457,10 @@ TEST(options, check_config_exits_0_saying_what_it_checked_and_makes_nothing) {
 TEST(options, check_config_loads_the_files_the_start_would_read) {
     const roster::testing::temp_dir dir{"roster-check-config"};
     const auto missing = (dir.path() / "missing").string();
-    const auto keys = refusal(voter_with({"--check-config", "--metrics-auth-file", missing}));
+    const auto keys = refusal(voter_flags({"--check-config", "--metrics-auth-file", missing}));
     EXPECT_NE(keys.find(missing), std::string::npos) << keys;
     // Without --check-config the file is read at start (daemon/metrics.cc), not while parsing.
-    EXPECT_TRUE(voter_with({"--metrics-auth-file", missing}));
+    EXPECT_TRUE(voter_flags({"--metrics-auth-file", missing}));
 }
 
 TEST(options, config_keys_are_the_flags_but_help_version_config_and_check_config) {

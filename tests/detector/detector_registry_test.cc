@@ -5,11 +5,12 @@
 #include <gtest/gtest.h>
 
 #include "detector/detector_registry.hh"
+#include "tests/clock.hh"
 
 namespace roster::detector {
 namespace {
 
-mono_time at_ms(std::int64_t ms) { return mono_time(std::chrono::milliseconds(ms)); }
+using roster::testing::at_ms;
 
 registry_config lan_100ms() {
     registry_config c;

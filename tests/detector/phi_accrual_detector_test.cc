@@ -6,12 +6,13 @@
 
 #include "detector/normal_tail.hh"
 #include "detector/phi_accrual_detector.hh"
+#include "tests/clock.hh"
 #include "tests/detector/reference_normal.hh"
 
 namespace roster::detector {
 namespace {
 
-mono_time at_ms(double ms) { return mono_time(duration(static_cast<std::int64_t>(std::llround(ms * 1e6)))); }
+using roster::testing::at_ms;
 
 // A config that never skips an interval and has no floor or pause to speak of, so that phi is
 // the bare formula of the paper.

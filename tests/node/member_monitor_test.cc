@@ -3,11 +3,12 @@
 #include <gtest/gtest.h>
 
 #include "node/member_monitor.hh"
+#include "tests/clock.hh"
 
 namespace roster::node {
 namespace {
 
-mono_time at(int ms) { return mono_time(std::chrono::milliseconds(ms)); }
+using roster::testing::at;
 
 detector::registry_config for_100ms() {
     detector::registry_config c;

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "node/member_node.hh"
+#include "tests/clock.hh"
 
 namespace roster::node {
 
@@ -13,7 +14,7 @@ using namespace roster::views;
 using namespace roster::wire;
 namespace {
 
-mono_time at(int ms) { return mono_time(std::chrono::milliseconds(ms)); }
+using roster::testing::at;
 
 member_config three_voters() {
     member_config c;

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "node/proposal_batcher.hh"
+#include "tests/clock.hh"
 
 namespace roster::node {
 namespace {
@@ -9,7 +10,7 @@ using membership::join_op;
 using membership::leave_op;
 using membership::remove_op;
 
-mono_time at(int ms) { return mono_time(std::chrono::milliseconds(ms)); }
+using roster::testing::at;
 
 join_op join(const std::string& name, std::uint64_t inc = 1) {
     return {name, "", "", incarnation_number(inc), {}};

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "node/request_forwarder.hh"
+#include "tests/clock.hh"
 
 namespace roster::node {
 namespace {
@@ -12,12 +13,12 @@ using membership::leave_request;
 using membership::request_status;
 using answer = request_forwarder::answer;
 
-mono_time at(int ms) { return mono_time(std::chrono::milliseconds(ms)); }
+using roster::testing::at;
 const voter_id leader(2);
 const view_id view(12);
 
 join_request join(std::uint64_t id) { return {id, "m1", "h:1", "h:2", incarnation_number(3), {}}; }
-leave_request leave(std::uint64_t id) { return {id, member_id(9), incarnation_number(3)}; }
+leave_request leave_of(std::uint64_t id) { return {id, member_id(9), incarnation_number(3)}; }
 
 TEST(request_forwarder, forwards_under_its_own_id_and_routes_the_answer_back_with_the_original_one) {
     request_forwarder f(5s);
@@ -41,7 +42,7 @@ TEST(request_forwarder, forwards_under_its_own_id_and_routes_the_answer_back_wit
 TEST(request_forwarder, joins_and_leaves_get_distinct_ids_and_are_both_counted) {
     request_forwarder f(5s);
     const auto j = std::get<join_request>(f.forward(join(1), from_route{1, 1}, leader, view, at(0)));
-    const auto l = std::get<leave_request>(f.forward(leave(1), from_route{2, 1}, leader, view, at(0)));
+    const auto l = std::get<leave_request>(f.forward(leave_of(1), from_route{2, 1}, leader, view, at(0)));
     EXPECT_NE(j.request_id, l.request_id);
     EXPECT_EQ(f.forwarded(), 2u);
     EXPECT_EQ(f.route_back(leave_reply{l.request_id, request_status::ok, view, ""})->first,
@@ -55,7 +56,7 @@ TEST(request_forwarder, joins_and_leaves_get_distinct_ids_and_are_both_counted) 
 TEST(request_forwarder, without_a_leader_joins_and_leaves_alike_are_unavailable) {
     request_forwarder f(5s);
     auto j = f.forward(join(4), from_route{1, 4}, voter_id(), view, at(0));
-    auto l = f.forward(leave(5), from_route{1, 5}, voter_id(), view, at(0));
+    auto l = f.forward(leave_of(5), from_route{1, 5}, voter_id(), view, at(0));
     ASSERT_TRUE(std::holds_alternative<answer>(j));
     ASSERT_TRUE(std::holds_alternative<answer>(l));
     const auto& jr = std::get<join_reply>(std::get<answer>(j).second);
@@ -72,7 +73,7 @@ TEST(request_forwarder, without_a_leader_joins_and_leaves_alike_are_unavailable)
 TEST(request_forwarder, a_request_forwarded_here_by_another_voter_is_not_forwarded_again) {
     request_forwarder f(5s);
     auto j = f.forward(join(5), from_voter{voter_id(3), 5}, leader, view, at(0));
-    auto l = f.forward(leave(6), from_voter{voter_id(3), 6}, leader, view, at(0));
+    auto l = f.forward(leave_of(6), from_voter{voter_id(3), 6}, leader, view, at(0));
     ASSERT_TRUE(std::holds_alternative<answer>(j));
     ASSERT_TRUE(std::holds_alternative<answer>(l));
     EXPECT_EQ(std::get<answer>(j).first, origin(from_voter{voter_id(3), 5}));

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "node/self_member.hh"
+#include "tests/clock.hh"
 
 namespace roster::node {
 namespace {
@@ -10,7 +11,7 @@ using membership::join_request;
 using membership::leave_request;
 using membership::request_status;
 
-mono_time at(int ms) { return mono_time(std::chrono::milliseconds(ms)); }
+using roster::testing::at;
 
 join_request me(std::uint64_t inc = 5) { return {0, "v1", "h:1", "h:2", incarnation_number(inc), {}}; }
 

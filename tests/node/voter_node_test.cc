@@ -8,6 +8,7 @@
 #include "consensus/memory_storage.hh"
 #include "node/voter_node.hh"
 #include "wire/codec.hh"
+#include "tests/clock.hh"
 
 namespace roster::node {
 
@@ -16,7 +17,7 @@ using namespace roster::views;
 using namespace roster::wire;
 namespace {
 
-mono_time at(int ms) { return mono_time(std::chrono::milliseconds(ms)); }
+using roster::testing::at;
 
 voter_config single(const std::string& name = "v1") {
     voter_config c;
