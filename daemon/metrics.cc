@@ -451,7 +451,17 @@ double metrics::value(const std::string& name, const std::map<std::string, std::
 
 std::string metrics::text() const { return prometheus::TextSerializer().Serialize(_registry->Collect()); }
 
-void metrics::received(const std::string& socket) { _received->Add({{"socket", socket}}).Increment(); }
+void metrics::received(std::string_view socket) {
+    for (auto& [name, counter] : _received_by_socket) {
+        if (name == socket) {
+            counter->Increment();
+            return;
+        }
+    }
+    auto& c = _received->Add({{"socket", std::string(socket)}});
+    _received_by_socket.emplace_back(std::string(socket), &c);
+    c.Increment();
+}
 
 void metrics::handshake_failed(const std::string& socket, const std::string& reason) {
     _handshakes_failed->Add({{"socket", socket}, {"reason", reason}}).Increment();

@@ -6,6 +6,8 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include <prometheus/counter.h>
@@ -72,7 +74,9 @@ public:
     // Everything as /metrics serves it (the text format); for tests and diagnostics.
     [[nodiscard]] std::string text() const;
 
-    void received(const std::string& socket);
+    // Once per message read: the counter of each socket is looked up once, not per message (a
+    // Family::Add builds a label map and takes the family's lock).
+    void received(std::string_view socket);
     void dropped(const std::string& socket, const std::string& reason);
     // A connection whose security handshake failed (socket: listen, publish, peer, voter, sub).
     void handshake_failed(const std::string& socket, const std::string& reason);
@@ -132,6 +136,7 @@ private:
     std::size_t _member_limit;
 
     prometheus::Family<prometheus::Counter>* _received = nullptr;
+    std::vector<std::pair<std::string, prometheus::Counter*>> _received_by_socket; // a few sockets
     prometheus::Family<prometheus::Counter>* _dropped = nullptr;
     prometheus::Family<prometheus::Counter>* _handshakes_failed = nullptr;
     prometheus::Gauge* _authorized_keys = nullptr;

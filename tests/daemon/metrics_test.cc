@@ -123,6 +123,19 @@ TEST(metrics, step_downs_and_suspicions_are_counted_by_reason_from_zero) {
     EXPECT_EQ(m.value("roster_suspicions_raised_total", {{"cause", "never_heard"}}), 1);
 }
 
+// The counter of each socket is found once and kept (received() runs for every message).
+TEST(metrics, messages_received_are_counted_by_socket) {
+    metrics m{"roster", "v1", true, 1000};
+    for (int i = 0; i < 3; ++i) {
+        m.received("listen");
+    }
+    m.received("peer");
+    m.received(std::string("listen")); // another string with the same name: the same series
+    EXPECT_EQ(m.value("roster_messages_received_total", {{"socket", "listen"}}), 4);
+    EXPECT_EQ(m.value("roster_messages_received_total", {{"socket", "peer"}}), 1);
+    EXPECT_EQ(m.value("roster_messages_received_total", {{"socket", "sub"}}), 0);
+}
+
 } // namespace
 } // namespace roster::daemon
 
