@@ -441,27 +441,16 @@ std::optional<std::string> join_budget_from_environment(options& o) {
     if (e == nullptr) {
         return std::nullopt;
     }
-    const std::string text = e;
+    // Escaped first: a number reads the same, and whatever is said about the rest is safe to print.
+    const std::string text = escape_for_terminal(e);
     const auto slash = text.find('/');
-    auto number = [](const std::string& t) -> std::optional<double> {
-        double v = 0;
-        const auto* end = t.data() + t.size();
-        auto [p, ec] = std::from_chars(t.data(), end, v);
-        if (t.empty() || ec != std::errc() || p != end || !(v >= 1 && v <= 1e6)) {
-            return std::nullopt;
-        }
-        return v;
-    };
-    const auto burst = slash == std::string::npos ? std::nullopt : number(text.substr(0, slash));
-    const auto rate = slash == std::string::npos ? std::nullopt : number(text.substr(slash + 1));
-    if (!burst || !rate) {
-        return fmt::format("ROSTER_JOIN_BUDGET={}: expected BURST/RATE, two numbers from 1 to 1000000 "
-                           "(joins at once, then a second)",
-                           escape_for_terminal(text));
+    if (slash == std::string::npos) {
+        return fmt::format("ROSTER_JOIN_BUDGET={}: expected BURST/RATE (joins at once, then a second)", text);
     }
-    o.join_burst = *burst;
-    o.joins_per_second = *rate;
-    return std::nullopt;
+    if (auto bad = read_number<double>("ROSTER_JOIN_BUDGET burst", text.substr(0, slash), 1, 1e6, o.join_burst)) {
+        return bad;
+    }
+    return read_number<double>("ROSTER_JOIN_BUDGET rate", text.substr(slash + 1), 1, 1e6, o.joins_per_second);
 }
 
 } // namespace

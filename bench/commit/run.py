@@ -39,6 +39,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "pylib"))
@@ -92,7 +93,6 @@ def commit_latency(count, trace_dir=None, voter_args=(), early_appends=True, tmp
         os.environ["ROSTER_TRACE_COMMITS"] = os.path.join(trace_dir, "trace")
     if not early_appends:
         os.environ["ROSTER_EARLY_APPENDS"] = "0"
-    import tempfile
     workdir = tempfile.mkdtemp(prefix="roster-commit-", dir="/dev/shm") if tmpfs else None
     c = Cluster(voter_args=["--join-settle-ms", "0"] + list(voter_args), workdir=workdir)
     try:
@@ -121,10 +121,7 @@ def commit_latency(count, trace_dir=None, voter_args=(), early_appends=True, tmp
     finally:
         os.environ.pop("ROSTER_TRACE_COMMITS", None)
         os.environ.pop("ROSTER_EARLY_APPENDS", None)
-        c.cleanup()
-        if workdir:
-            import shutil
-            shutil.rmtree(workdir, ignore_errors=True)
+        c.cleanup()  # removes workdir too, unless the logs are kept (ROSTER_KEEP_LOGS)
 
 
 def load_trace(path):
@@ -403,7 +400,6 @@ def main():
     assert all(x in ("off", "on") for x in security), "--security takes off, on or off,on"
     if security != ["off"]:
         return main_security(a, security)
-    import tempfile
     modes = [("early", True, False)]
     if a.compare_early:
         modes.append(("after_write", False, False))

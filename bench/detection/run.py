@@ -35,8 +35,6 @@ from rosterkit.stats import summary  # noqa: E402
 from rosterkit.waiting import wait_for  # noqa: E402
 
 
-
-
 def ids(view):
     return {m["id"] for m in view["members"]}
 

@@ -22,31 +22,15 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "pylib"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from rosterkit.cluster import Cluster  # noqa: E402
-from rosterkit.metrics import scrape, total  # noqa: E402
-from rosterkit.paths import BIN, binary  # noqa: E402
-from rosterkit.procs import Proc  # noqa: E402
+from rosterkit.paths import BIN  # noqa: E402
 from rosterkit.waiting import wait_for  # noqa: E402
-
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
-
-
-def rss_mib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS"):
-                return int(line.split()[1]) / 1024
-    return 0.0
+from run import cpu_seconds, metric, rss_bytes, start_load  # noqa: E402  (bench/scale/run.py)
 
 
 def heartbeats(c):
-    return {v.name: total(scrape(v.metrics), "roster_heartbeats_received_total") or 0 for v in c.voter_nodes}
+    return {v.name: metric(v, "roster_heartbeats_received_total") for v in c.voter_nodes}
 
 
 def main():
@@ -63,10 +47,8 @@ def main():
         c.wait_formed(["v1", "v2", "v3"])
         leader = wait_for("a leader", c.leader_voter)
         pids = {v.name: v.proc.pid for v in c.voter_nodes}
-        rss0 = {k: rss_mib(p) for k, p in pids.items()}
-        voters = ",".join(v.listen for v in c.voter_nodes)
-        load = Proc([binary("scale_load"), "--voters", voters, "--members", str(a.members), "--interval-ms", "1000",
-                     "--sockets", str(a.sockets), "--seconds", str(a.seconds + 60)], capture=True)
+        rss0 = {k: rss_bytes(p) for k, p in pids.items()}
+        load = start_load(c, a.members, 1000, a.sockets, a.seconds + 60)
         joined = load.wait_output(lambda lines: lines and lines[0], 300, "scale_load's join line").split()
         time.sleep(10)
         cpu0 = {k: cpu_seconds(p) for k, p in pids.items()}
@@ -77,9 +59,10 @@ def main():
         hb = heartbeats(c)
         print(f"binaries: {BIN}; {joined[1]} of {a.members} members joined; leader {leader.name}")
         for name, pid in sorted(pids.items()):
+            rss = rss_bytes(pid)
             print(f"{name}: {(cpu_seconds(pid) - cpu0[name]) / wall:.3f} cores, "
-                  f"{(hb[name] - hb0[name]) / wall:.0f} heartbeats/s, RSS {rss0[name]:.0f} -> {rss_mib(pid):.0f} MiB "
-                  f"({(rss_mib(pid) - rss0[name]) * 2**20 / a.members:.0f} bytes per member)")
+                  f"{(hb[name] - hb0[name]) / wall:.0f} heartbeats/s, RSS {rss0[name] / 2**20:.0f} -> {rss / 2**20:.0f} MiB "
+                  f"({(rss - rss0[name]) / a.members:.0f} bytes per member)")
         load.kill()
     finally:
         c.cleanup()

@@ -62,14 +62,20 @@ def histogram_quantile(node, name, q):
     return None
 
 
-
-
 def voter_args_for(n):
     """What rosterd needs to hold n load members: room in its views (--max-members, default
     10,000), and a join budget per connection of n (ROSTER_JOIN_BUDGET, set in main): the load plays
     thousands of members over each socket, where each real member has its own connection and key
     and the default budget (20 at once, 10 a second) would admit a few hundred a minute."""
     return ["--max-members", str(max(10_000, n + 100))]
+
+
+def start_load(c, n, interval_ms, sockets, seconds):
+    """scale_load playing n members of cluster c over `sockets` sockets per voter, heartbeating
+    every interval_ms for `seconds` after they joined; its first line says how the joins went."""
+    voters = ",".join(v.listen for v in c.voter_nodes)
+    return Proc([binary("scale_load"), "--voters", voters, "--members", str(n), "--interval-ms", str(interval_ms),
+                 "--sockets", str(sockets), "--seconds", str(seconds)], capture=True)
 
 
 def run_load(n, seconds, sockets, interval="1000"):
@@ -88,8 +94,7 @@ def run_load(n, seconds, sockets, interval="1000"):
         # (a voter's reply queue to one peer holds 1000 messages, and a view of thousands of joins
         # answers them all at once).
         sockets = sockets or max(4, n // 2000)
-        load = Proc([binary("scale_load"), "--voters", voters, "--members", str(n), "--interval-ms", str(interval_ms),
-                     "--sockets", str(sockets), "--seconds", str(seconds + 30)], capture=True)
+        load = start_load(c, n, interval_ms, sockets, seconds + 30)
         try:
             joined = load.wait_output(lambda lines: lines and lines[0], 600, "scale_load's first line").split()
         except GiveUp:  # it exited without a word

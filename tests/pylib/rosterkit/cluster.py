@@ -49,8 +49,6 @@ START_ATTEMPTS = 3
 # The ports of a node alone on its host (a network namespace of its own): rosterd's defaults.
 HOST_PORTS = {"listen": 7400, "peer": 7401, "publish": 7402, "metrics": 7403}
 
-
-
 # rosterd's adaptive heartbeat levels (detector/heartbeat_interval.hh): (members up to, interval ms).
 ADAPTIVE_LEVELS = [(1000, 50), (2000, 100), (4000, 200), (10000, 500), (float("inf"), 1000)]
 
