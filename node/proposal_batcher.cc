@@ -5,22 +5,27 @@
 
 #include <fmt/format.h>
 
+#include "wire/codec.hh"
+
 namespace roster::node {
 
 namespace {
 
-// Moves keys from the front of a queue into a command, up to max ops in all, skipping keys whose
-// request was answered meanwhile (committed through an earlier proposal); records the keys taken.
-template <class Key, class Pending>
-void take_queued(std::deque<Key>& queue, const std::map<Key, Pending>& pending, std::size_t max,
-                 membership::command& cmd, std::vector<Key>& taken) {
-    while (!queue.empty() && cmd.ops.size() < max) {
+// Moves keys from the front of a queue into a command being built (proposal_batcher::filling) while
+// their requests fit, skipping keys whose request was answered meanwhile (committed through an
+// earlier proposal); records the keys taken.
+template <class Key, class Pending, class Fill>
+void take_queued(std::deque<Key>& queue, const std::map<Key, Pending>& pending, Fill& fill,
+                 std::vector<Key>& taken) {
+    while (!queue.empty()) {
         const Key key = queue.front();
-        queue.pop_front();
         if (auto it = pending.find(key); it != pending.end()) {
-            cmd.ops.push_back(it->second.change);
+            if (!fill.add(it->second.change)) {
+                return;
+            }
             taken.push_back(key);
         }
+        queue.pop_front();
     }
 }
 
@@ -57,6 +62,28 @@ std::vector<origin> take_from(std::map<Key, Pending>& pending, const Key& key) {
 }
 
 } // namespace
+
+// A command being built: at most max_ops_per_command ops and max_command_bytes (by
+// wire::op_bytes_bound), but at least one op, whatever its size.
+struct proposal_batcher::filling {
+    const batcher_config& config;
+    membership::command cmd;
+    std::size_t bytes = wire::command_bytes_overhead;
+
+    [[nodiscard]] bool fits(const membership::op& o) const {
+        return cmd.ops.empty() ||
+               (cmd.ops.size() < config.max_ops_per_command && bytes + wire::op_bytes_bound(o) <= config.max_command_bytes);
+    }
+    // Adds `o` if it fits; false (and nothing added) when the command is full.
+    bool add(const membership::op& o) {
+        if (!fits(o)) {
+            return false;
+        }
+        bytes += wire::op_bytes_bound(o);
+        cmd.ops.push_back(o);
+        return true;
+    }
+};
 
 bool proposal_batcher::add_origin(const membership::join_op& op, const origin& from) {
     return add_to(_joins, key_of(op), from);
@@ -121,37 +148,39 @@ std::optional<membership::command> proposal_batcher::next(mono_time now,
     if (!go || (due.empty() && nothing_queued())) {
         return std::nullopt;
     }
-    membership::command cmd;
+    filling fill{_config, {}, wire::command_bytes_overhead};
     flight f;
     for (const auto& r : due) {
-        if (cmd.ops.size() >= _config.max_ops_per_command) {
+        if (!fill.add(r)) {
             break;
         }
-        cmd.ops.emplace_back(r);
     }
-    take_queued(_remove_queue, _removes, _config.max_ops_per_command, cmd, f.removes);
-    take_queued(_leave_queue, _leaves, _config.max_ops_per_command, cmd, f.leaves);
-    take_joins(limit, cmd, f.joins);
-    if (cmd.ops.empty()) {
+    take_queued(_remove_queue, _removes, fill, f.removes);
+    take_queued(_leave_queue, _leaves, fill, f.leaves);
+    take_joins(limit, fill, f.joins);
+    if (fill.cmd.ops.empty()) {
         // Every join waiting was refused for lack of room: nothing to propose.
         _join_open = nothing_queued() ? std::nullopt : std::optional<mono_time>(now);
         return std::nullopt;
     }
     _building = std::move(f);
-    return cmd;
+    return std::move(fill.cmd);
 }
 
-void proposal_batcher::take_joins(const member_limit& limit, membership::command& cmd,
-                                  std::vector<join_key>& taken) {
+void proposal_batcher::take_joins(const member_limit& limit, filling& fill, std::vector<join_key>& taken) {
     std::optional<std::size_t> members; // asked for once, when the first join that adds one comes
     std::set<std::string> added;        // names this command adds (a second join of one adds none)
-    while (!_join_queue.empty() && cmd.ops.size() < _config.max_ops_per_command) {
+    while (!_join_queue.empty()) {
         const join_key key = _join_queue.front();
-        _join_queue.pop_front();
         auto it = _joins.find(key);
         if (it == _joins.end()) {
-            continue; // answered meanwhile
+            _join_queue.pop_front(); // answered meanwhile
+            continue;
         }
+        if (!fill.fits(it->second.change)) {
+            return; // the command is full: the join waits for the next, first in line
+        }
+        _join_queue.pop_front();
         const auto& op = std::get<membership::join_op>(it->second.change);
         if (limit.max_members != SIZE_MAX && !added.count(op.name) && (!limit.adds || limit.adds(op))) {
             if (!members) {
@@ -164,7 +193,7 @@ void proposal_batcher::take_joins(const member_limit& limit, membership::command
             }
             added.insert(op.name);
         }
-        cmd.ops.push_back(op);
+        fill.add(op);
         taken.push_back(key);
     }
 }

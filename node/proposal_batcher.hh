@@ -23,7 +23,14 @@ struct batcher_config {
     duration removal_settle = 10ms;         // a due removal waits this long for correlated ones
     duration removal_settle_max = 150ms;    // ... and at most this long while others look late
     duration proposal_timeout = 2s;         // a proposal not applied by then is proposed again
-    std::size_t max_ops_per_command = 1000; // ops in one command, so one view
+    // One command (so one view) carries at most this many ops and, by wire::op_bytes_bound, this
+    // many bytes (one Raft append message at its default size), but always at least one op. The
+    // count binds for typical joins (2,000 of ~190 bytes: a 10,000-member bootstrap in 5 views),
+    // the bytes for large ones (about 80 with 32 tags of the largest size). Not more ops: with
+    // 5,600 joins in one view, the answers of a later view were lost in bench/scale's bootstrap
+    // (thousands of members on a few sockets; not explained yet).
+    std::size_t max_ops_per_command = 2000;
+    std::size_t max_command_bytes = 1u << 20;
 };
 
 // The leader's bound on the size of the views (--max-members), as the batcher applies it to the joins
@@ -52,8 +59,8 @@ struct member_limit {
 //     carrying it applies (take_origins), or all together when leadership is lost (abandon);
 //   - identical requests (a retry) wait as one, with every origin;
 //   - order: due removals (suspicions) first, then operators' removals, then leaves, then joins,
-//     each in arrival order, at most max_ops_per_command in one command; operators' removals wait
-//     like leaves (join_settle);
+//     each in arrival order, as many as fit in one command (max_ops_per_command,
+//     max_command_bytes); operators' removals wait like leaves (join_settle);
 //   - the views never grow past member_limit::max_members through the joins of the commands it
 //     builds: one command at a time, each counted against the members after the one before.
 class proposal_batcher {
@@ -141,7 +148,8 @@ private:
     }
     void requeue(mono_time now);
     void open_join_window(mono_time now);
-    void take_joins(const member_limit& limit, membership::command& cmd, std::vector<join_key>& taken);
+    struct filling;
+    void take_joins(const member_limit& limit, filling& fill, std::vector<join_key>& taken);
 
     batcher_config _config;
     // Pending requests by key (O(log n) per request whatever the backlog) and the order in which

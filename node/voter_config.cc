@@ -35,8 +35,8 @@ std::optional<std::string> voter_config::validate() const {
     if (suspicion_ttl <= report_interval) {
         return std::string("the suspicion ttl must be longer than the report interval");
     }
-    if (batching.max_ops_per_command < 1 || compact_every < 1) {
-        return std::string("max_ops_per_command and compact_every must be at least 1");
+    if (batching.max_ops_per_command < 1 || batching.max_command_bytes < 1 || compact_every < 1) {
+        return std::string("max_ops_per_command, max_command_bytes and compact_every must be at least 1");
     }
     return std::nullopt;
 }

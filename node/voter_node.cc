@@ -633,9 +633,9 @@ void voter_node::leader_decide() {
         return;
     }
     _batcher.proposed(*index, _now);
-    _counters.removals_proposed += std::min(due.size(), _config.batching.max_ops_per_command);
     for (const auto& o : cmd->ops) {
         if (const auto* r = std::get_if<membership::remove_op>(&o); r && r->reason == views::removal_reason::suspected) {
+            ++_counters.removals_proposed; // one of `due`: the batcher takes them first
             const views::member* m = state().find(r->member);
             _events.push_back(voter_event::proposed_removal(state().id(), r->member, m ? m->name : std::string(),
                                                             describe_suspicion(r->member, r->incarnation)));

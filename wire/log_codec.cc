@@ -1,4 +1,5 @@
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include <fmt/format.h>
@@ -92,6 +93,28 @@ namespace roster::wire {
 
 bytes encode_command(const membership::command& c) {
     return detail::encode_buffer<membership::command, detail::command_format>(c);
+}
+
+std::size_t op_bytes_bound(const membership::op& o) noexcept {
+    // FlatBuffers, built back to front: a string or byte vector takes its bytes, a 4-byte length,
+    // a terminating zero and padding to 4 (8 at a table with 64-bit fields): at most 16 more. A
+    // table takes its vtable (4 + 2 per field, unless shared with an identical one), a 4-byte
+    // offset to it, its fields and padding. Every op is also a Change table (a type and an offset,
+    // 24 bytes with its vtable) and a 4-byte slot in the command's vector.
+    constexpr std::size_t change = 32;
+    constexpr std::size_t per_string = 16;
+    if (const auto* j = std::get_if<membership::join_op>(&o)) {
+        constexpr std::size_t join_table = 20 + 4 + 5 * 4 + 8 + 4 + 8; // vtable, offset, fields, padding
+        constexpr std::size_t tag_table = 8 + 4 + 2 * 4 + 4;          // ... and its slot in the vector
+        std::size_t n = change + join_table + 4 * per_string + j->name.size() + j->address.size() +
+                        j->publish_endpoint.size() + j->key.size() + per_string; // the tags vector
+        for (const auto& t : j->tags) {
+            n += tag_table + 2 * per_string + t.key.size() + t.value.size();
+        }
+        return n;
+    }
+    constexpr std::size_t leave_or_remove_table = 12 + 4 + 2 * 8 + 2 + 14; // padding to 8 both sides
+    return change + leave_or_remove_table;
 }
 
 result<membership::command, decode_error> decode_command(bytes_view data) {

@@ -84,7 +84,7 @@ TEST(make_voter_config, leaves_what_no_flag_sets_at_the_node_defaults) {
     expect_defaults(*c, &voter_config::raft_tick, &voter_config::report_interval,
                     &voter_config::suspicion_ttl, &voter_config::compact_every, &voter_config::publisher_ring,
                     &voter_config::forward_timeout);
-    expect_defaults(c->batching, &node::batcher_config::max_ops_per_command,
+    expect_defaults(c->batching, &node::batcher_config::max_ops_per_command, &node::batcher_config::max_command_bytes,
                     &node::batcher_config::proposal_timeout);
     expect_defaults(c->raft, &consensus::raft_config::pre_vote, &consensus::raft_config::check_quorum);
     expect_defaults(c->detector, &detector::registry_config::clear_threshold,

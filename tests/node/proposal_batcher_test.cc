@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "node/proposal_batcher.hh"
+#include "wire/codec.hh"
 #include "tests/clock.hh"
 
 namespace roster::node {
@@ -151,6 +152,56 @@ TEST(proposal_batcher, removals_then_leaves_then_joins_at_most_max_ops_per_comma
     cmd = b.next(at(110), {}, nobody_late);
     ASSERT_TRUE(cmd);
     EXPECT_EQ(names(*cmd), (std::vector<std::string>{"b"}));
+}
+
+// Bytes bound a command before the count does: joins with large tags fill it sooner, and what does
+// not fit waits, in order, for the next.
+TEST(proposal_batcher, a_command_takes_the_requests_that_fit_in_max_command_bytes_in_order) {
+    join_op big = join("big");
+    big.tags.assign(32, views::tag{std::string(64, 'k'), std::string(256, 'v')});
+    const std::size_t small_bytes = wire::op_bytes_bound(join("s0"));
+    const std::size_t big_bytes = wire::op_bytes_bound(big);
+    ASSERT_GT(big_bytes, 10000u);
+    batcher_config c = config();
+    c.max_command_bytes = wire::command_bytes_overhead + wire::op_bytes_bound(removal(4)) + 2 * small_bytes;
+    proposal_batcher b(c);
+    b.queue(join("s0"), from_route{1, 1}, at(0));
+    b.queue(join("s1"), from_route{1, 2}, at(0));
+    b.queue(join("s2"), from_route{1, 3}, at(0));
+    b.queue(big, from_route{1, 4}, at(0));
+    b.queue(join("s3"), from_route{1, 5}, at(0));
+    auto cmd = b.next(at(50), {removal(4)}, nobody_late);
+    ASSERT_TRUE(cmd);
+    EXPECT_EQ(names(*cmd), (std::vector<std::string>{"remove 4", "s0", "s1"}));
+    EXPECT_LE(wire::encode_command(*cmd).size(), c.max_command_bytes);
+    b.proposed(log_index(1), at(50));
+    (void)b.answers(*cmd, applied_ok(*cmd), view_id(2), "");
+    ASSERT_TRUE(b.applied(log_index(1), at(60)));
+
+    // The big join is larger than a command may be: it goes alone, after s2, and s3 after it.
+    std::vector<std::vector<std::string>> commands;
+    for (int i = 0; i < 3; ++i) {
+        cmd = b.next(at(200 + 100 * i), {}, nobody_late);
+        ASSERT_TRUE(cmd) << "command " << i;
+        commands.push_back(names(*cmd));
+        b.proposed(log_index(2 + i), at(200 + 100 * i));
+        (void)b.answers(*cmd, applied_ok(*cmd), view_id(3 + i), "");
+        ASSERT_TRUE(b.applied(log_index(2 + i), at(210 + 100 * i)));
+    }
+    EXPECT_EQ(commands, (std::vector<std::vector<std::string>>{{"s2"}, {"big"}, {"s3"}}));
+    EXPECT_EQ(b.queued(), 0u);
+}
+
+// Removals a majority asks for go first and are bounded the same way: the ones that do not fit are
+// still due at the next call (the suspicion stays), so they go in the next command.
+TEST(proposal_batcher, due_removals_beyond_max_command_bytes_wait_for_the_next_command) {
+    batcher_config c = config();
+    c.max_command_bytes = wire::command_bytes_overhead + 2 * wire::op_bytes_bound(removal(1));
+    proposal_batcher b(c);
+    b.queue(join("a"), from_route{1, 1}, at(0));
+    auto cmd = b.next(at(50), {removal(1), removal(2), removal(3)}, nobody_late);
+    ASSERT_TRUE(cmd);
+    EXPECT_EQ(names(*cmd), (std::vector<std::string>{"remove 1", "remove 2"}));
 }
 
 TEST(proposal_batcher, what_an_applied_entry_did_not_carry_is_proposed_again_first) {

@@ -64,6 +64,7 @@ cluster_sim::cluster_sim(const cluster_options& options)
         c.detector.detector = detector::phi_accrual_config::for_heartbeat_interval(c.heartbeat_interval);
         c.compact_every = options.compact_every;
         c.shared_evidence = options.shared_evidence;
+        c.batching.max_command_bytes = options.max_command_bytes;
         c.publisher_ring = 64;
         c.incarnation = incarnation_number(1);
         slot.node =

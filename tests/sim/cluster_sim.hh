@@ -41,6 +41,7 @@ struct cluster_options {
     link_profile links;              // every link starts like this
     std::size_t compact_every = 200; // voters snapshot their log this often (entries)
     bool shared_evidence = true;     // node::voter_config::shared_evidence
+    std::size_t max_command_bytes = node::batcher_config{}.max_command_bytes; // small: views split
     bool verbose = false;
 };
 

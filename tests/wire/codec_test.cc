@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <cstring>
+#include <random>
 #include <set>
 #include <string>
 
@@ -313,6 +314,58 @@ TEST(codec, voter_ids_and_join_views_round_trip) {
     op.voter = voter_id(3);
     const membership::command c{{op}};
     EXPECT_EQ(decode_command(encode_command(c)).value(), c);
+}
+
+// The batcher sizes commands with op_bytes_bound before encoding them: the bound must hold for any
+// mix of ops, the largest joins included, and stay close enough to be useful.
+TEST(log_codec, op_bytes_bound_is_an_upper_bound_of_the_encoded_command) {
+    std::mt19937_64 rng(17);
+    const auto text = [&](std::size_t most) {
+        return std::string(static_cast<std::size_t>(rng() % (most + 1)), static_cast<char>('a' + rng() % 26));
+    };
+    for (int round = 0; round < 200; ++round) {
+        membership::command c;
+        const auto ops = 1 + rng() % 300;
+        for (std::uint64_t i = 0; i < ops; ++i) {
+            switch (rng() % 4) {
+            case 0:
+                c.ops.emplace_back(membership::leave_op{member_id(rng()), incarnation_number(rng())});
+                break;
+            case 1:
+                c.ops.emplace_back(membership::remove_op{member_id(rng()), incarnation_number(rng()),
+                                                         static_cast<views::removal_reason>(rng() % 4)});
+                break;
+            default: {
+                membership::join_op j{"n" + text(254), text(255), text(255), incarnation_number(rng()), {}};
+                const bool largest = rng() % 8 == 0; // every field at its limit
+                const std::size_t tags = largest ? 32 : rng() % 4;
+                for (std::size_t t = 0; t < tags; ++t) {
+                    j.tags.push_back({largest ? std::string(64, 'k') : "k" + text(63),
+                                      largest ? std::string(256, 'v') : text(256)});
+                }
+                j.key = rng() % 2 == 0 ? std::string(32, 'x') : std::string();
+                j.voter = voter_id(static_cast<std::uint32_t>(rng() % 6));
+                c.ops.emplace_back(std::move(j));
+            }
+            }
+        }
+        std::size_t bound = command_bytes_overhead;
+        for (const auto& o : c.ops) {
+            bound += op_bytes_bound(o);
+        }
+        const std::size_t encoded = encode_command(c).size();
+        ASSERT_LE(encoded, bound) << "round " << round << ", " << c.ops.size() << " ops";
+        EXPECT_GT(encoded * 3, bound) << "round " << round << ": the bound is three times the size";
+    }
+    // A join as the bootstrap's load sends it (a short name, nothing else) and as a member sends it.
+    for (const membership::join_op& j :
+         {membership::join_op{"load-1234", "", "", incarnation_number(1), {}},
+          membership::join_op{"app-17", "10.0.0.17:7401", "10.0.0.17:7402", incarnation_number(1), {}, std::string(32, 'k')}}) {
+        const membership::command c{std::vector<membership::op>(1000, j)};
+        const std::size_t encoded = encode_command(c).size();
+        EXPECT_LE(encoded, command_bytes_overhead + 1000 * op_bytes_bound(j));
+        EXPECT_LT(1000 * op_bytes_bound(j), encoded * 4) << j.name << ": at most 4 times the size";
+    }
 }
 
 TEST(log_codec, a_snapshot_round_trips) {
