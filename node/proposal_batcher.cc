@@ -70,16 +70,18 @@ struct proposal_batcher::filling {
     membership::command cmd;
     std::size_t bytes = wire::command_bytes_overhead;
 
-    [[nodiscard]] bool fits(const membership::op& o) const {
-        return cmd.ops.empty() ||
-               (cmd.ops.size() < config.max_ops_per_command && bytes + wire::op_bytes_bound(o) <= config.max_command_bytes);
+    // Whether one more op of `n` bytes (by wire::op_bytes_bound) fits.
+    [[nodiscard]] bool fits(std::size_t n) const {
+        return cmd.ops.empty() || (cmd.ops.size() < config.max_ops_per_command && bytes + n <= config.max_command_bytes);
     }
+    [[nodiscard]] bool fits(const membership::op& o) const { return fits(wire::op_bytes_bound(o)); }
     // Adds `o` if it fits; false (and nothing added) when the command is full.
     bool add(const membership::op& o) {
-        if (!fits(o)) {
+        const std::size_t n = wire::op_bytes_bound(o);
+        if (!fits(n)) {
             return false;
         }
-        bytes += wire::op_bytes_bound(o);
+        bytes += n;
         cmd.ops.push_back(o);
         return true;
     }
@@ -193,7 +195,7 @@ void proposal_batcher::take_joins(const member_limit& limit, filling& fill, std:
             }
             added.insert(op.name);
         }
-        fill.add(op);
+        fill.add(op); // fits, checked above
         taken.push_back(key);
     }
 }

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/time.hh"
+#include "consensus/raft.hh"
 #include "membership/command.hh"
 #include "membership/membership_state.hh"
 #include "node/origin.hh"
@@ -24,13 +25,13 @@ struct batcher_config {
     duration removal_settle_max = 150ms;    // ... and at most this long while others look late
     duration proposal_timeout = 2s;         // a proposal not applied by then is proposed again
     // One command (so one view) carries at most this many ops and, by wire::op_bytes_bound, this
-    // many bytes (one Raft append message at its default size), but always at least one op. The
+    // many bytes (as much as one Raft append message carries), but always at least one op. The
     // count binds for typical joins (2,000 of ~190 bytes: a 10,000-member bootstrap in 5 views),
     // the bytes for large ones (about 80 with 32 tags of the largest size). Not more ops: with
     // 5,600 joins in one view, the answers of a later view were lost in bench/scale's bootstrap
     // (thousands of members on a few sockets; not explained yet).
     std::size_t max_ops_per_command = 2000;
-    std::size_t max_command_bytes = 1u << 20;
+    std::size_t max_command_bytes = consensus::raft_config{}.max_append_bytes;
 };
 
 // The leader's bound on the size of the views (--max-members), as the batcher applies it to the joins

@@ -5,6 +5,7 @@
 # then compare.py puts each profile's systems side by side.
 #
 #   bench/false_positives/one_run.sh [OUT]
+#   ROSTER_SOAK_MINUTES=1 bench/false_positives/one_run.sh /tmp/one-run   # a shorter try of the whole
 set -eu
 cd "$(dirname "$0")/../.."
 OUT=${1:-bench/false_positives/results/one-run}
