@@ -160,6 +160,7 @@ private:
     prometheus::Gauge* _monitored = nullptr;
     prometheus::Gauge* _suspected = nullptr;
     prometheus::Gauge* _phi_max = nullptr;
+    prometheus::Gauge* _local_health = nullptr;
     prometheus::Histogram* _interarrival = nullptr;
     prometheus::Histogram* _detection = nullptr;
     prometheus::Histogram* _commit_latency = nullptr;

@@ -60,6 +60,10 @@ result<node::voter_config, std::string> make_voter_config(const options& o, inca
     if (const char* e = std::getenv("ROSTER_SHARED_EVIDENCE"); e != nullptr && std::strcmp(e, "0") == 0) {
         c.shared_evidence = false;
     }
+    // And for local health (docs/membership.md): every suspicion as the detectors judge it.
+    if (const char* e = std::getenv("ROSTER_LOCAL_HEALTH"); e != nullptr && std::strcmp(e, "0") == 0) {
+        c.local_health.enabled = false;
+    }
     if (auto bad = c.validate()) {
         return "invalid configuration: " + *bad;
     }

@@ -56,10 +56,12 @@ y += 10
 panel("timeseries", "Phi per member (highest over the voters)",
       [{"expr": f"max by (member) (roster_member_phi{{{C}}})", "legendFormat": "{{member}}"}],
       w=12, x=0, description="Suspicion level; a voter suspects at the threshold (default 8).")
-panel("timeseries", "Suspected members and highest phi, per voter",
+panel("timeseries", "Suspected members, highest phi and local health, per voter",
       [{"expr": f"roster_members_suspected{{{C}}}", "legendFormat": "suspected at {{node}}"},
-       {"expr": f"roster_member_phi_max{{{C}}}", "legendFormat": "highest phi at {{node}}"}],
-      w=12, x=12)
+       {"expr": f"roster_member_phi_max{{{C}}}", "legendFormat": "highest phi at {{node}}"},
+       {"expr": f"roster_local_health_score{{{C}}}", "legendFormat": "local health score of {{node}}"}],
+      w=12, x=12, description="Local health score 0: healthy; n > 0: many members looked late at this voter "
+      "within half a second, or it stalled, so it suspects a member only after n+1 times the usual silence.")
 y += 8
 panel("timeseries", "Detection latency (last heartbeat to committed removal)",
       [{"expr": f"histogram_quantile(0.5, sum by (le) (rate(roster_detection_seconds_bucket{{{C}}}[{RI}])))",

@@ -192,22 +192,42 @@ std::vector<member_id> detector_registry::suspected() const {
     return out;
 }
 
-std::vector<transition> detector_registry::evaluate(mono_time now, std::vector<lateness>* late) {
+bool detector_registry::passes(const peer& p, mono_time now, const suspicion_gate& gate) const {
+    if (now < gate.hold_until) {
+        return false;
+    }
+    if (!(gate.delay_scale > 1.0)) {
+        return true;
+    }
+    const auto scaled = [&](duration d) {
+        return std::chrono::duration_cast<duration>(std::chrono::duration<double, duration::period>(d) * gate.delay_scale);
+    };
+    const auto last = p.detector.last_heartbeat();
+    return last ? now - *last >= scaled(p.detector.threshold_delay()) : now - p.added >= scaled(_silent_grace);
+}
+
+std::vector<transition> detector_registry::evaluate(mono_time now, std::vector<lateness>* late,
+                                                    const suspicion_gate* gate) {
     std::vector<transition> out;
     for (peer& p : _peers) {
         if (!p.suspected) {
             // One comparison for both (no logarithm); phi only for the few that cross.
             using standing = phi_accrual_detector::standing;
-            const standing s = p.detector.last_heartbeat() ? p.detector.standing_at(now)
-                               : now - p.added >= _silent_grace ? standing::above
-                                                                : standing::on_time;
+            standing s = p.detector.last_heartbeat() ? p.detector.standing_at(now)
+                         : now - p.added >= _silent_grace ? standing::above
+                                                          : standing::on_time;
+            if (s == standing::above && gate != nullptr && !passes(p, now, *gate)) {
+                s = standing::late;
+            }
             if (s == standing::above) {
                 p.suspected = true;
                 p.late = false;
+                p.troubled = true;
                 out.push_back({p.member, true, phi_of(p, now)});
             } else if (late != nullptr) {
                 if (const bool is_late = s == standing::late; is_late != p.late) {
                     p.late = is_late;
+                    p.troubled = p.troubled || is_late;
                     late->push_back({p.member, is_late, phi_of(p, now)});
                 }
             }
@@ -230,6 +250,15 @@ std::vector<member_id> detector_registry::late() const {
         }
     }
     return out;
+}
+
+std::size_t detector_registry::take_troubled() {
+    std::size_t n = 0;
+    for (peer& p : _peers) {
+        n += p.troubled ? 1 : 0;
+        p.troubled = p.late || p.suspected;
+    }
+    return n;
 }
 
 const phi_accrual_detector* detector_registry::find(member_id member) const {

@@ -37,6 +37,14 @@ struct lateness {
     double phi = 0;
 };
 
+// Makes suspicion harder for a while (detector::local_health): a peer is suspected only once it
+// has been silent delay_scale times its threshold delay (never heard from: the grace period), and
+// none before hold_until. Until then a peer past its threshold counts as late.
+struct suspicion_gate {
+    double delay_scale = 1.0;
+    mono_time hold_until{};
+};
+
 // The detectors of every monitored peer, and their suspicion state with hysteresis.
 //
 // Peers are kept in a vector sorted by member id, so that every list the registry returns is
@@ -86,9 +94,14 @@ public:
     // suspected -> alive when phi <= the clear threshold.
     // With `late`, also the changes of lateness of the members not suspected, in the same pass
     // (a member that becomes suspected stops being late without an entry there).
-    std::vector<transition> evaluate(mono_time now, std::vector<lateness>* late = nullptr);
+    // With `gate`, a peer becomes suspected only if it passes the gate as well.
+    std::vector<transition> evaluate(mono_time now, std::vector<lateness>* late = nullptr,
+                                     const suspicion_gate* gate = nullptr);
     // Members late and not suspected as of the last evaluate() with lateness, by id.
     [[nodiscard]] std::vector<member_id> late() const;
+    // How many were late or suspected at some evaluate() with lateness since the last call (or
+    // are now); starts the next count.
+    [[nodiscard]] std::size_t take_troubled();
 
     [[nodiscard]] const phi_model& model() const noexcept { return *_model; }
     [[nodiscard]] const phi_accrual_detector* find(member_id member) const;
@@ -108,6 +121,7 @@ private:
         phi_accrual_detector detector;
         bool suspected = false;
         bool late = false;
+        bool troubled = false; // late or suspected since the last take_troubled()
     };
 
     // Position of `member` in _ids/_peers, or where it would be inserted.
@@ -115,6 +129,8 @@ private:
     [[nodiscard]] const peer* lookup(member_id member) const;
     [[nodiscard]] peer* lookup(member_id member);
     [[nodiscard]] double phi_of(const peer& p, mono_time now) const;
+    // Whether a peer past its threshold may be suspected through `gate` at `now`.
+    [[nodiscard]] bool passes(const peer& p, mono_time now, const suspicion_gate& gate) const;
     // The model for heartbeats every `interval` (created, scaled from the base, on first use);
     // null when the interval is out of bounds or max_models are taken.
     [[nodiscard]] const phi_model* model_for(duration interval);

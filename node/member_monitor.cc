@@ -6,8 +6,9 @@
 namespace roster::node {
 
 member_monitor::member_monitor(const detector::registry_config& config, duration report_interval,
-                               mono_time now)
+                               mono_time now, const detector::local_health_config& health)
     : _registry(config)
+    , _health(health)
     , _report_interval(report_interval)
     , _next_report(now + report_interval) {}
 
@@ -72,7 +73,10 @@ std::vector<member_monitor::verdict> member_monitor::evaluate(mono_time now,
     std::vector<verdict> out;
     report = {false, {}, {}};
     std::vector<detector::lateness> late;
-    for (const auto& t : _registry.evaluate(now, &late)) {
+    _health.evaluation(now);
+    const detector::suspicion_gate gate{_health.delay_scale(), _health.hold_until()};
+    const bool gated = gate.delay_scale > 1.0 || now < gate.hold_until;
+    for (const auto& t : _registry.evaluate(now, &late, gated ? &gate : nullptr)) {
         const views::member* m = state.find(t.member);
         if (m == nullptr) {
             continue;
@@ -92,6 +96,9 @@ std::vector<member_monitor::verdict> member_monitor::evaluate(mono_time now,
             return a.member < b.member;
         };
         std::sort(report.suspicions.begin(), report.suspicions.end(), by_id);
+    }
+    if (_health.step_due(now)) {
+        _health.step(now, _registry.take_troubled(), _registry.size());
     }
     return out;
 }

@@ -6,6 +6,7 @@
 
 #include "common/time.hh"
 #include "detector/detector_registry.hh"
+#include "detector/local_health.hh"
 #include "membership/command.hh"
 #include "membership/membership_state.hh"
 #include "membership/messages.hh"
@@ -16,10 +17,13 @@ namespace roster::node {
 // the voter itself (Hayashibara et al.), fed by heartbeats, and the suspicion reports that carry
 // its judgement to the consensus leader — every change as it happens, and the whole set every
 // report_interval and at once to a new leader (which starts from nothing). A removal needs a
-// majority of voters' reports (DESIGN guarantee 4). Deterministic and I/O-free.
+// majority of voters' reports (DESIGN guarantee 4). The voter's own health (detector::local_health)
+// gates its suspicions: while many members look late at once here, or after this voter stalled, it
+// needs more evidence. Deterministic and I/O-free.
 class member_monitor {
 public:
-    member_monitor(const detector::registry_config& config, duration report_interval, mono_time now);
+    member_monitor(const detector::registry_config& config, duration report_interval, mono_time now,
+                   const detector::local_health_config& health = {});
 
     // ---- following the view
     void watch(member_id m, mono_time now);
@@ -58,6 +62,9 @@ public:
     [[nodiscard]] bool others_late(const std::vector<membership::remove_op>& due, mono_time now) const;
 
     [[nodiscard]] const detector::detector_registry& detectors() const noexcept { return _registry; }
+    [[nodiscard]] const detector::local_health& health() const noexcept { return _health; }
+    // The change of this voter's health score since the last call (empty: none).
+    [[nodiscard]] std::optional<detector::local_health::change> take_health_change() { return _health.take_change(); }
 
 private:
     // The wire carries a finite phi: "never heard from" (phi +infinity) goes as this.
@@ -69,6 +76,7 @@ private:
     [[nodiscard]] static membership::suspicion reported(const verdict& v, incarnation_number incarnation);
 
     detector::detector_registry _registry;
+    detector::local_health _health;
     duration _report_interval;
     mono_time _next_report;
     voter_id _reported_to; // the leader the last full report went to

@@ -16,6 +16,9 @@ std::optional<std::string> voter_config::validate() const {
     if (auto bad = detector.validate()) {
         return std::string(*bad);
     }
+    if (auto bad = local_health.validate()) {
+        return std::string(*bad);
+    }
     if (name.empty()) {
         return std::string("the voter needs a name");
     }

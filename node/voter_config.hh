@@ -11,6 +11,7 @@
 #include "consensus/raft.hh"
 #include "detector/detector_registry.hh"
 #include "detector/heartbeat_interval.hh"
+#include "detector/local_health.hh"
 #include "node/proposal_batcher.hh"
 #include "views/view.hh"
 
@@ -40,6 +41,9 @@ struct voter_config {
     // detector::adaptive_levels), and heartbeat_interval is not used. Empty: heartbeat_interval.
     std::vector<detector::adaptive_level> heartbeat_levels{};
     detector::registry_config detector;  // how members are judged (defaults: for 100 ms)
+    // The voter's own health: many members late at once here, or a stall of this voter, and its
+    // suspicions need more evidence (Lifeguard). enabled = false: every suspicion as judged.
+    detector::local_health_config local_health;
     duration report_interval = 500ms;    // every current suspicion is repeated this often
     duration suspicion_ttl = 1600ms;     // a suspicion not repeated within this stops counting
     // Shared evidence (membership::suspicion_aggregator): a removal a majority asks for waits while

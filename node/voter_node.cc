@@ -32,7 +32,7 @@ voter_node::voter_node(const voter_config& config, prng random, consensus::persi
     : _config(config)
     , _logger(logger)
     , _machine(config.compact_every, recovered.snap ? recovered.snap->meta.index : log_index())
-    , _monitor(config.detector, config.report_interval, now)
+    , _monitor(config.detector, config.report_interval, now, config.local_health)
     , _aggregator(config.voters.size(), config.suspicion_ttl)
     , _batcher(config.batching)
     , _forwarder(config.forward_timeout)
@@ -575,6 +575,17 @@ void voter_node::evaluate_detectors() {
     }
     if (!changes.suspicions.empty() || !changes.late.empty()) {
         send_report(std::move(changes));
+    }
+    if (auto c = _monitor.take_health_change()) {
+        // Into and out of a degraded state at info; the steps between at debug.
+        const log_level level = c->from == 0 || c->to == 0 ? log_level::info : log_level::debug;
+        if (c->to == 0) {
+            log_to(_logger, level, "voter {}: local health restored ({})", _config.id, c->why);
+        } else {
+            log_to(_logger, level,
+                   "voter {}: local health score {} (was {}): {}; suspects a member only after {}x its usual silence",
+                   _config.id, c->to, c->from, c->why, c->to + 1);
+        }
     }
 }
 

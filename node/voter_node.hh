@@ -134,6 +134,8 @@ public:
     [[nodiscard]] const detector::detector_registry& detectors() const noexcept {
         return _monitor.detectors();
     }
+    // This voter's local health score (detector::local_health): 0 healthy, up to its maximum.
+    [[nodiscard]] std::uint32_t local_health_score() const noexcept { return _monitor.health().score(); }
     // The current view and the ring of recent changes every committed view passes through, in
     // order (replayed ones too): what the daemon's HTTP API serves (/v1/views, /v1/watch).
     [[nodiscard]] const views::view_publisher& publisher() const noexcept { return _publisher; }

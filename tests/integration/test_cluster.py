@@ -7,6 +7,7 @@ The harness (Cluster, ports, processes, wait_for) is tests/pylib/rosterkit.
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -19,7 +20,7 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
 from rosterkit.cluster import cluster_for  # noqa: E402
-from rosterkit.metrics import samples, scrape  # noqa: E402
+from rosterkit.metrics import samples, scrape, total  # noqa: E402
 from rosterkit.paths import binary  # noqa: E402
 from rosterkit.ports import allocate  # noqa: E402
 from rosterkit.procs import Proc  # noqa: E402
@@ -101,6 +102,27 @@ class LeaderCrash(ClusterTestCase):
         wait_for("member b removed with two voters left",
                  lambda: victim not in ids(self.c.members_of(others[0])) and
                  victim not in ids(self.c.members_of(others[1])), timeout=10)
+
+
+class VoterStall(ClusterTestCase):
+    def test_a_stopped_voter_notices_its_stall_and_suspects_nobody_while_it_catches_up(self):
+        """Local health (docs/membership.md): a voter stopped for 1.5 s wakes to members silent for
+        that long; it says it stalled, suspects none of them, and no member is removed."""
+        stalled, other = self.c.voter_nodes[1], self.c.voter_nodes[0]
+        before = {m["name"]: m["id"] for m in self.c.members_of(other)["members"]}
+        suspicions = total(scrape(stalled.metrics), "roster_suspicions_raised_total") or 0
+        stalled.kill(signal.SIGSTOP)
+        time.sleep(1.5)  # the length of the stall, not a wait for a condition
+        stalled.kill(signal.SIGCONT)
+        stall_line = re.compile(r"local health score \d+ \(was 0\): this voter stalled for 1[0-9]{3} ms")
+        wait_for("the voter to log its stall", lambda: stall_line.search(stalled.log_text()), timeout=5)
+        self.assertIsNotNone(total(scrape(stalled.metrics), "roster_local_health_score"), "a voter's gauge")
+        wait_for("its local health restored", lambda: "local health restored" in stalled.log_text(), timeout=15)
+        self.assertEqual(total(scrape(stalled.metrics), "roster_suspicions_raised_total") or 0, suspicions,
+                         stalled.log_text()[-3000:])
+        after = {m["name"]: m["id"] for m in self.c.members_of(other)["members"]}
+        for name in self.members:
+            self.assertEqual(after.get(name), before[name], f"member {name} kept its id\n{stalled.log_text()[-3000:]}")
 
 
 class VoterRestart(ClusterTestCase):

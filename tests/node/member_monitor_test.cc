@@ -27,9 +27,17 @@ membership::membership_state members(int n) {
     return s;
 }
 
+// These tests evaluate at sparse instants, which local health reads as stalls of the voter (it
+// evaluates every 10 ms); it is off here and has its own tests (local_health_monitor_test).
+detector::local_health_config no_local_health() {
+    detector::local_health_config c;
+    c.enabled = false;
+    return c;
+}
+
 struct monitor_test : ::testing::Test {
     membership::membership_state state = members(3);
-    member_monitor mon{for_100ms(), 500ms, at(0)};
+    member_monitor mon{for_100ms(), 500ms, at(0), no_local_health()};
 
     void SetUp() override {
         for (int i = 1; i <= 3; ++i) {
@@ -207,6 +215,102 @@ TEST_F(monitor_test, a_member_that_stops_is_late_before_it_is_suspected_and_then
         }
     }
     FAIL() << "never suspected";
+}
+
+// The monitor with local health on, evaluated every 10 ms as a voter does.
+struct local_health_monitor_test : ::testing::Test {
+    static constexpr int n = 12;
+    membership::membership_state state = members(n);
+    member_monitor mon{for_100ms(), 500ms, at(0)};
+    std::vector<bool> beating = std::vector<bool>(n + 1, true);
+    std::vector<int> next_beat = std::vector<int>(n + 1, 0);
+    std::vector<int> last_beat = std::vector<int>(n + 1, -1);
+    std::vector<int> suspected_at = std::vector<int>(n + 1, -1);
+    int now = 0;
+
+    void SetUp() override {
+        for (int i = 1; i <= n; ++i) {
+            mon.watch(member_id(i), at(0));
+            next_beat[i] = i;
+        }
+        run_to(5000);
+    }
+    // Every 10 ms to `to`: the heartbeats due of the beating members (every 100 ms), then an
+    // evaluation.
+    void run_to(int to) {
+        for (; now < to; now += 10) {
+            for (int i = 1; i <= n; ++i) {
+                while (next_beat[i] <= now) {
+                    if (beating[i]) {
+                        std::optional<duration> interval;
+                        mon.heartbeat(member_id(i), at(now), interval);
+                        last_beat[i] = now;
+                    }
+                    next_beat[i] += 100;
+                }
+            }
+            evaluate(now);
+        }
+    }
+    void evaluate(int t) {
+        membership::suspicion_report report;
+        for (const auto& v : mon.evaluate(at(t), state, report)) {
+            if (v.suspected && suspected_at[v.member.value()] < 0) {
+                suspected_at[v.member.value()] = t;
+            }
+        }
+    }
+};
+
+TEST_F(local_health_monitor_test, after_a_stall_of_the_voter_nobody_is_suspected_until_it_has_read_what_waited) {
+    EXPECT_EQ(mon.health().score(), 0u);
+    // The voter stalls 1,500 ms: its first evaluation after the stall sees every member silent.
+    now += 1500;
+    evaluate(now);
+    EXPECT_GE(mon.health().score(), 1u) << "for the stall, and for the members that look late at once";
+    EXPECT_EQ(mon.detectors().suspected().size(), 0u) << "no member suspected for the voter's own stall";
+    // Then it reads the heartbeats (one turn later) and carries on: nobody suspected.
+    run_to(now + 2000);
+    for (int i = 1; i <= n; ++i) {
+        EXPECT_EQ(suspected_at[i], -1) << "member " << i;
+    }
+}
+
+TEST_F(local_health_monitor_test, a_member_silent_through_and_after_the_stall_is_suspected_once_the_hold_ends) {
+    beating[4] = false;
+    now += 400; // stalled 400 ms: hold until 400 ms after it woke
+    const int woke = now;
+    evaluate(now);
+    run_to(now + 2000);
+    EXPECT_GE(suspected_at[4], woke + 400);
+    EXPECT_LE(suspected_at[4], woke + 400 + 20) << "suspected once the hold ends, as its silence is long past";
+}
+
+TEST_F(local_health_monitor_test, many_members_late_within_a_period_make_suspicion_need_a_longer_silence) {
+    // Members 5..12 (two thirds) each send one heartbeat 130 ms late every 500 ms: 230 ms after the
+    // previous one, evaluated late at 220 ms (late from 214 ms, suspected from 228 ms), read at 230.
+    for (int round = 0; round < 8; ++round) {
+        for (int i = 5; i <= n; ++i) {
+            next_beat[i] += 130;
+        }
+        run_to(now + 500);
+    }
+    for (int i = 1; i <= n; ++i) {
+        EXPECT_EQ(suspected_at[i], -1) << "member " << i;
+    }
+    const std::uint32_t score = mon.health().score();
+    EXPECT_GE(score, 4u);
+    // Member 1 crashes: suspected only after several threshold delays (the score falls meanwhile,
+    // one step per 500 ms), not one.
+    beating[1] = false;
+    run_to(now + 10);
+    const int last = last_beat[1];
+    const double delay = to_ms(mon.detectors().find(member_id(1))->threshold_delay());
+    run_to(now + 8000);
+    ASSERT_GE(suspected_at[1], 0);
+    EXPECT_GE(suspected_at[1] - last, delay * 2) << "score " << score;
+    std::printf("score %u: a crash suspected %d ms after the last heartbeat (threshold delay %.0f ms)\n", score,
+                suspected_at[1] - last, delay);
 }
 
 } // namespace

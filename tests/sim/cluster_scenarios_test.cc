@@ -646,5 +646,190 @@ TEST(cluster_scenario, on_bad_links_a_crashed_member_is_still_removed) {
     }
 }
 
+// Two voters (a majority) on one starved host: both stall at once, for 0.3-2 s every few seconds.
+// Each wakes to a tick before it has read the heartbeats that waited, so every member looks silent
+// for the whole stall. Returns the live members removed, and the highest local health score seen.
+struct stall_run {
+    std::size_t removals = 0;
+    std::size_t removals_past_onset = 0; // congested links: more than 1 s after they turned bad
+    std::uint32_t max_score = 0;
+    std::uint64_t suspicions = 0;
+};
+
+cluster_options health_options(std::uint64_t seed, bool local_health, bool shared_evidence) {
+    cluster_options o = quiet(seed);
+    o.members = 30;
+    o.local_health = local_health;
+    o.shared_evidence = shared_evidence;
+    return o;
+}
+
+std::uint32_t highest_score(const cluster_sim& c) {
+    std::uint32_t score = 0;
+    for (std::size_t v = 0; v < c.options().voters; ++v) {
+        score = std::max(score, c.voter(v).local_health_score());
+    }
+    return score;
+}
+
+std::uint64_t suspicions_raised(const cluster_sim& c) {
+    std::uint64_t n = 0;
+    for (std::size_t v = 0; v < c.options().voters; ++v) {
+        n += c.voter(v).counters().suspicions_raised;
+    }
+    return n;
+}
+
+stall_run run_stalls(std::uint64_t seed, bool local_health, bool shared_evidence, duration length) {
+    const cluster_options o = health_options(seed, local_health, shared_evidence);
+    cluster_sim c(o);
+    form(c);
+    stall_run r;
+    const auto formed_removals = c.removals().size();
+    const mono_time end = c.now() + length;
+    while (c.now() < end) {
+        EXPECT_TRUE(c.run_for(duration(c.random().between(2'000'000'000, 5'000'000'000)))) << *c.violation();
+        const std::size_t spared = static_cast<std::size_t>(c.random().below(o.voters));
+        const duration stall(c.random().between(300'000'000, 2'000'000'000));
+        for (std::size_t v = 0; v < o.voters; ++v) {
+            if (v != spared) {
+                c.stall_voter(v, stall);
+            }
+        }
+        for (int i = 0; i < 40; ++i) { // watch the score through the next 4 s
+            EXPECT_TRUE(c.run_for(100ms)) << *c.violation();
+            r.max_score = std::max(r.max_score, highest_score(c));
+        }
+    }
+    r.removals = c.removals().size() - formed_removals;
+    r.suspicions = suspicions_raised(c);
+    return r;
+}
+
+TEST(cluster_scenario, voters_that_stall_together_remove_nobody_with_local_health) {
+    std::size_t removed_without = 0;
+    for (std::uint64_t seed = 60; seed < 63; ++seed) {
+        for (const bool shared : {false, true}) {
+            const auto with = run_stalls(seed, true, shared, 120s);
+            const auto without = run_stalls(seed, false, shared, 120s);
+            removed_without += without.removals;
+            std::printf("seed %llu, %s, 2 virtual minutes of stalls of 2 voters: local health: %zu removals, %llu "
+                        "suspicions, highest score %u; without: %zu removals, %llu suspicions\n",
+                        static_cast<unsigned long long>(seed), shared ? "shared evidence" : "a majority alone",
+                        with.removals, static_cast<unsigned long long>(with.suspicions), with.max_score,
+                        without.removals, static_cast<unsigned long long>(without.suspicions));
+            EXPECT_EQ(with.removals, 0u) << "seed " << seed << (shared ? ", shared evidence" : "");
+            EXPECT_GT(with.max_score, 0u) << "the stalls are noticed";
+            // What remains are the spared voter's true suspicions of the two stalled voters.
+            EXPECT_LT(with.suspicions * 10, without.suspicions) << "seed " << seed;
+        }
+    }
+    EXPECT_GT(removed_without, 0u) << "without local health the same stalls remove live members";
+}
+
+// Many members late at once raise a voter's score, but a real mass crash is mostly detected before
+// a step of the score (every 500 ms) sees them late; when a step lands in between, the removal takes
+// twice the threshold delay. Either way well within a second.
+TEST(cluster_scenario, half_the_members_crashing_at_once_are_still_removed_within_a_second_with_local_health) {
+    std::vector<double> took_ms[2];
+    for (const bool health : {true, false}) {
+        for (std::uint64_t seed = 70; seed < 73; ++seed) {
+            const cluster_options o = health_options(seed, health, true);
+            cluster_sim c(o);
+            form(c);
+            ASSERT_TRUE(c.run_for(10s)) << *c.violation(); // the detectors past their warm-up
+            std::vector<member_id> ids;
+            const mono_time crash = c.now();
+            for (std::size_t m = 0; m < 30; m += 2) { // 15 of the 33 watched by each voter, then some
+                ids.push_back(c.id_in_view(m));
+                c.crash_member(m);
+            }
+            for (std::size_t m = 1; m < 6; m += 2) {
+                ids.push_back(c.id_in_view(m));
+                c.crash_member(m);
+            }
+            std::uint32_t score = 0;
+            ASSERT_TRUE(c.run_until(
+                [&] {
+                    score = std::max(score, highest_score(c));
+                    return std::all_of(ids.begin(), ids.end(), [&](member_id id) { return gone_everywhere(c, id); });
+                },
+                30s))
+                << c.violation().value_or("not all removed") << ", seed " << seed;
+            took_ms[health ? 0 : 1].push_back(to_ms(c.now() - crash));
+            std::printf("seed %llu, %s: highest score %u\n", static_cast<unsigned long long>(seed),
+                        health ? "local health" : "without", score);
+        }
+    }
+    for (const double ms : took_ms[0]) {
+        EXPECT_LT(ms, 1000.0) << "at most one step of the score (2x the threshold delay of 228 ms) plus the commit";
+    }
+    for (int i = 0; i < 2; ++i) {
+        std::sort(took_ms[i].begin(), took_ms[i].end());
+        std::printf("18 of 33 members crashing at once, %s: all removed at every subscriber in %.0f .. %.0f ms\n",
+                    i == 0 ? "local health" : "without", took_ms[i].front(), took_ms[i].back());
+    }
+}
+
+// The links from every member into two voters (a majority) turn congested: half the messages
+// delayed up to 1.5 s, as when those voters' own network is the trouble. Their members look late
+// all at once; with local health they need more evidence before they suspect anyone.
+stall_run run_congested_voters(std::uint64_t seed, bool local_health, bool shared_evidence, duration length) {
+    const cluster_options o = health_options(seed, local_health, shared_evidence);
+    cluster_sim c(o);
+    form(c);
+    EXPECT_TRUE(c.run_for(10s)) << *c.violation();
+    stall_run r;
+    const auto formed_removals = c.removals().size();
+    const std::uint64_t suspicions_before = suspicions_raised(c);
+    link_profile congested = o.links;
+    congested.slow = 0.5;
+    congested.slow_max = 1500ms;
+    for (std::size_t m = 0; m < o.members; ++m) {
+        for (std::size_t v = 0; v < 2; ++v) {
+            c.network().profile(c.member_endpoint(m), v) = congested;
+        }
+    }
+    const mono_time end = c.now() + length;
+    while (c.now() < end) {
+        EXPECT_TRUE(c.run_for(100ms)) << *c.violation();
+        r.max_score = std::max(r.max_score, highest_score(c));
+    }
+    r.removals = c.removals().size() - formed_removals;
+    for (std::size_t i = formed_removals; i < c.removals().size(); ++i) {
+        r.removals_past_onset += c.removals()[i].at - (end - length) > 1s ? 1 : 0;
+    }
+    r.suspicions = suspicions_raised(c) - suspicions_before;
+    return r;
+}
+
+// The score needs a step or two (500 ms each) to rise: what a majority alone removes at the onset,
+// it removes with local health too (shared evidence keeps those); past the first second, nothing.
+TEST(cluster_scenario, voters_whose_own_links_are_congested_suspect_less_with_local_health) {
+    std::uint64_t suspicions_with = 0;
+    std::uint64_t suspicions_without = 0;
+    for (std::uint64_t seed = 80; seed < 83; ++seed) {
+        for (const bool shared : {false, true}) {
+            const auto with = run_congested_voters(seed, true, shared, 60s);
+            const auto without = run_congested_voters(seed, false, shared, 60s);
+            suspicions_with += with.suspicions;
+            suspicions_without += without.suspicions;
+            std::printf("seed %llu, %s, 1 virtual minute of congested links into 2 voters: local health: %zu "
+                        "removals (%zu past the first second), %llu suspicions, highest score %u; without: %zu "
+                        "removals (%zu), %llu suspicions\n",
+                        static_cast<unsigned long long>(seed), shared ? "shared evidence" : "a majority alone",
+                        with.removals, with.removals_past_onset, static_cast<unsigned long long>(with.suspicions),
+                        with.max_score, without.removals, without.removals_past_onset,
+                        static_cast<unsigned long long>(without.suspicions));
+            EXPECT_GT(with.max_score, 0u) << "seed " << seed;
+            EXPECT_EQ(with.removals_past_onset, 0u) << "seed " << seed;
+            if (shared) {
+                EXPECT_EQ(with.removals, 0u) << "seed " << seed;
+            }
+        }
+    }
+    EXPECT_LT(suspicions_with * 2, suspicions_without) << "local health halves the false suspicions at least";
+}
+
 } // namespace
 } // namespace roster::sim

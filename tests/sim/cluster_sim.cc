@@ -64,6 +64,7 @@ cluster_sim::cluster_sim(const cluster_options& options)
         c.detector.detector = detector::phi_accrual_config::for_heartbeat_interval(c.heartbeat_interval);
         c.compact_every = options.compact_every;
         c.shared_evidence = options.shared_evidence;
+        c.local_health.enabled = options.local_health;
         c.batching.max_command_bytes = options.max_command_bytes;
         c.publisher_ring = 64;
         c.incarnation = incarnation_number(1);
@@ -165,9 +166,24 @@ void cluster_sim::voter_tick(std::size_t v, std::uint64_t gen) {
     if (slot.generation != gen || !slot.node) {
         return;
     }
+    if (now() < slot.stalled_until) {
+        _events.after(_options.voter_tick, [this, v, gen] { voter_tick(v, gen); });
+        return;
+    }
     trace(10, v, 0);
     slot.node->tick(now());
     drive_voter(v);
+    // A backlog drains at most stall_reads a tick: a starved process catches up slowly.
+    const std::size_t n = std::min(slot.held.size(), stall_reads);
+    std::vector<std::pair<std::size_t, sim_msg>> batch(std::make_move_iterator(slot.held.begin()),
+                                                       std::make_move_iterator(slot.held.begin() + n));
+    slot.held.erase(slot.held.begin(), slot.held.begin() + n);
+    for (auto& [from, msg] : batch) {
+        deliver_to_voter(from, v, std::move(msg));
+        if (slot.generation != gen) {
+            return;
+        }
+    }
     _events.after(_options.voter_tick, [this, v, gen] { voter_tick(v, gen); });
 }
 
@@ -212,12 +228,11 @@ void cluster_sim::deliver(std::size_t from, std::size_t to, sim_msg m) {
         if (!slot.node) {
             return;
         }
-        if (m.ch == sim_msg::channel::peer) {
-            slot.node->on_peer(voter_id(static_cast<std::uint32_t>(from + 1)), m.msg, now());
-        } else if (m.ch == sim_msg::channel::request) {
-            slot.node->on_request(m.route, m.msg, now());
+        if (now() < slot.stalled_until || !slot.held.empty()) {
+            slot.held.emplace_back(from, std::move(m)); // behind what waits already
+            return;
         }
-        drive_voter(to);
+        deliver_to_voter(from, to, std::move(m));
     } else if (to < _options.voters + _options.members) {
         const std::size_t mi = to - _options.voters;
         auto& slot = _members[mi];
@@ -250,6 +265,19 @@ void cluster_sim::deliver(std::size_t from, std::size_t to, sim_msg m) {
         }
         drive_client(c);
     }
+}
+
+void cluster_sim::deliver_to_voter(std::size_t from, std::size_t v, sim_msg m) {
+    if (m.ch == sim_msg::channel::reply && !route_alive(m.route)) {
+        return;
+    }
+    auto& slot = _voters[v];
+    if (m.ch == sim_msg::channel::peer) {
+        slot.node->on_peer(voter_id(static_cast<std::uint32_t>(from + 1)), m.msg, now());
+    } else if (m.ch == sim_msg::channel::request) {
+        slot.node->on_request(m.route, m.msg, now());
+    }
+    drive_voter(v);
 }
 
 void cluster_sim::deliver_to_member(std::size_t mi, std::size_t from, const sim_msg& m) {
@@ -522,7 +550,17 @@ void cluster_sim::crash_voter(std::size_t v) {
     }
     trace(20, v, 0);
     slot.node.reset();
+    slot.held.clear();
+    slot.stalled_until = {};
     ++slot.generation;
+}
+
+void cluster_sim::stall_voter(std::size_t v, duration d) {
+    auto& slot = _voters[v];
+    if (slot.node) {
+        trace(26, v, static_cast<std::uint64_t>(d.count()));
+        slot.stalled_until = std::max(slot.stalled_until, now() + d);
+    }
 }
 
 void cluster_sim::restart_voter(std::size_t v) {

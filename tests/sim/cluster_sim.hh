@@ -41,6 +41,7 @@ struct cluster_options {
     link_profile links;              // every link starts like this
     std::size_t compact_every = 200; // voters snapshot their log this often (entries)
     bool shared_evidence = true;     // node::voter_config::shared_evidence
+    bool local_health = true;        // node::voter_config::local_health.enabled
     std::size_t max_command_bytes = node::batcher_config{}.max_command_bytes; // small: views split
     bool verbose = false;
 };
@@ -95,6 +96,11 @@ public:
     [[nodiscard]] std::optional<std::size_t> leader() const;
     void crash_voter(std::size_t v);
     void restart_voter(std::size_t v);
+    // The voter's process gets no CPU for `d` (a starved host, a long GC-like pause): no ticks, and
+    // what arrives meanwhile waits. When it runs again it ticks first and then reads what waited,
+    // stall_reads messages a tick (as rosterd's loop reads a bounded number a turn), so for a while
+    // its detectors see members silent that are not.
+    void stall_voter(std::size_t v, duration d);
     // Hands voter `to` (if up), on its peer socket, a consensus message that voter `from` never
     // sent, carrying a term above consensus::max_term (a snapshot's data is replaced by a loadable
     // one, so that the term is what gets it refused). A violation unless the voter refused it:
@@ -163,6 +169,8 @@ private:
         consensus::memory_storage disk;
         std::uint64_t generation = 1;
         std::uint64_t incarnation = 1;
+        mono_time stalled_until{};
+        std::vector<std::pair<std::size_t, sim_msg>> held; // arrived while stalled
     };
     struct member_slot {
         node::member_config config;
@@ -182,6 +190,8 @@ private:
     void client_tick(std::size_t c);
     void deliver(std::size_t from, std::size_t to, sim_msg m);
     void deliver_to_member(std::size_t m, std::size_t from, const sim_msg& msg);
+    void deliver_to_voter(std::size_t from, std::size_t v, sim_msg msg);
+    static constexpr std::size_t stall_reads = 64; // held messages a voter reads per tick after a stall
     void drive_voter(std::size_t v);
     void drive_member(std::size_t m);
     void drive_client(std::size_t c);
