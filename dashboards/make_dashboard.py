@@ -61,7 +61,7 @@ panel("timeseries", "Suspected members, highest phi and local health, per voter"
        {"expr": f"roster_member_phi_max{{{C}}}", "legendFormat": "highest phi at {{node}}"},
        {"expr": f"roster_local_health_score{{{C}}}", "legendFormat": "local health score of {{node}}"}],
       w=12, x=12, description="Local health score 0: healthy; n > 0: many members looked late at this voter "
-      "within half a second, or it stalled, so it suspects a member only after n+1 times the usual silence.")
+      "(more than usually) within half a second, or it stalled, so it suspects a member only after n+1 times the usual silence.")
 y += 8
 panel("timeseries", "Detection latency (last heartbeat to committed removal)",
       [{"expr": f"histogram_quantile(0.5, sum by (le) (rate(roster_detection_seconds_bucket{{{C}}}[{RI}])))",

@@ -18,6 +18,9 @@ std::optional<const char*> local_health_config::validate() const {
     if (!(rise_share > 0.0 && rise_share <= 1.0) || !(calm_share >= 0.0 && calm_share < rise_share)) {
         return "local health: need 0 <= calm share < rise share <= 1";
     }
+    if (!(rise_over_usual >= 1.0) || !(usual_weight > 0.0 && usual_weight <= 1.0)) {
+        return "local health: need rise over usual >= 1 and 0 < usual weight <= 1";
+    }
     if (stall <= duration::zero() || max_hold < duration::zero()) {
         return "local health: the stall bound must be positive and the hold not negative";
     }
@@ -53,11 +56,13 @@ void local_health::step(mono_time now, std::size_t troubled, std::size_t watched
     _next_step = now + _config.period;
     const double share = watched == 0 ? 0.0 : static_cast<double>(troubled) / static_cast<double>(watched);
     const auto in_period = std::chrono::duration_cast<std::chrono::milliseconds>(_config.period).count();
-    if (troubled >= _config.min_late && share >= _config.rise_share) {
+    const double usual = _usual_share;
+    _usual_share += (share - _usual_share) * _config.usual_weight;
+    if (troubled >= _config.min_late && share >= _config.rise_share && share >= _config.rise_over_usual * usual) {
         if (_score < _config.max_score) {
             move_to(_score + 1, fmt::format("{} of {} members late within {} ms", troubled, watched, in_period));
         }
-    } else if (share < _config.calm_share && _score > 0) {
+    } else if (_score > 0 && (share < _config.calm_share || share < _config.rise_over_usual * usual)) {
         move_to(_score - 1, fmt::format("{} of {} members late within {} ms", troubled, watched, in_period));
     }
 }

@@ -18,9 +18,15 @@ struct local_health_config {
     // of them, were late or suspected at some moment of the period before (a congested link into
     // this voter makes most members late now and then, not all at the same instant)...
     std::size_t min_late = 3;
-    double rise_share = 0.25;
-    // ...and falls when fewer than calm_share of them were.
-    double calm_share = 0.05;
+    double rise_share = 0.5;
+    // ...and that share is at least rise_over_usual times the usual one (an average over the recent
+    // steps, weight usual_weight each): on links that are always lossy and jittery, members are
+    // late at a steady rate that the detectors have learnt already; that is not this voter's fault.
+    double rise_over_usual = 2.0;
+    double usual_weight = 1.0 / 16;
+    // It falls when fewer than calm_share of them were, or no more than rise_over_usual times the
+    // usual share: trouble that lasts becomes the usual, and the detectors learn it.
+    double calm_share = 0.25;
     // A gap longer than this between two evaluations: the watcher itself was stalled (its CPU
     // starved, its process stopped), and what it has not read yet is no evidence against anyone.
     duration stall = 100ms;
@@ -34,7 +40,8 @@ struct local_health_config {
 
 // The health of the watcher itself, as in Lifeguard (Dadgar et al., "Lifeguard: Local Health
 // Awareness for More Accurate Failure Detection", 2018): when many of the members it watches look
-// late within a short time, the likelier cause is its own network or CPU, not theirs. Then the watcher needs
+// late within a short time, more than usually are, the likelier cause is its own network or CPU,
+// not theirs. Then the watcher needs
 // more evidence before it suspects anyone: a member is suspected only once it has been silent
 // (1 + score) times as long as its detector's threshold delay. A real mass failure is still
 // detected, only later; a watcher that stalled makes no suspicion until it has read what arrived.
@@ -64,6 +71,9 @@ public:
         std::uint32_t to = 0;
         std::string why;
     };
+    // The usual share of members late within a period, as the steps have seen it.
+    [[nodiscard]] double usual_share() const noexcept { return _usual_share; }
+
     // The changes since the last call, folded into one with every reason (empty: none).
     [[nodiscard]] std::optional<change> take_change();
 
@@ -75,6 +85,7 @@ private:
     std::optional<mono_time> _last_evaluation;
     mono_time _next_step{};
     mono_time _hold_until{};
+    double _usual_share = 0; // of members late or suspected within a period
     std::optional<change> _change;
 };
 

@@ -20,34 +20,44 @@ void run(local_health& h, std::int64_t from, std::int64_t to, std::size_t late, 
     }
 }
 
-TEST(local_health, rises_one_step_per_period_while_a_quarter_of_the_members_are_late_and_falls_when_calm) {
+TEST(local_health, rises_one_step_per_period_while_half_the_members_are_late_and_twice_the_usual) {
     local_health h({});
     EXPECT_EQ(h.score(), 0u);
     EXPECT_EQ(h.delay_scale(), 1.0);
-    // 5 of 20 late: rises by one per step (at 0, 500, 1000, ... ms), up to the maximum (8).
-    for (int i = 0; i < 12; ++i) {
-        run(h, i * 500, (i + 1) * 500, 5, 20);
+    // Every member late in every period: the score rises one step per period (at 0, 500, 1000, ...
+    // ms) up to the maximum (8) while that is at least twice the usual share, which climbs 1/16 of
+    // the way each step: for 11 steps.
+    for (int i = 0; i < 11; ++i) {
+        run(h, i * 500, (i + 1) * 500, 20, 20);
         EXPECT_EQ(h.score(), static_cast<std::uint32_t>(std::min(i + 1, 8))) << "step " << i;
     }
     EXPECT_EQ(h.delay_scale(), 9.0);
-    // 4 of 20: neither many nor calm, the score holds.
-    run(h, 6000, 7000, 4, 20);
-    EXPECT_EQ(h.score(), 8u);
-    // None of 20 (under 5 %): falls by one per step.
-    for (int i = 0; i < 10; ++i) {
-        run(h, 7000 + i * 500, 7500 + i * 500, 0, 20);
+    EXPECT_GT(h.usual_share(), 0.45);
+    // Trouble that lasts becomes the usual: the score falls one step per period, to 0.
+    for (int i = 0; i < 9; ++i) {
+        run(h, 5500 + i * 500, 6000 + i * 500, 20, 20);
         EXPECT_EQ(h.score(), static_cast<std::uint32_t>(std::max(7 - i, 0))) << "step " << i;
     }
     EXPECT_EQ(h.delay_scale(), 1.0);
+}
+
+TEST(local_health, holds_between_calm_and_many_and_falls_when_calm) {
+    local_health h({});
+    run(h, 0, 500, 10, 20); // half: rises
+    EXPECT_EQ(h.score(), 1u);
+    run(h, 500, 1500, 6, 20); // 30 %: not many, not calm, and above twice the usual share
+    EXPECT_EQ(h.score(), 1u);
+    run(h, 1500, 2000, 4, 20); // 20 %: calm
+    EXPECT_EQ(h.score(), 0u);
 }
 
 TEST(local_health, a_few_late_members_in_a_small_cluster_are_not_the_watchers_fault) {
     local_health h({});
     run(h, 0, 500, 2, 3); // two of three late: under min_late (3)
     EXPECT_EQ(h.score(), 0u);
-    run(h, 500, 1000, 3, 13); // three of thirteen: under a quarter
+    run(h, 500, 1000, 3, 7); // three of seven: under half
     EXPECT_EQ(h.score(), 0u);
-    run(h, 1000, 1500, 3, 12); // three of twelve: both conditions hold
+    run(h, 1000, 1500, 3, 6); // three of six: every condition holds
     EXPECT_EQ(h.score(), 1u);
     run(h, 1500, 2000, 0, 0); // nobody watched: calm
     EXPECT_EQ(h.score(), 0u);
@@ -119,6 +129,12 @@ TEST(local_health, invalid_configurations_are_named) {
     EXPECT_FALSE(cfg.validate().has_value());
     cfg.calm_share = 0.6;
     EXPECT_STREQ(cfg.validate().value_or(""), "local health: need 0 <= calm share < rise share <= 1");
+    cfg = {};
+    cfg.rise_over_usual = 0.5;
+    EXPECT_STREQ(cfg.validate().value_or(""), "local health: need rise over usual >= 1 and 0 < usual weight <= 1");
+    cfg = {};
+    cfg.usual_weight = 0;
+    EXPECT_TRUE(cfg.validate().has_value());
     cfg = {};
     cfg.period = duration::zero();
     EXPECT_TRUE(cfg.validate().has_value());
