@@ -216,7 +216,7 @@ metrics::metrics(const std::string& cluster, const std::string& name, bool voter
         _phi_max = &gauge("roster_member_phi_max", "Highest phi among the members this voter watches");
         _local_health = &gauge("roster_local_health_score",
                                "This voter's local health score (0: healthy; n: it suspects a member only after "
-                               "n+1 times the usual silence, since many looked late at once here or it stalled)");
+                               "n+1 times the usual silence: many members looked late here, more than usually, or it stalled)");
         _interarrival =
             &histogram("roster_heartbeat_interarrival_seconds", "Time between two heartbeats of a member",
                        {0.01, 0.025, 0.05, 0.075, 0.1, 0.125, 0.15, 0.2, 0.3, 0.5, 1, 2, 5});

@@ -24,7 +24,7 @@ struct local_health_config {
     // late at a steady rate that the detectors have learnt already; that is not this voter's fault.
     double rise_over_usual = 2.0;
     double usual_weight = 1.0 / 16;
-    // It falls when fewer than calm_share of them were, or no more than rise_over_usual times the
+    // It falls when fewer than calm_share of them were, or fewer than rise_over_usual times the
     // usual share: trouble that lasts becomes the usual, and the detectors learn it.
     double calm_share = 0.25;
     // A gap longer than this between two evaluations: the watcher itself was stalled (its CPU
@@ -41,9 +41,9 @@ struct local_health_config {
 // The health of the watcher itself, as in Lifeguard (Dadgar et al., "Lifeguard: Local Health
 // Awareness for More Accurate Failure Detection", 2018): when many of the members it watches look
 // late within a short time, more than usually are, the likelier cause is its own network or CPU,
-// not theirs. Then the watcher needs
-// more evidence before it suspects anyone: a member is suspected only once it has been silent
-// (1 + score) times as long as its detector's threshold delay. A real mass failure is still
+// not theirs. Then the watcher needs more evidence before it suspects anyone: a member is
+// suspected only once it has been silent (1 + score) times as long as its detector's threshold
+// delay. A real mass failure is still
 // detected, only later; a watcher that stalled makes no suspicion until it has read what arrived.
 // Deterministic and I/O-free.
 class local_health {
@@ -64,6 +64,8 @@ public:
     [[nodiscard]] double delay_scale() const noexcept { return 1.0 + _score; }
     // Before this, nothing new is suspected (after a stall).
     [[nodiscard]] mono_time hold_until() const noexcept { return _hold_until; }
+    // The usual share of members late within a period, as the steps have seen it.
+    [[nodiscard]] double usual_share() const noexcept { return _usual_share; }
 
     // A change of the score, for one log line: the score before and after, and why.
     struct change {
@@ -71,9 +73,6 @@ public:
         std::uint32_t to = 0;
         std::string why;
     };
-    // The usual share of members late within a period, as the steps have seen it.
-    [[nodiscard]] double usual_share() const noexcept { return _usual_share; }
-
     // The changes since the last call, folded into one with every reason (empty: none).
     [[nodiscard]] std::optional<change> take_change();
 
