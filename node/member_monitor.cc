@@ -75,8 +75,7 @@ std::vector<member_monitor::verdict> member_monitor::evaluate(mono_time now,
     std::vector<detector::lateness> late;
     _health.evaluation(now);
     const detector::suspicion_gate gate{_health.delay_scale(), _health.hold_until()};
-    const bool gated = gate.delay_scale > 1.0 || now < gate.hold_until;
-    for (const auto& t : _registry.evaluate(now, &late, gated ? &gate : nullptr)) {
+    for (const auto& t : _registry.evaluate(now, &late, &gate)) {
         const views::member* m = state.find(t.member);
         if (m == nullptr) {
             continue;

@@ -18,8 +18,8 @@ namespace roster::node {
 // its judgement to the consensus leader — every change as it happens, and the whole set every
 // report_interval and at once to a new leader (which starts from nothing). A removal needs a
 // majority of voters' reports (DESIGN guarantee 4). The voter's own health (detector::local_health)
-// gates its suspicions: while many members look late at once here, or after this voter stalled, it
-// needs more evidence. Deterministic and I/O-free.
+// gates its suspicions: while many members look late here within half a second, more than usually,
+// or after this voter stalled, it needs more evidence. Deterministic and I/O-free.
 class member_monitor {
 public:
     member_monitor(const detector::registry_config& config, duration report_interval, mono_time now,

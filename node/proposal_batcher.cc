@@ -66,6 +66,9 @@ std::vector<origin> take_from(std::map<Key, Pending>& pending, const Key& key) {
 // A command being built: at most max_ops_per_command ops and max_command_bytes (by
 // wire::op_bytes_bound), but at least one op, whatever its size.
 struct proposal_batcher::filling {
+    explicit filling(const batcher_config& c)
+        : config(c) {}
+
     const batcher_config& config;
     membership::command cmd;
     std::size_t bytes = wire::command_bytes_overhead;
@@ -74,10 +77,9 @@ struct proposal_batcher::filling {
     [[nodiscard]] bool fits(std::size_t n) const {
         return cmd.ops.empty() || (cmd.ops.size() < config.max_ops_per_command && bytes + n <= config.max_command_bytes);
     }
-    [[nodiscard]] bool fits(const membership::op& o) const { return fits(wire::op_bytes_bound(o)); }
-    // Adds `o` if it fits; false (and nothing added) when the command is full.
-    bool add(const membership::op& o) {
-        const std::size_t n = wire::op_bytes_bound(o);
+    // Adds `o`, of `n` bytes by wire::op_bytes_bound, if it fits; false (and nothing added) when
+    // the command is full.
+    bool add(const membership::op& o, std::size_t n) {
         if (!fits(n)) {
             return false;
         }
@@ -85,6 +87,7 @@ struct proposal_batcher::filling {
         cmd.ops.push_back(o);
         return true;
     }
+    bool add(const membership::op& o) { return add(o, wire::op_bytes_bound(o)); }
 };
 
 bool proposal_batcher::add_origin(const membership::join_op& op, const origin& from) {
@@ -150,7 +153,7 @@ std::optional<membership::command> proposal_batcher::next(mono_time now,
     if (!go || (due.empty() && nothing_queued())) {
         return std::nullopt;
     }
-    filling fill{_config, {}, wire::command_bytes_overhead};
+    filling fill(_config);
     flight f;
     for (const auto& r : due) {
         if (!fill.add(r)) {
@@ -179,7 +182,8 @@ void proposal_batcher::take_joins(const member_limit& limit, filling& fill, std:
             _join_queue.pop_front(); // answered meanwhile
             continue;
         }
-        if (!fill.fits(it->second.change)) {
+        const std::size_t bytes = wire::op_bytes_bound(it->second.change);
+        if (!fill.fits(bytes)) {
             return; // the command is full: the join waits for the next, first in line
         }
         _join_queue.pop_front();
@@ -195,7 +199,7 @@ void proposal_batcher::take_joins(const member_limit& limit, filling& fill, std:
             }
             added.insert(op.name);
         }
-        fill.add(op); // fits, checked above
+        fill.add(op, bytes); // fits, checked above
         taken.push_back(key);
     }
 }

@@ -125,25 +125,23 @@ TEST(local_health, disabled_never_moves) {
 }
 
 TEST(local_health, invalid_configurations_are_named) {
-    local_health_config cfg;
-    EXPECT_FALSE(cfg.validate().has_value());
-    cfg.calm_share = 0.6;
-    EXPECT_STREQ(cfg.validate().value_or(""), "local health: need 0 <= calm share < rise share <= 1");
-    cfg = {};
-    cfg.rise_over_usual = 0.5;
-    EXPECT_STREQ(cfg.validate().value_or(""), "local health: need rise over usual >= 1 and 0 < usual weight <= 1");
-    cfg = {};
-    cfg.usual_weight = 0;
-    EXPECT_TRUE(cfg.validate().has_value());
-    cfg = {};
-    cfg.period = duration::zero();
-    EXPECT_TRUE(cfg.validate().has_value());
-    cfg = {};
-    cfg.max_score = 65;
-    EXPECT_TRUE(cfg.validate().has_value());
-    cfg = {};
-    cfg.stall = duration::zero();
-    EXPECT_TRUE(cfg.validate().has_value());
+    EXPECT_FALSE(local_health_config{}.validate().has_value());
+    const std::pair<void (*)(local_health_config&), const char*> bad[] = {
+        {[](local_health_config& c) { c.calm_share = 0.6; }, "local health: need 0 <= calm share < rise share <= 1"},
+        {[](local_health_config& c) { c.rise_over_usual = 0.5; },
+         "local health: need rise over usual >= 1 and 0 < usual weight <= 1"},
+        {[](local_health_config& c) { c.usual_weight = 0; },
+         "local health: need rise over usual >= 1 and 0 < usual weight <= 1"},
+        {[](local_health_config& c) { c.period = duration::zero(); }, "local health: the period must be positive"},
+        {[](local_health_config& c) { c.max_score = 65; }, "local health: the maximum score must be at most 64"},
+        {[](local_health_config& c) { c.stall = duration::zero(); },
+         "local health: the stall bound must be positive and the hold not negative"},
+    };
+    for (const auto& [spoil, message] : bad) {
+        local_health_config c;
+        spoil(c);
+        EXPECT_STREQ(c.validate().value_or(""), message);
+    }
 }
 
 registry_config lan_100ms() {

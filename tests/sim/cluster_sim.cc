@@ -268,9 +268,6 @@ void cluster_sim::deliver(std::size_t from, std::size_t to, sim_msg m) {
 }
 
 void cluster_sim::deliver_to_voter(std::size_t from, std::size_t v, sim_msg m) {
-    if (m.ch == sim_msg::channel::reply && !route_alive(m.route)) {
-        return;
-    }
     auto& slot = _voters[v];
     if (m.ch == sim_msg::channel::peer) {
         slot.node->on_peer(voter_id(static_cast<std::uint32_t>(from + 1)), m.msg, now());
