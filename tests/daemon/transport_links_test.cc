@@ -103,19 +103,26 @@ TEST(transport_links, a_flood_on_the_listen_socket_is_read_in_slices_and_the_vot
     fixture f(voter_one_of_two(voter2));
     ASSERT_TRUE(f.net);
     f.d.me = {voter_id(1), member_id(1), "t"};
+    // The peer's connection is up before the flood: its handshake must not race the reading.
+    zmq::socket_t peer(f.ctx, zmq::socket_type::dealer);
+    peer.set(zmq::sockopt::linger, 0);
+    peer.connect(f.net->bound().peer_listen);
+    send(peer, envelope(wire::status_request{1}, "test", {voter_id(2), member_id(), "v2"}));
+    ASSERT_TRUE(f.receive_until([&] { return !f.d.peers.empty(); }));
+    f.d.peers.clear();
     auto flood = f.client();
     constexpr std::size_t flood_size = 2000;
     for (std::size_t i = 1; i <= flood_size; ++i) {
         send(flood, envelope(wire::status_request{i}));
     }
-    zmq::socket_t peer(f.ctx, zmq::socket_type::dealer);
-    peer.set(zmq::sockopt::linger, 0);
-    peer.connect(f.net->bound().peer_listen);
-    send(peer, envelope(wire::status_request{1}, "test", {voter_id(2), member_id(), "v2"}));
+    // The flood is arriving (the first slice is read) when the peer's message comes.
+    ASSERT_TRUE(f.receive_until([&] { return !f.d.requests.empty(); }));
+    ASSERT_LE(f.d.requests.size(), 256u);
+    send(peer, envelope(wire::status_request{2}, "test", {voter_id(2), member_id(), "v2"}));
     // Each turn of the poll loop reads at most 256 of the flood, whatever is waiting; the peer's
     // message is read on the first turn it is there, not after the flood.
-    std::size_t largest_turn = 0;
-    std::size_t last = 0;
+    std::size_t largest_turn = f.d.requests.size();
+    std::size_t last = f.d.requests.size();
     std::size_t flood_read_before_peer = flood_size;
     ASSERT_TRUE(f.receive_until([&] {
         largest_turn = std::max(largest_turn, f.d.requests.size() - last);
