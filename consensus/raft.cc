@@ -52,6 +52,12 @@ std::optional<std::string> raft_config::validate() const {
     if (election_ticks < 2 || heartbeat_ticks < 1 || heartbeat_ticks >= election_ticks) {
         return std::string("need election_ticks >= 2 and 1 <= heartbeat_ticks < election_ticks");
     }
+    if (max_election_ticks != 0 && max_election_ticks < election_ticks) {
+        return std::string("max_election_ticks must be 0 (a fixed timeout) or at least election_ticks");
+    }
+    if (silence_period_ticks < 1 || silence_periods < 2) {
+        return std::string("need silence_period_ticks >= 1 and silence_periods >= 2");
+    }
     if (max_append_entries < 1 || max_inflight < 1) {
         return std::string("max_append_entries and max_inflight must be at least 1");
     }
@@ -61,10 +67,13 @@ std::optional<std::string> raft_config::validate() const {
 raft::raft(const raft_config& config, prng random, persisted_state recovered, log_sink* log)
     : _config(config)
     , _random(random)
-    , _logger(log) {
+    , _logger(log)
+    , _silences(std::max(config.silence_period_ticks, 1), static_cast<std::size_t>(std::max(config.silence_periods, 2))) {
     if (auto bad = config.validate()) {
         invariant_broken("raft", "invalid configuration: {}", *bad);
     }
+    _election_ticks = _config.election_ticks;
+    _logged_election_ticks = _election_ticks;
     std::sort(_config.voters.begin(), _config.voters.end());
     const snapshot_meta snap = recovered.snap ? recovered.snap->meta : snapshot_meta{};
     _log = raft_log(snap, std::move(recovered.entries));
@@ -94,8 +103,8 @@ bool raft::is_voter(voter_id v) const {
 
 void raft::reset_election_timer() {
     _election_elapsed = 0;
-    _randomized_timeout = _config.election_ticks +
-                          static_cast<int>(_random.below(static_cast<std::uint64_t>(_config.election_ticks)));
+    _randomized_timeout =
+        _election_ticks + static_cast<int>(_random.below(static_cast<std::uint64_t>(_election_ticks)));
 }
 
 void raft::set_leader(voter_id leader) {
@@ -224,6 +233,10 @@ void raft::campaign(bool pre) {
 // ---- time --------------------------------------------------------------------------------
 
 void raft::tick() {
+    ++_ticks;
+    if (_silences.tick()) {
+        adapt_election_timeout();
+    }
     if (_role == role::leader) {
         tick_leader();
         return;
@@ -235,7 +248,7 @@ void raft::tick() {
 
 void raft::tick_leader() {
     ++_heartbeat_elapsed;
-    if (++_election_elapsed >= _config.election_ticks) {
+    if (++_election_elapsed >= _election_ticks) {
         _election_elapsed = 0;
         if (_config.check_quorum) {
             if (!quorum_active()) {
@@ -250,7 +263,7 @@ void raft::tick_leader() {
                        "raft {}: stepping down at term {}: lost check-quorum, heard from {} other voter(s) [{}] "
                        "of {} in the last {} ticks",
                        _config.id, _term, heard.size(), fmt::join(heard, ", "), _config.voters.size(),
-                       _config.election_ticks);
+                       _election_ticks);
                 become_follower(_term, voter_id());
                 return;
             }
@@ -261,7 +274,7 @@ void raft::tick_leader() {
     }
     for (auto& [v, p] : _progress) {
         // A snapshot that got no answer within an election timeout is sent again.
-        if (p.mode == follower_progress::state::snapshot && ++p.snapshot_ticks >= _config.election_ticks) {
+        if (p.mode == follower_progress::state::snapshot && ++p.snapshot_ticks >= _election_ticks) {
             p.mode = follower_progress::state::probe;
             p.probe_sent = false;
         }
@@ -278,6 +291,49 @@ bool raft::quorum_active() const {
         active += p.recent_active ? 1 : 0;
     }
     return active >= quorum();
+}
+
+void raft::note_heard(voter_id from, const message_body& body) {
+    if (_config.max_election_ticks <= _config.election_ticks) {
+        return;
+    }
+    // Only the traffic whose silences make elections and step-downs: a follower hearing its
+    // leader, a leader hearing its followers' answers.
+    const bool steady = (_role == role::follower && from == _leader && from_leader(body)) ||
+                        (_role == role::leader && !from_leader(body) && !std::holds_alternative<vote_reply>(body) &&
+                         !std::holds_alternative<vote_request>(body));
+    last_heard& h = _heard[from];
+    if (steady && h.steady && h.term == _term) {
+        const std::int64_t silence = _ticks - h.at;
+        if (silence <= _config.max_election_ticks) {
+            _silences.add(silence);
+        }
+    }
+    h = {_ticks, _term, steady};
+}
+
+void raft::adapt_election_timeout() {
+    if (_config.max_election_ticks <= _config.election_ticks) {
+        return;
+    }
+    const std::int64_t usual = _silences.typical_longest();
+    const int before = _election_ticks;
+    _election_ticks = static_cast<int>(
+        std::clamp<std::int64_t>(2 * usual, _config.election_ticks, _config.max_election_ticks));
+    if (_election_ticks != before) {
+        // The running timer takes the new timeout now (a follower may hear its leader for hours
+        // without a reset of its role), keeping the ticks already elapsed.
+        _randomized_timeout =
+            _election_ticks + static_cast<int>(_random.below(static_cast<std::uint64_t>(_election_ticks)));
+    }
+    // One line when the timeout has moved by half or more since the last line.
+    if (2 * _election_ticks >= 3 * _logged_election_ticks || 3 * _election_ticks <= 2 * _logged_election_ticks) {
+        log_to(_logger, log_level::info,
+               "raft {}: election timeout now {} ticks (was {}): the usual longest silence between voters is {} "
+               "ticks",
+               _config.id, _election_ticks, _logged_election_ticks, usual);
+        _logged_election_ticks = _election_ticks;
+    }
 }
 
 // ---- messages ----------------------------------------------------------------------------
@@ -302,7 +358,7 @@ void raft::step(const message& m) {
         if (vreq != nullptr) {
             // Thesis §6.2 / §9.6: while a leader is heard from, vote requests are disruptions.
             const bool in_lease =
-                _config.check_quorum && _leader != voter_id() && _election_elapsed < _config.election_ticks;
+                _config.check_quorum && _leader != voter_id() && _election_elapsed < _election_ticks;
             if (in_lease) {
                 ++_counters.votes_ignored_in_lease;
                 return;
@@ -343,6 +399,7 @@ void raft::step(const message& m) {
             it->second.recent_active = true;
         }
     }
+    note_heard(m.from, m.body);
 
     std::visit(
         [&](const auto& body) {

@@ -12,6 +12,7 @@
 #include "common/result.hh"
 #include "consensus/message.hh"
 #include "consensus/raft_log.hh"
+#include "consensus/silence_window.hh"
 #include "consensus/state.hh"
 
 namespace roster::consensus {
@@ -22,6 +23,16 @@ struct raft_config {
     // Followers start an election after a random number of ticks in
     // [election_ticks, 2 * election_ticks) without hearing from a leader (Raft §5.2).
     int election_ticks = 10;
+    // Above election_ticks, the election timeout adapts to the network, between election_ticks and
+    // this: twice the longest silence this voter usually sees from the leader (on the leader: from
+    // any follower), where "usually" is silence_window::typical_longest over the last
+    // silence_periods periods of silence_period_ticks. Raft §5.6 asks for broadcastTime <<
+    // electionTimeout; a fixed timeout tuned for a LAN turns every burst of loss on a slower
+    // network into a needless election (and a check-quorum step-down). A silence longer than
+    // max_election_ticks is a fault, not the network's usual, and is not counted. 0: fixed.
+    int max_election_ticks = 0;
+    int silence_period_ticks = 100;
+    int silence_periods = 30;
     // The leader sends appends (heartbeats when there is nothing new) every heartbeat_ticks.
     int heartbeat_ticks = 2;
     // Raft thesis §9.6: a candidate first asks whether it would win, without raising its term,
@@ -106,6 +117,9 @@ public:
     [[nodiscard]] const raft_counters& counters() const noexcept { return _counters; }
     [[nodiscard]] const raft_config& config() const noexcept { return _config; }
     [[nodiscard]] std::size_t quorum() const noexcept { return _config.voters.size() / 2 + 1; }
+    // The election timeout in force (config.election_ticks unless it adapts); elections start
+    // after a random number of ticks in [election_ticks(), 2 * election_ticks()).
+    [[nodiscard]] int election_ticks() const noexcept { return _election_ticks; }
 
     // What the leader knows of a follower's log (for tests and status). Leader only.
     struct follower_progress {
@@ -155,6 +169,9 @@ private:
     bool maybe_commit();
     bool quorum_active() const;
     void mark_unstable(log_index from);
+    // Adaptive election timeout: a message at the current term arrived from `from`.
+    void note_heard(voter_id from, const message_body& body);
+    void adapt_election_timeout();
 
     raft_config _config;
     prng _random;
@@ -175,6 +192,18 @@ private:
     voter_id _last_known_leader; // for counting leader changes
     int _election_elapsed = 0;
     int _randomized_timeout = 0;
+    int _election_ticks = 0;        // the timeout in force (see raft_config::max_election_ticks)
+    int _logged_election_ticks = 0; // the last one logged
+    std::int64_t _ticks = 0;        // ticks since this instance started
+    silence_window _silences;
+    // Per other voter: when the last message at the current term came from it, and whether it
+    // was leader-follower traffic (appends and snapshots from the leader, replies to the leader).
+    struct last_heard {
+        std::int64_t at = 0;
+        raft_term term;
+        bool steady = false;
+    };
+    std::map<voter_id, last_heard> _heard;
     int _heartbeat_elapsed = 0;
     std::map<voter_id, bool> _votes;                 // candidate and pre-candidate: answers so far
     std::map<voter_id, follower_progress> _progress; // leader only

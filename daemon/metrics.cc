@@ -244,6 +244,9 @@ metrics::metrics(const std::string& cluster, const std::string& name, bool voter
             _raft_role->Add({{"role", r}});
         }
         _term = &gauge("roster_raft_term", "Current Raft term");
+        _election_timeout = &gauge("roster_raft_election_timeout_seconds",
+                                   "The election timeout in force (it adapts to the silences between voters, "
+                                   "between --election-timeout-ms and --election-timeout-max-ms)");
         _commit_index = &gauge("roster_raft_commit_index", "Raft commit index");
         _leader_voter =
             &gauge("roster_raft_leader_voter_id", "The consensus leader as this voter knows it (0: none)");
@@ -508,6 +511,7 @@ void metrics::observe(const node::voter_node& v, mono_time now) {
         _raft_role->Add({{"role", role_label(r)}}).Set(raft.role() == r ? 1 : 0);
     }
     _term->Set(static_cast<double>(raft.term().value()));
+    _election_timeout->Set(raft.election_ticks() * std::chrono::duration<double>(v.config().raft_tick).count());
     _commit_index->Set(static_cast<double>(raft.commit_index().value()));
     _leader_voter->Set(static_cast<double>(raft.leader().value()));
     const auto& rc = raft.counters();

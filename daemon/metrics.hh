@@ -168,6 +168,7 @@ private:
     prometheus::Family<prometheus::Counter>* _raised = nullptr; // by cause
     prometheus::Counter* _cleared = nullptr;
     prometheus::Gauge* _term = nullptr;
+    prometheus::Gauge* _election_timeout = nullptr;
     prometheus::Gauge* _commit_index = nullptr;
     prometheus::Gauge* _leader_voter = nullptr;
     prometheus::Counter* _leader_changes = nullptr;

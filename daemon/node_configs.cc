@@ -51,6 +51,13 @@ result<node::voter_config, std::string> make_voter_config(const options& o, inca
     const auto tick_ms = std::chrono::duration_cast<std::chrono::milliseconds>(c.raft_tick).count();
     c.raft.election_ticks = static_cast<int>((o.election_timeout_ms + tick_ms - 1) / tick_ms);
     c.raft.heartbeat_ticks = std::clamp(c.raft.election_ticks / 5, 2, static_cast<int>(100 / tick_ms));
+    // The timeout adapts (Raft §5.6: broadcast time well under it) up to 2 s unless told otherwise;
+    // silences are judged over 30 periods of 1 s.
+    const int max_ms = o.election_timeout_max_ms != 0 ? o.election_timeout_max_ms
+                                                      : std::max(2'000, o.election_timeout_ms);
+    c.raft.max_election_ticks = std::max(c.raft.election_ticks, static_cast<int>((max_ms + tick_ms - 1) / tick_ms));
+    c.raft.silence_period_ticks = static_cast<int>(std::max<std::int64_t>(1, 1'000 / tick_ms));
+    c.raft.silence_periods = 30;
     // For bench/commit's comparison only (not a flag: nobody should turn it off): the leader's
     // appends wait for its own write, as before Raft thesis §10.2.1 was followed.
     if (const char* e = std::getenv("ROSTER_EARLY_APPENDS"); e != nullptr && std::strcmp(e, "0") == 0) {

@@ -279,8 +279,14 @@ command_line::command_line(options& o) {
     number("--election-timeout-ms", o.election_timeout_ms, 50, 10'000,
            "voters: a follower that hears no leader for this long (randomized up to twice it) starts an "
            "election, and a leader that hears no majority for this long steps down; raise it where a "
-           "process or a virtual machine can stall longer (roster_loop_lag_seconds shows how long)",
+           "process or a virtual machine can stall longer (roster_loop_lag_seconds shows how long); the "
+           "timeout adapts above it (see --election-timeout-max-ms)",
            true);
+    number("--election-timeout-max-ms", o.election_timeout_max_ms, 50, 60'000,
+           "voters: the election timeout adapts to the network between --election-timeout-ms and this: "
+           "twice the longest silence between voters seen at least twice in the last 30 s (default: 2000, "
+           "or --election-timeout-ms if longer; equal to it: a fixed timeout)",
+           false);
     number("--phi-threshold", o.phi_threshold, 0.5, 100.0, "phi at which a member is suspected", true);
     app.add_option("--log-level", o.log_level, "trace, debug, info, warn, error")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
@@ -536,6 +542,11 @@ result<options, exit_now> parse_options(int argc, char** argv) {
         }
         o.metrics_tag_keys.push_back(key);
         start = comma + 1;
+    }
+    if (o.election_timeout_max_ms != 0 && o.election_timeout_max_ms < o.election_timeout_ms) {
+        return bad(fmt::format("--election-timeout-max-ms ({}) must be at least --election-timeout-ms ({}); give "
+                               "both the same value for a timeout that does not adapt",
+                               o.election_timeout_max_ms, o.election_timeout_ms));
     }
     if (o.metrics_tag_keys.size() > 8) {
         return bad(fmt::format("--metrics-tag-keys names {} keys, at most 8", o.metrics_tag_keys.size()));

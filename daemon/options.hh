@@ -40,6 +40,9 @@ struct options {
     // (detector/heartbeat_interval.hh: 50 ms up to 1,000 members, 1 s above 10,000).
     int heartbeat_interval_ms = 0;
     int election_timeout_ms = 100; // voters: Raft's election timeout (randomized up to twice this)
+    // --election-timeout-max-ms; 0 (not given): 2 s, or election_timeout_ms if that is longer. Between
+    // the two, the timeout adapts to the silences between voters (raft_config::max_election_ticks).
+    int election_timeout_max_ms = 0;
     double phi_threshold = 8.0;
     std::string log_level = "info";
     std::string log_format = "text";

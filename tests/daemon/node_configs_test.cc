@@ -110,6 +110,23 @@ TEST(make_voter_config, the_election_timeout_is_counted_in_ticks_and_the_heartbe
     EXPECT_EQ(ticks(options{}.election_timeout_ms), std::pair(node_defaults.election_ticks, node_defaults.heartbeat_ticks));
 }
 
+TEST(make_voter_config, the_election_timeout_adapts_up_to_2_s_or_the_given_ceiling) {
+    const auto ceiling = [](int floor_ms, int max_ms) {
+        auto o = voter_two();
+        o.election_timeout_ms = floor_ms;
+        o.election_timeout_max_ms = max_ms;
+        auto c = make_voter_config(o, incarnation_number(1));
+        EXPECT_TRUE(c) << c.error();
+        EXPECT_EQ(c->raft.silence_period_ticks, 100) << "silences judged per second";
+        EXPECT_EQ(c->raft.silence_periods, 30) << "over the last 30 s";
+        return c->raft.max_election_ticks;
+    };
+    EXPECT_EQ(ceiling(100, 0), 200) << "the default: 2 s";
+    EXPECT_EQ(ceiling(5'000, 0), 500) << "a floor above 2 s: fixed at it";
+    EXPECT_EQ(ceiling(100, 100), 10) << "equal: fixed";
+    EXPECT_EQ(ceiling(100, 30'000), 3'000);
+}
+
 TEST(make_voter_config, the_default_flags_give_the_lan_settings) {
     const options o{.name = "dev", .voter = voter_id(1), .voters = {{voter_id(1), {"127.0.0.1", 7401}}}};
     auto c = make_voter_config(o, incarnation_number(1));

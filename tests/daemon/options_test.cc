@@ -219,6 +219,17 @@ TEST(options, the_ends_of_each_range_are_accepted) {
 
 // --- endpoints ---------------------------------------------------------------------------------
 
+TEST(options, an_election_timeout_ceiling_below_its_floor_is_refused) {
+    EXPECT_EQ(refusal(voter_flags({"--election-timeout-ms", "500", "--election-timeout-max-ms", "400"})),
+              "rosterd: --election-timeout-max-ms (400) must be at least --election-timeout-ms (500); give both the "
+              "same value for a timeout that does not adapt");
+    const auto fixed = voter_flags({"--election-timeout-ms", "500", "--election-timeout-max-ms", "500"});
+    ASSERT_TRUE(fixed) << fixed.error().message;
+    EXPECT_EQ(fixed->election_timeout_max_ms, 500);
+    EXPECT_EQ(refusal(voter_flags({"--election-timeout-max-ms", "60001"})),
+              "rosterd: --election-timeout-max-ms 60001: must be between 50 and 60000");
+}
+
 TEST(options, two_voters_on_one_endpoint_are_refused) {
     EXPECT_EQ(refusal(parse({"--voter-id", "1", "--voters", "1@127.0.0.1:7401,2@127.0.0.1:7401,3@127.0.0.1:7405",
                              "--data-dir", "/tmp/x"})),
@@ -403,6 +414,8 @@ TEST(options, every_config_key_is_read) {
         {"insecure", "true", false, [](const options& o) { return o.insecure; }},
         {"heartbeat-interval-ms", "250", false, [](const options& o) { return o.heartbeat_interval_ms == 250; }},
         {"election-timeout-ms", "400", false, [](const options& o) { return o.election_timeout_ms == 400; }},
+        {"election-timeout-max-ms", "3000", false,
+         [](const options& o) { return o.election_timeout_max_ms == 3000; }},
         {"phi-threshold", "12.5", false, [](const options& o) { return o.phi_threshold == 12.5; }},
         {"log-level", "\"debug\"", false, [](const options& o) { return o.log_level == "debug"; }},
         {"log-format", "\"json\"", false, [](const options& o) { return o.log_format == "json"; }},

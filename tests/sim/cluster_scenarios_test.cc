@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <numeric>
+#include <string_view>
 
 #include <gtest/gtest.h>
 
@@ -836,5 +837,106 @@ TEST(cluster_scenario, voters_whose_own_links_are_congested_suspect_less_with_lo
     EXPECT_LT(suspicions_with * 10, suspicions_without * 7) << "local health takes away 30 % of the false suspicions";
 }
 
+
+// The election timeout adapts to the network (raft_config::max_election_ticks). On the bad-links
+// profiles a fixed 100 ms timeout (randomized to 100..200 ms) is below the silences that bursts of
+// loss make between voters: followers start elections and leaders lose check-quorum while every
+// voter is up. Adapting, the timeout settles at twice the usual longest silence and the leader
+// stays; on quiet links it stays at 100 ms, so a crashed leader is still replaced as fast.
+struct leadership_run {
+    std::uint64_t elections = 0;  // real elections (term raised), all voters
+    std::uint64_t step_downs = 0; // check-quorum step-downs, all voters
+    int timeout_ticks = 0;        // the longest timeout in force at the end
+    double failover_ms = 0;       // the leader crashed: a new leader known to both other voters
+};
+
+leadership_run run_leadership(std::uint64_t seed, const link_profile& links, bool adaptive, duration length) {
+    cluster_options o;
+    o.seed = seed;
+    o.members = 10;
+    o.links = links;
+    o.adaptive_election_timeout = adaptive;
+    cluster_sim c(o);
+    form(c);
+    leadership_run r;
+    std::vector<std::uint64_t> elections_before(o.voters);
+    std::vector<std::uint64_t> step_downs_before(o.voters);
+    for (std::size_t v = 0; v < o.voters; ++v) {
+        elections_before[v] = c.voter(v).consensus().counters().elections;
+        step_downs_before[v] = c.voter(v).consensus().counters().check_quorum_step_downs;
+    }
+    EXPECT_TRUE(c.run_for(length)) << *c.violation();
+    for (std::size_t v = 0; v < o.voters; ++v) {
+        const auto& raft = c.voter(v).consensus();
+        r.elections += raft.counters().elections - elections_before[v];
+        r.step_downs += raft.counters().check_quorum_step_downs - step_downs_before[v];
+        r.timeout_ticks = std::max(r.timeout_ticks, raft.election_ticks());
+    }
+    EXPECT_TRUE(c.run_until([&] { return c.leader().has_value(); }, 10s));
+    const std::size_t old = c.leader().value_or(0);
+    const mono_time crash = c.now();
+    c.crash_voter(old);
+    const bool replaced = c.run_until(
+        [&] {
+            const auto l = c.leader();
+            if (!l || *l == old) {
+                return false;
+            }
+            for (std::size_t v = 0; v < o.voters; ++v) {
+                if (v != old && c.voter(v).consensus().leader() != c.voter(*l).consensus().id()) {
+                    return false;
+                }
+            }
+            return true;
+        },
+        20s);
+    EXPECT_TRUE(replaced) << c.violation().value_or("no new leader");
+    r.failover_ms = to_ms(c.now() - crash);
+    return r;
+}
+
+TEST(cluster_scenario, the_election_timeout_adapts_to_bad_links_and_stays_short_on_good_ones) {
+    link_profile good;
+    good.min_delay = 200us;
+    good.max_delay = 2ms;
+    good.loss = 0.001;
+    link_profile lan = bad_profile(false);
+    lan.stream = true;
+    link_profile wan = bad_profile(true);
+    wan.stream = true;
+    const std::pair<const char*, link_profile> profiles[] = {{"quiet", good}, {"lan", lan}, {"wan", wan}};
+    for (const auto& [name, links] : profiles) {
+        const bool bad = std::string_view(name) != "quiet";
+        std::uint64_t fixed_elections = 0;
+        std::uint64_t adaptive_elections = 0;
+        for (std::uint64_t seed = 90; seed < 93; ++seed) {
+            const auto fixed = run_leadership(seed, links, false, 120s);
+            const auto adaptive = run_leadership(seed, links, true, 120s);
+            fixed_elections += fixed.elections;
+            adaptive_elections += adaptive.elections;
+            if (bad) {
+                EXPECT_GT(adaptive.timeout_ticks, 20) << name << ", seed " << seed;
+            } else {
+                EXPECT_EQ(adaptive.timeout_ticks, 10) << "quiet links keep the 100 ms timeout, seed " << seed;
+                EXPECT_EQ(adaptive.elections, 0u) << "seed " << seed;
+                EXPECT_LT(adaptive.failover_ms, 400) << "seed " << seed;
+            }
+            // At most 2 s, randomized to 4 s, then one election on these links.
+            EXPECT_LT(adaptive.failover_ms, 5'000) << name << ", seed " << seed;
+            std::printf("profile %s, seed %llu, 2 virtual minutes: fixed 100 ms: %llu elections, %llu step-downs, "
+                        "failover %.0f ms; adaptive: %llu elections, %llu step-downs, timeout %d ticks, failover "
+                        "%.0f ms\n",
+                        name, static_cast<unsigned long long>(seed), static_cast<unsigned long long>(fixed.elections),
+                        static_cast<unsigned long long>(fixed.step_downs), fixed.failover_ms,
+                        static_cast<unsigned long long>(adaptive.elections),
+                        static_cast<unsigned long long>(adaptive.step_downs), adaptive.timeout_ticks,
+                        adaptive.failover_ms);
+        }
+        if (bad) {
+            EXPECT_GT(fixed_elections, 200u) << name << ": the schedule makes a fixed 100 ms timeout churn";
+            EXPECT_LT(adaptive_elections * 10, fixed_elections) << name;
+        }
+    }
+}
 } // namespace
 } // namespace roster::sim

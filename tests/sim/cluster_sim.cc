@@ -58,6 +58,10 @@ cluster_sim::cluster_sim(const cluster_options& options)
         c.raft_tick = options.voter_tick;
         c.raft.election_ticks = 10;
         c.raft.heartbeat_ticks = 2;
+        if (options.adaptive_election_timeout) {
+            c.raft.max_election_ticks = std::max(10, static_cast<int>(2s / options.voter_tick));
+            c.raft.silence_period_ticks = std::max(1, static_cast<int>(1s / options.voter_tick));
+        }
         c.heartbeat_interval =
             options.heartbeat_levels.empty() ? options.heartbeat : options.heartbeat_levels.front().interval;
         c.heartbeat_levels = options.heartbeat_levels;

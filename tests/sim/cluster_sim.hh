@@ -42,6 +42,7 @@ struct cluster_options {
     std::size_t compact_every = 200; // voters snapshot their log this often (entries)
     bool shared_evidence = true;     // node::voter_config::shared_evidence
     bool local_health = true;        // node::voter_config::local_health.enabled
+    bool adaptive_election_timeout = true; // as rosterd: 100 ms, adapting up to 2 s (raft_config)
     std::size_t max_command_bytes = node::batcher_config{}.max_command_bytes; // small: views split
     bool verbose = false;
 };

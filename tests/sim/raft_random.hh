@@ -31,7 +31,8 @@ struct raft_random_result {
 // Liveness bound after the faults heal: a leader is elected and a new proposal is applied by
 // every voter within this time. With a 10 ms tick, election timeouts of 10..20 ticks and
 // clocks running at 0.7..1.4x, the longest election timeout is 286 ms; the bound allows a few
-// rounds of split or pre-empted elections plus the delivery of held-back messages.
+// rounds of split or pre-empted elections plus the delivery of held-back messages. Seeds whose
+// election timeout adapts (odd ones) get twice its ceiling more: the faults may have raised it.
 inline constexpr duration liveness_bound = 3s;
 
 raft_random_result run_raft_random(const raft_random_options& options);

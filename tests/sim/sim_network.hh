@@ -19,6 +19,12 @@ struct link_profile {
     double duplicate = 0; // chance it is delivered twice (the copy with its own delay)
     double slow = 0;      // chance of an extra delay up to slow_max (reorders messages)
     duration slow_max = 0ms;
+    // As one TCP connection (rosterd's links are): messages arrive in order, and a lost message is
+    // sent again after `retransmit` (doubled each time it is lost again, as TCP backs off), holding
+    // back every later message of the link. Loss becomes a silence of a retransmission timeout
+    // (Linux's is at least 200 ms), not a missing message; `duplicate` and `slow` do not apply.
+    bool stream = false;
+    duration retransmit = 200ms;
 };
 
 // A simulated network of n endpoints (0 .. n-1) over directed links, for messages of type M.
@@ -55,7 +61,11 @@ public:
         while (!l.held.empty()) {
             M m = std::move(l.held.front());
             l.held.pop_front();
-            schedule(from, to, std::move(m), delay(l.profile));
+            if (l.profile.stream) {
+                send_in_stream(l, from, to, std::move(m));
+            } else {
+                schedule(from, to, std::move(m), delay(l.profile));
+            }
         }
     }
     [[nodiscard]] bool is_clogged(std::size_t from, std::size_t to) const {
@@ -84,12 +94,16 @@ public:
     void send(std::size_t from, std::size_t to, M message) {
         auto& l = link(from, to);
         ++_sent;
-        if (l.cut || _random.chance(l.profile.loss)) {
+        if (l.cut || (!l.profile.stream && _random.chance(l.profile.loss))) {
             ++_dropped;
             return;
         }
         if (l.clogged) {
             l.held.push_back(std::move(message));
+            return;
+        }
+        if (l.profile.stream) {
+            send_in_stream(l, from, to, std::move(message));
             return;
         }
         if (_random.chance(l.profile.duplicate)) {
@@ -107,7 +121,20 @@ private:
         bool cut = false;
         bool clogged = false;
         std::deque<M> held;
+        mono_time stream_free; // stream: no message arrives before the previous one
     };
+
+    void send_in_stream(link_state& l, std::size_t from, std::size_t to, M message) {
+        duration d = delay(link_profile{l.profile.min_delay, l.profile.max_delay});
+        duration rto = l.profile.retransmit;
+        for (int lost = 0; lost < 8 && _random.chance(l.profile.loss); ++lost, rto *= 2) {
+            ++_dropped; // a copy lost; the message comes later
+            d += rto;
+        }
+        const mono_time at = std::max(_events.now() + d, l.stream_free);
+        l.stream_free = at;
+        schedule(from, to, std::move(message), at - _events.now());
+    }
 
     link_state& link(std::size_t from, std::size_t to) { return _links[from * _n + to]; }
 
