@@ -109,7 +109,10 @@ std::optional<std::string> transport::bind(zmq::socket_t& s, const endpoint& e, 
     return std::nullopt;
 }
 
-void transport::poll_on(zmq::socket_t& s) { _poll_items.push_back({s.handle(), 0, ZMQ_POLLIN, 0}); }
+std::size_t transport::poll_on(zmq::socket_t& s) {
+    _poll_items.push_back({s.handle(), 0, ZMQ_POLLIN, 0});
+    return _poll_items.size() - 1;
+}
 
 std::optional<std::string> transport::open_common() {
     // Signals arrive as readable bytes on a descriptor the poll loop watches.
@@ -122,6 +125,7 @@ std::optional<std::string> transport::open_common() {
         (_signal_fd = ::signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) < 0) {
         return fmt::format("cannot set up signal handling: {}", std::strerror(errno));
     }
+    _signal_place = _poll_items.size();
     _poll_items.push_back({nullptr, _signal_fd, ZMQ_POLLIN, 0});
 
     if (_o.secured()) {
@@ -135,7 +139,7 @@ std::optional<std::string> transport::open_common() {
         _zap = zmq::socket_t(_ctx, zmq::socket_type::rep);
         _zap.set(zmq::sockopt::linger, 0);
         _zap.bind(zap_endpoint);
-        poll_on(_zap);
+        _zap_place = poll_on(_zap);
     }
 
     _listen = zmq::socket_t(_ctx, zmq::socket_type::router);
@@ -161,7 +165,7 @@ std::optional<std::string> transport::open_common() {
                          ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED | auth::handshake_failure_events)) {
         return err;
     }
-    poll_on(_listen);
+    _listen_place = poll_on(_listen);
     return std::nullopt;
 }
 
@@ -226,7 +230,7 @@ std::optional<std::string> transport::watch(zmq::socket_t& s, const std::string&
     monitor m{zmq::socket_t(_ctx, zmq::socket_type::pair), socket, peer, {}};
     m.events.connect(where);
     _monitors.push_back(std::move(m));
-    poll_on(_monitors.back().events);
+    _monitors.back().place = poll_on(_monitors.back().events);
     return std::nullopt;
 }
 
@@ -257,7 +261,7 @@ std::optional<std::string> transport::open_voter_links() {
             _peer_dealers.emplace(id, std::move(d));
         }
     }
-    poll_on(_peer_router);
+    _peer_place = poll_on(_peer_router);
     return std::nullopt;
 }
 
@@ -279,9 +283,9 @@ void transport::open_member_links() {
     common_options(_sub);
     _sub.set(zmq::sockopt::subscribe, "");
     (void)watch(_sub, "sub", "a voter's publish socket", auth::handshake_failure_events);
-    poll_on(_sub);
+    _sub_place = poll_on(_sub);
     for (auto& d : _voter_dealers) {
-        poll_on(d);
+        _voter_dealer_places.push_back(poll_on(d));
     }
 }
 
@@ -417,6 +421,9 @@ bool transport::wait(mono_time until) {
 
 std::vector<int> transport::take_signals() {
     std::vector<int> signals;
+    if (!readable(_signal_place)) {
+        return signals;
+    }
     signalfd_siginfo info;
     while (::read(_signal_fd, &info, sizeof info) == sizeof info) {
         signals.push_back(static_cast<int>(info.ssi_signo));
@@ -470,6 +477,9 @@ bool transport::read_frame(zmq::socket_t& s, const char* socket, std::optional<w
 }
 
 void transport::drain_listen(driver& d, mono_time t) {
+    if (!readable(_listen_place)) {
+        return;
+    }
     std::size_t n = 0;
     for (std::optional<routed> m; n++ < max_reads && read_routed(_listen, "listen", m);) {
         if (!m) {
@@ -488,6 +498,9 @@ void transport::drain_listen(driver& d, mono_time t) {
 
 void transport::drain_monitors() {
     for (auto& mon : _monitors) {
+        if (!readable(mon.place)) {
+            continue;
+        }
         while (const auto e = auth::next_monitor_event(mon.events)) {
             if (e->event == ZMQ_EVENT_ACCEPTED) {
                 _metrics.subscribers_changed(+1);
@@ -516,7 +529,7 @@ void transport::drain_monitors() {
 }
 
 void transport::drain_zap() {
-    if (!_o.secured()) {
+    if (!_o.secured() || !readable(_zap_place)) {
         return;
     }
     // ZeroMQ RFC 27: version, request id, domain, address, identity, mechanism, credentials.
@@ -558,6 +571,9 @@ void transport::drain_zap() {
 }
 
 void transport::drain_peers(driver& d, mono_time t) {
+    if (!readable(_peer_place)) {
+        return;
+    }
     std::size_t n = 0;
     for (std::optional<routed> m; n++ < max_reads && read_routed(_peer_router, "peer", m);) {
         if (!m) {
@@ -592,6 +608,9 @@ void transport::drain_peers(driver& d, mono_time t) {
 
 void transport::drain_voter_links(driver& d, mono_time t) {
     for (std::size_t i = 0; i < _voter_dealers.size(); ++i) {
+        if (!readable(_voter_dealer_places[i])) {
+            continue;
+        }
         std::size_t n = 0;
         for (std::optional<wire::envelope> env; n++ < max_reads && read_frame(_voter_dealers[i], "voter", env);) {
             if (!env) {
@@ -627,6 +646,9 @@ void transport::follow_publisher(std::size_t i, const wire::status_reply& s) {
 }
 
 void transport::drain_sub(driver& d, mono_time t) {
+    if (!readable(_sub_place)) {
+        return;
+    }
     std::size_t n = 0;
     for (std::optional<wire::envelope> env; n++ < max_reads && read_frame(_sub, "sub", env);) {
         if (env) {

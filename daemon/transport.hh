@@ -126,7 +126,17 @@ private:
     transport(const options& o, std::shared_ptr<spdlog::logger> log, metrics& m);
     [[nodiscard]] std::optional<std::string> open_common();
     [[nodiscard]] std::optional<std::string> bind(zmq::socket_t& s, const endpoint& e, const char* flag);
-    void poll_on(zmq::socket_t& s);
+    // Adds `s` to the poll set; returns its place there (for readable()).
+    std::size_t poll_on(zmq::socket_t& s);
+    // The last poll found something to read at this place of the poll set. A socket that has
+    // nothing is not read: with ZeroMQ an empty non-blocking read is not free (it checks the
+    // socket's command mailbox: two system calls, a poll and a getpid), and every turn of the loop
+    // read every socket, monitors included. Whatever arrives after the poll is read on the next
+    // turn, whose poll returns at once.
+    [[nodiscard]] bool readable(std::size_t place) const {
+        return place < _poll_items.size() && (_poll_items[place].revents & ZMQ_POLLIN) != 0;
+    }
+    static constexpr std::size_t not_polled = static_cast<std::size_t>(-1);
     // The key table: voters, --authorized-keys, this node's own key.
     [[nodiscard]] result<auth::key_table, std::string> load_keys() const;
     // CURVE server with the ZAP domain `domain` (the socket's name), when secured.
@@ -175,6 +185,12 @@ private:
     zmq::context_t _ctx;
     std::chrono::steady_clock::time_point _epoch;
     int _signal_fd = -1;
+    std::size_t _signal_place = not_polled; // places in _poll_items (readable())
+    std::size_t _zap_place = not_polled;
+    std::size_t _listen_place = not_polled;
+    std::size_t _peer_place = not_polled;
+    std::size_t _sub_place = not_polled;
+    std::vector<std::size_t> _voter_dealer_places; // by --join index
     std::vector<zmq_pollitem_t> _poll_items;
     addresses _bound;
 
@@ -185,6 +201,7 @@ private:
         std::string socket;   // "listen", "publish", "peer", "voter", "sub"
         std::string peer;     // for a connection this node makes: whom it reaches
         mono_time next_warning{};
+        std::size_t place = not_polled; // in _poll_items
     };
     std::vector<monitor> _monitors;
 
