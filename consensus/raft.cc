@@ -294,14 +294,15 @@ bool raft::quorum_active() const {
 }
 
 void raft::note_heard(voter_id from, const message_body& body) {
-    if (_config.max_election_ticks <= _config.election_ticks) {
+    if (!adaptive()) {
         return;
     }
     // Only the traffic whose silences make elections and step-downs: a follower hearing its
     // leader, a leader hearing its followers' answers.
+    const bool answer =
+        std::holds_alternative<append_reply>(body) || std::holds_alternative<snapshot_reply>(body);
     const bool steady = (_role == role::follower && from == _leader && from_leader(body)) ||
-                        (_role == role::leader && !from_leader(body) && !std::holds_alternative<vote_reply>(body) &&
-                         !std::holds_alternative<vote_request>(body));
+                        (_role == role::leader && answer);
     last_heard& h = _heard[from];
     if (steady && h.steady && h.term == _term) {
         const std::int64_t silence = _ticks - h.at;
@@ -313,7 +314,7 @@ void raft::note_heard(voter_id from, const message_body& body) {
 }
 
 void raft::adapt_election_timeout() {
-    if (_config.max_election_ticks <= _config.election_ticks) {
+    if (!adaptive()) {
         return;
     }
     const std::int64_t usual = _silences.typical_longest();

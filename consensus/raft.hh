@@ -169,7 +169,9 @@ private:
     bool maybe_commit();
     bool quorum_active() const;
     void mark_unstable(log_index from);
-    // Adaptive election timeout: a message at the current term arrived from `from`.
+    // Adaptive election timeout (raft_config::max_election_ticks): a message at the current term
+    // arrived from `from`.
+    [[nodiscard]] bool adaptive() const noexcept { return _config.max_election_ticks > _config.election_ticks; }
     void note_heard(voter_id from, const message_body& body);
     void adapt_election_timeout();
 

@@ -84,17 +84,27 @@ TEST(raft_adaptive_timeout, a_fixed_timeout_gives_up_on_the_same_silences) {
 }
 
 TEST(raft_adaptive_timeout, a_silence_above_the_ceiling_is_a_fault_and_not_counted) {
-    raft_network net(3, adaptive);
-    net.elect(v1);
-    // v1 cut off from v2 for 150 ticks, twice; v3 keeps v1 the leader (v2's pre-votes fail).
-    for (int round = 0; round < 2; ++round) {
-        net.cut_both(v1, v2);
-        net.tick_all(150);
-        net.heal();
-        net.tick_all(20);
-    }
-    ASSERT_EQ(net.node(v2).leader(), v1);
-    EXPECT_EQ(net.node(v2).election_ticks(), 10) << "two 150-tick silences, above the 100-tick ceiling";
+    // v2 cut off from v1 twice for `silence` ticks; v3 keeps v1 the leader (v2's pre-votes fail).
+    // The leader measures the silence of v2's answers; the window (50 periods of 10 ticks) holds
+    // both silences, so below the ceiling they count, above it they do not.
+    const auto leader_timeout_after = [](int silence) {
+        raft_network net(3, [](raft_config& c) {
+            adaptive(c);
+            c.silence_periods = 50;
+        });
+        net.elect(v1);
+        for (int round = 0; round < 2; ++round) {
+            net.cut_both(v1, v2);
+            net.tick_all(silence);
+            net.heal();
+            net.tick_all(20);
+        }
+        EXPECT_EQ(net.node(v1).role(), role::leader);
+        EXPECT_EQ(net.node(v2).leader(), v1);
+        return net.node(v1).election_ticks();
+    };
+    EXPECT_EQ(leader_timeout_after(60), 100) << "two 60-tick silences: twice that, at the 100-tick ceiling";
+    EXPECT_EQ(leader_timeout_after(150), 10) << "two 150-tick silences, above the 100-tick ceiling";
 }
 
 TEST(raft_adaptive_timeout, the_timeout_comes_back_when_the_network_calms) {

@@ -59,7 +59,7 @@ cluster_sim::cluster_sim(const cluster_options& options)
         c.raft.election_ticks = 10;
         c.raft.heartbeat_ticks = 2;
         if (options.adaptive_election_timeout) {
-            c.raft.max_election_ticks = std::max(10, static_cast<int>(2s / options.voter_tick));
+            c.raft.max_election_ticks = std::max(c.raft.election_ticks, static_cast<int>(2s / options.voter_tick));
             c.raft.silence_period_ticks = std::max(1, static_cast<int>(1s / options.voter_tick));
         }
         c.heartbeat_interval =

@@ -125,7 +125,7 @@ private:
     };
 
     void send_in_stream(link_state& l, std::size_t from, std::size_t to, M message) {
-        duration d = delay(link_profile{l.profile.min_delay, l.profile.max_delay});
+        duration d = base_delay(l.profile);
         duration rto = l.profile.retransmit;
         for (int lost = 0; lost < 8 && _random.chance(l.profile.loss); ++lost, rto *= 2) {
             ++_dropped; // a copy lost; the message comes later
@@ -138,9 +138,13 @@ private:
 
     link_state& link(std::size_t from, std::size_t to) { return _links[from * _n + to]; }
 
+    // Uniform in [min_delay, max_delay].
+    duration base_delay(const link_profile& p) {
+        return duration(_random.between(p.min_delay.count(), std::max(p.min_delay, p.max_delay).count()));
+    }
+
     duration delay(const link_profile& p) {
-        duration d =
-            duration(_random.between(p.min_delay.count(), std::max(p.min_delay, p.max_delay).count()));
+        duration d = base_delay(p);
         if (p.slow > 0 && _random.chance(p.slow)) {
             d += duration(_random.between(0, p.slow_max.count()));
         }
